@@ -1,0 +1,131 @@
+"""The KPI formulas of SPEC §4, computed once from summed ``Counts``.
+
+Ratios are kept as exact fractions next to their float value, so a target comparison such as
+34/40 ≥ 0.85 is decided exactly and never by binary floating-point rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from app.kpi.counts import Counts
+from app.kpi.histogram import estimate_quantile
+
+#: The KPI keys of a scorecard, in presentation order (they match ../shared/fixtures/expected_*.json).
+KPI_KEYS: tuple[str, ...] = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandons",
+    "rejected",
+    "answer_rate",
+    "mean_wait",
+    "mean_wait_all",
+    "abandon_rate",
+    "rejected_rate",
+    "service_level",
+    "wait_p50",
+    "wait_p90",
+    "longest_wait",
+    "answered_by_other_regions",
+    "answered_for_other_regions",
+)
+
+#: KPIs that a target may bound (ratio or seconds, never a raw count).
+TARGETABLE_KPIS: frozenset[str] = frozenset(
+    {"answer_rate", "mean_wait", "mean_wait_all", "abandon_rate", "rejected_rate", "service_level",
+     "wait_p50", "wait_p90", "longest_wait"}
+)
+
+
+def ratio(numerator: float, denominator: float) -> Fraction | None:
+    """Exact ratio, or ``None`` for a zero denominator (SPEC §4: never 0, never NaN)."""
+    if denominator == 0:
+        return None
+    return Fraction(numerator) / Fraction(denominator)
+
+
+@dataclass(frozen=True, slots=True)
+class Kpis:
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandons: int
+    rejected: int
+    answer_rate: Fraction | None
+    mean_wait: Fraction | None
+    mean_wait_all: Fraction | None
+    abandon_rate: Fraction | None
+    rejected_rate: Fraction | None
+    service_level: Fraction | None
+    wait_p50: float | None
+    wait_p90: float | None
+    longest_wait: float | None
+    answered_by_other_regions: int | None
+    answered_for_other_regions: int | None
+
+    def exact(self, key: str) -> Fraction | None:
+        """The value of a KPI as an exact number, for comparisons with a target."""
+        value = getattr(self, key)
+        if value is None:
+            return None
+        return value if isinstance(value, Fraction) else Fraction(value)
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        out: dict[str, float | int | None] = {}
+        for key in KPI_KEYS:
+            value = getattr(self, key)
+            out[key] = float(value) if isinstance(value, Fraction) else value
+        return out
+
+
+def compute_kpis(counts: Counts, *, cross_region: bool = True) -> Kpis:
+    """All §4 KPIs of one scope over one span.
+
+    ``cross_region=False`` for collaborations: calls answered by "another region" inside the same
+    collaboration are not help from outside, so the per-region figures would mislead when summed.
+    Percentiles need call-level waits: a span with any interval-report data has none (§5).
+    """
+    offered = counts.offered
+    sl_known = counts.answered_sl_unknown == 0
+    quantiles_possible = not counts.has_interval_data
+    histogram = counts.wait_histogram
+    return Kpis(
+        offered=offered,
+        answered=counts.answered,
+        abandoned=counts.abandoned,
+        short_abandons=counts.short_abandons,
+        rejected=counts.rejected,
+        answer_rate=ratio(counts.answered, offered),
+        mean_wait=ratio(counts.wait_answered_sum, counts.answered),
+        mean_wait_all=ratio(
+            counts.wait_answered_sum + counts.wait_abandoned_sum, counts.answered + counts.abandoned
+        ),
+        abandon_rate=ratio(counts.abandoned, offered),
+        rejected_rate=ratio(counts.rejected, offered),
+        service_level=ratio(counts.answered_within_sl, offered) if sl_known else None,
+        wait_p50=estimate_quantile(0.5, histogram) if quantiles_possible else None,
+        wait_p90=estimate_quantile(0.9, histogram) if quantiles_possible else None,
+        longest_wait=counts.longest_wait,
+        answered_by_other_regions=counts.answered_by_other_regions if cross_region else None,
+        answered_for_other_regions=counts.answered_for_other_regions if cross_region else None,
+    )
+
+
+def data_quality_notes(counts: Counts) -> list[str]:
+    """Things an auditor must see next to the figures rather than have silently corrected."""
+    notes: list[str] = []
+    if counts.reported_offered != counts.interval_counted_offered:
+        notes.append(
+            f"interval reports state {counts.reported_offered} offered calls, but their answered + "
+            f"abandoned + rejected is {counts.interval_counted_offered}; the KPIs use the latter"
+        )
+    if counts.answered_sl_unknown:
+        notes.append(
+            f"{counts.answered_sl_unknown} answered calls come from interval reports with another "
+            "service-level threshold; service level is not computed"
+        )
+    if counts.call_records and counts.interval_records:
+        notes.append("both call records and interval reports contribute to this span")
+    return notes

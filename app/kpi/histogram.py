@@ -1,0 +1,69 @@
+"""Wait histogram with the fixed bucket edges of SPEC §5, and the percentile estimate.
+
+The edges are fixed (not configurable) because hourly aggregates are summed across years: a histogram
+is only additive when every hour uses the same edges. They match the Prometheus histogram we export,
+so a percentile computed here equals PromQL's ``histogram_quantile`` over the same calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+#: Upper bounds in seconds: 0, 30 s, 1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120 min, +Inf.
+WAIT_BUCKET_EDGES: tuple[float, ...] = (
+    0.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0,
+    math.inf,
+)
+BUCKET_COUNT = len(WAIT_BUCKET_EDGES)
+
+
+def bucket_index(wait_seconds: float) -> int:
+    """Index of the first bucket whose edge the wait does not exceed (600 s is in le=600)."""
+    for i, edge in enumerate(WAIT_BUCKET_EDGES):
+        if wait_seconds <= edge:
+            return i
+    return BUCKET_COUNT - 1  # unreachable: the last edge is +Inf
+
+
+def empty_histogram() -> tuple[int, ...]:
+    return (0,) * BUCKET_COUNT
+
+
+def add_histograms(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def estimate_quantile(q: float, bucket_counts: Sequence[int]) -> float | None:
+    """Prometheus ``histogram_quantile`` (bucketQuantile, v2.x) over non-cumulative bucket counts.
+
+    Linear interpolation inside the bucket that holds the rank; the first bucket's lower bound is 0;
+    a rank in the +Inf bucket returns the highest finite edge. ``None`` when there is nothing to rank.
+    """
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"quantile must be within [0, 1], got {q}")
+    if len(bucket_counts) != BUCKET_COUNT:
+        raise ValueError(f"expected {BUCKET_COUNT} buckets, got {len(bucket_counts)}")
+    cumulative: list[int] = []
+    running = 0
+    for bucket in bucket_counts:
+        running += bucket
+        cumulative.append(running)
+    observations = cumulative[-1]
+    if observations == 0:
+        return None
+    rank: float = q * observations
+    # sort.Search over all buckets but the +Inf one: first whose cumulative count reaches the rank.
+    b = next((i for i in range(BUCKET_COUNT - 1) if cumulative[i] >= rank), BUCKET_COUNT - 1)
+    if b == BUCKET_COUNT - 1:
+        return WAIT_BUCKET_EDGES[-2]
+    if b == 0 and WAIT_BUCKET_EDGES[0] <= 0:
+        return WAIT_BUCKET_EDGES[0]
+    bucket_start = 0.0
+    bucket_end = WAIT_BUCKET_EDGES[b]
+    in_bucket = float(cumulative[b])
+    if b > 0:
+        bucket_start = WAIT_BUCKET_EDGES[b - 1]
+        in_bucket -= cumulative[b - 1]
+        rank -= cumulative[b - 1]
+    return bucket_start + (bucket_end - bucket_start) * (rank / in_bucket)

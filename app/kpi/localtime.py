@@ -1,0 +1,121 @@
+"""Local time rules (SPEC §3–§4): calls belong to the Europe/Stockholm hour, day and month they arrived in.
+
+Stockholm's offsets are whole hours, so a local hour is exactly one UTC hour; storing aggregates by
+UTC hour start keeps the repeated autumn hour as two distinct rows and needs no offset column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+HOUR = timedelta(hours=1)
+
+
+class NonexistentLocalTime(ValueError):
+    """A naive wall-clock time inside the spring-forward gap."""
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """UTC start of the hour containing an aware instant."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(minute=0, second=0, microsecond=0)
+
+
+def is_ambiguous(naive: datetime) -> bool:
+    return naive.replace(fold=0, tzinfo=STOCKHOLM).utcoffset() != naive.replace(
+        fold=1, tzinfo=STOCKHOLM
+    ).utcoffset()
+
+
+def is_nonexistent(naive: datetime) -> bool:
+    aware = naive.replace(tzinfo=STOCKHOLM)
+    round_trip = aware.astimezone(UTC).astimezone(STOCKHOLM).replace(tzinfo=None)
+    return round_trip != naive.replace(fold=0)
+
+
+def local_to_utc(naive: datetime, fold: int = 0) -> datetime:
+    if is_nonexistent(naive):
+        raise NonexistentLocalTime(f"local time {naive.isoformat()} does not exist (spring-forward gap)")
+    return naive.replace(fold=fold, tzinfo=STOCKHOLM).astimezone(UTC)
+
+
+class FallBackResolver:
+    """Resolves naive local times read from one file, in file order.
+
+    In the repeated autumn hour the first occurrence is summer time and the second winter time (§3).
+    Per stream key (e.g. region and queue) a time that repeats, or goes back, inside the ambiguous hour
+    marks the switch to winter time; every later ambiguous time of that key and day is winter time.
+    ``repeat_is_second`` is true for interval reports (one row per interval) and false for calls, where
+    two calls may well arrive in the same second.
+    Memory is bounded: only the times of the ambiguous hour are remembered.
+    """
+
+    def __init__(self, *, repeat_is_second: bool) -> None:
+        self._repeat_is_second = repeat_is_second
+        self._latest: dict[tuple[Hashable, date], datetime] = {}
+        self._winter: set[tuple[Hashable, date]] = set()
+
+    def to_utc(self, naive: datetime, key: Hashable = None) -> datetime:
+        if not is_ambiguous(naive):
+            return local_to_utc(naive)
+        day_key = (key, naive.date())
+        if day_key not in self._winter:
+            latest = self._latest.get(day_key)
+            went_back = latest is not None and (
+                naive < latest or (self._repeat_is_second and naive == latest)
+            )
+            if went_back:
+                self._winter.add(day_key)
+            else:
+                self._latest[day_key] = naive if latest is None else max(latest, naive)
+                return local_to_utc(naive, fold=0)
+        return local_to_utc(naive, fold=1)
+
+
+def resolve_after(naive: datetime, not_before: datetime) -> datetime:
+    """A naive time that ends something which began at ``not_before`` (answer, hang-up).
+
+    In the repeated hour, take the earliest reading that is not before the start; if neither is,
+    the summer reading, which the caller's validation will then reject as "before arrival".
+    """
+    if not is_ambiguous(naive):
+        return local_to_utc(naive)
+    first, second = local_to_utc(naive, 0), local_to_utc(naive, 1)
+    return first if first >= not_before or second < not_before else second
+
+
+def month_start(month: date) -> date:
+    return month.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """UTC [start, end) of a local calendar day (23, 24 or 25 hours long)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=STOCKHOLM).astimezone(UTC)
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=STOCKHOLM).astimezone(UTC)
+    return start, end
+
+
+def local_month_bounds(month: date) -> tuple[datetime, datetime]:
+    """UTC [start, end) of a local calendar month."""
+    first = month_start(month)
+    following = next_month(first)
+    start = datetime(first.year, first.month, 1, tzinfo=STOCKHOLM).astimezone(UTC)
+    end = datetime(following.year, following.month, 1, tzinfo=STOCKHOLM).astimezone(UTC)
+    return start, end
+
+
+def hours_between(start: datetime, end: datetime) -> int:
+    return int((end - start) / HOUR)
+
+
+def local_month_of(moment: datetime) -> date:
+    local = moment.astimezone(STOCKHOLM)
+    return date(local.year, local.month, 1)
