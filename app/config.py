@@ -1,0 +1,41 @@
+"""The one settings object. Read from the environment (prefix ``VPT_``) once, then passed down."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.kpi import Definitions
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VPT_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./vpt.db",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user:pw@host/db",
+    )
+    short_abandon_seconds: int = Field(default=0, ge=0, description="Hang-ups before this are short abandons")
+    sl_seconds: int = Field(default=600, ge=0, description="Service-level threshold in seconds")
+    default_source: str = Field(default="files", description="Source name for file ingests without --source")
+    ingest_batch_rows: int = Field(default=50_000, ge=1_000, description="Rows staged per round trip")
+    max_field_length: int = Field(default=256, ge=16, description="Longest accepted text field")
+    log_level: str = Field(default="INFO")
+    api_host: str = Field(default="127.0.0.1")
+    api_port: int = Field(default=8000)
+
+    @cached_property
+    def definitions(self) -> Definitions:
+        return Definitions(
+            short_abandon_seconds=self.short_abandon_seconds, sl_seconds=self.sl_seconds
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

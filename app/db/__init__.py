@@ -1,0 +1,1 @@
+"""Storage: engine and session factory, typed models, queries."""

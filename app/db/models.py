@@ -1,0 +1,265 @@
+"""Typed SQLAlchemy 2.0 models: one metadata, stable constraint names on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.db.types import UTCDateTime
+from app.kpi.histogram import BUCKET_COUNT
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Autoincrementing 64-bit keys on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)  # ISO 3166-2:SE, e.g. SE-AC
+    name: Mapped[str] = mapped_column(String(64))
+    inhabitants: Mapped[int | None] = mapped_column(Integer)
+
+
+class Collaboration(Base):
+    __tablename__ = "collaborations"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class CollaborationMember(Base):
+    __tablename__ = "collaboration_members"
+
+    collaboration_code: Mapped[str] = mapped_column(
+        ForeignKey("collaborations.code", ondelete="CASCADE"), primary_key=True
+    )
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+
+
+class Source(Base):
+    """Where records come from. Record identity (call_id) is unique only within its source."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # file | push | http
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IngestRun(Base):
+    __tablename__ = "ingest_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+        CheckConstraint("record_kind IN ('calls', 'intervals')", name="record_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    record_kind: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(512))  # file name, upload name or URL
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_stored: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    hours_refreshed: Mapped[int] = mapped_column(Integer, default=0)
+    first_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RejectedRow(Base):
+    """A row that could not be stored, kept so nothing delivered is ever silently lost.
+
+    ``raw`` holds only the canonical columns of the row: unknown columns, which could carry a caller's
+    number, are dropped before anything is stored.
+    """
+
+    __tablename__ = "rejected_rows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # line number, header = 1
+    record_key: Mapped[str | None] = mapped_column(String(256))
+    field: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(512))
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        UniqueConstraint("source_id", "call_id"),
+        CheckConstraint("outcome IN ('answered', 'abandoned', 'rejected')", name="outcome"),
+        Index("ix_calls_region_hour", "region", "hour_start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    call_id: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    queue: Mapped[str | None] = mapped_column(String(128))
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_region: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    wrap_seconds: Mapped[float | None] = mapped_column(Float)
+    # Derived at parse time so that aggregation needs no dialect-specific date arithmetic.
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))  # the run that last wrote it
+
+
+class IntervalRow(Base):
+    __tablename__ = "interval_records"
+    __table_args__ = (
+        UniqueConstraint("source_id", "region", "queue", "interval_start"),
+        CheckConstraint("interval_minutes IN (15, 30, 60)", name="interval_minutes"),
+        Index("ix_interval_records_region_hour", "region", "hour_start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    queue: Mapped[str] = mapped_column(String(128), default="")
+    interval_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    interval_minutes: Mapped[int] = mapped_column(Integer)
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    abandoned_short: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    answered_within_sl: Mapped[int] = mapped_column(Integer)
+    sl_seconds: Mapped[int] = mapped_column(Integer)
+    wait_answered_seconds_sum: Mapped[float | None] = mapped_column(Float)
+    wait_abandoned_seconds_sum: Mapped[float | None] = mapped_column(Float)
+    longest_wait_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds_sum: Mapped[float | None] = mapped_column(Float)
+    wrap_seconds_sum: Mapped[float | None] = mapped_column(Float)
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    interval_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))
+
+
+def _bucket_columns() -> dict[str, Mapped[int]]:
+    return {f"wait_bucket_{i:02d}": mapped_column(Integer, default=0) for i in range(BUCKET_COUNT)}
+
+
+class HourlyAggregate(Base):
+    """Additive figures of one region's local hour (SPEC §5), keyed by the hour's UTC start.
+
+    Column names mirror ``app.kpi.Counts``; ``wait_bucket_NN`` are non-cumulative counts of answered
+    waits per bucket of ``WAIT_BUCKET_EDGES``.
+    """
+
+    __tablename__ = "hourly_aggregates"
+    __table_args__ = (Index("ix_hourly_aggregates_hour", "hour_start"),)
+
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandons: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within_sl: Mapped[int] = mapped_column(Integer, default=0)
+    answered_sl_unknown: Mapped[int] = mapped_column(Integer, default=0)
+    wait_answered_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_abandoned_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    longest_wait: Mapped[float | None] = mapped_column(Float)
+    talk_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    wrap_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    call_records: Mapped[int] = mapped_column(Integer, default=0)
+    interval_records: Mapped[int] = mapped_column(Integer, default=0)
+    reported_offered: Mapped[int] = mapped_column(Integer, default=0)
+    interval_counted_offered: Mapped[int] = mapped_column(Integer, default=0)
+    latest_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    locals().update(_bucket_columns())
+
+
+class HourlyAnsweredBy(Base):
+    """Answered calls of a caller region by the region whose nurse answered, per hour (SPEC §2).
+
+    Only calls whose source names the answering region appear here.
+    """
+
+    __tablename__ = "hourly_answered_by"
+    __table_args__ = (Index("ix_hourly_answered_by_answerer", "answered_by_region", "hour_start"),)
+
+    region: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    answered_by_region: Mapped[str] = mapped_column(ForeignKey("regions.code"), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer)
+
+
+class AggregateDefinitions(Base):
+    """The definitions the stored aggregates were built with; changing them requires a recompute."""
+
+    __tablename__ = "aggregate_definitions"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    short_abandon_seconds: Mapped[int] = mapped_column(Integer)
+    sl_seconds: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TargetVersion(Base):
+    """One version of a target; history is never rewritten, a new row supersedes (SPEC §6)."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        CheckConstraint("scope_kind IN ('region', 'collaboration')", name="scope_kind"),
+        CheckConstraint("comparator IN ('>=', '<=')", name="comparator"),
+        Index("ix_targets_scope", "scope_kind", "scope_code", "kpi"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_code: Mapped[str] = mapped_column(String(32))
+    kpi: Mapped[str] = mapped_column(String(32))
+    comparator: Mapped[str] = mapped_column(String(2))
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 6))
+    valid_from: Mapped[date] = mapped_column(Date)  # first day of a month
+    set_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
