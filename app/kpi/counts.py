@@ -54,6 +54,11 @@ class Counts:
     answered_sl_unknown: int = 0
     wait_answered_sum: float = 0.0
     wait_abandoned_sum: float = 0.0  # excludes short abandons where the split is known (call data)
+    #: calls whose waits are not in the sums (an interval report without the optional sum columns):
+    #: a mean over them would be silently wrong, so it becomes unknown instead
+    answered_wait_unknown: int = 0
+    abandoned_wait_unknown: int = 0
+    longest_wait_unknown: int = 0
     longest_wait: float | None = None
     talk_sum: float = 0.0
     wrap_sum: float = 0.0
@@ -153,7 +158,10 @@ def counts_from_interval(record: IntervalRecord, definitions: Definitions) -> Co
         answered_sl_unknown=0 if sl_known else record.answered,
         wait_answered_sum=record.wait_answered_seconds_sum or 0.0,
         wait_abandoned_sum=record.wait_abandoned_seconds_sum or 0.0,
+        answered_wait_unknown=record.answered if record.wait_answered_seconds_sum is None else 0,
+        abandoned_wait_unknown=(record.abandoned - short) if record.wait_abandoned_seconds_sum is None else 0,
         longest_wait=record.longest_wait_seconds,
+        longest_wait_unknown=record.answered if record.longest_wait_seconds is None else 0,
         talk_sum=record.talk_seconds_sum or 0.0,
         wrap_sum=record.wrap_seconds_sum or 0.0,
         interval_records=1,

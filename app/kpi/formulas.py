@@ -91,6 +91,7 @@ def compute_kpis(counts: Counts, *, cross_region: bool = True) -> Kpis:
     sl_known = counts.answered_sl_unknown == 0
     quantiles_possible = not counts.has_interval_data
     histogram = counts.wait_histogram
+    answered_waits_known = counts.answered_wait_unknown == 0
     return Kpis(
         offered=offered,
         answered=counts.answered,
@@ -98,22 +99,24 @@ def compute_kpis(counts: Counts, *, cross_region: bool = True) -> Kpis:
         short_abandons=counts.short_abandons,
         rejected=counts.rejected,
         answer_rate=ratio(counts.answered, offered),
-        mean_wait=ratio(counts.wait_answered_sum, counts.answered),
+        mean_wait=ratio(counts.wait_answered_sum, counts.answered) if answered_waits_known else None,
         mean_wait_all=ratio(
             counts.wait_answered_sum + counts.wait_abandoned_sum, counts.answered + counts.abandoned
-        ),
+        )
+        if answered_waits_known and counts.abandoned_wait_unknown == 0
+        else None,
         abandon_rate=ratio(counts.abandoned, offered),
         rejected_rate=ratio(counts.rejected, offered),
         service_level=ratio(counts.answered_within_sl, offered) if sl_known else None,
         wait_p50=estimate_quantile(0.5, histogram) if quantiles_possible else None,
         wait_p90=estimate_quantile(0.9, histogram) if quantiles_possible else None,
-        longest_wait=counts.longest_wait,
+        longest_wait=counts.longest_wait if counts.longest_wait_unknown == 0 else None,
         answered_by_other_regions=counts.answered_by_other_regions if cross_region else None,
         answered_for_other_regions=counts.answered_for_other_regions if cross_region else None,
     )
 
 
-def data_quality_notes(counts: Counts) -> list[str]:
+def data_quality_notes(counts: Counts, *, region: bool = True) -> list[str]:
     """Things an auditor must see next to the figures rather than have silently corrected."""
     notes: list[str] = []
     if counts.reported_offered != counts.interval_counted_offered:
@@ -126,6 +129,9 @@ def data_quality_notes(counts: Counts) -> list[str]:
             f"{counts.answered_sl_unknown} answered calls come from interval reports with another "
             "service-level threshold; service level is not computed"
         )
-    if counts.call_records and counts.interval_records:
-        notes.append("both call records and interval reports contribute to this span")
+    unknown = counts.answered_wait_unknown + counts.abandoned_wait_unknown
+    if unknown:
+        notes.append(f"interval reports without wait sums cover {unknown} calls; mean waits are not computed")
+    if region and counts.call_records and counts.interval_records:
+        notes.append("both call records and interval reports contribute: check that no queue is delivered twice")
     return notes

@@ -68,14 +68,17 @@ def interval(
     rejected: int = 0,
     answered_within_sl: int = 0,
     sl_seconds: int = 600,
-    wait_answered: float | None = None,
-    wait_abandoned: float | None = None,
+    wait_answered: float | None = 0.0,
+    wait_abandoned: float | None = 0.0,
     longest: float | None = None,
     start: datetime = T0,
     minutes: int = 15,
     region: str = "SE-Z",
 ) -> IntervalRecord:
-    """An interval row; ``offered`` defaults to the consistent answered + abandoned + rejected."""
+    """An interval row; ``offered`` defaults to the consistent answered + abandoned + rejected.
+
+    The wait sums default to 0 (present); pass ``None`` for a report without those columns.
+    """
     return IntervalRecord(
         region=region,
         queue="vpt",

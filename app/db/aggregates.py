@@ -1,0 +1,216 @@
+"""Refreshing hourly aggregates from stored records (SPEC §5), in portable SQL.
+
+The per-record rules are those of ``app.kpi.counts`` (``counts_from_call``/``counts_from_interval``),
+expressed in SQL so that a million-row ingest never ships its rows back to Python. The test suite
+checks the two against each other on random records, on both databases.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union,
+    union_all,
+)
+
+from app.db.models import Call, HourlyAggregate, HourlyAnsweredBy, IntervalRow
+from app.db.types import UTCDateTime
+from app.kpi.counts import Definitions
+from app.kpi.histogram import WAIT_BUCKET_EDGES
+
+calls = Call.__table__
+intervals = IntervalRow.__table__
+aggregates = HourlyAggregate.__table__
+answered_by = HourlyAnsweredBy.__table__
+
+BUCKET_COLUMNS = [f"wait_bucket_{i:02d}" for i in range(len(WAIT_BUCKET_EDGES))]
+SUMMED_COLUMNS = [
+    "answered", "abandoned", "short_abandons", "rejected", "answered_within_sl", "answered_sl_unknown",
+    "wait_answered_sum", "wait_abandoned_sum", "answered_wait_unknown", "abandoned_wait_unknown",
+    "longest_wait_unknown", "talk_sum", "wrap_sum", "call_records", "interval_records",
+    "reported_offered", "interval_counted_offered", *BUCKET_COLUMNS,
+]
+MAX_COLUMNS = ["longest_wait", "latest_record_at"]
+
+_temp_metadata = MetaData()
+#: The (region, hour) pairs an ingest touched; created per transaction.
+touched_hours = Table(
+    "touched_hours",
+    _temp_metadata,
+    Column("region", String(8), primary_key=True),
+    Column("hour_start", UTCDateTime, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+
+
+def create_touched_table(conn: Connection) -> None:
+    touched_hours.drop(conn, checkfirst=True)
+    touched_hours.create(conn)
+
+
+def drop_touched_table(conn: Connection) -> None:
+    touched_hours.drop(conn, checkfirst=True)
+
+
+def _one(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[type-arg]
+    c = calls.c
+    answered = c.outcome == "answered"
+    abandoned = and_(c.outcome == "abandoned", c.wait_seconds >= definitions.short_abandon_seconds)
+    short = and_(c.outcome == "abandoned", c.wait_seconds < definitions.short_abandon_seconds)
+    buckets = []
+    lower: float | None = None
+    for name, edge in zip(BUCKET_COLUMNS, WAIT_BUCKET_EDGES, strict=True):
+        conditions = [answered]
+        if lower is not None:
+            conditions.append(c.wait_seconds > lower)
+        if edge != float("inf"):
+            conditions.append(c.wait_seconds <= edge)
+        buckets.append(_one(and_(*conditions)).label(name))
+        lower = edge
+    zero = literal(0, Integer)
+    return select(
+        c.region,
+        c.hour_start,
+        _one(answered).label("answered"),
+        _one(abandoned).label("abandoned"),
+        _one(short).label("short_abandons"),
+        _one(c.outcome == "rejected").label("rejected"),
+        _one(and_(answered, c.wait_seconds <= definitions.sl_seconds)).label("answered_within_sl"),
+        zero.label("answered_sl_unknown"),
+        case((answered, c.wait_seconds), else_=0.0).label("wait_answered_sum"),
+        case((abandoned, c.wait_seconds), else_=0.0).label("wait_abandoned_sum"),
+        zero.label("answered_wait_unknown"),
+        zero.label("abandoned_wait_unknown"),
+        zero.label("longest_wait_unknown"),
+        case((answered, func.coalesce(c.talk_seconds, 0.0)), else_=0.0).label("talk_sum"),
+        case((answered, func.coalesce(c.wrap_seconds, 0.0)), else_=0.0).label("wrap_sum"),
+        literal(1, Integer).label("call_records"),
+        zero.label("interval_records"),
+        zero.label("reported_offered"),
+        zero.label("interval_counted_offered"),
+        *buckets,
+        case((answered, c.wait_seconds), else_=None).label("longest_wait"),
+        c.arrived_at.label("latest_record_at"),
+    ).join(touched_hours, and_(touched_hours.c.region == c.region, touched_hours.c.hour_start == c.hour_start))
+
+
+def _interval_contributions(definitions: Definitions) -> Select:  # type: ignore[type-arg]
+    i = intervals.c
+    split_short = 1 if definitions.short_abandon_seconds > 0 else 0
+    short = i.abandoned_short * split_short
+    sl_known = i.sl_seconds == definitions.sl_seconds
+    zero = literal(0, Integer)
+    return select(
+        i.region,
+        i.hour_start,
+        i.answered.label("answered"),
+        (i.abandoned - short).label("abandoned"),
+        short.label("short_abandons"),
+        i.rejected.label("rejected"),
+        case((sl_known, i.answered_within_sl), else_=0).label("answered_within_sl"),
+        case((sl_known, 0), else_=i.answered).label("answered_sl_unknown"),
+        func.coalesce(i.wait_answered_seconds_sum, 0.0).label("wait_answered_sum"),
+        func.coalesce(i.wait_abandoned_seconds_sum, 0.0).label("wait_abandoned_sum"),
+        case((i.wait_answered_seconds_sum.is_(None), i.answered), else_=0).label("answered_wait_unknown"),
+        case((i.wait_abandoned_seconds_sum.is_(None), i.abandoned - short), else_=0).label(
+            "abandoned_wait_unknown"
+        ),
+        case((i.longest_wait_seconds.is_(None), i.answered), else_=0).label("longest_wait_unknown"),
+        func.coalesce(i.talk_seconds_sum, 0.0).label("talk_sum"),
+        func.coalesce(i.wrap_seconds_sum, 0.0).label("wrap_sum"),
+        zero.label("call_records"),
+        literal(1, Integer).label("interval_records"),
+        i.offered.label("reported_offered"),
+        (i.answered + i.abandoned + i.rejected).label("interval_counted_offered"),
+        *[zero.label(name) for name in BUCKET_COLUMNS],
+        i.longest_wait_seconds.label("longest_wait"),
+        i.interval_end.label("latest_record_at"),
+    ).join(touched_hours, and_(touched_hours.c.region == i.region, touched_hours.c.hour_start == i.hour_start))
+
+
+def _in_touched(table: Table) -> ColumnElement[bool]:
+    return exists().where(
+        touched_hours.c.region == table.c.region, touched_hours.c.hour_start == table.c.hour_start
+    )
+
+
+def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
+    """Rebuild the aggregates of exactly the hours in ``touched_hours``; returns how many hours."""
+    conn.execute(delete(aggregates).where(_in_touched(aggregates)))
+    conn.execute(delete(answered_by).where(_in_touched(answered_by)))
+    contributions = union_all(_call_contributions(definitions), _interval_contributions(definitions)).subquery()
+    rolled_up = select(
+        contributions.c.region,
+        contributions.c.hour_start,
+        *[func.sum(contributions.c[name]).label(name) for name in SUMMED_COLUMNS],
+        func.max(contributions.c.longest_wait).label("longest_wait"),
+        func.max(contributions.c.latest_record_at).label("latest_record_at"),
+    ).group_by(contributions.c.region, contributions.c.hour_start)
+    conn.execute(
+        insert(aggregates).from_select(
+            ["region", "hour_start", *SUMMED_COLUMNS, *MAX_COLUMNS], rolled_up
+        )
+    )
+    c = calls.c
+    by_region = (
+        select(c.region, c.answered_by_region, c.hour_start, func.count().label("answered"))
+        .join(touched_hours, and_(touched_hours.c.region == c.region, touched_hours.c.hour_start == c.hour_start))
+        .where(c.outcome == "answered", c.answered_by_region.is_not(None))
+        .group_by(c.region, c.answered_by_region, c.hour_start)
+    )
+    conn.execute(
+        insert(answered_by).from_select(["region", "answered_by_region", "hour_start", "answered"], by_region)
+    )
+    return conn.execute(select(func.count()).select_from(touched_hours)).scalar_one()
+
+
+def mark_span_touched(conn: Connection, start: datetime | None, end: datetime | None) -> None:
+    """Put every hour with records or aggregates in [start, end) into ``touched_hours``."""
+
+    def hours(table: Table) -> Select:  # type: ignore[type-arg]
+        query = select(table.c.region, table.c.hour_start)
+        if start is not None:
+            query = query.where(table.c.hour_start >= start)
+        if end is not None:
+            query = query.where(table.c.hour_start < end)
+        return query
+
+    conn.execute(
+        insert(touched_hours).from_select(
+            ["region", "hour_start"], union(hours(calls), hours(intervals), hours(aggregates))
+        )
+    )
+
+
+__all__ = [
+    "BUCKET_COLUMNS",
+    "MAX_COLUMNS",
+    "SUMMED_COLUMNS",
+    "create_touched_table",
+    "drop_touched_table",
+    "mark_span_touched",
+    "refresh_touched_hours",
+    "touched_hours",
+]
+

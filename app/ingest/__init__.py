@@ -1,0 +1,1 @@
+"""Ingest: parsers (bytes → canonical records + rejections), sources (fetching), loader (storing)."""

@@ -1,0 +1,213 @@
+"""Parsers for the canonical formats of SPEC §3: call CSV, call JSON Lines, interval CSV.
+
+Each yields, in file order and in constant memory, either a canonical record or a ``Rejection`` that
+names the line and the field. Parsing knows nothing of fetching or storing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Literal
+
+from app.ingest.rows import (
+    FieldReader,
+    RawRow,
+    Rejection,
+    RowError,
+    read_csv_rows,
+    read_jsonl_rows,
+    to_utc,
+    to_utc_after,
+)
+from app.kpi.localtime import FallBackResolver
+from app.kpi.records import CallRecord, IntervalRecord, Outcome
+
+CALL_COLUMNS: tuple[str, ...] = (
+    "call_id", "region", "queue", "arrived_at", "outcome", "answered_at", "ended_at",
+    "answered_by_region", "talk_seconds", "wrap_seconds",
+)
+CALL_REQUIRED = frozenset({"call_id", "region", "arrived_at", "outcome"})
+
+INTERVAL_COLUMNS: tuple[str, ...] = (
+    "region", "queue", "interval_start", "interval_minutes", "offered", "answered", "abandoned",
+    "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_seconds_sum",
+    "wait_abandoned_seconds_sum", "longest_wait_seconds", "talk_seconds_sum", "wrap_seconds_sum",
+)
+INTERVAL_REQUIRED = frozenset({
+    "region", "interval_start", "interval_minutes", "offered", "answered", "abandoned", "abandoned_short",
+    "rejected", "answered_within_sl", "sl_seconds",
+})
+
+MAX_WAIT_SECONDS = 24 * 3600  # a longer "wait" is a broken record, not a long queue
+INTERVAL_LENGTHS = (15, 30, 60)
+
+Format = Literal["csv", "jsonl"]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    position: int
+    record: CallRecord | IntervalRecord
+
+
+ParseResult = Parsed | Rejection
+
+
+@dataclass(frozen=True, slots=True)
+class ParseOptions:
+    known_regions: frozenset[str]
+    max_field_length: int = 256
+
+
+def _region(reader: FieldReader, name: str, known: frozenset[str], *, required: bool) -> str | None:
+    code = reader.text(name, required=required)
+    if code is None:
+        return None
+    code = code.upper()
+    if code not in known:
+        raise RowError(name, f"unknown region: {code!r} (expected an ISO 3166-2:SE code such as SE-AC)")
+    return code
+
+
+def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver) -> CallRecord:
+    call_id = reader.text("call_id", required=True)
+    region = _region(reader, "region", options.known_regions, required=True)
+    queue = reader.text("queue", required=False)
+    assert call_id is not None and region is not None
+    arrived_naive = reader.timestamp("arrived_at", required=True)
+    assert arrived_naive is not None
+    arrived_at = to_utc("arrived_at", arrived_naive, resolver, (region, queue))
+    outcome_text = (reader.text("outcome", required=True) or "").lower()
+    try:
+        outcome = Outcome(outcome_text)
+    except ValueError:
+        raise RowError(
+            "outcome", f"unknown outcome: {outcome_text!r} (expected answered, abandoned or rejected)"
+        ) from None
+    answered_raw = reader.timestamp("answered_at", required=False)
+    ended_raw = reader.timestamp("ended_at", required=False)
+    answered_at = to_utc_after("answered_at", answered_raw, arrived_at) if answered_raw else None
+    ended_at = (
+        to_utc_after("ended_at", ended_raw, answered_at or arrived_at) if ended_raw else None
+    )
+    answered_by = _region(reader, "answered_by_region", options.known_regions, required=False)
+
+    if outcome is Outcome.ANSWERED:
+        if answered_at is None:
+            raise RowError("answered_at", "answered without answered_at")
+        if answered_at < arrived_at:
+            raise RowError("answered_at", "answered before arrival")
+        if ended_at is not None and ended_at < answered_at:
+            raise RowError("ended_at", "ended before it was answered")
+        wait = (answered_at - arrived_at).total_seconds()
+    else:
+        if answered_at is not None:
+            raise RowError("answered_at", f"answered_at given for a call that was {outcome.value}")
+        if answered_by is not None:
+            raise RowError("answered_by_region", f"answered_by_region given for a call that was {outcome.value}")
+        if outcome is Outcome.ABANDONED and ended_at is None:
+            raise RowError("ended_at", "abandoned without ended_at")
+        if ended_at is not None and ended_at < arrived_at:
+            raise RowError("ended_at", "ended before arrival")
+        wait = (ended_at - arrived_at).total_seconds() if ended_at and outcome is Outcome.ABANDONED else 0
+    if wait > MAX_WAIT_SECONDS:
+        field = "answered_at" if outcome is Outcome.ANSWERED else "ended_at"
+        raise RowError(field, f"wait of {wait:.0f} s is longer than 24 hours")
+    return CallRecord(
+        call_id=call_id,
+        region=region,
+        queue=queue,
+        arrived_at=arrived_at,
+        outcome=outcome,
+        answered_at=answered_at,
+        ended_at=ended_at,
+        answered_by_region=answered_by,
+        talk_seconds=reader.number("talk_seconds", required=False),
+        wrap_seconds=reader.number("wrap_seconds", required=False),
+    )
+
+
+def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver) -> IntervalRecord:
+    region = _region(reader, "region", options.known_regions, required=True)
+    queue = reader.text("queue", required=False) or ""
+    start_raw = reader.timestamp("interval_start", required=True)
+    assert region is not None and start_raw is not None
+    start = to_utc("interval_start", start_raw, resolver, (region, queue))
+    minutes = reader.count("interval_minutes", required=True)
+    if minutes not in INTERVAL_LENGTHS:
+        raise RowError("interval_minutes", f"must be 15, 30 or 60, got {minutes}")
+    if start.minute % minutes or start.second or start.microsecond:
+        raise RowError("interval_start", f"not aligned to {minutes}-minute intervals")
+
+    def count(name: str) -> int:
+        value = reader.count(name, required=True)
+        assert value is not None
+        return value
+
+    answered, abandoned = count("answered"), count("abandoned")
+    abandoned_short, answered_within_sl = count("abandoned_short"), count("answered_within_sl")
+    if abandoned_short > abandoned:
+        raise RowError("abandoned_short", "more short abandons than abandons")
+    if answered_within_sl > answered:
+        raise RowError("answered_within_sl", "more answered within service level than answered")
+    wait_answered = reader.number("wait_answered_seconds_sum", required=False)
+    longest = reader.number("longest_wait_seconds", required=False)
+    if answered == 0 and wait_answered:
+        raise RowError("wait_answered_seconds_sum", "wait recorded for an interval with no answered calls")
+    if longest is not None and longest > MAX_WAIT_SECONDS:
+        raise RowError("longest_wait_seconds", "longer than 24 hours")
+    return IntervalRecord(
+        region=region,
+        queue=queue,
+        interval_start=start,
+        interval_minutes=minutes,
+        offered=count("offered"),
+        answered=answered,
+        abandoned=abandoned,
+        abandoned_short=abandoned_short,
+        rejected=count("rejected"),
+        answered_within_sl=answered_within_sl,
+        sl_seconds=count("sl_seconds"),
+        wait_answered_seconds_sum=wait_answered,
+        wait_abandoned_seconds_sum=reader.number("wait_abandoned_seconds_sum", required=False),
+        longest_wait_seconds=longest,
+        talk_seconds_sum=reader.number("talk_seconds_sum", required=False),
+        wrap_seconds_sum=reader.number("wrap_seconds_sum", required=False),
+    )
+
+
+def _parse(rows: Iterator[RawRow], columns: tuple[str, ...], key_field: str | None, build, options,
+           resolver: FallBackResolver) -> Iterator[ParseResult]:  # type: ignore[no-untyped-def]
+    for row in rows:
+        key = (row.fields.get(key_field) or None) if key_field else None
+        if key is not None:
+            key = key.strip()[:256] or None
+        if row.error is not None:
+            yield Rejection(row.position, key, None, row.error, row.raw_text(columns))
+            continue
+        reader = FieldReader(row.fields, options.max_field_length)
+        try:
+            yield Parsed(row.position, build(reader, options, resolver))
+        except RowError as exc:
+            yield Rejection(row.position, key, exc.field, exc.reason, row.raw_text(columns))
+
+
+def parse_calls(stream: IO[str], fmt: Format, options: ParseOptions) -> Iterator[ParseResult]:
+    rows = (
+        read_csv_rows(stream, CALL_COLUMNS, CALL_REQUIRED)
+        if fmt == "csv"
+        else read_jsonl_rows(stream, CALL_COLUMNS)
+    )
+    resolver = FallBackResolver(repeat_is_second=False)
+    return _parse(rows, CALL_COLUMNS, "call_id", _call, options, resolver)
+
+
+def parse_intervals(stream: IO[str], fmt: Format, options: ParseOptions) -> Iterator[ParseResult]:
+    rows = (
+        read_csv_rows(stream, INTERVAL_COLUMNS, INTERVAL_REQUIRED)
+        if fmt == "csv"
+        else read_jsonl_rows(stream, INTERVAL_COLUMNS)
+    )
+    resolver = FallBackResolver(repeat_is_second=True)
+    return _parse(rows, INTERVAL_COLUMNS, None, _interval, options, resolver)

@@ -1,0 +1,96 @@
+"""Reading summed counts out of the hourly aggregates. Never touches raw call records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from app.db.aggregates import BUCKET_COLUMNS, SUMMED_COLUMNS
+from app.db.models import AggregateDefinitions, HourlyAggregate, HourlyAnsweredBy
+from app.db.types import UTCDateTime
+from app.kpi.counts import Counts, Definitions
+
+agg = HourlyAggregate.__table__
+answered_by = HourlyAnsweredBy.__table__
+
+_COUNT_FIELDS = [c for c in SUMMED_COLUMNS if c not in BUCKET_COLUMNS]
+
+
+def stored_definitions(session: Session) -> Definitions | None:
+    row = session.get(AggregateDefinitions, 1)
+    return None if row is None else Definitions(row.short_abandon_seconds, row.sl_seconds)
+
+
+def counts_by_region(
+    session: Session, regions: Iterable[str] | None, start: datetime, end: datetime
+) -> dict[str, tuple[Counts, int]]:
+    """Summed counts and hours with data per region over the UTC span [start, end)."""
+    query = (
+        select(
+            agg.c.region,
+            *[func.sum(agg.c[name]).label(name) for name in SUMMED_COLUMNS],
+            func.max(agg.c.longest_wait).label("longest_wait"),
+            type_coerce(func.max(agg.c.latest_record_at), UTCDateTime).label("latest_record_at"),
+            func.count().label("hours"),
+        )
+        .where(agg.c.hour_start >= start, agg.c.hour_start < end)
+        .group_by(agg.c.region)
+    )
+    if regions is not None:
+        query = query.where(agg.c.region.in_(list(regions)))
+    result: dict[str, tuple[Counts, int]] = {}
+    for row in session.execute(query).mappings():
+        counts = Counts(
+            **{name: row[name] for name in _COUNT_FIELDS},
+            longest_wait=row["longest_wait"],
+            latest_record_at=row["latest_record_at"],
+            wait_histogram=tuple(int(row[name]) for name in BUCKET_COLUMNS),
+        )
+        result[row["region"]] = (counts, int(row["hours"]))
+    _add_cross_region(session, result, start, end)
+    return result
+
+
+def _add_cross_region(
+    session: Session, result: dict[str, tuple[Counts, int]], start: datetime, end: datetime
+) -> None:
+    """Answered by another region (counted at the caller's region) and for another (at the answerer's)."""
+    span = (answered_by.c.hour_start >= start, answered_by.c.hour_start < end)
+    others = answered_by.c.region != answered_by.c.answered_by_region
+    by_others = dict(
+        session.execute(
+            select(answered_by.c.region, func.sum(answered_by.c.answered)).where(*span, others).group_by(
+                answered_by.c.region
+            )
+        ).all()
+    )
+    for_others = dict(
+        session.execute(
+            select(answered_by.c.answered_by_region, func.sum(answered_by.c.answered))
+            .where(*span, others)
+            .group_by(answered_by.c.answered_by_region)
+        ).all()
+    )
+    for region, (counts, hours) in list(result.items()):
+        result[region] = (
+            replace(
+                counts,
+                answered_by_other_regions=int(by_others.get(region, 0)),
+                answered_for_other_regions=int(for_others.get(region, 0)),
+            ),
+            hours,
+        )
+
+
+def distinct_hours_with_data(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> int:
+    return int(
+        session.execute(
+            select(func.count(func.distinct(agg.c.hour_start))).where(
+                agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end
+            )
+        ).scalar_one()
+    )
