@@ -35,10 +35,10 @@ from app.db.types import UTCDateTime
 from app.kpi.counts import Definitions
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 
-calls = Call.__table__
-intervals = IntervalRow.__table__
-aggregates = HourlyAggregate.__table__
-answered_by = HourlyAnsweredBy.__table__
+calls: Table = Call.__table__  # type: ignore[assignment]
+intervals: Table = IntervalRow.__table__  # type: ignore[assignment]
+aggregates: Table = HourlyAggregate.__table__  # type: ignore[assignment]
+answered_by: Table = HourlyAnsweredBy.__table__  # type: ignore[assignment]
 
 BUCKET_COLUMNS = [f"wait_bucket_{i:02d}" for i in range(len(WAIT_BUCKET_EDGES))]
 SUMMED_COLUMNS = [

@@ -6,7 +6,7 @@ names the line and the field. Parsing knows nothing of fetching or storing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Literal
 
@@ -177,8 +177,17 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
     )
 
 
-def _parse(rows: Iterator[RawRow], columns: tuple[str, ...], key_field: str | None, build, options,
-           resolver: FallBackResolver) -> Iterator[ParseResult]:  # type: ignore[no-untyped-def]
+Builder = Callable[[FieldReader, ParseOptions, FallBackResolver], CallRecord | IntervalRecord]
+
+
+def _parse(
+    rows: Iterator[RawRow],
+    columns: tuple[str, ...],
+    key_field: str | None,
+    build: Builder,
+    options: ParseOptions,
+    resolver: FallBackResolver,
+) -> Iterator[ParseResult]:
     for row in rows:
         key = (row.fields.get(key_field) or None) if key_field else None
         if key is not None:

@@ -160,7 +160,7 @@ class StageWriter:
     def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        dbapi = self.conn.connection.dbapi_connection
+        dbapi: Any = self.conn.connection.dbapi_connection
         assert dbapi is not None
         if self.is_postgres:
             with dbapi.cursor() as cursor, cursor.copy(

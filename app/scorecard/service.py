@@ -92,10 +92,10 @@ def region_and_collaboration_figures(session: Session, start: datetime, end: dat
         scopes.append(ScopeFigures(code, "region", names.get(code, code), counts, compute_kpis(counts), hours,
                                    hours_in_span))
     members: dict[str, list[str]] = {}
-    for collab, region in session.execute(
+    for collab_code, region in session.execute(
         select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
     ).tuples():
-        members.setdefault(collab, []).append(region)
+        members.setdefault(collab_code, []).append(region)
     for collab in session.scalars(select(Collaboration).order_by(Collaboration.code)):
         regions = members.get(collab.code, [])
         present = [by_region[r][0] for r in regions if r in by_region and by_region[r][0].has_data]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from fractions import Fraction
 
 import pytest
@@ -18,7 +19,7 @@ from app.kpi import (
     sum_counts,
 )
 
-from ._builders import abandoned, answered, interval, rejected
+from ._builders import T0, abandoned, answered, interval, rejected
 
 DEFAULT = Definitions()
 RATIOS = ("answer_rate", "mean_wait", "mean_wait_all", "abandon_rate", "rejected_rate", "service_level")
@@ -249,7 +250,7 @@ def test_percentiles_none_when_any_interval_data_is_in_the_sum() -> None:
     k = compute_kpis(mixed)
     assert (k.wait_p50, k.wait_p90) == (None, None)
     assert k.mean_wait == 60  # the rest is unaffected
-    assert "both call records and interval reports contribute to this span" in data_quality_notes(mixed)
+    assert any("both call records and interval reports contribute" in n for n in data_quality_notes(mixed))
 
 
 def test_call_data_alone_has_no_notes() -> None:
@@ -276,3 +277,13 @@ def test_interval_without_wait_sums_gives_unknown_means_not_zero() -> None:
     assert any("without wait sums cover 5 calls" in n for n in data_quality_notes(c))  # 4 + 1
     # the unknown survives summing with complete data
     assert compute_kpis(c + calls_counts([answered(10)])).mean_wait is None
+
+
+def test_latest_record_at_is_the_latest_arrival_or_interval_end() -> None:
+    c = calls_counts([answered(5, at=T0), rejected(at=T0 + timedelta(hours=2))])
+    assert c.latest_record_at == T0 + timedelta(hours=2)  # arrivals, not answer times
+    row = counts_from_interval(interval(answered=1, start=T0, minutes=30), DEFAULT)
+    assert row.latest_record_at == T0 + timedelta(minutes=30)  # the end of the interval
+    assert (c + row).latest_record_at == T0 + timedelta(hours=2)
+    assert Counts().latest_record_at is None
+    assert (Counts() + row).latest_record_at == T0 + timedelta(minutes=30)

@@ -1,0 +1,1 @@
+"""REST API: app factory, routers per resource, dependencies, error handlers, schemas."""

@@ -1,0 +1,86 @@
+"""Response models: the OpenAPI document describes every field a client can rely on."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="Stable machine-readable code")
+    detail: object = Field(description="Human-readable explanation or a list of field errors")
+
+
+class RegionOut(BaseModel):
+    code: str = Field(examples=["SE-AC"], description="ISO 3166-2:SE code")
+    name: str = Field(examples=["Västerbotten"])
+    collaborations: list[str]
+
+
+class CollaborationOut(BaseModel):
+    code: str = Field(examples=["norra"])
+    name: str
+    regions: list[str]
+
+
+class Kpis(BaseModel):
+    offered: int = Field(description="Inkommande samtal: answered + abandoned + rejected, excluding short abandons")
+    answered: int = Field(description="Besvarade")
+    abandoned: int = Field(description="Avbrutna: hung up while queued, at least short_abandon_seconds")
+    short_abandons: int = Field(description="Korta avbrott: not in offered")
+    rejected: int = Field(description="Kön full: never queued")
+    answer_rate: float | None = Field(description="Svarsfrekvens: answered / offered")
+    mean_wait: float | None = Field(description="Medelväntetid in seconds, answered calls")
+    mean_wait_all: float | None = Field(description="Mean wait of answered and abandoned calls, seconds")
+    abandon_rate: float | None
+    rejected_rate: float | None
+    service_level: float | None = Field(description="Answered within sl_seconds / offered")
+    wait_p50: float | None = Field(description="Median wait of answered calls (histogram estimate); call data only")
+    wait_p90: float | None
+    longest_wait: float | None
+    answered_by_other_regions: int | None = Field(description="This region's calls answered elsewhere")
+    answered_for_other_regions: int | None = Field(description="Other regions' calls answered here")
+
+
+class TargetStatus(BaseModel):
+    kpi: str
+    comparator: Literal[">=", "<="]
+    value: float
+    valid_from: str = Field(description="YYYY-MM from which this target version applies")
+    status: Literal["met", "missed", "no_data", "on_track", "at_risk", "unreachable"]
+
+
+class Completeness(BaseModel):
+    hours_with_data: int
+    hours_in_month: int = Field(description="744 for most 31-day months; 745 in October, 743 in March (DST)")
+    latest_record_at: str | None = Field(description="Newest record in the month, UTC")
+    partial: bool = Field(description="The newest record is more than 6 hours before the month's end (or now)")
+
+
+class ScopeScorecard(BaseModel):
+    scope: str
+    kind: Literal["region", "collaboration"]
+    name: str
+    kpis: Kpis
+    targets: list[TargetStatus]
+    completeness: Completeness
+    data_quality: list[str]
+
+
+class Definitions(BaseModel):
+    short_abandon_seconds: int
+    sl_seconds: int
+
+
+class Scorecard(BaseModel):
+    month: str = Field(examples=["2025-10"])
+    closed: bool = Field(description="False while the month is still in progress")
+    definitions: Definitions
+    generated_at: str
+    scopes: list[ScopeScorecard]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    detail: str | None = None
