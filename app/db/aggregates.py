@@ -43,11 +43,11 @@ answered_by: Table = HourlyAnsweredBy.__table__  # type: ignore[assignment]
 BUCKET_COLUMNS = [f"wait_bucket_{i:02d}" for i in range(len(WAIT_BUCKET_EDGES))]
 SUMMED_COLUMNS = [
     "answered", "abandoned", "short_abandons", "rejected", "answered_within_sl", "answered_sl_unknown",
-    "wait_answered_sum", "wait_abandoned_sum", "answered_wait_unknown", "abandoned_wait_unknown",
+    "wait_answered_ms", "wait_abandoned_ms", "answered_wait_unknown", "abandoned_wait_unknown",
     "longest_wait_unknown", "talk_sum", "wrap_sum", "call_records", "interval_records",
     "reported_offered", "interval_counted_offered", *BUCKET_COLUMNS,
 ]
-MAX_COLUMNS = ["longest_wait", "latest_record_at"]
+MAX_COLUMNS = ["longest_wait_ms", "latest_record_at"]
 
 _temp_metadata = MetaData()
 #: The (region, hour) pairs an ingest touched; created per transaction.
@@ -76,16 +76,17 @@ def _one(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[type-arg]
     c = calls.c
     answered = c.outcome == "answered"
-    abandoned = and_(c.outcome == "abandoned", c.wait_seconds >= definitions.short_abandon_seconds)
-    short = and_(c.outcome == "abandoned", c.wait_seconds < definitions.short_abandon_seconds)
+    short_ms = definitions.short_abandon_seconds * 1000
+    abandoned = and_(c.outcome == "abandoned", c.wait_ms >= short_ms)
+    short = and_(c.outcome == "abandoned", c.wait_ms < short_ms)
     buckets = []
     lower: float | None = None
     for name, edge in zip(BUCKET_COLUMNS, WAIT_BUCKET_EDGES, strict=True):
         conditions = [answered]
         if lower is not None:
-            conditions.append(c.wait_seconds > lower)
+            conditions.append(c.wait_ms > int(lower) * 1000)
         if edge != float("inf"):
-            conditions.append(c.wait_seconds <= edge)
+            conditions.append(c.wait_ms <= int(edge) * 1000)
         buckets.append(_one(and_(*conditions)).label(name))
         lower = edge
     zero = literal(0, Integer)
@@ -96,10 +97,10 @@ def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[typ
         _one(abandoned).label("abandoned"),
         _one(short).label("short_abandons"),
         _one(c.outcome == "rejected").label("rejected"),
-        _one(and_(answered, c.wait_seconds <= definitions.sl_seconds)).label("answered_within_sl"),
+        _one(and_(answered, c.wait_ms <= definitions.sl_seconds * 1000)).label("answered_within_sl"),
         zero.label("answered_sl_unknown"),
-        case((answered, c.wait_seconds), else_=0.0).label("wait_answered_sum"),
-        case((abandoned, c.wait_seconds), else_=0.0).label("wait_abandoned_sum"),
+        case((answered, c.wait_ms), else_=0).label("wait_answered_ms"),
+        case((abandoned, c.wait_ms), else_=0).label("wait_abandoned_ms"),
         zero.label("answered_wait_unknown"),
         zero.label("abandoned_wait_unknown"),
         zero.label("longest_wait_unknown"),
@@ -110,7 +111,7 @@ def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[typ
         zero.label("reported_offered"),
         zero.label("interval_counted_offered"),
         *buckets,
-        case((answered, c.wait_seconds), else_=None).label("longest_wait"),
+        case((answered, c.wait_ms), else_=None).label("longest_wait_ms"),
         c.arrived_at.label("latest_record_at"),
     ).join(touched_hours, and_(touched_hours.c.region == c.region, touched_hours.c.hour_start == c.hour_start))
 
@@ -130,13 +131,13 @@ def _interval_contributions(definitions: Definitions) -> Select:  # type: ignore
         i.rejected.label("rejected"),
         case((sl_known, i.answered_within_sl), else_=0).label("answered_within_sl"),
         case((sl_known, 0), else_=i.answered).label("answered_sl_unknown"),
-        func.coalesce(i.wait_answered_seconds_sum, 0.0).label("wait_answered_sum"),
-        func.coalesce(i.wait_abandoned_seconds_sum, 0.0).label("wait_abandoned_sum"),
-        case((i.wait_answered_seconds_sum.is_(None), i.answered), else_=0).label("answered_wait_unknown"),
-        case((i.wait_abandoned_seconds_sum.is_(None), i.abandoned - short), else_=0).label(
+        func.coalesce(i.wait_answered_ms, 0).label("wait_answered_ms"),
+        func.coalesce(i.wait_abandoned_ms, 0).label("wait_abandoned_ms"),
+        case((i.wait_answered_ms.is_(None), i.answered), else_=0).label("answered_wait_unknown"),
+        case((i.wait_abandoned_ms.is_(None), i.abandoned - short), else_=0).label(
             "abandoned_wait_unknown"
         ),
-        case((i.longest_wait_seconds.is_(None), i.answered), else_=0).label("longest_wait_unknown"),
+        case((i.longest_wait_ms.is_(None), i.answered), else_=0).label("longest_wait_unknown"),
         func.coalesce(i.talk_seconds_sum, 0.0).label("talk_sum"),
         func.coalesce(i.wrap_seconds_sum, 0.0).label("wrap_sum"),
         zero.label("call_records"),
@@ -144,7 +145,7 @@ def _interval_contributions(definitions: Definitions) -> Select:  # type: ignore
         i.offered.label("reported_offered"),
         (i.answered + i.abandoned + i.rejected).label("interval_counted_offered"),
         *[zero.label(name) for name in BUCKET_COLUMNS],
-        i.longest_wait_seconds.label("longest_wait"),
+        i.longest_wait_ms.label("longest_wait_ms"),
         i.interval_end.label("latest_record_at"),
     ).join(touched_hours, and_(touched_hours.c.region == i.region, touched_hours.c.hour_start == i.hour_start))
 
@@ -164,7 +165,7 @@ def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
         contributions.c.region,
         contributions.c.hour_start,
         *[func.sum(contributions.c[name]).label(name) for name in SUMMED_COLUMNS],
-        func.max(contributions.c.longest_wait).label("longest_wait"),
+        func.max(contributions.c.longest_wait_ms).label("longest_wait_ms"),
         func.max(contributions.c.latest_record_at).label("latest_record_at"),
     ).group_by(contributions.c.region, contributions.c.hour_start)
     conn.execute(

@@ -144,7 +144,7 @@ class Call(Base):
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     wrap_seconds: Mapped[float | None] = mapped_column(Float)
     # Derived at parse time so that aggregation needs no dialect-specific date arithmetic.
-    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    wait_ms: Mapped[int | None] = mapped_column(BigInteger)  # whole milliseconds: exact sums
     hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
     run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"))  # the run that last wrote it
 
@@ -170,9 +170,10 @@ class IntervalRow(Base):
     rejected: Mapped[int] = mapped_column(Integer)
     answered_within_sl: Mapped[int] = mapped_column(Integer)
     sl_seconds: Mapped[int] = mapped_column(Integer)
-    wait_answered_seconds_sum: Mapped[float | None] = mapped_column(Float)
-    wait_abandoned_seconds_sum: Mapped[float | None] = mapped_column(Float)
-    longest_wait_seconds: Mapped[float | None] = mapped_column(Float)
+    # the platform's seconds, kept in whole milliseconds like every wait we store
+    wait_answered_ms: Mapped[int | None] = mapped_column(BigInteger)
+    wait_abandoned_ms: Mapped[int | None] = mapped_column(BigInteger)
+    longest_wait_ms: Mapped[int | None] = mapped_column(BigInteger)
     talk_seconds_sum: Mapped[float | None] = mapped_column(Float)
     wrap_seconds_sum: Mapped[float | None] = mapped_column(Float)
     hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -202,12 +203,12 @@ class HourlyAggregate(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     answered_within_sl: Mapped[int] = mapped_column(Integer, default=0)
     answered_sl_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    wait_answered_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    wait_abandoned_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_abandoned_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     answered_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
     abandoned_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
     longest_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    longest_wait: Mapped[float | None] = mapped_column(Float)
+    longest_wait_ms: Mapped[int | None] = mapped_column(BigInteger)
     talk_sum: Mapped[float] = mapped_column(Float, default=0.0)
     wrap_sum: Mapped[float] = mapped_column(Float, default=0.0)
     call_records: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnElement,
     Connection,
@@ -38,7 +39,7 @@ from app.db.aggregates import touched_hours
 from app.db.models import Call, IntervalRow
 from app.db.types import UTCDateTime, to_sqlite_text
 from app.kpi.localtime import floor_hour
-from app.kpi.records import CallRecord, IntervalRecord
+from app.kpi.records import CallRecord, IntervalRecord, optional_ms
 
 _meta = MetaData()
 
@@ -56,7 +57,7 @@ stage_calls = Table(
     Column("answered_by_region", String(8)),
     Column("talk_seconds", Float),
     Column("wrap_seconds", Float),
-    Column("wait_seconds", Float),
+    Column("wait_ms", BigInteger),
     Column("hour_start", UTCDateTime),
     prefixes=["TEMPORARY"],
 )
@@ -76,9 +77,9 @@ stage_intervals = Table(
     Column("rejected", Integer),
     Column("answered_within_sl", Integer),
     Column("sl_seconds", Integer),
-    Column("wait_answered_seconds_sum", Float),
-    Column("wait_abandoned_seconds_sum", Float),
-    Column("longest_wait_seconds", Float),
+    Column("wait_answered_ms", BigInteger),
+    Column("wait_abandoned_ms", BigInteger),
+    Column("longest_wait_ms", BigInteger),
     Column("talk_seconds_sum", Float),
     Column("wrap_seconds_sum", Float),
     Column("hour_start", UTCDateTime),
@@ -110,7 +111,7 @@ CALLS = Kind(
     key=("call_id",),
     content=("region", "queue", "arrived_at", "outcome", "answered_at", "ended_at", "answered_by_region",
              "talk_seconds", "wrap_seconds"),
-    derived=("wait_seconds", "hour_start"),
+    derived=("wait_ms", "hour_start"),
 )
 INTERVALS = Kind(
     "intervals",
@@ -118,8 +119,8 @@ INTERVALS = Kind(
     IntervalRow.__table__,  # type: ignore[arg-type]
     key=("region", "queue", "interval_start"),
     content=("region", "queue", "interval_start", "interval_minutes", "offered", "answered", "abandoned",
-             "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_seconds_sum",
-             "wait_abandoned_seconds_sum", "longest_wait_seconds", "talk_seconds_sum", "wrap_seconds_sum"),
+             "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_ms",
+             "wait_abandoned_ms", "longest_wait_ms", "talk_seconds_sum", "wrap_seconds_sum"),
     derived=("hour_start", "interval_end"),
 )
 
@@ -129,14 +130,15 @@ def stage_row(seq: int, record: CallRecord | IntervalRecord) -> tuple[Any, ...]:
         return (
             seq, record.call_id, record.region, record.queue, record.arrived_at, record.outcome.value,
             record.answered_at, record.ended_at, record.answered_by_region, record.talk_seconds,
-            record.wrap_seconds, record.wait_seconds, floor_hour(record.arrived_at),
+            record.wrap_seconds, record.wait_ms, floor_hour(record.arrived_at),
         )
     end = record.interval_start.timestamp() + record.interval_minutes * 60
     return (
         seq, record.region, record.queue, record.interval_start, record.interval_minutes, record.offered,
         record.answered, record.abandoned, record.abandoned_short, record.rejected, record.answered_within_sl,
-        record.sl_seconds, record.wait_answered_seconds_sum, record.wait_abandoned_seconds_sum,
-        record.longest_wait_seconds, record.talk_seconds_sum, record.wrap_seconds_sum,
+        record.sl_seconds, optional_ms(record.wait_answered_seconds_sum),
+        optional_ms(record.wait_abandoned_seconds_sum), optional_ms(record.longest_wait_seconds),
+        record.talk_seconds_sum, record.wrap_seconds_sum,
         floor_hour(record.interval_start), datetime.fromtimestamp(end, tz=record.interval_start.tzinfo),
     )
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
-from app.kpi.histogram import add_histograms, bucket_index, empty_histogram
-from app.kpi.records import CallRecord, IntervalRecord, Outcome
+from app.kpi.histogram import add_histograms, bucket_index_ms, empty_histogram
+from app.kpi.records import CallRecord, IntervalRecord, Outcome, seconds_to_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Definitions:
             raise ValueError("sl_seconds must be >= 0")
 
 
-def _max_optional(a: float | None, b: float | None) -> float | None:
+def _max_optional(a: int | None, b: int | None) -> int | None:
     if a is None:
         return b
     if b is None:
@@ -52,14 +52,15 @@ class Counts:
     answered_within_sl: int = 0
     #: answered calls from interval rows whose sl_seconds differs from ours: service level unknown
     answered_sl_unknown: int = 0
-    wait_answered_sum: float = 0.0
-    wait_abandoned_sum: float = 0.0  # excludes short abandons where the split is known (call data)
+    #: waits in whole milliseconds: integer sums are exact in any order of addition
+    wait_answered_ms: int = 0
+    wait_abandoned_ms: int = 0  # excludes short abandons where the split is known (call data)
     #: calls whose waits are not in the sums (an interval report without the optional sum columns):
     #: a mean over them would be silently wrong, so it becomes unknown instead
     answered_wait_unknown: int = 0
     abandoned_wait_unknown: int = 0
     longest_wait_unknown: int = 0
-    longest_wait: float | None = None
+    longest_wait_ms: int | None = None
     talk_sum: float = 0.0
     wrap_sum: float = 0.0
     wait_histogram: tuple[int, ...] = field(default_factory=empty_histogram)
@@ -89,7 +90,7 @@ class Counts:
         for f in fields(self):
             a = getattr(self, f.name)
             b = getattr(other, f.name)
-            if f.name == "longest_wait":
+            if f.name == "longest_wait_ms":
                 values[f.name] = _max_optional(a, b)
             elif f.name == "latest_record_at":
                 values[f.name] = _latest(a, b)
@@ -113,24 +114,24 @@ def counts_from_call(call: CallRecord, definitions: Definitions) -> Counts:
     ``answered_for_other_regions`` is not set here: it belongs to the answering region's figures and
     is added there by whoever sums across regions.
     """
-    wait = call.wait_seconds
+    wait = call.wait_ms
     latest = call.arrived_at
     if call.outcome is Outcome.REJECTED:
         return Counts(rejected=1, call_records=1, latest_record_at=latest)
     if call.outcome is Outcome.ABANDONED:
         assert wait is not None
-        if wait < definitions.short_abandon_seconds:
+        if wait < definitions.short_abandon_seconds * 1000:
             return Counts(short_abandons=1, call_records=1, latest_record_at=latest)
-        return Counts(abandoned=1, wait_abandoned_sum=wait, call_records=1, latest_record_at=latest)
+        return Counts(abandoned=1, wait_abandoned_ms=wait, call_records=1, latest_record_at=latest)
     assert wait is not None
     histogram = [0] * len(empty_histogram())
-    histogram[bucket_index(wait)] = 1
+    histogram[bucket_index_ms(wait)] = 1
     by_other = int(call.answered_by_region is not None and call.answered_by_region != call.region)
     return Counts(
         answered=1,
-        answered_within_sl=int(wait <= definitions.sl_seconds),
-        wait_answered_sum=wait,
-        longest_wait=wait,
+        answered_within_sl=int(wait <= definitions.sl_seconds * 1000),
+        wait_answered_ms=wait,
+        longest_wait_ms=wait,
         talk_sum=call.talk_seconds or 0.0,
         wrap_sum=call.wrap_seconds or 0.0,
         wait_histogram=tuple(histogram),
@@ -156,11 +157,11 @@ def counts_from_interval(record: IntervalRecord, definitions: Definitions) -> Co
         rejected=record.rejected,
         answered_within_sl=record.answered_within_sl if sl_known else 0,
         answered_sl_unknown=0 if sl_known else record.answered,
-        wait_answered_sum=record.wait_answered_seconds_sum or 0.0,
-        wait_abandoned_sum=record.wait_abandoned_seconds_sum or 0.0,
+        wait_answered_ms=seconds_to_ms(record.wait_answered_seconds_sum or 0.0),
+        wait_abandoned_ms=seconds_to_ms(record.wait_abandoned_seconds_sum or 0.0),
         answered_wait_unknown=record.answered if record.wait_answered_seconds_sum is None else 0,
         abandoned_wait_unknown=(record.abandoned - short) if record.wait_abandoned_seconds_sum is None else 0,
-        longest_wait=record.longest_wait_seconds,
+        longest_wait_ms=None if record.longest_wait_seconds is None else seconds_to_ms(record.longest_wait_seconds),
         longest_wait_unknown=record.answered if record.longest_wait_seconds is None else 0,
         talk_sum=record.talk_seconds_sum or 0.0,
         wrap_sum=record.wrap_seconds_sum or 0.0,

@@ -99,9 +99,9 @@ def compute_kpis(counts: Counts, *, cross_region: bool = True) -> Kpis:
         short_abandons=counts.short_abandons,
         rejected=counts.rejected,
         answer_rate=ratio(counts.answered, offered),
-        mean_wait=ratio(counts.wait_answered_sum, counts.answered) if answered_waits_known else None,
+        mean_wait=ratio(counts.wait_answered_ms, 1000 * counts.answered) if answered_waits_known else None,
         mean_wait_all=ratio(
-            counts.wait_answered_sum + counts.wait_abandoned_sum, counts.answered + counts.abandoned
+            counts.wait_answered_ms + counts.wait_abandoned_ms, 1000 * (counts.answered + counts.abandoned)
         )
         if answered_waits_known and counts.abandoned_wait_unknown == 0
         else None,
@@ -110,7 +110,11 @@ def compute_kpis(counts: Counts, *, cross_region: bool = True) -> Kpis:
         service_level=ratio(counts.answered_within_sl, offered) if sl_known else None,
         wait_p50=estimate_quantile(0.5, histogram) if quantiles_possible else None,
         wait_p90=estimate_quantile(0.9, histogram) if quantiles_possible else None,
-        longest_wait=counts.longest_wait if counts.longest_wait_unknown == 0 else None,
+        longest_wait=(
+            counts.longest_wait_ms / 1000
+            if counts.longest_wait_ms is not None and counts.longest_wait_unknown == 0
+            else None
+        ),
         answered_by_other_regions=counts.answered_by_other_regions if cross_region else None,
         answered_for_other_regions=counts.answered_for_other_regions if cross_region else None,
     )

@@ -26,6 +26,14 @@ def bucket_index(wait_seconds: float) -> int:
     return BUCKET_COUNT - 1  # unreachable: the last edge is +Inf
 
 
+def bucket_index_ms(wait_ms: int) -> int:
+    """``bucket_index`` on whole milliseconds, compared exactly as integers."""
+    for i, edge in enumerate(WAIT_BUCKET_EDGES[:-1]):
+        if wait_ms <= int(edge) * 1000:
+            return i
+    return BUCKET_COUNT - 1  # longer than the last finite edge: +Inf
+
+
 def empty_histogram() -> tuple[int, ...]:
     return (0,) * BUCKET_COUNT
 

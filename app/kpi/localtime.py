@@ -25,6 +25,9 @@ def floor_hour(moment: datetime) -> datetime:
 
 
 def is_ambiguous(naive: datetime) -> bool:
+    """True only in the repeated autumn hour (fold 0 and 1 also differ inside the spring gap)."""
+    if is_nonexistent(naive):
+        return False
     return naive.replace(fold=0, tzinfo=STOCKHOLM).utcoffset() != naive.replace(
         fold=1, tzinfo=STOCKHOLM
     ).utcoffset()

@@ -6,8 +6,9 @@ drops unknown columns cannot leak a phone number into storage.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -31,13 +32,31 @@ class CallRecord:
     wrap_seconds: float | None = None
 
     @property
-    def wait_seconds(self) -> float | None:
-        """Answered: until answer. Abandoned: until hang-up. Rejected calls never waited in queue."""
+    def wait_ms(self) -> int | None:
+        """Answered: until answer. Abandoned: until hang-up. Rejected calls never waited in queue.
+
+        Whole milliseconds, so that sums are exact integers: a float sum of sub-second waits depends on
+        the order of addition, and recomputed figures must be identical (SPEC §5).
+        """
         if self.outcome is Outcome.ANSWERED and self.answered_at is not None:
-            return (self.answered_at - self.arrived_at).total_seconds()
+            return to_ms(self.answered_at - self.arrived_at)
         if self.outcome is Outcome.ABANDONED and self.ended_at is not None:
-            return (self.ended_at - self.arrived_at).total_seconds()
+            return to_ms(self.ended_at - self.arrived_at)
         return None
+
+
+def to_ms(span: timedelta) -> int:
+    """A duration in whole milliseconds, rounding half up (microsecond input)."""
+    return (span // timedelta(microseconds=1) + 500) // 1000
+
+
+def seconds_to_ms(seconds: float) -> int:
+    """Non-negative seconds (as a platform reports them) in whole milliseconds, rounding half up."""
+    return math.floor(seconds * 1000 + 0.5)
+
+
+def optional_ms(seconds: float | None) -> int | None:
+    return None if seconds is None else seconds_to_ms(seconds)
 
 
 @dataclass(frozen=True, slots=True)

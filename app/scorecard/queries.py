@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ agg = HourlyAggregate.__table__
 answered_by = HourlyAnsweredBy.__table__
 
 _COUNT_FIELDS = [c for c in SUMMED_COLUMNS if c not in BUCKET_COLUMNS]
+_FLOAT_FIELDS = {"talk_sum", "wrap_sum"}
 
 
 def stored_definitions(session: Session) -> Definitions | None:
@@ -33,7 +35,7 @@ def counts_by_region(
         select(
             agg.c.region,
             *[func.sum(agg.c[name]).label(name) for name in SUMMED_COLUMNS],
-            func.max(agg.c.longest_wait).label("longest_wait"),
+            func.max(agg.c.longest_wait_ms).label("longest_wait_ms"),
             type_coerce(func.max(agg.c.latest_record_at), UTCDateTime).label("latest_record_at"),
             func.count().label("hours"),
         )
@@ -44,9 +46,12 @@ def counts_by_region(
         query = query.where(agg.c.region.in_(list(regions)))
     result: dict[str, tuple[Counts, int]] = {}
     for row in session.execute(query).mappings():
+        values: dict[str, Any] = {
+            name: float(row[name]) if name in _FLOAT_FIELDS else int(row[name]) for name in _COUNT_FIELDS
+        }
         counts = Counts(
-            **{name: row[name] for name in _COUNT_FIELDS},
-            longest_wait=row["longest_wait"],
+            **values,
+            longest_wait_ms=None if row["longest_wait_ms"] is None else int(row["longest_wait_ms"]),
             latest_record_at=row["latest_record_at"],
             wait_histogram=tuple(int(row[name]) for name in BUCKET_COLUMNS),
         )

@@ -94,7 +94,7 @@ def region_and_collaboration_figures(session: Session, start: datetime, end: dat
     members: dict[str, list[str]] = {}
     for collab_code, region in session.execute(
         select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
-    ).tuples():
+    ).all():
         members.setdefault(collab_code, []).append(region)
     for collab in session.scalars(select(Collaboration).order_by(Collaboration.code)):
         regions = members.get(collab.code, [])

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api/v1", tags=["regions"])
 
 def _members(session: SessionDep) -> list[tuple[str, str]]:
     return list(
-        session.execute(select(CollaborationMember.collaboration_code, CollaborationMember.region_code)).tuples()
+        session.execute(select(CollaborationMember.collaboration_code, CollaborationMember.region_code)).all()
     )
 
 
