@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app.config import Settings
 from app.db.migrate import upgrade as migrate_upgrade
@@ -20,17 +21,22 @@ from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.loader import DefinitionsChanged, IngestError, RecordKind, RunReport
 from app.ingest.service import ingest_file, recompute
 from app.kpi.localtime import local_month_bounds
-from app.scorecard.render import STATUS_STYLE, format_ratio, format_seconds, scorecard_csv
+from app.scorecard.render import STATUS_MARK, STATUS_STYLE, format_ratio, format_seconds, scorecard_csv
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
 
-app = typer.Typer(help="vpt-monitor: accessibility of 1177 Vårdguiden på telefon.", no_args_is_help=True)
+app = typer.Typer(
+    help="vpt-monitor: accessibility of 1177 Vårdguiden på telefon.", no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load files of call or interval records.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 
 console = Console()
-errors = Console(stderr=True)
+if not console.is_terminal:  # piped to a file or another program: do not wrap at 80 columns
+    console = Console(width=160)
+errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
 
 EXIT_OK, EXIT_FAILED, EXIT_SOME_REJECTED = 0, 1, 3
 PROGRESS_MIN_BYTES = 5_000_000
@@ -180,8 +186,9 @@ def _print_table(document: dict) -> None:  # type: ignore[type-arg]
         status = {t["kpi"]: t["status"] for t in scope["targets"]}
 
         def styled(text: str, kpi: str, status: dict[str, str] = status) -> str:
-            style = STATUS_STYLE.get(status.get(kpi, ""), "")
-            return f"[{style}]{text} ({status[kpi]})[/{style}]" if style else text
+            state = status.get(kpi, "")
+            style = STATUS_STYLE.get(state, "")
+            return f"[{style}]{text} {STATUS_MARK.get(state, '')}[/{style}]" if style else text
 
         completeness = scope["completeness"]
         table.add_row(
@@ -196,6 +203,7 @@ def _print_table(document: dict) -> None:  # type: ignore[type-arg]
             f"{completeness['hours_with_data']}/{completeness['hours_in_month']}",
         )
     console.print(table)
+    console.print("✓ mål uppfyllt / på väg  ✗ missat  ! risk  – ingen data", style="dim")
     if not document["scopes"]:
         console.print("no data for this month")
 
@@ -241,7 +249,13 @@ def demo(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except (OperationalError, ProgrammingError) as exc:
+        message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        errors.print(f"[red]database error[/red]: {message}", highlight=False)
+        errors.print("Is VPT_DATABASE_URL right, the server up, and the schema current (`vpt db upgrade`)?")
+        raise SystemExit(EXIT_FAILED) from None
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ STATUS_STYLE = {"met": "green", "on_track": "green", "missed": "red", "unreachab
                 "no_data": "dim"}
 
 
+STATUS_MARK = {"met": "✓", "on_track": "✓", "missed": "✗", "unreachable": "✗", "at_risk": "!", "no_data": "–"}
+
+
 def format_seconds(value: float | None) -> str:
     if value is None:
         return "–"

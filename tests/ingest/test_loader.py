@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -125,7 +125,8 @@ def test_an_unreadable_file_stores_nothing_and_leaves_a_failed_run(session_facto
 
 
 def test_a_failure_mid_ingest_rolls_back_everything(session_factory, settings, monkeypatch):
-    good = HEADER + "ok1,SE-AC,,2025-10-01T08:00:00+02:00,rejected,,,,,\nbad,SE-XX,,2025-10-01T08:00:00+02:00,rejected,,,,,\n"
+    good = (HEADER + "ok1,SE-AC,,2025-10-01T08:00:00+02:00,rejected,,,,,\n"
+            "bad,SE-XX,,2025-10-01T08:00:00+02:00,rejected,,,,,\n")
 
     def explode(*_args, **_kwargs):
         raise RuntimeError("disk full")
@@ -207,7 +208,9 @@ def test_sql_aggregates_equal_the_pure_kpi_rules(session_factory, settings, seed
         records.append(record)
         local = arrived.astimezone(STOCKHOLM)  # written with its offset: exact
         fmt = lambda t: "" if t is None else t.astimezone(STOCKHOLM).isoformat()  # noqa: E731
-        lines.append(f"r{n},{region},,{local.isoformat()},{outcome},{fmt(answered_at)},{fmt(ended_at)},{by or ''},300.5,")
+        lines.append(
+            f"r{n},{region},,{local.isoformat()},{outcome},{fmt(answered_at)},{fmt(ended_at)},{by or ''},300.5,"
+        )
     report = ingest_text(session_factory, settings, "calls", HEADER + "\n".join(lines) + "\n")
     assert report.rows_stored == 400
 

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from app.db.reference import REGIONS
-from app.ingest.parsers import ParseOptions, Parsed, parse_calls, parse_intervals
+from app.ingest.parsers import Parsed, ParseOptions, parse_calls, parse_intervals
 from app.ingest.rows import FileFormatError, Rejection
 
 OPTIONS = ParseOptions(frozenset(code for code, _, _ in REGIONS))
@@ -65,7 +65,7 @@ def test_bad_rows_name_line_and_field(row, field, reason):
     assert rejection.position == 2
     assert rejection.field == field
     assert reason in rejection.reason
-    assert f"line 2" in rejection.describe() and field in rejection.describe()
+    assert "line 2" in rejection.describe() and field in rejection.describe()
 
 
 def test_wrong_field_count_is_a_row_error_and_later_rows_still_parse():

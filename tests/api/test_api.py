@@ -1,0 +1,93 @@
+"""The HTTP API against a real database of each kind, through the app factory and its lifespan."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from app.api.app import create_app
+from app.cli import app as cli_app
+from app.config import Settings
+from tests.helpers import ingest
+
+
+def client_for(settings: Settings) -> TestClient:
+    return TestClient(create_app(settings))
+
+
+def test_scorecard_endpoint_serves_the_fixture_figures(session_factory, settings, fixtures_dir):
+    ingest(session_factory, settings, "calls", fixtures_dir / "calls_october.csv")
+    ingest(session_factory, settings, "intervals", fixtures_dir / "intervals_october.csv")
+    with client_for(settings) as client:
+        response = client.get("/api/v1/scorecards/2025-10")
+    assert response.status_code == 200
+    body = response.json()
+    expected = json.loads((fixtures_dir / "expected_october.json").read_text())["figures"]
+    scopes = {s["scope"]: s for s in body["scopes"]}
+    assert list(scopes) == ["SE-AC", "SE-BD", "SE-Z", "norra"]
+    assert set(scopes["SE-AC"]["kpis"]) == set(expected["SE-AC/2025-10"])  # exactly the fixture keys
+    assert scopes["norra"]["kpis"]["offered"] == 63 and scopes["norra"]["kind"] == "collaboration"
+    assert scopes["SE-AC"]["name"] == "Västerbotten"
+    assert {(t["kpi"], t["status"]) for t in scopes["norra"]["targets"]} == {("answer_rate", "missed"),
+                                                                            ("mean_wait", "met")}
+    assert scopes["SE-Z"]["completeness"]["hours_in_month"] == 745
+    assert body["definitions"] == {"short_abandon_seconds": 0, "sl_seconds": 600}
+
+
+def test_api_and_cli_give_the_same_document(session_factory, settings, fixtures_dir, monkeypatch):
+    ingest(session_factory, settings, "calls", fixtures_dir / "calls_october.csv")
+    monkeypatch.setenv("VPT_DATABASE_URL", settings.database_url)
+    result = CliRunner().invoke(cli_app, ["scorecard", "2025-10", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    with client_for(settings) as client:
+        api = client.get("/api/v1/scorecards/2025-10").json()
+    cli = json.loads(result.stdout)
+    for doc in (api, cli):
+        doc.pop("generated_at")
+    assert api == cli
+
+
+def test_a_month_without_data_has_no_scopes(settings):
+    with client_for(settings) as client:
+        body = client.get("/api/v1/scorecards/2019-02").json()
+    assert body["scopes"] == [] and body["closed"] is True
+
+
+def test_bad_month_is_a_clear_422(settings):
+    with client_for(settings) as client:
+        response = client.get("/api/v1/scorecards/2025-13")
+    assert response.status_code == 422
+    assert response.json() == {"error": "invalid_month", "detail": "month must be YYYY-MM, got '2025-13'"}
+
+
+def test_unknown_path_renders_the_error_shape(settings):
+    with client_for(settings) as client:
+        response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_regions_and_collaborations(settings):
+    with client_for(settings) as client:
+        regions = client.get("/api/v1/regions").json()
+        collaborations = client.get("/api/v1/collaborations").json()
+    assert len(regions) == 21
+    assert {r["code"]: r["collaborations"] for r in regions}["SE-AC"] == ["norra"]
+    assert collaborations == [{"code": "norra", "name": "Norra sjukvårdsregionen",
+                               "regions": ["SE-AC", "SE-BD", "SE-Y", "SE-Z"]}]
+
+
+def test_health_and_readiness(settings):
+    with client_for(settings) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "detail": None}
+        assert client.get("/readyz").status_code == 200
+
+
+def test_openapi_documents_every_endpoint_with_a_response_model(settings):
+    with client_for(settings) as client:
+        spec = client.get("/openapi.json").json()
+    for path in ("/api/v1/scorecards/{month}", "/api/v1/regions", "/api/v1/collaborations", "/healthz", "/readyz"):
+        schema = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema, path
+    assert "Kpis" in spec["components"]["schemas"]
