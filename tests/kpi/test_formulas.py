@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 
 from app.kpi import (
+    BUCKET_COUNT,
     CallRecord,
     Counts,
     Definitions,
@@ -110,8 +111,8 @@ def test_answered_for_other_regions_and_cross_region_flag() -> None:
 def test_talk_and_wrap_are_summed_and_rejected_calls_have_no_wait() -> None:
     c = calls_counts([answered(10, talk=400, wrap=120), answered(20, talk=360), rejected()])
     assert (c.talk_sum, c.wrap_sum) == (760, 120)
-    assert c.wait_answered_sum == 30  # 10 + 20, the rejected call adds nothing
-    assert rejected().wait_seconds is None
+    assert c.wait_answered_ms == 30_000  # 10 s + 20 s in ms, the rejected call adds nothing
+    assert rejected().wait_ms is None
 
 
 # --- edges --------------------------------------------------------------------------------------
@@ -139,6 +140,8 @@ def test_only_rejected_calls() -> None:
 @pytest.mark.parametrize(("sl", "wait", "within"), [
     (600, 600, 1), (600, 601, 0), (600, 599.999, 1), (600, 600.001, 0), (30, 30, 1), (30, 31, 0),
     (0, 0, 1), (0, 1, 0),
+    # compared in whole ms, rounded half up from microseconds: 600_000.4 ms -> 600_000, 600_000.5 -> 600_001
+    (600, 600.0004, 1), (600, 600.0005, 0), (0, 0.0004, 1), (0, 0.0005, 0),
 ])
 def test_service_level_threshold_is_inclusive(sl: int, wait: float, within: int) -> None:
     c = counts_from_call(answered(wait), Definitions(sl_seconds=sl))
@@ -156,13 +159,43 @@ def test_short_abandons_threshold_zero_means_none() -> None:
 def test_short_abandons_threshold_five_seconds() -> None:
     calls = [answered(100), abandoned(3), abandoned(5), abandoned(4.999)]
     k = compute_kpis(calls_counts(calls, Definitions(short_abandon_seconds=5)))
-    assert k.short_abandons == 2  # 3 s and 4.999 s are < 5
+    assert k.short_abandons == 2  # 3 s and 4.999 s are < 5 (4999 ms < 5000 ms)
     assert k.abandoned == 1  # 5 s is not short: short means wait < threshold
     assert k.offered == 2  # 1 answered + 1 abandoned, the short ones excluded
     assert k.answer_rate == Fraction(1, 2)
     assert k.abandon_rate == Fraction(1, 2)
     assert k.mean_wait_all == Fraction(105, 2)  # (100 + 5) / 2: the 3 s and 4.999 s waits left out
     assert k.mean_wait == 100
+
+
+@pytest.mark.parametrize(("wait", "short"), [
+    (4.999, 1), (4.9994, 1), (4.9995, 0), (5, 0),  # 4999.4 ms -> 4999 < 5000; 4999.5 ms -> 5000, not short
+])
+def test_short_abandon_is_decided_in_whole_ms(wait: float, short: int) -> None:
+    c = counts_from_call(abandoned(wait), Definitions(short_abandon_seconds=5))
+    assert (c.short_abandons, c.abandoned) == (short, 1 - short)
+    assert c.wait_abandoned_ms == (0 if short else 5000)  # a short abandon's wait is left out
+
+
+def test_call_waits_are_whole_ms_rounded_half_up() -> None:
+    assert answered(600).wait_ms == 600_000
+    assert answered(0.0004).wait_ms == 0  # 400 µs
+    assert answered(0.0005).wait_ms == 1  # 500 µs rounds half up
+    assert abandoned(1.2345).wait_ms == 1235  # 1_234_500 µs
+    assert answered(0.1).wait_ms == 100
+    c = calls_counts([answered(0.1), answered(0.2), abandoned(0.3)])
+    assert (c.wait_answered_ms, c.wait_abandoned_ms, c.longest_wait_ms) == (300, 300, 200)
+    assert compute_kpis(c).mean_wait == Fraction(3, 20)  # 300 ms / 2 = 0.15 s, exactly
+    assert compute_kpis(c).mean_wait_all == Fraction(1, 5)  # 600 ms / 3 = 0.2 s, exactly
+    assert compute_kpis(c).longest_wait == 0.2
+
+
+@pytest.mark.parametrize(("wait", "index"), [
+    (0, 0), (0.0004, 0), (0.0005, 1), (30, 1), (30.001, 2), (600, 6), (600.0004, 6), (600.001, 7), (7200.001, 14),
+])
+def test_call_wait_lands_in_the_bucket_of_its_whole_ms(wait: float, index: int) -> None:
+    c = counts_from_call(answered(wait), DEFAULT)
+    assert c.wait_histogram == tuple(int(i == index) for i in range(BUCKET_COUNT))
 
 
 def test_definitions_reject_negative_settings() -> None:
@@ -191,6 +224,19 @@ def test_interval_kpis() -> None:
     assert k.mean_wait_all == Fraction(1100, 7)  # (1000 + 100) / (5 + 2)
     assert k.longest_wait == 400
     assert (k.wait_p50, k.wait_p90) == (None, None)  # interval data: no percentiles
+
+
+def test_interval_seconds_become_whole_ms() -> None:
+    c = counts_from_interval(_busy_row(), DEFAULT)
+    assert (c.wait_answered_ms, c.wait_abandoned_ms, c.longest_wait_ms) == (1_000_000, 100_000, 400_000)
+    # platform sums with sub-second parts, rounded half up to ms; 0.1 + 0.2 is 0.30000000000000004 as a float
+    row = interval(answered=2, abandoned=1, wait_answered=0.1 + 0.2, wait_abandoned=12.3455, longest=0.2)
+    c = counts_from_interval(row, DEFAULT)
+    assert (c.wait_answered_ms, c.wait_abandoned_ms, c.longest_wait_ms) == (300, 12_346, 200)
+    assert compute_kpis(c).mean_wait == Fraction(3, 20)  # 300 ms / 2
+    assert compute_kpis(c).longest_wait == 0.2
+    none = counts_from_interval(interval(answered=1, longest=None), DEFAULT)
+    assert none.longest_wait_ms is None
 
 
 def test_interval_short_abandons_subtracted_only_with_a_threshold() -> None:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from app.kpi import BUCKET_COUNT, WAIT_BUCKET_EDGES, bucket_index, estimate_quantile
-from app.kpi.histogram import add_histograms, empty_histogram
+from app.kpi.histogram import add_histograms, bucket_index_ms, empty_histogram
 
 MIN = 60.0
 
@@ -44,6 +44,25 @@ def test_bucket_index_at_every_edge_and_just_above(i: int) -> None:
     assert bucket_index(edge + 0.5) == i + 1
     if i > 0:
         assert bucket_index(math.nextafter(edge, 0)) == i
+
+
+@pytest.mark.parametrize(("wait_ms", "index"), [
+    (0, 0), (1, 1), (30_000, 1), (30_001, 2), (30_500, 2), (60_000, 2), (600_000, 6), (600_001, 7), (601_000, 7),
+    (7_200_000, 13), (7_200_001, 14), (86_400_000, 14),
+])
+def test_bucket_index_ms_named_cases(wait_ms: int, index: int) -> None:
+    assert bucket_index_ms(wait_ms) == index
+
+
+@pytest.mark.parametrize("i", range(BUCKET_COUNT - 1))
+def test_bucket_index_ms_at_every_edge_and_one_ms_either_side(i: int) -> None:
+    edge_ms = int(WAIT_BUCKET_EDGES[i]) * 1000
+    assert bucket_index_ms(edge_ms) == i  # the edge itself is in le=edge, compared exactly as integers
+    assert bucket_index_ms(edge_ms + 1) == i + 1
+    if i > 0:
+        assert bucket_index_ms(edge_ms - 1) == i
+    assert bucket_index_ms(edge_ms) == bucket_index(WAIT_BUCKET_EDGES[i])  # agrees with the seconds version
+    assert bucket_index_ms(edge_ms + 1) == bucket_index((edge_ms + 1) / 1000)
 
 
 def test_add_histograms() -> None:
