@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.loader import DefinitionsChanged, IngestError, RecordKind, RunReport
 from app.ingest.service import ingest_file, recompute
 from app.kpi.localtime import local_month_bounds
+from app.logs import setup_logging
 from app.scorecard.render import STATUS_MARK, STATUS_STYLE, format_ratio, format_seconds, scorecard_csv
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
 
@@ -47,7 +47,7 @@ def _settings() -> Settings:
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(settings.log_level)
 
 
 @db_app.command("upgrade")

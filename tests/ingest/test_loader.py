@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 
 from app.config import Settings
 from app.db.models import Call, HourlyAggregate, IngestRun, IntervalRow, RejectedRow
@@ -243,3 +243,20 @@ def test_sql_aggregates_equal_the_pure_kpi_rules(session_factory, settings, seed
         assert got_kpis.as_dict() | {"answered_for_other_regions": None} == want_kpis.as_dict() | {
             "answered_for_other_regions": None}
         assert got_kpis.answered_for_other_regions == answered_for
+
+
+def test_no_caller_number_reaches_the_database(session_factory, settings, database_url):
+    """Extra columns with caller identities are dropped at parse time: not in records, not in rejected rows."""
+    number, pnr = "+46701234567", "19121212-1212"
+    content = (HEADER.strip() + ",caller_number,personnummer\n"
+            f"p1,SE-AC,,2025-10-01T08:00:00+02:00,rejected,,,,,,{number},{pnr}\n"
+            f"p2,SE-XX,,2025-10-01T08:00:00+02:00,rejected,,,,,,{number},{pnr}\n")
+    report = ingest_text(session_factory, settings, "calls", content)
+    assert (report.rows_stored, report.rows_rejected) == (1, 1)
+    engine = make_engine(settings)
+    with engine.connect() as conn:
+        for table_name in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table_name}"')).all():
+                dumped = " ".join(str(v) for v in row)
+                assert "46701234567" not in dumped and pnr not in dumped, table_name
+    engine.dispose()
