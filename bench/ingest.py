@@ -1,0 +1,454 @@
+"""Ingest benchmark: the real ``ingest_file`` path against a plain ``COPY`` of the same CSV.
+
+Run from the repository root with the virtualenv active::
+
+    python bench/ingest.py                 # 1 000 000 rows
+    python bench/ingest.py --rows 200000   # smaller, quicker
+
+What it does (see bench/README.md for the goals):
+
+1. writes N canonical call rows (deterministic seed) to a temporary CSV;
+2. starts a throwaway PostgreSQL (tests/pgserver.py) with two databases: ``ingest_file`` into the
+   migrated one, a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER true)`` into a one-table one;
+3. times ``ingest_file`` into a migrated SQLite file;
+4. runs ingests of N/4 and N rows (and of a header-only file, for the interpreter's own footprint) in
+   child processes and reads each child's peak RSS (VmHWM);
+5. re-ingests the same file into PostgreSQL (an idempotent re-run: every row unchanged);
+6. prints a summary table.
+
+``--child-ingest URL FILE`` is the helper mode used by step 4: one ingest, one JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import logging
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
+
+from app.config import Settings  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
+from app.db.reference import REGIONS  # noqa: E402
+from app.db.session import make_engine, make_session_factory  # noqa: E402
+from app.ingest.loader import RunReport  # noqa: E402
+from app.ingest.parsers import ParseOptions, parse_calls  # noqa: E402
+from app.ingest.rows import Rejection  # noqa: E402
+from app.ingest.service import ingest_file  # noqa: E402
+from app.kpi.localtime import STOCKHOLM  # noqa: E402
+
+HEADER = (
+    "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
+)
+SEED = 1177
+YEAR = 2025
+
+GOAL_RATIO = 1.5
+GOAL_SQLITE_ROWS_PER_S = 100_000
+GOAL_RSS_MB = 300
+
+
+# --- data ----------------------------------------------------------------------------------------------
+
+
+class LocalClock:
+    """ISO 8601 text with the Europe/Stockholm offset (+01:00 or +02:00) of a UTC epoch second.
+
+    The offset is looked up in the year's DST transitions (bisect) rather than through zoneinfo per
+    value: three timestamps per row, a million rows.
+    """
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.changes: list[int] = []  # epoch seconds where the offset changes
+        self.offsets: list[int] = []  # the offset in force from changes[i]
+        moment = start - timedelta(days=1)
+        while moment <= end + timedelta(days=2):  # offsets change on whole UTC hours
+            offset = int(moment.astimezone(STOCKHOLM).utcoffset().total_seconds())  # type: ignore[union-attr]
+            if not self.offsets or offset != self.offsets[-1]:
+                self.changes.append(int(moment.timestamp()))
+                self.offsets.append(offset)
+            moment += timedelta(hours=1)
+
+    def iso(self, epoch: int) -> str:
+        offset = self.offsets[bisect.bisect_right(self.changes, epoch) - 1]
+        local = datetime.fromtimestamp(epoch + offset, UTC)
+        sign = "+" if offset >= 0 else "-"
+        return f"{local:%Y-%m-%dT%H:%M:%S}{sign}{abs(offset) // 3600:02d}:{abs(offset) % 3600 // 60:02d}"
+
+
+def generate_calls(path: Path, rows: int, seed: int = SEED) -> dict[str, int]:
+    """N call rows over one local year, in arrival order; returns the outcome mix written.
+
+    ~85 % answered (wait 0–3600 s, about 10 % answered by another region), ~12 % abandoned (hang-up
+    after 0–3600 s), ~3 % rejected. Regions weighted by inhabitants; two queues.
+    """
+    rng = random.Random(seed)
+    start = datetime(YEAR, 1, 1, tzinfo=STOCKHOLM).astimezone(UTC)
+    end = datetime(YEAR + 1, 1, 1, tzinfo=STOCKHOLM).astimezone(UTC)
+    clock = LocalClock(start, end)
+    first, span = int(start.timestamp()), int((end - start).total_seconds()) - 3 * 3600
+    # sorted arrivals without holding N datetimes: uniform order statistics via exponential gaps
+    gaps = span / max(rows, 1)
+    codes = [code for code, _name, _inhabitants in REGIONS]
+    weights = [inhabitants for _code, _name, inhabitants in REGIONS]
+    mix = {"answered": 0, "abandoned": 0, "rejected": 0}
+    offset = 0.0
+    lines: list[str] = []
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(HEADER)
+        for i in range(rows):
+            offset = min(offset + rng.expovariate(1.0 / gaps), span)
+            arrived = first + int(offset)
+            region = rng.choices(codes, weights)[0]
+            queue = "vpt" if rng.random() < 0.9 else "vpt-barn"
+            call_id = f"{region[3:].lower()}-{i:08d}-{rng.getrandbits(24):06x}"
+            wait = min(3600, int(rng.expovariate(1.0 / 420)))
+            draw = rng.random()
+            arrived_text = clock.iso(arrived)
+            if draw < 0.85:
+                talk = rng.randint(60, 1200)
+                wrap = rng.randint(0, 300)
+                by = region if rng.random() < 0.9 else rng.choice(codes)
+                lines.append(
+                    f"{call_id},{region},{queue},{arrived_text},answered,{clock.iso(arrived + wait)},"
+                    f"{clock.iso(arrived + wait + talk)},{by},{talk},{wrap}\n"
+                )
+                mix["answered"] += 1
+            elif draw < 0.97:
+                lines.append(f"{call_id},{region},{queue},{arrived_text},abandoned,,{clock.iso(arrived + wait)},,,\n")
+                mix["abandoned"] += 1
+            else:
+                lines.append(f"{call_id},{region},{queue},{arrived_text},rejected,,{arrived_text},,,\n")
+                mix["rejected"] += 1
+            if len(lines) >= 10_000:
+                out.writelines(lines)
+                lines.clear()
+        out.writelines(lines)
+    return mix
+
+
+# --- measuring -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class StatementTimes:
+    """Wall time per SQL statement issued through SQLAlchemy (COPY through the raw DBAPI is not seen)."""
+
+    totals: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def attach(self, engine: Engine) -> Callable[[], None]:
+        def before(conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+            context._bench_started = time.perf_counter()
+
+        def after(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+            key = " ".join(statement.split())[:90]
+            self.totals[key] += time.perf_counter() - context._bench_started
+            self.counts[key] += 1
+
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+
+        def detach() -> None:
+            event.remove(engine, "before_cursor_execute", before)
+            event.remove(engine, "after_cursor_execute", after)
+
+        return detach
+
+    def top(self, n: int = 6) -> list[tuple[str, float, int]]:
+        ranked = sorted(self.totals.items(), key=lambda item: item[1], reverse=True)[:n]
+        return [(key, seconds, self.counts[key]) for key, seconds in ranked]
+
+    def report(self, total: float, staging: str) -> None:
+        seen = sum(self.totals.values())
+        print(f"  SQL statements through SQLAlchemy: {seen:.1f} s; the rest ({total - seen:.1f} s) is parsing, "
+              f"{staging} and Python overhead. Slowest statements:")
+        for key, seconds, count in self.top():
+            print(f"    {seconds:7.2f} s  x{count:<5d} {key}")
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+
+
+def timed_ingest(url: str, path: Path, statements: StatementTimes | None = None) -> tuple[RunReport, float]:
+    settings = settings_for(url)
+    engine = make_engine(settings)
+    try:
+        with engine.connect():
+            pass  # the pool's first connection is not part of the ingest
+        detach = statements.attach(engine) if statements is not None else None
+        started = time.perf_counter()
+        report = ingest_file(make_session_factory(engine), settings, "calls", path)
+        elapsed = time.perf_counter() - started
+        if detach is not None:
+            detach()
+    finally:
+        engine.dispose()
+    return report, elapsed
+
+
+def parse_only(path: Path) -> tuple[int, float]:
+    """The Python floor of the ingest: read and validate every row, store nothing."""
+    import io
+
+    options = ParseOptions(frozenset(code for code, _n, _i in REGIONS))
+    started = time.perf_counter()
+    n = 0
+    with path.open("rb") as raw:
+        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        for result in parse_calls(stream, "csv", options):
+            if isinstance(result, Rejection):
+                raise SystemExit(f"generated row rejected: {result.describe()}")
+            n += 1
+    return n, time.perf_counter() - started
+
+
+COPY_TABLE = """
+CREATE TABLE calls_copy (
+    call_id text PRIMARY KEY,
+    region text NOT NULL,
+    queue text,
+    arrived_at timestamptz NOT NULL,
+    outcome text NOT NULL,
+    answered_at timestamptz,
+    ended_at timestamptz,
+    answered_by_region text,
+    talk_seconds double precision,
+    wrap_seconds double precision
+)
+"""
+
+
+def plain_copy(url: str, path: Path) -> tuple[int, float]:
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as conn:
+        started = time.perf_counter()
+        conn.execute(COPY_TABLE)
+        with conn.cursor() as cursor, path.open("rb") as source:
+            with cursor.copy(
+                "COPY calls_copy (call_id, region, queue, arrived_at, outcome, answered_at, ended_at, "
+                "answered_by_region, talk_seconds, wrap_seconds) FROM STDIN WITH (FORMAT csv, HEADER true)"
+            ) as copy:
+                while block := source.read(1 << 20):
+                    copy.write(block)
+            copied = cursor.rowcount
+        conn.commit()
+        elapsed = time.perf_counter() - started
+    return copied, elapsed
+
+
+def peak_rss_kb() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
+
+
+def child_ingest(url: str, path: Path) -> None:
+    report, elapsed = timed_ingest(url, path)
+    print(json.dumps({
+        "rows_read": report.rows_read, "rows_stored": report.rows_stored, "rows_rejected": report.rows_rejected,
+        "seconds": elapsed, "vmhwm_kb": peak_rss_kb(),
+    }))
+
+
+def run_child(url: str, path: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child-ingest", url, str(path)],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"child ingest failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres() -> Iterator[Any]:
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def create_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def fresh_sqlite(directory: Path, name: str) -> str:
+    path = directory / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+# --- main ----------------------------------------------------------------------------------------------
+
+
+def rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="call rows to generate (default 1 000 000)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary CSV and SQLite files")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--rss-backend", choices=["sqlite", "postgresql", "both"], default="both",
+        help="backend of the child ingests that measure peak RSS (default both)",
+    )
+    parser.add_argument("--no-parse-only", action="store_true", help="skip the parse-only (no database) timing")
+    parser.add_argument("--child-ingest", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING)
+    if args.child_ingest:
+        child_ingest(args.child_ingest[0], Path(args.child_ingest[1]))
+        return 0
+
+    n = args.rows
+    quarter = max(n // 4, 1)
+    work = Path(tempfile.mkdtemp(prefix="vpt-bench-ingest-"))
+    summary: list[tuple[str, str, str, str]] = []  # (measure, value, goal, verdict)
+    print(f"vpt-monitor ingest benchmark: {n:,} rows, seed {args.seed}, {os.cpu_count()} CPUs, work dir {work}")
+    try:
+        csv_path = work / f"calls_{n}.csv"
+        started = time.perf_counter()
+        mix = generate_calls(csv_path, n, args.seed)
+        size_mb = csv_path.stat().st_size / 1e6
+        print(f"generated {csv_path.name}: {size_mb:,.1f} MB in {time.perf_counter() - started:.1f} s; "
+              + ", ".join(f"{k} {v / n:.1%}" for k, v in mix.items()))
+        quarter_path = work / f"calls_{quarter}.csv"
+        generate_calls(quarter_path, quarter, args.seed)
+        empty_path = work / "calls_0.csv"
+        empty_path.write_text(HEADER, encoding="utf-8")
+
+        if not args.no_parse_only:
+            parsed, parse_s = parse_only(csv_path)
+            print(f"parse only (no database): {parse_s:.1f} s, {rate(parsed, parse_s)} rows/s")
+            summary.append(("parse only, no database", f"{parse_s:.1f} s ({rate(parsed, parse_s)} rows/s)", "", ""))
+
+        with postgres() as server:
+            create_database(server.admin_url, "bench_ingest")
+            create_database(server.admin_url, "bench_copy")
+            ingest_url, copy_url = server.url("bench_ingest"), server.url("bench_copy")
+            upgrade(ingest_url)
+
+            statements = StatementTimes()
+            report, ingest_s = timed_ingest(ingest_url, csv_path, statements)
+            print(f"PostgreSQL ingest_file: {ingest_s:.1f} s, {rate(n, ingest_s)} rows/s "
+                  f"(read {report.rows_read:,}, stored {report.rows_stored:,}, rejected {report.rows_rejected:,}, "
+                  f"hours refreshed {report.hours_refreshed:,})")
+            if report.rows_stored != n:
+                print(f"  WARNING: expected {n:,} rows stored, got {report.rows_stored:,}")
+            statements.report(ingest_s, "staging by COPY")
+
+            copied, copy_s = plain_copy(copy_url, csv_path)
+            print(f"PostgreSQL plain COPY into a bare table: {copy_s:.1f} s, {rate(copied, copy_s)} rows/s "
+                  f"({copied:,} rows)")
+            ratio = ingest_s / copy_s
+            print(f"ratio ingest_file / COPY: {ratio:.2f} (goal <= {GOAL_RATIO})")
+            summary.append(("PG ingest_file", f"{ingest_s:.1f} s ({rate(n, ingest_s)} rows/s)", "", ""))
+            summary.append(("PG plain COPY (baseline)", f"{copy_s:.1f} s ({rate(copied, copy_s)} rows/s)", "", ""))
+            summary.append(("PG ratio ingest/COPY", f"{ratio:.2f}", f"<= {GOAL_RATIO}", verdict(ratio <= GOAL_RATIO)))
+
+            rerun, rerun_s = timed_ingest(ingest_url, csv_path)
+            print(f"PostgreSQL re-ingest of the same file: {rerun_s:.1f} s, {rate(n, rerun_s)} rows/s "
+                  f"(unchanged {rerun.rows_unchanged:,}, stored {rerun.rows_stored:,}, updated {rerun.rows_updated:,},"
+                  f" hours refreshed {rerun.hours_refreshed:,})")
+            summary.append(("PG re-ingest (idempotent)", f"{rerun_s:.1f} s ({rate(n, rerun_s)} rows/s)",
+                            f"unchanged = {n:,}", verdict(rerun.rows_unchanged == n)))
+
+            sqlite_statements = StatementTimes()
+            sqlite_report, sqlite_s = timed_ingest(fresh_sqlite(work, "ingest.db"), csv_path, sqlite_statements)
+            print(f"SQLite ingest_file: {sqlite_s:.1f} s, {rate(n, sqlite_s)} rows/s "
+                  f"(stored {sqlite_report.rows_stored:,}, hours refreshed {sqlite_report.hours_refreshed:,})")
+            sqlite_statements.report(sqlite_s, "staging by executemany")
+            sqlite_rate = n / sqlite_s
+            summary.append(("SQLite ingest_file", f"{sqlite_s:.1f} s ({sqlite_rate:,.0f} rows/s)",
+                            f">= {GOAL_SQLITE_ROWS_PER_S:,} rows/s", verdict(sqlite_rate >= GOAL_SQLITE_ROWS_PER_S)))
+
+            backends = ["sqlite", "postgresql"] if args.rss_backend == "both" else [args.rss_backend]
+            for backend in backends:
+                peaks = []
+                for label, path, rows in (("0", empty_path, 0), ("N/4", quarter_path, quarter), ("N", csv_path, n)):
+                    if backend == "sqlite":
+                        url = fresh_sqlite(work, f"rss_{label.replace('/', '_')}.db")
+                    else:
+                        name = f"bench_rss_{label.replace('/', '_').lower()}"
+                        create_database(server.admin_url, name)
+                        url = server.url(name)
+                        upgrade(url)
+                    result = run_child(url, path)
+                    peak_mb = result["vmhwm_kb"] / 1024
+                    peaks.append(peak_mb)
+                    print(f"{backend} child ingest of {rows:,} rows ({label}): peak RSS {peak_mb:.0f} MB, "
+                          f"{result['seconds']:.1f} s")
+                growth = peaks[2] - peaks[1]
+                ok = peaks[2] <= GOAL_RSS_MB and growth <= 0.25 * peaks[1]
+                summary.append((
+                    f"{backend} peak RSS 0 / N/4 / N rows",
+                    " / ".join(f"{p:.0f}" for p in peaks) + " MB",
+                    f"<= {GOAL_RSS_MB} MB, flat", verdict(ok),
+                ))
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print(f"Summary ({n:,} rows, {os.cpu_count()} CPUs)")
+    widths = [max(len(row[i]) for row in [("measure", "value", "goal", ""), *summary]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    print("  ".join(h.ljust(w) for h, w in zip(("measure", "value", "goal", ""), widths, strict=True)).rstrip())
+    print(line)
+    for row in summary:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
