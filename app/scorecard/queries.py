@@ -64,22 +64,20 @@ def _add_cross_region(
     session: Session, result: dict[str, tuple[Counts, int]], start: datetime, end: datetime
 ) -> None:
     """Answered by another region (counted at the caller's region) and for another (at the answerer's)."""
-    span = (answered_by.c.hour_start >= start, answered_by.c.hour_start < end)
-    others = answered_by.c.region != answered_by.c.answered_by_region
-    by_others = dict(
-        session.execute(
-            select(answered_by.c.region, func.sum(answered_by.c.answered)).where(*span, others).group_by(
-                answered_by.c.region
-            )
-        ).all()
-    )
-    for_others = dict(
-        session.execute(
-            select(answered_by.c.answered_by_region, func.sum(answered_by.c.answered))
-            .where(*span, others)
-            .group_by(answered_by.c.answered_by_region)
-        ).all()
-    )
+    pairs = session.execute(
+        select(answered_by.c.region, answered_by.c.answered_by_region, func.sum(answered_by.c.answered))
+        .where(
+            answered_by.c.hour_start >= start,
+            answered_by.c.hour_start < end,
+            answered_by.c.region != answered_by.c.answered_by_region,
+        )
+        .group_by(answered_by.c.region, answered_by.c.answered_by_region)
+    ).all()
+    by_others: dict[str, int] = {}
+    for_others: dict[str, int] = {}
+    for caller_region, answering_region, answered in pairs:
+        by_others[caller_region] = by_others.get(caller_region, 0) + int(answered)
+        for_others[answering_region] = for_others.get(answering_region, 0) + int(answered)
     for region, (counts, hours) in list(result.items()):
         result[region] = (
             replace(
