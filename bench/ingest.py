@@ -34,8 +34,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -291,15 +290,11 @@ def run_child(url: str, path: Path) -> dict[str, Any]:
 # --- PostgreSQL ----------------------------------------------------------------------------------------
 
 
-@contextmanager
-def postgres() -> Iterator[Any]:
+def postgres() -> Any:
+    """A throwaway server (tests/pgserver.py), stopped when the ``with`` block ends."""
     from tests.pgserver import PostgresServer
 
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return PostgresServer.start()
 
 
 def create_database(admin_url: str, name: str) -> None:

@@ -37,7 +37,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -465,15 +464,11 @@ def time_http(url: str, months: list[date], warmup: list[date]) -> Timing | None
     return timing
 
 
-@contextmanager
-def postgres() -> Iterator[Any]:
+def postgres() -> Any:
+    """A throwaway server (tests/pgserver.py), stopped when the ``with`` block ends."""
     from tests.pgserver import PostgresServer
 
-    server = PostgresServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return PostgresServer.start()
 
 
 def main(argv: list[str] | None = None) -> int:
