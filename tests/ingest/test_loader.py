@@ -260,3 +260,18 @@ def test_no_caller_number_reaches_the_database(session_factory, settings, databa
                 dumped = " ".join(str(v) for v in row)
                 assert "46701234567" not in dumped and pnr not in dumped, table_name
     engine.dispose()
+
+
+def test_json_lines_delivery_is_stored_like_csv(session_factory, settings):
+    lines = (
+        '{"call_id": "j1", "region": "SE-BD", "arrived_at": "2025-10-01T06:00:00Z", "outcome": "answered",'
+        ' "answered_at": "2025-10-01T06:00:30Z"}\n'
+        '{"call_id": "j2", "region": "SE-BD", "arrived_at": "2025-10-01T06:10:00Z", "outcome": "mystery"}\n'
+    )
+    report = ingest_text(session_factory, settings, "calls", lines, fmt="jsonl", origin="push.jsonl")
+    assert (report.rows_read, report.rows_stored, report.rows_rejected) == (2, 1, 1)
+    with session_factory() as session:
+        hour = session.scalars(select(HourlyAggregate)).one()
+        rejected = session.scalars(select(RejectedRow)).one()
+    assert (hour.answered, hour.wait_answered_ms, hour.wait_bucket_01) == (1, 30_000, 1)
+    assert (rejected.position, rejected.record_key, rejected.field) == (2, "j2", "outcome")
