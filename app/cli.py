@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app.config import Settings
@@ -55,16 +56,8 @@ def db_upgrade() -> None:
     """Migrate the database at VPT_DATABASE_URL to the newest schema."""
     settings = _settings()
     migrate_upgrade(settings.database_url)
-    console.print(f"database at {_redact(settings.database_url)} is up to date")
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
-    return url
+    redacted = make_url(settings.database_url).render_as_string(hide_password=True)
+    console.print(f"database at {redacted} is up to date")
 
 
 def _print_report(report: RunReport) -> None:

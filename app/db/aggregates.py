@@ -60,6 +60,11 @@ touched_hours = Table(
 )
 
 
+def _touches(table: Table) -> ColumnElement[bool]:
+    """The rows of ``table`` (keyed by region and hour) that fall in ``touched_hours``."""
+    return and_(touched_hours.c.region == table.c.region, touched_hours.c.hour_start == table.c.hour_start)
+
+
 def create_touched_table(conn: Connection) -> None:
     touched_hours.drop(conn, checkfirst=True)
     touched_hours.create(conn)
@@ -113,7 +118,7 @@ def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[typ
         *buckets,
         case((answered, c.wait_ms), else_=None).label("longest_wait_ms"),
         c.arrived_at.label("latest_record_at"),
-    ).join(touched_hours, and_(touched_hours.c.region == c.region, touched_hours.c.hour_start == c.hour_start))
+    ).join(touched_hours, _touches(calls))
 
 
 def _interval_contributions(definitions: Definitions) -> Select:  # type: ignore[type-arg]
@@ -147,13 +152,11 @@ def _interval_contributions(definitions: Definitions) -> Select:  # type: ignore
         *[zero.label(name) for name in BUCKET_COLUMNS],
         i.longest_wait_ms.label("longest_wait_ms"),
         i.interval_end.label("latest_record_at"),
-    ).join(touched_hours, and_(touched_hours.c.region == i.region, touched_hours.c.hour_start == i.hour_start))
+    ).join(touched_hours, _touches(intervals))
 
 
 def _in_touched(table: Table) -> ColumnElement[bool]:
-    return exists().where(
-        touched_hours.c.region == table.c.region, touched_hours.c.hour_start == table.c.hour_start
-    )
+    return exists().where(_touches(table))
 
 
 def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
@@ -176,7 +179,7 @@ def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
     c = calls.c
     by_region = (
         select(c.region, c.answered_by_region, c.hour_start, func.count().label("answered"))
-        .join(touched_hours, and_(touched_hours.c.region == c.region, touched_hours.c.hour_start == c.hour_start))
+        .join(touched_hours, _touches(calls))
         .where(c.outcome == "answered", c.answered_by_region.is_not(None))
         .group_by(c.region, c.answered_by_region, c.hour_start)
     )

@@ -129,10 +129,9 @@ def read_jsonl_rows(stream: IO[str], columns: tuple[str, ...]) -> Iterator[RawRo
 class FieldReader:
     """Typed access to one row's fields, raising ``RowError`` that names the field."""
 
-    def __init__(self, fields: dict[str, str | None], max_length: int, decimal_comma: bool = False) -> None:
+    def __init__(self, fields: dict[str, str | None], max_length: int) -> None:
         self.fields = fields
         self.max_length = max_length
-        self.decimal_comma = decimal_comma
 
     def text(self, name: str, *, required: bool) -> str | None:
         value = self.fields.get(name)
@@ -162,8 +161,6 @@ class FieldReader:
         value = self.text(name, required=required)
         if value is None:
             return None
-        if self.decimal_comma:
-            value = value.replace(",", ".")
         try:
             number = float(value)
         except ValueError:

@@ -22,6 +22,7 @@ from app.ingest.loader import (
     IngestError,
     RecordKind,
     RunReport,
+    ensure_definitions,
     format_for,
     ingest_stream,
     record_failed_run,
@@ -97,8 +98,7 @@ def recompute(
     """
     stored = session.get(AggregateDefinitions, 1)
     if stored is None:
-        session.add(AggregateDefinitions(id=1, short_abandon_seconds=definitions.short_abandon_seconds,
-                                         sl_seconds=definitions.sl_seconds))
+        ensure_definitions(session, definitions)
     elif Definitions(stored.short_abandon_seconds, stored.sl_seconds) != definitions:
         if start is not None or end is not None:
             raise IngestError("the definitions changed: recompute all history (no --from/--to)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -132,14 +131,13 @@ def stage_row(seq: int, record: CallRecord | IntervalRecord) -> tuple[Any, ...]:
             record.answered_at, record.ended_at, record.answered_by_region, record.talk_seconds,
             record.wrap_seconds, record.wait_ms, floor_hour(record.arrived_at),
         )
-    end = record.interval_start.timestamp() + record.interval_minutes * 60
     return (
         seq, record.region, record.queue, record.interval_start, record.interval_minutes, record.offered,
         record.answered, record.abandoned, record.abandoned_short, record.rejected, record.answered_within_sl,
         record.sl_seconds, optional_ms(record.wait_answered_seconds_sum),
         optional_ms(record.wait_abandoned_seconds_sum), optional_ms(record.longest_wait_seconds),
         record.talk_seconds_sum, record.wrap_seconds_sum,
-        floor_hour(record.interval_start), datetime.fromtimestamp(end, tz=record.interval_start.tzinfo),
+        floor_hour(record.interval_start), record.interval_end,
     )
 
 

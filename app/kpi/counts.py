@@ -7,7 +7,7 @@ fields at all: there is nothing in it that could be averaged by mistake.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 
 from app.kpi.histogram import add_histograms, bucket_index_ms, empty_histogram
 from app.kpi.records import CallRecord, IntervalRecord, Outcome, seconds_to_ms
@@ -149,7 +149,6 @@ def counts_from_interval(record: IntervalRecord, definitions: Definitions) -> Co
     """
     short = record.abandoned_short if definitions.short_abandon_seconds > 0 else 0
     sl_known = record.sl_seconds == definitions.sl_seconds
-    end = record.interval_start.timestamp() + record.interval_minutes * 60
     return Counts(
         answered=record.answered,
         abandoned=record.abandoned - short,
@@ -168,5 +167,5 @@ def counts_from_interval(record: IntervalRecord, definitions: Definitions) -> Co
         interval_records=1,
         reported_offered=record.offered,
         interval_counted_offered=record.answered + record.abandoned + record.rejected,
-        latest_record_at=datetime.fromtimestamp(end, tz=UTC),
+        latest_record_at=record.interval_end,
     )

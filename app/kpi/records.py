@@ -77,3 +77,7 @@ class IntervalRecord:
     longest_wait_seconds: float | None = None
     talk_seconds_sum: float | None = None
     wrap_seconds_sum: float | None = None
+
+    @property
+    def interval_end(self) -> datetime:
+        return self.interval_start + timedelta(minutes=self.interval_minutes)
