@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     Float,
@@ -18,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -77,6 +81,18 @@ class Source(Base):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # file | push | http
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Pull sources (kind http): their settings, and where the platform's feed has been read up to. The cursor
+    # is written in the transaction that stores the records it covers, so it never runs ahead of them.
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    cursor: Mapped[str | None] = mapped_column(String(512))
+    delivered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the source's own clock (§5)
+    records_behind: Mapped[int | None] = mapped_column(Integer)  # as the platform last reported it
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IngestRun(Base):
@@ -276,3 +292,30 @@ class TargetVersion(Base):
     set_by: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobLease(Base):
+    """Who may run a job right now. Two workers never pull the same source at once: the lease is taken with
+    one conditional UPDATE, which both SQLite and PostgreSQL execute atomically, and expires if its holder
+    dies without giving it back."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerHeartbeat(Base):
+    """The worker's sign of life, read by /readyz and (later) by the worker-down alert."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    state: Mapped[str] = mapped_column(String(16))  # running | stopping | stopped
+    current_job: Mapped[str | None] = mapped_column(String(128))

@@ -30,6 +30,7 @@ from app.kpi.records import CallRecord
 log = logging.getLogger(__name__)
 
 RecordKind = Literal["calls", "intervals"]
+Parser = Callable[[IO[str], ParseOptions], Iterator[Parsed | Rejection]]
 INGEST_LOCK_KEY = 1177_0001  # one ingest at a time per database: aggregates are refreshed in place
 REJECTION_SAMPLE = 20
 
@@ -142,9 +143,11 @@ def ingest_stream(
     batch_rows: int = 50_000,
     max_field_length: int = 256,
     on_progress: Callable[[int], None] | None = None,
+    parser: Parser | None = None,
 ) -> RunReport:
     """Parse and store one delivery inside the caller's transaction (the caller commits).
 
+    ``parser`` replaces the canonical parser of ``record_kind`` (e.g. Asterisk queue_log for calls).
     Raises ``IngestError`` when the file as a whole is unreadable; row problems are rejections.
     """
     started = time.perf_counter()
@@ -163,9 +166,13 @@ def ingest_stream(
     hashing = HashingReader(raw, on_progress)
     stream = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 16), encoding="utf-8-sig", errors="replace", newline="")
     options = ParseOptions(known_regions(session), max_field_length)
-    parse = parse_calls if record_kind == "calls" else parse_intervals
     try:
-        results: Iterator[Parsed | Rejection] = parse(stream, fmt, options)
+        if parser is not None:
+            results: Iterator[Parsed | Rejection] = parser(stream, options)
+        elif record_kind == "calls":
+            results = parse_calls(stream, fmt, options)
+        else:
+            results = parse_intervals(stream, fmt, options)
         batch: list[tuple[object, ...]] = []
         rejected: list[dict[str, object]] = []
         for result in results:
@@ -206,6 +213,12 @@ def ingest_stream(
 
     run.status = "succeeded"
     run.finished_at = datetime.now(UTC)
+    source.last_success_at = run.finished_at
+    source.consecutive_failures = 0
+    if report.last_record_at is not None and (
+        source.delivered_until is None or report.last_record_at > source.delivered_until
+    ):
+        source.delivered_until = report.last_record_at
     run.content_sha256 = hashing.sha256.hexdigest()
     for name in ("rows_read", "rows_stored", "rows_updated", "rows_unchanged", "rows_rejected", "hours_refreshed",
                  "first_record_at", "last_record_at"):
@@ -230,6 +243,9 @@ def record_failed_run(
         finished_at=datetime.now(UTC), error=error[:4000],
     )
     session.add(run)
+    source.last_error_at = run.finished_at
+    source.last_error = run.error
+    source.consecutive_failures += 1
     session.flush()
     return run.id
 

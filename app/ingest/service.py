@@ -20,6 +20,7 @@ from app.db.models import AggregateDefinitions
 from app.db.session import transaction
 from app.ingest.loader import (
     IngestError,
+    Parser,
     RecordKind,
     RunReport,
     ensure_definitions,
@@ -44,6 +45,7 @@ def ingest_bytes(
     source_name: str | None = None,
     source_kind: str = "file",
     on_progress: Callable[[int], None] | None = None,
+    parser: Parser | None = None,
 ) -> RunReport:
     source = source_name or settings.default_source
     try:
@@ -60,6 +62,7 @@ def ingest_bytes(
                 batch_rows=settings.ingest_batch_rows,
                 max_field_length=settings.max_field_length,
                 on_progress=on_progress,
+                parser=parser,
             )
     except IngestError as exc:
         with transaction(factory) as session:
