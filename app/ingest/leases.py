@@ -1,0 +1,81 @@
+"""Job leases and the worker heartbeat, both plain rows so they work the same on SQLite and PostgreSQL.
+
+A lease is taken by one conditional UPDATE (free, expired, or already ours): both databases apply it
+atomically, so of two workers racing for a source exactly one gets it. A worker that dies keeps its
+lease only until it expires; a live worker renews it between batches.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import JobLease, WorkerHeartbeat
+from app.db.session import transaction
+
+
+def acquire_lease(factory: sessionmaker[Session], name: str, holder: str, seconds: int) -> bool:
+    now = datetime.now(UTC)
+    with transaction(factory) as session:
+        if session.get(JobLease, name) is None:
+            try:
+                with session.begin_nested():
+                    session.add(JobLease(name=name))
+            except IntegrityError:
+                pass  # another worker created it a moment ago: compete for it below
+        taken = session.execute(
+            update(JobLease)
+            .where(JobLease.name == name)
+            .where(or_(JobLease.holder.is_(None), JobLease.holder == holder, JobLease.expires_at < now))
+            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
+            .execution_options(synchronize_session=False)
+        )
+        return taken.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def renew_lease(factory: sessionmaker[Session], name: str, holder: str, seconds: int) -> bool:
+    now = datetime.now(UTC)
+    with transaction(factory) as session:
+        renewed = session.execute(
+            update(JobLease).where(JobLease.name == name, JobLease.holder == holder)
+            .values(expires_at=now + timedelta(seconds=seconds)).execution_options(synchronize_session=False)
+        )
+        return renewed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def release_lease(factory: sessionmaker[Session], name: str, holder: str) -> None:
+    with transaction(factory) as session:
+        session.execute(
+            update(JobLease).where(JobLease.name == name, JobLease.holder == holder)
+            .values(holder=None, expires_at=None).execution_options(synchronize_session=False)
+        )
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def beat(
+    factory: sessionmaker[Session], worker_id: str, started_at: datetime, state: str, current_job: str | None = None
+) -> None:
+    now = datetime.now(UTC)
+    with transaction(factory) as session:
+        row = session.get(WorkerHeartbeat, worker_id)
+        if row is None:
+            row = WorkerHeartbeat(
+                worker_id=worker_id, hostname=socket.gethostname(), pid=os.getpid(), started_at=started_at,
+                beat_at=now, state=state,
+            )
+            session.add(row)
+        row.beat_at = now
+        row.state = state
+        row.current_job = current_job
+
+
+def latest_heartbeat(session: Session) -> WorkerHeartbeat | None:
+    return session.scalar(select(WorkerHeartbeat).order_by(WorkerHeartbeat.beat_at.desc()).limit(1))

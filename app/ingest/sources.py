@@ -1,0 +1,138 @@
+"""Pull-source configuration: a TOML file (or rows in the database) describing each platform feed.
+
+::
+
+    [[source]]
+    name = "platform-norra"
+    kind = "calls"                      # or "intervals"
+    base_url = "http://127.0.0.1:8181"
+    auth_header_env = "VPT_PLATFORM_TOKEN"   # the header value is read from this variable, never stored
+    cadence_seconds = 60
+    page_size = 1000
+    overlap_seconds = 300
+    region_map = { "Norrbotten" = "SE-BD" }
+
+The secret itself never enters the database or a log line: only the name of the variable that holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Source
+
+NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+MAX_PAGE_SIZE = 5000
+
+
+class SourceConfigError(ValueError):
+    status_code = 422
+
+
+@dataclass(frozen=True)
+class PullSourceConfig:
+    name: str
+    kind: str  # calls | intervals
+    base_url: str
+    auth_header_env: str | None = None
+    auth_header_name: str = "Authorization"
+    cadence_seconds: int = 60
+    page_size: int = 1000
+    overlap_seconds: int = 300
+    timeout_seconds: float = 10.0
+    max_retries: int = 5
+    backoff_seconds: float = 0.5
+    backoff_max_seconds: float = 60.0
+    batch_records: int = 20_000  # records stored per transaction (with the cursor that covers them)
+    start: datetime | None = None  # where a new source begins reading; None = the platform's beginning
+    region_map: dict[str, str] = field(default_factory=dict)
+    enabled: bool = True
+
+    def auth_header(self) -> dict[str, str]:
+        if not self.auth_header_env:
+            return {}
+        value = os.environ.get(self.auth_header_env)
+        if value is None:
+            raise SourceConfigError(f"source {self.name}: environment variable {self.auth_header_env} is not set")
+        return {self.auth_header_name: value}
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"] = self.start.isoformat() if self.start else None
+        return data
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], where: str = "source") -> PullSourceConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise SourceConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        for required in ("name", "kind", "base_url"):
+            if not data.get(required):
+                raise SourceConfigError(f"{where}: '{required}' is required")
+        values = dict(data)
+        if isinstance(values.get("start"), str):
+            values["start"] = datetime.fromisoformat(values["start"])
+        try:
+            config = cls(**values)
+        except TypeError as exc:
+            raise SourceConfigError(f"{where}: {exc}") from exc
+        config.validate(where)
+        return config
+
+    def validate(self, where: str) -> None:
+        if not NAME.match(self.name):
+            raise SourceConfigError(f"{where}: name must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'")
+        if self.kind not in ("calls", "intervals"):
+            raise SourceConfigError(f"{where}: kind must be 'calls' or 'intervals', not {self.kind!r}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise SourceConfigError(f"{where}: base_url must start with http:// or https://")
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise SourceConfigError(f"{where}: page_size must be between 1 and {MAX_PAGE_SIZE}")
+        if self.cadence_seconds < 1 or self.overlap_seconds < 0 or self.max_retries < 0:
+            raise SourceConfigError(f"{where}: cadence_seconds ≥ 1, overlap_seconds ≥ 0, max_retries ≥ 0")
+        if self.start is not None and self.start.tzinfo is None:
+            raise SourceConfigError(f"{where}: start must carry a UTC offset")
+
+
+def load_sources_file(path: Path) -> list[PullSourceConfig]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SourceConfigError(f"{path}: {exc}") from exc
+    entries = document.get("source", [])
+    if not isinstance(entries, list):
+        raise SourceConfigError(f"{path}: expected [[source]] tables")
+    configs = [PullSourceConfig.from_mapping(entry, f"{path} [[source]] #{n}") for n, entry in enumerate(entries, 1)]
+    names = [config.name for config in configs]
+    if len(set(names)) != len(names):
+        raise SourceConfigError(f"{path}: source names must be unique")
+    return configs
+
+
+def save_source(session: Session, config: PullSourceConfig) -> Source:
+    """Create or update the source row; its cursor and history are kept when the settings change."""
+    source = session.scalar(select(Source).where(Source.name == config.name))
+    if source is None:
+        source = Source(name=config.name, kind="http")
+        session.add(source)
+    elif source.kind != "http":
+        raise SourceConfigError(f"source {config.name} already exists as a {source.kind} source")
+    source.config = config.to_json()
+    source.enabled = config.enabled
+    session.flush()
+    return source
+
+
+def pull_sources(session: Session) -> list[PullSourceConfig]:
+    rows = session.scalars(select(Source).where(Source.kind == "http", Source.enabled.is_(True)).order_by(Source.name))
+    return [PullSourceConfig.from_mapping(dict(row.config or {}), f"source {row.name}") for row in rows]

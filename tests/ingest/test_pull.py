@@ -1,0 +1,247 @@
+"""The HTTP pull source against real servers on 127.0.0.1: a well-behaved feed and misbehaving ones."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.config import Settings
+from app.db.models import Call, IngestRun, Source
+from app.ingest.pull import PullError, pull_source, retry_delay
+from app.ingest.sources import PullSourceConfig
+from tests.servers import running_server
+
+T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def call(n: int, *, outcome: str | None = "answered", minutes: int = 0, state: str | None = None) -> dict[str, Any]:
+    arrived = T0 + timedelta(minutes=n)
+    record: dict[str, Any] = {
+        "call_id": f"c{n:05d}", "region": "SE-AC", "queue": "q", "arrived_at": iso(arrived), "outcome": outcome,
+        "updated_at": iso(arrived + timedelta(minutes=minutes)), "state": state or (outcome or "queued"),
+    }
+    if outcome == "answered":
+        record["answered_at"] = iso(arrived + timedelta(seconds=90))
+    if outcome == "abandoned":
+        record["ended_at"] = iso(arrived + timedelta(seconds=200))
+    return record
+
+
+class ScriptedFeed:
+    """A feed of fixed records, paged by index; ``script`` may replace the n-th response with a misbehaviour."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = sorted(records, key=lambda r: r["updated_at"])
+        self.script: dict[int, Callable[[], Response]] = {}
+        self.requests: list[dict[str, str]] = []
+        self.delay_first: float = 0.0
+        self.repeat_pages = False
+
+    async def handle(self, request: Request) -> Response:
+        n = len(self.requests)
+        self.requests.append(dict(request.query_params) | {"auth": request.headers.get("authorization", "")})
+        if n == 0 and self.delay_first:
+            await asyncio.sleep(self.delay_first)
+        if n in self.script:
+            return self.script[n]()
+        limit = int(request.query_params.get("limit", "100"))
+        since = request.query_params.get("since")
+        if since and since.startswith("idx:"):
+            start = int(since[4:])
+        elif since:
+            start = next((i for i, r in enumerate(self.records) if r["updated_at"] >= since.replace("+00:00", "Z")),
+                         len(self.records))
+        else:
+            start = 0
+        if self.repeat_pages and since and since.startswith("idx:"):
+            start = 0
+        page = self.records[start:start + limit]
+        end = start + len(page)
+        return JSONResponse({"records": page, "next_cursor": f"idx:{end}", "has_more": end < len(self.records),
+                             "remaining": len(self.records) - end})
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/calls", self.handle)])
+
+
+def config(base_url: str, **overrides: Any) -> PullSourceConfig:
+    values: dict[str, Any] = {"name": "platform", "kind": "calls", "base_url": base_url, "page_size": 100,
+                              "overlap_seconds": 600, "timeout_seconds": 2.0, "max_retries": 3,
+                              "backoff_seconds": 0.01, "backoff_max_seconds": 0.05}
+    return PullSourceConfig(**(values | overrides))
+
+
+def calls_in_db(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(Call)) or 0
+
+
+def source_row(factory: sessionmaker[Session]) -> Source:
+    with factory() as session:
+        source = session.scalar(select(Source).where(Source.name == "platform"))
+        assert source is not None
+        return source
+
+
+def test_pages_followed_and_a_second_pull_changes_nothing(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(n) for n in range(250)])
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        report = pull_source(session_factory, settings, config(url), client)
+        assert (report.pages, report.records, report.stored) == (3, 250, 250)
+        assert calls_in_db(session_factory) == 250
+        source = source_row(session_factory)
+        assert source.delivered_until == T0 + timedelta(minutes=249)
+        assert source.records_behind == 0 and source.cursor == "idx:250"
+
+        again = pull_source(session_factory, settings, config(url), client)
+    # the second pull re-reads the overlap window (10 min: calls 239..249) and stores nothing new
+    assert feed.requests[-1]["since"] == iso(T0 + timedelta(minutes=239)).replace("Z", "+00:00")
+    assert (again.records, again.stored, again.unchanged) == (11, 0, 11)
+    assert calls_in_db(session_factory) == 250
+
+
+def test_queued_calls_wait_for_their_outcome_and_late_updates_replace(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    first = [call(0, outcome=None, state="queued"), call(1, outcome="abandoned", minutes=4)]
+    feed = ScriptedFeed(first)
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        report = pull_source(session_factory, settings, config(url), client)
+        assert (report.pending, report.stored) == (1, 1)
+        # the platform publishes call 0 answered three minutes after it was queued
+        feed.records = sorted([*first, call(0, outcome="answered", minutes=3)], key=lambda r: r["updated_at"])
+        later = pull_source(session_factory, settings, config(url), client)
+    assert later.stored == 1 and later.unchanged == 1
+    with session_factory() as session:
+        assert session.scalar(select(Call.outcome).where(Call.call_id == "c00000")) == "answered"
+
+
+def test_server_errors_are_retried_with_backoff_and_retry_after(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(n) for n in range(5)])
+    feed.script[0] = lambda: Response("boom", status_code=500)
+    feed.script[1] = lambda: Response("busy", status_code=503, headers={"Retry-After": "0.03"})
+    sleeps: list[float] = []
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        report = pull_source(session_factory, settings, config(url), client, sleep=sleeps.append)
+    assert report.stored == 5 and len(feed.requests) == 3
+    assert sleeps[1] == pytest.approx(0.03)  # the server's Retry-After, not our own backoff
+    assert 0.005 <= sleeps[0] <= 0.01  # first backoff: jitter within [base/2, base]
+
+
+def test_a_timeout_is_retried(session_factory: sessionmaker[Session], settings: Settings) -> None:
+    feed = ScriptedFeed([call(n) for n in range(3)])
+    feed.delay_first = 1.0
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        report = pull_source(session_factory, settings, config(url, timeout_seconds=0.2), client, sleep=lambda _: None)
+    assert report.stored == 3 and len(feed.requests) == 2
+
+
+def test_truncated_json_is_retried_then_given_up_without_moving_the_cursor(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(n) for n in range(3)])
+    truncated = '{"records": [{"call_id": "c00000", "region": "SE-'
+    for n in range(4):
+        feed.script[n] = lambda: Response(truncated, media_type="application/json")
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        with pytest.raises(PullError, match=r"not valid JSON.*gave up after 4 attempts"):
+            pull_source(session_factory, settings, config(url), client, sleep=lambda _: None)
+        source = source_row(session_factory)
+        assert source.delivered_until is None and source.consecutive_failures == 1
+        assert "not valid JSON" in (source.last_error or "")
+        assert calls_in_db(session_factory) == 0
+        report = pull_source(session_factory, settings, config(url), client, sleep=lambda _: None)  # recovered
+    assert report.stored == 3
+    assert source_row(session_factory).consecutive_failures == 0
+
+
+def test_a_feed_that_repeats_its_pages_is_an_error_not_a_loop(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(n) for n in range(250)])
+    feed.repeat_pages = True
+    with running_server(feed.app()) as url, httpx.Client() as client, pytest.raises(PullError, match="repeated a page"):
+        pull_source(session_factory, settings, config(url), client)
+    assert len(feed.requests) <= 3
+
+
+def test_client_errors_are_not_retried_and_pages_larger_than_asked_are_refused(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(n) for n in range(3)])
+    feed.script[0] = lambda: JSONResponse({"error": "unauthorized"}, status_code=401)
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        with pytest.raises(PullError, match="HTTP 401"):
+            pull_source(session_factory, settings, config(url), client)
+        assert len(feed.requests) == 1
+    oversized = ScriptedFeed([call(n) for n in range(3)])
+    oversized.script[0] = lambda: JSONResponse({"records": [call(n) for n in range(3)], "has_more": False})
+    with (
+        running_server(oversized.app()) as url,
+        httpx.Client() as client,
+        pytest.raises(PullError, match="more than the 2 asked"),
+    ):
+        pull_source(session_factory, settings, config(url, page_size=2), client)
+    assert calls_in_db(session_factory) == 0
+
+
+def test_the_auth_header_comes_from_the_environment(
+    session_factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VPT_TEST_PLATFORM_TOKEN", "Bearer s3cret")
+    feed = ScriptedFeed([call(0)])
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        pull_source(session_factory, settings, config(url, auth_header_env="VPT_TEST_PLATFORM_TOKEN"), client)
+    assert feed.requests[0]["auth"] == "Bearer s3cret"
+    with session_factory() as session:
+        stored = session.scalar(select(Source.config).where(Source.name == "platform"))
+        assert "s3cret" not in repr(stored)
+
+
+def test_a_batch_commits_records_and_cursor_together(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """A failure after the first committed batch keeps that batch and its position, and nothing after it."""
+    feed = ScriptedFeed([call(n) for n in range(300)])
+    for n in range(2, 10):
+        feed.script[n] = lambda: Response("down", status_code=502)
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        with pytest.raises(PullError):
+            pull_source(session_factory, settings, config(url, batch_records=200), client, sleep=lambda _: None)
+        assert calls_in_db(session_factory) == 200
+        assert source_row(session_factory).delivered_until == T0 + timedelta(minutes=199)
+        feed.script.clear()
+        pull_source(session_factory, settings, config(url, batch_records=200), client)
+    assert calls_in_db(session_factory) == 300
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(IngestRun)) == 2
+
+
+def test_retry_delay_is_bounded_and_jittered() -> None:
+    cfg = config("http://127.0.0.1:1", backoff_seconds=1.0, backoff_max_seconds=8.0)
+    rng = random.Random(1)
+    delays = [retry_delay(attempt, cfg, None, rng) for attempt in range(8)]
+    assert all(0.5 <= d <= 8.0 for d in delays)
+    assert delays[0] <= 1.0 and delays[-1] >= 4.0
+    http_date = httpx.Response(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert retry_delay(0, cfg, http_date, rng) == 0.0  # a date in the past: retry at once
