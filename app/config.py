@@ -22,9 +22,20 @@ class Settings(BaseSettings):
     default_source: str = Field(default="files", description="Source name for file ingests without --source")
     ingest_batch_rows: int = Field(default=50_000, ge=1_000, description="Rows staged per round trip")
     max_field_length: int = Field(default=256, ge=16, description="Longest accepted text field")
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="Largest body accepted by the push-ingest endpoints (413 above)"
+    )
     log_level: str = Field(default="INFO")
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000)
+    sources_file: str | None = Field(default=None, description="TOML file of HTTP pull sources (synced at start)")
+    drop_dir: str | None = Field(default=None, description="Folder the worker ingests files from once")
+    queue_map_file: str | None = Field(default=None, description="CSV queue,region for queue_log files")
+    worker_heartbeat_seconds: int = Field(default=10, ge=1)
+    drop_scan_seconds: int = Field(default=15, ge=1)
+    ready_requires_worker: bool = Field(default=False, description="/readyz is 503 without a live worker")
+    lease_seconds: int = Field(default=300, ge=10, description="A job lease expires if its worker dies")
+    public_base_url: str = Field(default="http://127.0.0.1:8000", description="Links in messages")
 
     @cached_property
     def definitions(self) -> Definitions:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api.errors import install_error_handlers
-from app.api.routers import health, regions, scorecards
+from app.api.routers import health, ingest, regions, scorecards, sources
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 
@@ -37,4 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(regions.router)
     app.include_router(scorecards.router)
+    app.include_router(ingest.router)
+    app.include_router(sources.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -81,6 +82,15 @@ class Scorecard(BaseModel):
     scopes: list[ScopeScorecard]
 
 
+class WorkerStatus(BaseModel):
+    worker_id: str
+    state: str
+    beat_at: datetime
+    stale: bool
+    current_job: str | None = None
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     detail: str | None = None
+    worker: WorkerStatus | None = Field(default=None, description="The latest worker heartbeat (/readyz only)")

@@ -79,3 +79,8 @@ def beat(
 
 def latest_heartbeat(session: Session) -> WorkerHeartbeat | None:
     return session.scalar(select(WorkerHeartbeat).order_by(WorkerHeartbeat.beat_at.desc()).limit(1))
+
+
+def heartbeat_is_stale(beat_at: datetime, now: datetime, heartbeat_seconds: int) -> bool:
+    """Three missed beats (plus slack for a slow commit) mean the worker is gone or stuck."""
+    return now - beat_at > timedelta(seconds=3 * heartbeat_seconds + 5)

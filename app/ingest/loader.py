@@ -126,8 +126,13 @@ def get_or_create_source(session: Session, name: str, kind: str) -> Source:
 
 
 def _lock(session: Session) -> None:
+    """Serialise ingests before anything is read: two first deliveries at once must not both create the
+    source or the definitions row. PostgreSQL: an advisory transaction lock. SQLite: a write statement
+    that matches nothing still takes the database's write lock for the rest of the transaction."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
+    else:
+        session.execute(text("UPDATE aggregate_definitions SET id = id WHERE 0 = 1"))
 
 
 def ingest_stream(
@@ -151,8 +156,8 @@ def ingest_stream(
     Raises ``IngestError`` when the file as a whole is unreadable; row problems are rejections.
     """
     started = time.perf_counter()
-    ensure_definitions(session, definitions)
     _lock(session)
+    ensure_definitions(session, definitions)
     source = get_or_create_source(session, source_name, source_kind)
     run = IngestRun(source_id=source.id, record_kind=record_kind, origin=origin[:512], status="running")
     session.add(run)
@@ -237,6 +242,7 @@ def record_failed_run(
     session: Session, *, record_kind: RecordKind, source_name: str, source_kind: str, origin: str, error: str
 ) -> int:
     """A delivery that could not be ingested still leaves a trace (in its own transaction)."""
+    _lock(session)
     source = get_or_create_source(session, source_name, source_kind)
     run = IngestRun(
         source_id=source.id, record_kind=record_kind, origin=origin[:512], status="failed",

@@ -184,7 +184,7 @@ def pull_source(
     client: httpx.Client,
     *,
     stop: threading.Event | None = None,
-    on_batch: Callable[[], None] | None = None,
+    on_batch: Callable[[], object] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> PullReport:

@@ -6,7 +6,7 @@ Each delivery is one transaction; if it fails as a whole, a failed run is record
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -28,7 +28,9 @@ from app.ingest.loader import (
     ingest_stream,
     record_failed_run,
 )
-from app.ingest.parsers import Format
+from app.ingest.parsers import Format, Parsed, ParseOptions
+from app.ingest.queue_log import QueueLogOptions, QueueMapError, parse_queue_log, read_queue_map
+from app.ingest.rows import Rejection
 from app.kpi.counts import Definitions
 
 log = logging.getLogger(__name__)
@@ -81,14 +83,29 @@ def ingest_file(
     *,
     source_name: str | None = None,
     on_progress: Callable[[int], None] | None = None,
+    parser: Parser | None = None,
 ) -> RunReport:
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
     with path.open("rb") as raw:
         return ingest_bytes(
             factory, settings, record_kind=record_kind, raw=raw, fmt=format_for(path), origin=path.name,
-            source_name=source_name, on_progress=on_progress,
+            source_name=source_name, on_progress=on_progress, parser=parser,
         )
+
+
+def queue_log_parser(map_path: Path) -> Parser:
+    """Asterisk queue_log with queue names mapped to regions by a ``queue,region`` CSV (SPEC §3)."""
+    try:
+        with map_path.open(encoding="utf-8-sig", newline="") as stream:
+            queue_map = read_queue_map(stream)
+    except (OSError, QueueMapError) as exc:
+        raise IngestError(f"queue map {map_path}: {exc}") from exc
+
+    def parse(stream: IO[str], options: ParseOptions) -> Iterator[Parsed | Rejection]:
+        return parse_queue_log(stream, QueueLogOptions(queue_map, options.known_regions, options.max_field_length))
+
+    return parse
 
 
 def recompute(

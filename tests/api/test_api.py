@@ -80,8 +80,34 @@ def test_regions_and_collaborations(settings):
 
 def test_health_and_readiness(settings):
     with client_for(settings) as client:
-        assert client.get("/healthz").json() == {"status": "ok", "detail": None}
-        assert client.get("/readyz").status_code == 200
+        assert client.get("/healthz").json()["status"] == "ok"
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["worker"] is None
+
+
+def test_readiness_reports_the_worker_and_can_require_it(settings, session_factory):
+    from datetime import UTC, datetime, timedelta
+
+    from app.ingest.leases import beat
+
+    strict = settings.model_copy(update={"ready_requires_worker": True})
+    with client_for(strict) as client:
+        assert client.get("/readyz").status_code == 503  # no worker has ever beaten
+    beat(session_factory, "w1", datetime.now(UTC), "running")
+    with client_for(strict) as client:
+        ready = client.get("/readyz").json()
+    assert ready["status"] == "ok" and ready["worker"]["worker_id"] == "w1" and not ready["worker"]["stale"]
+    with session_factory.begin() as session:
+        from app.db.models import WorkerHeartbeat
+
+        row = session.get(WorkerHeartbeat, "w1")
+        row.beat_at = datetime.now(UTC) - timedelta(minutes=5)
+    with client_for(strict) as client:
+        stale = client.get("/readyz")
+    assert stale.status_code == 503 and stale.json()["worker"]["stale"] is True
+    with client_for(settings) as client:  # by default a dead worker does not make the API unready
+        relaxed = client.get("/readyz")
+    assert relaxed.status_code == 200 and relaxed.json()["worker"]["stale"] is True
 
 
 def test_openapi_documents_every_endpoint_with_a_response_model(settings):

@@ -1,0 +1,123 @@
+"""Response models of push ingest, ingest runs, rejected rows and sources (SPEC §3, §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RunStatus = Literal["running", "succeeded", "failed"]
+
+
+class RejectionOut(BaseModel):
+    position: int = Field(description="Line number in the delivery; the CSV header is line 1")
+    record_key: str | None = Field(description="call_id, or region/queue/interval_start, when it could be read")
+    field: str | None = Field(description="The field at fault; null when the row as a whole was unreadable")
+    reason: str
+
+
+class PushReport(BaseModel):
+    """What one pushed delivery did. Balanced: rows_read = stored + updated + unchanged + rejected."""
+
+    run_id: int
+    source: str
+    origin: str
+    record_kind: Literal["calls", "intervals"]
+    rows_read: int
+    rows_stored: int = Field(description="New records")
+    rows_updated: int = Field(description="Corrections that replaced a stored record")
+    rows_unchanged: int = Field(description="Already stored exactly so (a re-delivery)")
+    rows_rejected: int = Field(description="Kept as rejected rows, see /api/v1/ingest/rejected?run=run_id")
+    hours_refreshed: int
+    first_record_at: datetime | None
+    last_record_at: datetime | None
+    seconds: float
+    rejections: list[RejectionOut] = Field(description="The first rejections (a sample, at most 20)")
+
+
+class PushErrorBody(BaseModel):
+    """The error shape of the push endpoints; ``report`` is present when the delivery was read but nothing
+    of it could be stored (``no_rows_stored``)."""
+
+    error: str = Field(description="no_rows_stored, empty_body, ingest_failed, validation_error, ...")
+    detail: object
+    report: PushReport | None = None
+
+
+class IngestRunOut(BaseModel):
+    id: int
+    source: str
+    record_kind: Literal["calls", "intervals"]
+    origin: str
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None
+    rows_read: int
+    rows_stored: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_rejected: int
+    hours_refreshed: int
+    first_record_at: datetime | None
+    last_record_at: datetime | None
+    content_sha256: str | None
+    error: str | None = Field(description="Why a failed run failed as a whole")
+
+
+class IngestRunPage(BaseModel):
+    runs: list[IngestRunOut] = Field(description="Newest first")
+    next_before_id: int | None = Field(description="Pass as before_id for the next page; null on the last page")
+
+
+class RejectedRowOut(BaseModel):
+    id: int
+    position: int
+    record_key: str | None
+    field: str | None
+    reason: str
+    raw: str = Field(description="The row's canonical columns only; other columns are never stored")
+
+
+class RejectedRowPage(BaseModel):
+    run_id: int
+    rows: list[RejectedRowOut] = Field(description="In file order")
+    next_after_id: int | None = Field(description="Pass as after_id for the next page; null on the last page")
+
+
+class LatestRun(BaseModel):
+    id: int
+    status: RunStatus
+    finished_at: datetime | None
+
+
+class RunCounts(BaseModel):
+    total: int
+    succeeded: int
+    failed: int
+    running: int
+
+
+class SourcePublicConfig(BaseModel):
+    """The settings that are safe to show. Headers, tokens and the rest of a source's config never leave."""
+
+    base_url: str | None = Field(default=None, description="With any password and query values masked")
+    cadence_seconds: int | None = None
+
+
+class SourceOut(BaseModel):
+    name: str
+    kind: str = Field(description="file, push or http")
+    enabled: bool
+    created_at: datetime
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    delivered_until: datetime | None = Field(description="Newest record time the source has delivered")
+    records_behind: int | None = Field(description="As the platform last reported it (pull sources)")
+    cursor: str | None = Field(description="Where a pull source's feed has been read up to")
+    config: SourcePublicConfig | None
+    latest_run: LatestRun | None
+    runs: RunCounts

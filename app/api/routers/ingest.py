@@ -1,0 +1,236 @@
+"""Push ingest of files and visibility into ingest runs and rejected rows (SPEC §3, §7).
+
+A push is one delivery: the body is spooled (to disk past a small size, never whole in memory), then
+handed to ``ingest_bytes``, which owns its transaction. The push handlers therefore take no request
+session. Re-pushing a delivery stores nothing new: its rows come back as ``rows_unchanged``.
+"""
+
+from __future__ import annotations
+
+import logging
+from tempfile import SpooledTemporaryFile
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.api.auth import Principal, require_scope
+from app.api.deps import SessionDep, SettingsDep
+from app.api.ingest_queries import RejectedCursorNotFound, get_run, list_rejected, list_runs, run_exists
+from app.api.ingest_schemas import (
+    IngestRunOut,
+    IngestRunPage,
+    PushErrorBody,
+    PushReport,
+    RejectedRowPage,
+    RejectionOut,
+    RunStatus,
+)
+from app.api.schemas import ErrorBody
+from app.config import Settings
+from app.ingest.loader import RecordKind, RunReport
+from app.ingest.parsers import Format
+from app.ingest.service import ingest_bytes
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
+
+CONTENT_TYPES: dict[str, Format] = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+    "application/json-lines": "jsonl",
+}
+SPOOL_IN_MEMORY = 1 << 20  # bytes of a body kept in memory before it goes to a temporary file
+SOURCE_NAME = r"^[A-Za-z0-9._-]{1,128}$"
+
+IngestPrincipal = Annotated[Principal, Depends(require_scope("ingest"))]
+ReadScope = [Depends(require_scope("read"))]
+BAD_PARAMS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody, "description": "A parameter is invalid"}}
+
+SourceParam = Annotated[
+    str,
+    Query(pattern=SOURCE_NAME, max_length=128, description="Source name; record identity is unique per source"),
+]
+OriginParam = Annotated[
+    str, Query(min_length=1, max_length=512, description="A label for this delivery, e.g. the file name")
+]
+
+
+def error_response(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status)
+
+
+def _format_of(content_type: str | None) -> Format | None:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return CONTENT_TYPES.get(media_type)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return error_response(413, "payload_too_large", f"the body is larger than the limit of {limit} bytes")
+
+
+def _report_out(report: RunReport) -> PushReport:
+    return PushReport(
+        run_id=report.run_id, source=report.source, origin=report.origin,
+        record_kind=report.record_kind,  # type: ignore[arg-type]
+        rows_read=report.rows_read, rows_stored=report.rows_stored, rows_updated=report.rows_updated,
+        rows_unchanged=report.rows_unchanged, rows_rejected=report.rows_rejected,
+        hours_refreshed=report.hours_refreshed, first_record_at=report.first_record_at,
+        last_record_at=report.last_record_at, seconds=report.seconds,
+        rejections=[
+            RejectionOut(position=r.position, record_key=r.record_key, field=r.field, reason=r.reason)
+            for r in report.rejections
+        ],
+    )
+
+
+async def _push(
+    request: Request, settings: Settings, principal: Principal, record_kind: RecordKind, source: str, origin: str
+) -> PushReport | JSONResponse:
+    fmt = _format_of(request.headers.get("content-type"))
+    if fmt is None:
+        accepted = ", ".join(CONTENT_TYPES)
+        return error_response(
+            415, "unsupported_media_type",
+            f"Content-Type {request.headers.get('content-type')!r} is not accepted; send one of: {accepted}",
+        )
+    limit = settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        log.warning("ingest.push.too_large", extra={"source": source, "declared": int(declared)})
+        return _too_large(limit)
+    with SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as body:
+        size = 0
+        async for chunk in request.stream():  # the declared length is not trusted: count what arrives
+            size += len(chunk)
+            if size > limit:
+                log.warning("ingest.push.too_large", extra={"source": source, "received": size})
+                return _too_large(limit)
+            body.write(chunk)
+        if size == 0:
+            return error_response(422, "empty_body", f"the body is empty: send a {fmt} file of {record_kind}")
+        body.seek(0)
+        report = await run_in_threadpool(
+            ingest_bytes, request.app.state.session_factory, settings, record_kind=record_kind, raw=body,
+            fmt=fmt, origin=origin, source_name=source, source_kind="push",
+        )
+    log.info("ingest.push.finished", extra={"run_id": report.run_id, "source": source, "principal": principal.name,
+                                            "bytes": size})
+    out = _report_out(report)
+    if report.rows_read > 0 and report.rows_stored + report.rows_updated + report.rows_unchanged == 0:
+        return error_response(
+            422, "no_rows_stored",
+            f"none of the {report.rows_read} rows could be stored; every row was rejected and kept: "
+            f"see /api/v1/ingest/rejected?run={report.run_id}",
+            report=out.model_dump(mode="json"),
+        )
+    return out
+
+
+PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorBody, "description": "The body is larger than max_upload_bytes"},
+    415: {"model": ErrorBody, "description": "The Content-Type is not one of the accepted types"},
+    422: {
+        "model": PushErrorBody,
+        "description": "Empty body, unreadable file (a failed run is recorded), bad parameters, or every row "
+        "rejected (no_rows_stored, with the report)",
+    },
+}
+
+
+def _request_body(kind: str) -> dict[str, Any]:
+    text = {"schema": {"type": "string", "description": f"The {kind} file"}}
+    return {"requestBody": {"required": True, "content": dict.fromkeys(CONTENT_TYPES, text)}}
+
+
+@router.post(
+    "/calls",
+    response_model=PushReport,
+    responses=PUSH_RESPONSES,
+    openapi_extra=_request_body("call-record"),
+    summary="Push a file of call records (CSV or JSON Lines in the canonical columns)",
+)
+async def push_calls(
+    request: Request,
+    settings: SettingsDep,
+    principal: IngestPrincipal,
+    source: SourceParam = "push",
+    origin: OriginParam = "upload",
+) -> PushReport | JSONResponse:
+    return await _push(request, settings, principal, "calls", source, origin)
+
+
+@router.post(
+    "/intervals",
+    response_model=PushReport,
+    responses=PUSH_RESPONSES,
+    openapi_extra=_request_body("interval-record"),
+    summary="Push a file of interval records (CSV or JSON Lines in the canonical columns)",
+)
+async def push_intervals(
+    request: Request,
+    settings: SettingsDep,
+    principal: IngestPrincipal,
+    source: SourceParam = "push",
+    origin: OriginParam = "upload",
+) -> PushReport | JSONResponse:
+    return await _push(request, settings, principal, "intervals", source, origin)
+
+
+@router.get(
+    "/runs",
+    response_model=IngestRunPage,
+    dependencies=ReadScope,
+    responses=BAD_PARAMS,
+    summary="Ingest runs, newest first (keyset paged)",
+)
+def get_runs(
+    session: SessionDep,
+    source: Annotated[str | None, Query(max_length=128, description="Only this source's runs")] = None,
+    status: Annotated[RunStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Query(ge=1, description="next_before_id of the previous page")] = None,
+) -> IngestRunPage:
+    return list_runs(session, source=source, status=status, limit=limit, before_id=before_id)
+
+
+@router.get(
+    "/runs/{run_id}",
+    response_model=IngestRunOut,
+    dependencies=ReadScope,
+    responses={404: {"model": ErrorBody, "description": "No such run"}, **BAD_PARAMS},
+    summary="One ingest run",
+)
+def get_one_run(session: SessionDep, run_id: Annotated[int, Path(ge=1)]) -> IngestRunOut:
+    run = get_run(session, run_id)
+    if run is None:
+        raise HTTPException(404, f"no ingest run {run_id}")
+    return run
+
+
+@router.get(
+    "/rejected",
+    response_model=RejectedRowPage,
+    dependencies=ReadScope,
+    responses={404: {"model": ErrorBody, "description": "No such run, or after_id is not one of its rows"},
+               **BAD_PARAMS},
+    summary="Rejected rows of one run, in file order",
+)
+def get_rejected(
+    session: SessionDep,
+    run: Annotated[int, Query(ge=1, description="The ingest run")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_id: Annotated[int | None, Query(ge=1, description="next_after_id of the previous page")] = None,
+) -> RejectedRowPage:
+    if not run_exists(session, run):
+        raise HTTPException(404, f"no ingest run {run}")
+    try:
+        return list_rejected(session, run_id=run, limit=limit, after_id=after_id)
+    except RejectedCursorNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+

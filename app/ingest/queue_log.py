@@ -1,0 +1,502 @@
+"""Asterisk ``queue_log`` in, canonical call records out (SPEC §3).
+
+queue_log is an event stream, not a table: one call is spread over several lines (ENTERQUEUE, then CONNECT
+and COMPLETE*, or an EXIT*, perhaps in several queues) that are interleaved with every other call's. So this
+parser, unlike the tabular ones, keeps a little state per call and yields a ``CallRecord`` only once the
+call's outcome can no longer change. A call is counted once, in the first queue it reached, from the moment
+it reached it, with its final outcome; that is the caller's experience, which is what §4 measures.
+
+Memory holds the open calls (queued or talking) plus, for ``SETTLE_AFTER`` of log time, the calls whose
+outcome is settled but might still be revised (left a queue, may enter another) or whose uniqueid may
+still show up (a transferred call entering a new queue must not be counted twice).
+
+Nothing that identifies a caller leaves this module: ENTERQUEUE's data (url|callerid|position) is never
+read, and the raw text kept for a rejected line holds only the line's structure, with long digit runs
+(a phone number that slipped into the wrong field of a broken line) removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import IO
+
+from app.ingest.parsers import MAX_WAIT_SECONDS, Parsed, ParseResult
+from app.ingest.rows import Rejection, RowError
+from app.kpi.records import CallRecord, Outcome
+
+#: How long (in log time) after its last event a left or refused call is taken to be over. A channel that
+#: left a queue and is still in the dialplan a day later to enter another is not a real case.
+SETTLE_AFTER = timedelta(hours=24)
+
+HEADER_FIELDS = ("epoch", "uniqueid", "queue", "agent", "event")
+
+ENTERQUEUE = "ENTERQUEUE"
+CONNECT = "CONNECT"
+ABANDON = "ABANDON"
+#: event → index of (holdtime, calltime) in its data. The transfers are indexed from the end because
+#: ATTENDEDTRANSFER's method part has one or two fields (BRIDGE|id, APP|name, LINK|chan|chan).
+ENDS_ANSWERED: dict[str, tuple[int, int]] = {
+    "COMPLETEAGENT": (0, 1),
+    "COMPLETECALLER": (0, 1),
+    "TRANSFER": (-3, -2),
+    "BLINDTRANSFER": (-3, -2),
+    "ATTENDEDTRANSFER": (-3, -2),
+}
+#: event → index of waittime in its data (EXITWITHKEY starts with the key pressed).
+EXITS: dict[str, int] = {"EXITWITHTIMEOUT": 2, "EXITEMPTY": 2, "EXITWITHKEY": 3}
+REFUSALS = frozenset({"FULL", "JOINEMPTY", "JOINUNAVAIL"})
+CALL_EVENTS = frozenset({ENTERQUEUE, CONNECT, ABANDON, *ENDS_ANSWERED, *EXITS, *REFUSALS})
+#: Events whose data may be kept in a rejected line's raw text: counters and ids, never caller identity.
+DATA_KEPT = CALL_EVENTS - {ENTERQUEUE}
+
+_EPOCH = re.compile(r"([0-9]{1,12})(?:\.([0-9]*))?")
+_EPOCH_RANGE = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01: anything else is a broken line
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+_SECONDS = re.compile(r"-?[0-9]{1,12}")
+_DOTTED_ID = re.compile(r"(?:.*-)?[0-9]+\.[0-9]+")  # Asterisk uniqueid: [systemname-]epoch.sequence
+_PHONE = re.compile(r"\+?[0-9](?:[ -]?[0-9]){5,}")  # six or more digits, maybe spaced: could be a number
+_WITHHELD = "[digits removed]"
+
+
+class QueueMapError(ValueError):
+    """The queue → region configuration cannot be used; the message names the line."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line is not None else message)
+        self.line = line
+
+
+def read_queue_map(stream: IO[str], known_regions: frozenset[str] | None = None) -> dict[str, str]:
+    """Read ``queue,region`` CSV strictly: a wrong mapping would put calls in the wrong region's figures.
+
+    Blank lines and ``#`` comment lines are skipped; ``;`` works as the delimiter (Swedish spreadsheets).
+    A queue listed twice with the same region is tolerated; with another region it is an error. Queue
+    names are compared case-insensitively, as Asterisk does.
+    """
+    mapping: dict[str, str] = {}
+    first_seen: dict[str, tuple[str, int]] = {}  # folded queue name → (region, line)
+    columns: tuple[int, int] | None = None
+    delimiter = ","
+    for number, line in enumerate(stream, start=1):
+        text = (line.lstrip("\ufeff") if number == 1 else line).strip()
+        if not text or text.startswith("#"):
+            continue
+        if columns is None:
+            delimiter = ";" if text.count(";") > text.count(",") else ","
+            names = [cell.strip().lower() for cell in next(csv.reader([text], delimiter=delimiter))]
+            missing = [name for name in ("queue", "region") if name not in names]
+            if missing:
+                raise QueueMapError(
+                    f"the header must name the columns queue and region; missing {', '.join(missing)} "
+                    f"in {text[:80]!r}",
+                    number,
+                )
+            columns = (names.index("queue"), names.index("region"))
+            continue
+        try:
+            cells = [cell.strip() for cell in next(csv.reader([text], delimiter=delimiter, strict=True))]
+        except csv.Error as exc:
+            raise QueueMapError(f"malformed CSV: {exc}", number) from None
+        if len(cells) <= max(columns):
+            raise QueueMapError(f"expected a queue and a region, found {len(cells)} value(s)", number)
+        queue, region = cells[columns[0]], cells[columns[1]].upper()
+        if not queue:
+            raise QueueMapError("the queue name is empty", number)
+        if not region:
+            raise QueueMapError(f"the region of queue {queue!r} is empty", number)
+        if known_regions is not None and region not in known_regions:
+            raise QueueMapError(
+                f"unknown region {region!r} for queue {queue!r} (expected an ISO 3166-2:SE code such as SE-AC)",
+                number,
+            )
+        earlier = first_seen.get(queue.casefold())
+        if earlier is not None:
+            if earlier[0] != region:
+                raise QueueMapError(
+                    f"queue {queue!r} is mapped to {region} here but to {earlier[0]} on line {earlier[1]}", number
+                )
+            continue
+        first_seen[queue.casefold()] = (region, number)
+        mapping[queue] = region
+    if columns is None:
+        raise QueueMapError("the queue map is empty: expected a header line 'queue,region'")
+    if not mapping:
+        raise QueueMapError("the queue map names no queues")
+    return mapping
+
+
+@dataclass(frozen=True)
+class QueueLogOptions:
+    queue_map: Mapping[str, str]
+    known_regions: frozenset[str]
+    max_field_length: int = 256
+
+
+class _State(Enum):
+    QUEUED = "queued"  # in a queue now: open
+    CONNECTED = "connected"  # answered, talking: open, outcome known
+    LEFT = "left"  # left a queue unanswered (EXIT*, or refused after queueing): abandoned unless it queues again
+    REFUSED = "refused"  # only ever refused (FULL, JOIN*): rejected unless it queues after all
+    DONE = "done"  # yielded; remembered for a while only so that later lines are not counted again
+
+
+_SETTLING = (_State.LEFT, _State.REFUSED, _State.DONE)
+
+
+@dataclass(slots=True)
+class _Call:
+    call_id: str
+    queue: str  # the first queue reached: the call is counted there
+    region: str
+    arrived_at: datetime
+    state: _State
+    current_queue: str
+    position: int  # the last line that was part of this call
+    touched_at: datetime  # that line's time
+    answered_at: datetime | None = None
+    left_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    position: int
+    at: datetime
+    call_id: str
+    queue: str
+    event: str
+    data: list[str]
+
+
+def parse_epoch(text: str) -> datetime | None:
+    """Whole or fractional epoch seconds as an exact UTC instant (microseconds kept, no float rounding)."""
+    match = _EPOCH.fullmatch(text.strip())
+    if match is None:
+        return None
+    seconds = int(match[1])
+    micro = (int(((match[2] or "") + "0000000")[:7]) + 5) // 10  # round half up to the microsecond
+    if not _EPOCH_RANGE[0] <= seconds < _EPOCH_RANGE[1]:
+        return None
+    return _UNIX + timedelta(seconds=seconds, microseconds=micro)
+
+
+class QueueLogParser:
+    """Streams one queue_log; after the iterator is exhausted its counters describe what was read.
+
+    ``lines`` (non-blank lines) = ``used`` (part of a call) + ``ignored`` + ``rejected``. ``pending``
+    counts calls still queued when the log ended: not yielded, because their outcome is in a later log.
+    One parser reads one stream at a time; ``parse`` starts afresh.
+    """
+
+    def __init__(self, options: QueueLogOptions) -> None:
+        self.options = options
+        self._regions: dict[str, str] = {}
+        for queue, region in options.queue_map.items():
+            self._regions.setdefault(queue.strip(), region.strip().upper())
+        self._folded = {queue.casefold(): region for queue, region in self._regions.items()}
+        self._reset()
+
+    def _reset(self) -> None:
+        self.lines = self.used = self.ignored = self.rejected = self.pending = 0
+        self._calls: dict[str, _Call] = {}
+        self._settling: OrderedDict[str, None] = OrderedDict()  # LEFT/REFUSED/DONE calls by last touch
+
+    def parse(self, stream: IO[str]) -> Iterator[ParseResult]:
+        self._reset()
+        for position, line in enumerate(stream, start=1):
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                continue
+            self.lines += 1
+            yield from self._line(position, text)
+        yield from self._finish()
+
+    # --- one line ------------------------------------------------------------------------------------
+
+    def _line(self, position: int, text: str) -> Iterator[ParseResult]:
+        fields = text.split("|")
+        try:
+            at, line = self._read(position, fields)
+            yield from self._settle(at)
+            if line is None:
+                self.ignored += 1
+                return
+            yield from self._apply(line)
+        except RowError as exc:
+            self.rejected += 1
+            yield Rejection(position, self._key(fields), exc.field, exc.reason, self._raw(fields))
+
+    def _read(self, position: int, fields: list[str]) -> tuple[datetime, _Line | None]:
+        """The line's time and call event; no event for a well-formed line that has no bearing on any outcome."""
+        if len(fields) < len(HEADER_FIELDS):
+            missing = HEADER_FIELDS[len(fields)]
+            raise RowError(
+                missing, f"the line has {len(fields)} field(s); expected epoch|uniqueid|queue|agent|event|data..."
+            )
+        at = parse_epoch(fields[0])
+        if at is None:
+            raise RowError("epoch", f"not an epoch time between 2000 and 2100: {self._show(fields[0])}")
+        event = fields[4].strip().upper()
+        if not event:
+            raise RowError("event", "the event name is empty")
+        if event not in CALL_EVENTS:
+            return at, None
+        call_id, queue = fields[1].strip(), fields[2].strip()
+        if not call_id or call_id.upper() == "NONE":
+            raise RowError("uniqueid", f"{event} without the call's uniqueid")
+        if len(call_id) > self.options.max_field_length:
+            raise RowError("uniqueid", f"longer than {self.options.max_field_length} characters")
+        if _PHONE.search(call_id) and not _DOTTED_ID.fullmatch(call_id):
+            # A uniqueid is [systemname-]epoch.sequence; a bare run of digits means a broken line, maybe a number.
+            raise RowError("uniqueid", f"not an Asterisk uniqueid: {self._show(call_id)}")
+        if not queue or queue.upper() == "NONE":
+            raise RowError("queue", f"{event} without a queue name")
+        return at, _Line(position, at, call_id, queue, event, [d.strip() for d in fields[5:]])
+
+    def _apply(self, line: _Line) -> Iterator[ParseResult]:
+        call = self._calls.get(line.call_id)
+        if call is not None and call.state is _State.DONE:
+            self.ignored += 1  # e.g. a transferred call entering its next queue: already counted
+            return
+        if call is not None and line.at < call.arrived_at:
+            raise RowError("epoch", f"{line.at.isoformat()} is before the call arrived, {call.arrived_at.isoformat()}")
+        event = line.event
+        if event == ENTERQUEUE:
+            yield from self._enter(line, call)
+        elif event == CONNECT:
+            self._connect(line, call)
+        elif event in ENDS_ANSWERED:
+            yield self._end_answered(line, call)
+        elif event == ABANDON:
+            yield self._abandon(line, call)
+        elif event in EXITS:
+            self._exit(line, call)
+        else:
+            yield from self._refusal(line, call)
+
+    def _enter(self, line: _Line, call: _Call | None) -> Iterator[ParseResult]:
+        if call is None:
+            self._open(line, line.at, _State.QUEUED)
+        elif call.state is _State.CONNECTED:
+            # Answered, then queued again with no TRANSFER line: the answer stands and the new leg is not a new call.
+            yield self._close(call)
+            self.ignored += 1
+        elif call.state is _State.QUEUED and call.current_queue.casefold() == line.queue.casefold():
+            self.ignored += 1  # the same ENTERQUEUE logged twice
+        else:
+            # Another queue after leaving or being refused: still the same caller waiting, in the same first queue.
+            call.state, call.current_queue, call.left_at = _State.QUEUED, line.queue, None
+            self._touch(call, line)
+
+    def _connect(self, line: _Line, call: _Call | None) -> None:
+        holdtime = self._seconds(line, "holdtime", 0, required=call is None)
+        if call is None:  # the log began while this call was queued
+            assert holdtime is not None
+            self._open(line, line.at - timedelta(seconds=holdtime), _State.CONNECTED, answered_at=line.at)
+        elif call.state is _State.CONNECTED:
+            self.ignored += 1
+        else:
+            self._check_wait(line, call, line.at)
+            call.state, call.current_queue, call.answered_at, call.left_at = _State.CONNECTED, line.queue, line.at, None
+            self._touch(call, line)
+
+    def _end_answered(self, line: _Line, call: _Call | None) -> Parsed:
+        hold_index, call_index = ENDS_ANSWERED[line.event]
+        calltime = self._seconds(line, "calltime", call_index, required=True)
+        holdtime = self._seconds(line, "holdtime", hold_index, required=call is None)
+        assert calltime is not None
+        answered_at = line.at - timedelta(seconds=calltime)
+        if call is None:  # the log began after this call was answered
+            assert holdtime is not None
+            arrived_at = answered_at - timedelta(seconds=holdtime)
+        elif call.state is _State.CONNECTED:
+            assert call.answered_at is not None
+            if line.at < call.answered_at:
+                raise RowError("epoch", f"{line.at.isoformat()} is before the call was answered")
+            arrived_at, answered_at = call.arrived_at, call.answered_at
+        else:  # its CONNECT line is missing: the talk time says when it was answered
+            answered_at = max(answered_at, call.arrived_at)
+            self._check_wait(line, call, answered_at)
+            arrived_at = call.arrived_at
+        return self._final(line, call, Outcome.ANSWERED, arrived_at, answered_at=answered_at, talk=float(calltime))
+
+    def _abandon(self, line: _Line, call: _Call | None) -> Parsed:
+        waittime = self._seconds(line, "waittime", 2, required=call is None)
+        if call is None:
+            assert waittime is not None
+            arrived_at = line.at - timedelta(seconds=waittime)
+        elif call.state is _State.CONNECTED:
+            raise RowError("event", "ABANDON for a call that was already answered")
+        else:
+            self._check_wait(line, call, line.at)
+            arrived_at = call.arrived_at
+        return self._final(line, call, Outcome.ABANDONED, arrived_at)
+
+    def _exit(self, line: _Line, call: _Call | None) -> None:
+        waittime = self._seconds(line, "waittime", EXITS[line.event], required=call is None)
+        if call is None:
+            assert waittime is not None
+            self._open(line, line.at - timedelta(seconds=waittime), _State.LEFT, left_at=line.at)
+        elif call.state is _State.CONNECTED:
+            raise RowError("event", f"{line.event} for a call that was already answered")
+        else:
+            self._check_wait(line, call, line.at)
+            call.state, call.left_at = _State.LEFT, line.at
+            self._touch(call, line)
+
+    def _refusal(self, line: _Line, call: _Call | None) -> Iterator[ParseResult]:
+        if call is None:
+            self._open(line, line.at, _State.REFUSED)
+        elif call.state is _State.CONNECTED:
+            yield self._close(call)  # as for ENTERQUEUE after an answer: the answer stands
+            self.ignored += 1
+        elif call.state is _State.REFUSED:
+            self._touch(call, line)
+        else:  # it had queued: turned away from the next queue, it left unanswered
+            self._check_wait(line, call, line.at)
+            call.state, call.left_at = _State.LEFT, line.at
+            self._touch(call, line)
+
+    # --- call bookkeeping ------------------------------------------------------------------------------
+
+    def _open(
+        self, line: _Line, arrived_at: datetime, state: _State, *,
+        answered_at: datetime | None = None, left_at: datetime | None = None,
+    ) -> None:
+        region = self._region(line)
+        call = _Call(line.call_id, line.queue, region, arrived_at, state, line.queue, line.position, line.at,
+                     answered_at, left_at)
+        self._calls[call.call_id] = call
+        self._touch(call, line)
+
+    def _touch(self, call: _Call, line: _Line) -> None:
+        self.used += 1
+        call.position, call.touched_at = line.position, line.at
+        if call.state in _SETTLING:
+            self._settling[call.call_id] = None
+            self._settling.move_to_end(call.call_id)
+        else:
+            self._settling.pop(call.call_id, None)
+
+    def _final(
+        self, line: _Line, call: _Call | None, outcome: Outcome, arrived_at: datetime, *,
+        answered_at: datetime | None = None, talk: float | None = None,
+    ) -> Parsed:
+        """The line that ends the call: its record now, and its uniqueid remembered as counted."""
+        queue, region = (call.queue, call.region) if call is not None else (line.queue, self._region(line))
+        self.used += 1
+        record = CallRecord(
+            call_id=line.call_id, region=region, queue=queue, arrived_at=arrived_at, outcome=outcome,
+            answered_at=answered_at, ended_at=line.at, talk_seconds=talk,
+        )
+        self._mark_done(line.call_id, line.position, line.at)
+        return Parsed(line.position, record)
+
+    def _close(self, call: _Call) -> Parsed:
+        """The call's outcome as its last line left it (LEFT, REFUSED or CONNECTED), yielded later."""
+        outcome = {_State.CONNECTED: Outcome.ANSWERED, _State.LEFT: Outcome.ABANDONED}.get(call.state, Outcome.REJECTED)
+        record = CallRecord(
+            call_id=call.call_id, region=call.region, queue=call.queue, arrived_at=call.arrived_at, outcome=outcome,
+            answered_at=call.answered_at if outcome is Outcome.ANSWERED else None,
+            ended_at=call.left_at if outcome is Outcome.ABANDONED else None,
+        )
+        self._mark_done(call.call_id, call.position, call.touched_at)
+        return Parsed(call.position, record)
+
+    def _mark_done(self, call_id: str, position: int, at: datetime) -> None:
+        """Keep only the uniqueid, for ``SETTLE_AFTER``, so that later lines of the call are not a new call."""
+        self._calls[call_id] = _Call(call_id, "", "", at, _State.DONE, "", position, at)
+        self._settling[call_id] = None
+        self._settling.move_to_end(call_id)
+
+    def _settle(self, now: datetime) -> Iterator[ParseResult]:
+        """Yield the left and refused calls whose last line is ``SETTLE_AFTER`` behind this one; forget the done."""
+        horizon = now - SETTLE_AFTER
+        while self._settling:
+            call = self._calls[next(iter(self._settling))]
+            if call.touched_at >= horizon:
+                return
+            if call.state is not _State.DONE:
+                yield self._close(call)
+            del self._settling[call.call_id]
+            del self._calls[call.call_id]
+
+    def _finish(self) -> Iterator[ParseResult]:
+        """End of the log: every call whose outcome is known is yielded, in the order of its last line."""
+        for call in sorted(self._calls.values(), key=lambda c: c.position):
+            if call.state is _State.QUEUED:
+                self.pending += 1
+            elif call.state is not _State.DONE:
+                yield self._close(call)
+        self._calls.clear()
+        self._settling.clear()
+
+    # --- fields --------------------------------------------------------------------------------------
+
+    def _region(self, line: _Line) -> str:
+        """Only the line that opens a call needs its queue mapped: later queues do not move the call."""
+        region = self._regions.get(line.queue) or self._folded.get(line.queue.casefold())
+        if region is None:
+            raise RowError("queue", f"queue {self._show(line.queue)} is not in the queue map")
+        if region not in self.options.known_regions:
+            raise RowError(
+                "region", f"queue {self._show(line.queue)} maps to {self._show(region)}, which is not a known region"
+            )
+        return region
+
+    def _seconds(self, line: _Line, name: str, index: int, *, required: bool) -> int | None:
+        """A whole-second counter from the data; checked whenever present, required only where it is needed."""
+        count = len(line.data)
+        value = line.data[index] if (index >= 0 and index < count) or (index < 0 and count >= 5) else ""
+        if not value:
+            if required:
+                raise RowError(name, f"{line.event} without {name}")
+            return None
+        if _SECONDS.fullmatch(value) is None:
+            raise RowError(name, f"not a whole number of seconds: {self._show(value)}")
+        seconds = int(value)
+        if seconds < 0:
+            raise RowError(name, f"negative: {self._show(value)}")
+        if seconds > MAX_WAIT_SECONDS:
+            raise RowError(name, f"{self._show(value)} seconds is longer than 24 hours")
+        return seconds
+
+    @staticmethod
+    def _check_wait(line: _Line, call: _Call, until: datetime) -> None:
+        wait = (until - call.arrived_at).total_seconds()
+        if wait > MAX_WAIT_SECONDS:
+            raise RowError("epoch", f"{line.event} {wait:.0f} s after the call arrived: longer than 24 hours")
+
+    # --- what a rejection may show --------------------------------------------------------------------
+
+    def _safe(self, value: str, *, epoch: bool = False) -> str:
+        """A field as it may be kept: clipped, and with any run of digits that could be a phone number removed."""
+        value = value.strip()
+        if len(value) > self.options.max_field_length:
+            value = value[: self.options.max_field_length] + "…"
+        if (epoch and parse_epoch(value) is not None) or _DOTTED_ID.fullmatch(value):
+            return value
+        return _PHONE.sub(_WITHHELD, value)
+
+    def _show(self, value: str) -> str:
+        return repr(self._safe(value))
+
+    def _key(self, fields: list[str]) -> str | None:
+        key = fields[1].strip() if len(fields) > 1 else ""
+        return None if not key or key.upper() == "NONE" else self._safe(key)
+
+    def _raw(self, fields: list[str]) -> str:
+        """Epoch, uniqueid, queue, agent, event, and the data only of events whose data holds no caller identity."""
+        event = fields[4].strip().upper() if len(fields) > 4 else ""
+        kept = fields if event in DATA_KEPT else fields[:5]
+        return "|".join(self._safe(field, epoch=i == 0) for i, field in enumerate(kept))
+
+
+def parse_queue_log(stream: IO[str], options: QueueLogOptions) -> Iterator[ParseResult]:
+    """For callers that need the records only; use ``QueueLogParser`` to read ``pending`` and the counters."""
+    return QueueLogParser(options).parse(stream)

@@ -1,0 +1,178 @@
+"""The worker: the only process that runs scheduled jobs (SPEC §9).
+
+APScheduler 3.x keeps its jobs in memory, one scheduler per process, so jobs live here and never in the
+API (which may run many processes). Every job is still safe to run twice: pulls take a database lease per
+source, ingest is idempotent, and the drop directory moves a file only after its commit.
+
+On SIGTERM or SIGINT the worker stops scheduling, lets a running pull finish the batch it holds (the pull
+checks the stop flag after each commit), writes a last heartbeat and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db.session import transaction
+from app.ingest import dropdir
+from app.ingest.leases import acquire_lease, beat, release_lease, renew_lease, worker_identity
+from app.ingest.pull import PullError, PullReport, pull_source
+from app.ingest.sources import PullSourceConfig, load_sources_file, pull_sources, save_source
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE_SECONDS = 300  # APScheduler's default of 1 s would drop runs after any pause
+SOURCE_REFRESH_SECONDS = 30
+
+
+class Worker:
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], *, worker_id: str | None = None) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.worker_id = worker_id or worker_identity()
+        self.started_at = datetime.now(UTC)
+        self.stopping = threading.Event()
+        self.client = httpx.Client(follow_redirects=False, headers={"User-Agent": "vpt-monitor"})
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(8)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+        self._sources: dict[str, PullSourceConfig] = {}
+        self._current: set[str] = set()
+        self._lock = threading.Lock()
+        self.after_ingest: list[Callable[[], None]] = []  # e.g. alert evaluation (a later issue)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.settings.sources_file:
+            configs = load_sources_file(Path(self.settings.sources_file))
+            with transaction(self.factory) as session:
+                for config in configs:
+                    save_source(session, config)
+        self._heartbeat("running")
+        now = datetime.now(UTC)
+        self.scheduler.add_job(self._heartbeat_job, "interval", seconds=self.settings.worker_heartbeat_seconds,
+                               id="heartbeat", next_run_time=now)
+        self.scheduler.add_job(self.refresh_sources, "interval", seconds=SOURCE_REFRESH_SECONDS,
+                               id="sources", next_run_time=now)
+        if self.settings.drop_dir:
+            dropdir.prepare(Path(self.settings.drop_dir))
+            self.scheduler.add_job(self.scan_drop_dir, "interval", seconds=self.settings.drop_scan_seconds,
+                                   id="drop", next_run_time=now)
+        self.scheduler.start()
+        log.info("worker.started", extra={"worker": self.worker_id})
+
+    def stop(self) -> None:
+        """Stop taking new runs, wait for the running ones (each finishes its current batch), say goodbye."""
+        self.stopping.set()
+        self._heartbeat("stopping")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.client.close()
+        self._heartbeat("stopped")
+        log.info("worker.stopped", extra={"worker": self.worker_id})
+
+    def run_forever(self) -> None:
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("worker.signal", extra={"signal": signal.Signals(signum).name})
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        try:
+            while not self.stopping.wait(0.5):
+                pass
+        finally:
+            self.stop()
+
+    # -- jobs --------------------------------------------------------------------------------------------
+
+    def refresh_sources(self) -> None:
+        """Follow the sources in the database: new ones get a job, changed cadences are rescheduled."""
+        with transaction(self.factory) as session:
+            configs = {config.name: config for config in pull_sources(session)}
+        with self._lock:
+            for name in set(self._sources) - set(configs):
+                if self.scheduler.get_job(f"pull:{name}"):
+                    self.scheduler.remove_job(f"pull:{name}")
+            for name, config in configs.items():
+                known = self._sources.get(name)
+                job_id = f"pull:{name}"
+                if known is None or known.cadence_seconds != config.cadence_seconds:
+                    if self.scheduler.get_job(job_id):
+                        self.scheduler.remove_job(job_id)
+                    self.scheduler.add_job(self.pull, "interval", args=[name], id=job_id,
+                                           seconds=config.cadence_seconds, next_run_time=datetime.now(UTC))
+            self._sources = configs
+
+    def pull(self, name: str) -> PullReport | None:
+        """Pull one source under its lease; a failure is recorded on the source and touches no other source."""
+        if self.stopping.is_set():
+            return None
+        config = self._sources.get(name)
+        if config is None:
+            return None
+        lease = f"pull:{name}"
+        seconds = max(self.settings.lease_seconds, int(config.timeout_seconds * (config.max_retries + 2)))
+        if not acquire_lease(self.factory, lease, self.worker_id, seconds):
+            log.info("pull.skipped", extra={"source": name, "reason": "another worker holds the lease"})
+            return None
+        self._current.add(lease)
+        try:
+            report = pull_source(
+                self.factory, self.settings, config, self.client, stop=self.stopping,
+                on_batch=lambda: renew_lease(self.factory, lease, self.worker_id, seconds),
+            )
+        except PullError:
+            return None  # recorded on the source and logged by pull_source
+        finally:
+            release_lease(self.factory, lease, self.worker_id)
+            self._current.discard(lease)
+        if report.stored or report.updated:
+            self._after_ingest()
+        return report
+
+    def scan_drop_dir(self) -> list[dropdir.DropResult]:
+        if self.stopping.is_set() or not self.settings.drop_dir:
+            return []
+        if not acquire_lease(self.factory, "drop", self.worker_id, self.settings.lease_seconds):
+            return []
+        self._current.add("drop")
+        try:
+            results = dropdir.scan(self.factory, self.settings, Path(self.settings.drop_dir))
+        finally:
+            release_lease(self.factory, "drop", self.worker_id)
+            self._current.discard("drop")
+        if any(result.ok for result in results):
+            self._after_ingest()
+        return results
+
+    def _after_ingest(self) -> None:
+        for hook in self.after_ingest:
+            try:
+                hook()
+            except Exception:
+                log.exception("worker.hook.failed")
+
+    def _heartbeat_job(self) -> None:
+        self._heartbeat("stopping" if self.stopping.is_set() else "running")
+
+    def _heartbeat(self, state: str) -> None:
+        try:
+            beat(self.factory, self.worker_id, self.started_at, state, ",".join(sorted(self._current)) or None)
+        except Exception:  # a missed beat is visible as staleness; it must not kill the worker
+            log.exception("worker.heartbeat.failed")
