@@ -29,7 +29,8 @@ from app.ingest.loader import (
     record_failed_run,
 )
 from app.ingest.parsers import Format, Parsed, ParseOptions
-from app.ingest.queue_log import QueueLogOptions, QueueMapError, parse_queue_log, read_queue_map
+from app.ingest.queue_log import QueueLogOptions, parse_queue_log
+from app.ingest.queue_map import QueueMapError, read_queue_map
 from app.ingest.rows import Rejection
 from app.kpi.counts import Definitions
 

@@ -17,14 +17,8 @@ from hypothesis import strategies as st
 
 from app.db.reference import REGIONS
 from app.ingest.parsers import Parsed
-from app.ingest.queue_log import (
-    QueueLogOptions,
-    QueueLogParser,
-    QueueMapError,
-    parse_epoch,
-    parse_queue_log,
-    read_queue_map,
-)
+from app.ingest.queue_log import QueueLogOptions, QueueLogParser, parse_epoch, parse_queue_log
+from app.ingest.queue_map import QueueMapError, read_queue_map
 from app.ingest.rows import Rejection
 from app.kpi.records import CallRecord, Outcome
 
