@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: int = Field(default=10, ge=1)
     drop_scan_seconds: int = Field(default=15, ge=1)
     ready_requires_worker: bool = Field(default=False, description="/readyz is 503 without a live worker")
-    lease_seconds: int = Field(default=300, ge=10, description="A job lease expires if its worker dies")
+    lease_seconds: int = Field(default=60, ge=10, description="A dead worker's job lease expires after this")
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Links in messages")
 
     @cached_property

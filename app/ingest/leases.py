@@ -19,19 +19,40 @@ from app.db.models import JobLease, WorkerHeartbeat
 from app.db.session import transaction
 
 
+def _dead_on_this_host(holder: str | None) -> bool:
+    """A holder ``host:pid`` on this very host whose process is gone: a worker restarted after a crash need
+    not wait for the lease to expire. (Across hosts or containers only expiry tells.)"""
+    if not holder:
+        return False
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def acquire_lease(factory: sessionmaker[Session], name: str, holder: str, seconds: int) -> bool:
     now = datetime.now(UTC)
     with transaction(factory) as session:
-        if session.get(JobLease, name) is None:
+        current = session.get(JobLease, name)
+        if current is None:
             try:
                 with session.begin_nested():
                     session.add(JobLease(name=name))
             except IntegrityError:
                 pass  # another worker created it a moment ago: compete for it below
+        free = [JobLease.holder.is_(None), JobLease.holder == holder, JobLease.expires_at < now]
+        if current is not None and _dead_on_this_host(current.holder):
+            free.append(JobLease.holder == current.holder)
         taken = session.execute(
             update(JobLease)
             .where(JobLease.name == name)
-            .where(or_(JobLease.holder.is_(None), JobLease.holder == holder, JobLease.expires_at < now))
+            .where(or_(*free))
             .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
             .execution_options(synchronize_session=False)
         )

@@ -127,7 +127,7 @@ class Worker:
         if config is None:
             return None
         lease = f"pull:{name}"
-        seconds = max(self.settings.lease_seconds, int(config.timeout_seconds * (config.max_retries + 2)))
+        seconds = self.settings.lease_seconds
         if not acquire_lease(self.factory, lease, self.worker_id, seconds):
             log.info("pull.skipped", extra={"source": name, "reason": "another worker holds the lease"})
             return None
@@ -170,6 +170,11 @@ class Worker:
 
     def _heartbeat_job(self) -> None:
         self._heartbeat("stopping" if self.stopping.is_set() else "running")
+        for lease in list(self._current):  # a long pull (slow platform, retries) keeps its lease while alive
+            try:
+                renew_lease(self.factory, lease, self.worker_id, self.settings.lease_seconds)
+            except Exception:
+                log.exception("worker.lease.renew_failed")
 
     def _heartbeat(self, state: str) -> None:
         try:

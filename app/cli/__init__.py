@@ -1,0 +1,20 @@
+"""The ``vpt`` command line: the entry point for operators, CI and the demo."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from app.cli import data, demo, run, sim  # noqa: F401  (each module registers its commands)
+from app.cli.base import EXIT_FAILED, app, errors
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    try:
+        app()
+    except (OperationalError, ProgrammingError) as exc:
+        message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        errors.print(f"[red]database error[/red]: {message}", highlight=False)
+        errors.print("Is VPT_DATABASE_URL right, the server up, and the schema current (`vpt db upgrade`)?")
+        raise SystemExit(EXIT_FAILED) from None

@@ -1,0 +1,59 @@
+"""What every ``vpt`` command shares: the Typer apps, consoles, exit codes and run reports."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db.session import make_engine, make_session_factory
+from app.ingest.loader import RunReport
+from app.logs import setup_logging
+
+app = typer.Typer(
+    help="vpt-monitor: accessibility of 1177 Vårdguiden på telefon.", no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load files of call or interval records.", no_args_is_help=True)
+sim_app = typer.Typer(help="The simulated contact-centre platform.", no_args_is_help=True)
+sources_app = typer.Typer(help="HTTP pull sources.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(sim_app, name="sim")
+app.add_typer(sources_app, name="sources")
+
+console = Console()
+if not console.is_terminal:  # piped to a file or another program: do not wrap at 80 columns
+    console = Console(width=160)
+errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
+
+EXIT_OK, EXIT_FAILED, EXIT_SOME_REJECTED = 0, 1, 3
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def start_logging(settings: Settings) -> None:
+    setup_logging(settings.log_level)
+
+
+def session_factory(settings: Settings) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings))
+
+
+def print_report(report: RunReport) -> None:
+    console.print(
+        f"[bold]{report.origin}[/bold] ({report.record_kind}, source {report.source}, run {report.run_id}): "
+        f"read {report.rows_read}, stored {report.rows_stored}, updated {report.rows_updated}, "
+        f"unchanged {report.rows_unchanged}, rejected {report.rows_rejected}; "
+        f"{report.hours_refreshed} hours refreshed in {report.seconds:.2f} s"
+    )
+    for rejection in report.rejections[:10]:
+        errors.print(f"  [yellow]rejected[/yellow] {report.origin} {rejection.describe()}", highlight=False)
+    if report.rows_rejected > 10:
+        errors.print(f"  … and {report.rows_rejected - 10} more (GET /api/v1/ingest/rejected?run={report.run_id})")
+
+
