@@ -22,3 +22,6 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries that narrate every job run or request at INFO would drown our own events.
+    for name in ("apscheduler.executors", "apscheduler.scheduler", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

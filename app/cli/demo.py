@@ -66,6 +66,7 @@ def demo(
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second for today's calls")] = 1.0,
     months: Annotated[int, typer.Option(help="Months of history before the current one")] = 12,
     seed: Annotated[int, typer.Option(help="Simulation seed")] = SimConfig.seed,
+    cadence: Annotated[int, typer.Option(help="Seconds between the worker's pulls")] = 10,
 ) -> None:
     """Simulate ~13 months for the Norra regions, start the platform, the worker and the API. Ctrl-C stops."""
     import uvicorn
@@ -74,7 +75,9 @@ def demo(
     from app.ingest.worker import Worker
     from app.sim.server import PlatformOptions, create_platform_app
 
-    settings = Settings(database_url=f"sqlite:///{database}", drop_dir=str(database.with_suffix("")) + "-drop")
+    settings = Settings(
+        database_url=f"sqlite:///{database}", drop_dir=str(database.with_suffix("")) + "-drop", log_level="WARNING",
+    )
     start_logging(settings)
     config = SimConfig(seed=seed)
     today = start_of_today()
@@ -102,7 +105,7 @@ def demo(
     factory = session_factory(settings)
     with transaction(factory) as session:
         save_source(session, PullSourceConfig(
-            name=PLATFORM_SOURCE, kind="calls", base_url=f"http://127.0.0.1:{platform_port}", cadence_seconds=10,
+            name=PLATFORM_SOURCE, kind="calls", base_url=f"http://127.0.0.1:{platform_port}", cadence_seconds=cadence,
             overlap_seconds=300, start=today.astimezone(UTC),
         ))
     worker = Worker(settings, factory, worker_id="demo-worker")

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, Response
 
@@ -185,3 +185,19 @@ def test_retry_delay_is_bounded_and_jittered() -> None:
     assert delays[0] <= 1.0 and delays[-1] >= 4.0
     http_date = httpx.Response(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
     assert retry_delay(0, cfg, http_date, rng) == 0.0  # a date in the past: retry at once
+
+
+def test_a_caller_number_in_the_feed_never_reaches_the_database(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    records = [call(n) | {"caller_number": f"07012345{n:02d}", "ani": f"+46701234{n:03d}"} for n in range(3)]
+    feed = ScriptedFeed(records)
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        assert pull_source(session_factory, settings, config(url), client).stored == 3
+    engine = session_factory.kw["bind"]
+    with engine.connect() as conn:
+        dump = " ".join(
+            str(value) for table in inspect(engine).get_table_names()
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')) for value in row
+        )
+    assert "c00001" in dump and "0701234" not in dump and "+46701234" not in dump
