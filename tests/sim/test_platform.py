@@ -188,3 +188,23 @@ def test_a_worker_killed_mid_pull_and_restarted_gives_the_uninterrupted_figures(
             second.wait(timeout=30)
     assert stored_calls(session_factory) == stored_calls(reference) == expected_calls(now)
     assert aggregates(session_factory) == aggregates(reference)
+
+
+def test_interval_reports_pulled_end_with_the_final_counts(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    from app.db.models import IntervalRow
+
+    clock = SimClock(START + timedelta(hours=12), speed=0)
+    options = PlatformOptions(config=CONFIG, start=START, clock_origin=START)
+    config = source(BASE, "http://x", kind="intervals", name="platform-intervals")
+    with running_server(create_platform_app(options, clock)) as url, httpx.Client() as client:
+        first = pull_source(session_factory, settings, source(config, url), client)
+        clock.origin = START + timedelta(days=1, hours=3)
+        later = pull_source(session_factory, settings, source(config, url), client)
+    assert first.stored > 0 and later.updated > 0  # provisional reports replaced by their final versions
+    end_of_day = (START + timedelta(days=1)).astimezone(UTC)
+    with session_factory() as session:
+        rows = list(session.scalars(select(IntervalRow).where(IntervalRow.interval_start < end_of_day)))
+    assert sum(row.offered for row in rows) == len(simulate_day("SE-Z", DAY, CONFIG))
+    assert sum(row.answered + row.abandoned + row.rejected for row in rows) == len(simulate_day("SE-Z", DAY, CONFIG))
