@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.ingest.loader import DefinitionsChanged, IngestError
+from app.ingest.loader import DefinitionsChanged, IngestError, SourceKindMismatch
 from app.scorecard.service import InvalidMonth, UnknownScope
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     UnknownScope: "not_found",
     IngestError: "ingest_failed",
     DefinitionsChanged: "definitions_changed",
+    SourceKindMismatch: "source_kind_mismatch",
 }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from app.api.ingest_schemas import (
     SourcePublicConfig,
 )
 from app.db.models import IngestRun, RejectedRow, Source
+from app.ingest.sources import redact_url
 
 _RUN_FIELDS = (
     "id", "record_kind", "origin", "status", "started_at", "finished_at", "rows_read", "rows_stored",
@@ -82,22 +82,6 @@ def run_exists(session: Session, run_id: int) -> bool:
 
 
 # --- sources --------------------------------------------------------------------------------------------
-
-
-def redact_url(url: str) -> str:
-    """The URL without secrets: a password becomes ``***`` and so does every query value."""
-    try:
-        parts = urlsplit(url)
-        password, username, host, port = parts.password, parts.username, parts.hostname, parts.port
-    except ValueError:
-        return "***"
-    netloc = parts.netloc
-    if password is not None or username is not None:
-        netloc = f"{username or ''}{':***' if password is not None else ''}@{host or ''}"
-        if port is not None:
-            netloc += f":{port}"
-    query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def public_config(config: dict[str, Any] | None) -> SourcePublicConfig | None:

@@ -27,7 +27,7 @@ from app.cli.base import (
 )
 from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
-from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKind
+from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKind, SourceKindMismatch
 from app.ingest.service import ingest_file, queue_log_parser, recompute
 from app.kpi.localtime import local_month_bounds
 from app.scorecard.render import STATUS_MARK, STATUS_STYLE, format_ratio, format_seconds, scorecard_csv
@@ -66,7 +66,7 @@ def _ingest(kind: RecordKind, paths: list[Path], source: str | None, parser: Par
                     )
             else:
                 report = ingest_file(factory, settings, kind, path, source_name=source, parser=parser)
-        except (IngestError, DefinitionsChanged) as exc:
+        except (IngestError, DefinitionsChanged, SourceKindMismatch) as exc:
             errors.print(f"[red]failed[/red] {exc}", highlight=False)
             failed += 1
             continue

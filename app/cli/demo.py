@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import threading
 import time as clock
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +55,23 @@ def load_history(settings: Settings, config: SimConfig, first: date, last: date)
         print_report(report)
 
 
+def _after_history(settings: Settings) -> datetime | None:
+    """Local midnight after the last day of simulated history in a kept demo database."""
+    from sqlalchemy import func, select
+
+    from app.db.models import Call, Source
+
+    with session_factory(settings)() as session:
+        last = session.scalar(
+            select(func.max(Call.arrived_at)).join(Source, Source.id == Call.source_id)
+            .where(Source.name == HISTORY_SOURCE)
+        )
+    if last is None:
+        return None
+    day = last.astimezone(STOCKHOLM).date() + timedelta(days=1)
+    return datetime.combine(day, time(), STOCKHOLM)
+
+
 @app.command("demo")
 def demo(
     port: Annotated[int, typer.Option(help="API port")] = 8000,
@@ -95,8 +112,11 @@ def demo(
         load_history(settings, config, first, today.date() - timedelta(days=1))
         console.print(f"history ready in {clock.perf_counter() - started:.0f} s")
 
+    # The platform serves everything after the history, so a kept database catches up on the days it missed
+    # through the pull (the same source as before: nothing is counted twice).
+    feed_start = today if fresh else _after_history(settings) or today
     platform = uvicorn.Server(uvicorn.Config(
-        create_platform_app(PlatformOptions(config=config, start=today, clock_origin=datetime.now(UTC),
+        create_platform_app(PlatformOptions(config=config, start=feed_start, clock_origin=datetime.now(UTC),
                                             speed=speed)),
         host="127.0.0.1", port=platform_port, log_level="warning",
     ))
@@ -122,6 +142,8 @@ def demo(
     console.print("  Ctrl-C stops everything\n")
     try:
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; the shutdown below is the answer
+        pass
     finally:
         console.print("stopping: worker …")
         worker.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
@@ -21,7 +22,8 @@ def serve(
 
     settings = load_settings()
     start_logging(settings)
-    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down cleanly and re-raises the signal it handled
+        uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port)
 
 
 @app.command("worker")

@@ -158,7 +158,7 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
     import httpx
 
     from app.ingest.leases import acquire_lease, release_lease, worker_identity
-    from app.ingest.pull import PullError, pull_source
+    from app.ingest.pull import Lease, PullError, pull_source
     from app.ingest.sources import pull_sources
 
     settings = load_settings()
@@ -174,7 +174,8 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
         raise typer.Exit(EXIT_FAILED)
     try:
         with httpx.Client() as client:
-            report = pull_source(factory, settings, configs[name], client)
+            report = pull_source(factory, settings, configs[name], client,
+                                 lease=Lease(f"pull:{name}", holder, settings.lease_seconds))
     except PullError as exc:
         errors.print(f"[red]failed[/red] {exc}")
         raise typer.Exit(EXIT_FAILED) from None

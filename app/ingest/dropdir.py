@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,15 +42,26 @@ def prepare(drop: Path) -> None:
         (drop / name).mkdir(parents=True, exist_ok=True)
 
 
-def ready_files(drop: Path, settle_seconds: float, now: float | None = None) -> list[tuple[str, Path]]:
+def ready_files(
+    drop: Path, settle_seconds: float, seen: dict[Path, tuple[int, float]] | None = None, now: float | None = None,
+) -> list[tuple[str, Path]]:
+    """Files old enough and, when ``seen`` holds the previous scan, unchanged in size and mtime since then:
+    a writer that pauses mid-copy (SFTP, SMB) must not have its half file taken."""
     now = time.time() if now is None else now
     found = []
+    current: dict[Path, tuple[int, float]] = {}
     for folder in KINDS:
         for path in sorted((drop / folder).glob("*")):
             if not path.is_file() or path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
                 continue
-            if now - path.stat().st_mtime >= settle_seconds:
+            stat = path.stat()
+            current[path] = (stat.st_size, stat.st_mtime)
+            stable = seen is None or seen.get(path) == current[path]
+            if stable and now - stat.st_mtime >= settle_seconds:
                 found.append((folder, path))
+    if seen is not None:
+        seen.clear()
+        seen.update(current)
     return found
 
 
@@ -68,12 +80,10 @@ def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder:
     kind = KINDS[folder]
     report: RunReport | None = None
     reason: str | None = None
+    parser = None
+    if folder == "queue-log":  # an unusable queue map is the service's fault: raise, leaving the file in place
+        parser = queue_log_parser(Path(settings.queue_map_file or ""))
     try:
-        parser = None
-        if folder == "queue-log":
-            if not settings.queue_map_file:
-                raise IngestError("queue_log files need VPT_QUEUE_MAP_FILE (a CSV with columns queue,region)")
-            parser = queue_log_parser(Path(settings.queue_map_file))
         with path.open("rb") as raw:
             report = ingest_bytes(
                 factory, settings, record_kind=kind, raw=raw, fmt=format_for(path), origin=path.name,
@@ -102,7 +112,21 @@ def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder:
 
 
 def scan(
-    factory: sessionmaker[Session], settings: Settings, drop: Path, settle_seconds: float = 2.0
+    factory: sessionmaker[Session], settings: Settings, drop: Path, settle_seconds: float = 2.0,
+    seen: dict[Path, tuple[int, float]] | None = None, stop: threading.Event | None = None,
 ) -> list[DropResult]:
+    """Ingest every ready file. A problem of the service rather than the file (a missing queue map, changed
+    definitions, a database error) leaves the file where it is for a later scan; it is never moved to failed/."""
     prepare(drop)
-    return [ingest_drop_file(factory, settings, folder, path) for folder, path in ready_files(drop, settle_seconds)]
+    results = []
+    for folder, path in ready_files(drop, settle_seconds, seen):
+        if stop is not None and stop.is_set():
+            break
+        if folder == "queue-log" and not settings.queue_map_file:
+            log.warning("drop.file.waiting", extra={"file": path.name, "reason": "VPT_QUEUE_MAP_FILE is not set"})
+            continue
+        try:
+            results.append(ingest_drop_file(factory, settings, folder, path))
+        except Exception:
+            log.exception("drop.file.error", extra={"file": path.name})
+    return results

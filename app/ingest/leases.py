@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -24,7 +25,8 @@ def _dead_on_this_host(holder: str | None) -> bool:
     not wait for the lease to expire. (Across hosts or containers only expiry tells.)"""
     if not holder:
         return False
-    host, _, pid = holder.rpartition(":")
+    host, _, rest = holder.partition(":")
+    pid, _, _nonce = rest.partition(":")
     if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
@@ -78,7 +80,9 @@ def release_lease(factory: sessionmaker[Session], name: str, holder: str) -> Non
 
 
 def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid:nonce``. The nonce keeps two containers that share a hostname and both run as pid 1 from
+    being one holder; host and pid let a restarted worker see that a lease's holder died on this host."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def beat(

@@ -116,12 +116,24 @@ def ensure_definitions(session: Session, wanted: Definitions) -> None:
         raise DefinitionsChanged(current, wanted)
 
 
+class SourceKindMismatch(Exception):
+    """Records are identified within their source, so a push into a pull source's name would overwrite that
+    feed's calls and move its position: a source takes deliveries of one kind only."""
+
+    status_code = 409
+
+    def __init__(self, name: str, kind: str, wanted: str) -> None:
+        super().__init__(f"source {name!r} is a {kind} source, not {wanted}: deliver under another source name")
+
+
 def get_or_create_source(session: Session, name: str, kind: str) -> Source:
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
         source = Source(name=name, kind=kind)
         session.add(source)
         session.flush()
+    elif source.kind != kind:
+        raise SourceKindMismatch(name, source.kind, kind)
     return source
 
 
@@ -220,7 +232,7 @@ def ingest_stream(
     run.finished_at = datetime.now(UTC)
     source.last_success_at = run.finished_at
     source.consecutive_failures = 0
-    if report.last_record_at is not None and (
+    if source.kind != "http" and report.last_record_at is not None and (  # a pull sets its own position
         source.delivered_until is None or report.last_record_at > source.delivered_until
     ):
         source.delivered_until = report.last_record_at

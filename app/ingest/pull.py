@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db.models import Source
+from app.db.models import JobLease, Source
 from app.db.session import transaction
 from app.ingest.loader import RecordKind, ingest_stream
 from app.ingest.sources import PullSourceConfig
@@ -45,6 +45,7 @@ class FeedPage:
     next_cursor: str | None
     has_more: bool
     remaining: int | None
+    server_time: datetime | None = None
 
 
 @dataclass
@@ -62,17 +63,29 @@ class PullReport:
     stopped_early: bool = False
 
 
+def server_retry_after(response: httpx.Response | None) -> float | None:
+    """Seconds the server asked us to wait (``Retry-After`` as seconds or an HTTP date), if it said so."""
+    header = response.headers.get("retry-after") if response is not None else None
+    if not header:
+        return None
+    try:
+        return max(float(header), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to our own backoff
+    if moment.tzinfo is None:
+        return None
+    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+
+
 def retry_delay(attempt: int, config: PullSourceConfig, response: httpx.Response | None, rng: random.Random) -> float:
-    """Exponential backoff with full jitter, or the server's ``Retry-After`` when it gives one."""
-    if response is not None and (header := response.headers.get("retry-after")):
-        seconds: float | None
-        try:
-            seconds = float(header)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(header) if header else None
-            seconds = (parsed - datetime.now(UTC)).total_seconds() if parsed and parsed.tzinfo else None
-        if seconds is not None:
-            return min(max(seconds, 0.0), config.backoff_max_seconds)
+    """The server's ``Retry-After`` when it gives one (never less), else exponential backoff with jitter."""
+    asked = server_retry_after(response)
+    if asked is not None:
+        return asked
     ceiling = min(config.backoff_max_seconds, config.backoff_seconds * 2**attempt)
     return rng.uniform(ceiling / 2, ceiling)
 
@@ -86,6 +99,7 @@ def fetch_page(
     if since:
         params["since"] = since
     url = config.base_url.rstrip("/") + "/" + config.kind
+    shown = config.public_url.rstrip("/") + "/" + config.kind  # never a password in a message or log line
     headers = config.auth_header()
     problem = ""
     for attempt in range(config.max_retries + 1):
@@ -95,7 +109,7 @@ def fetch_page(
             if response.status_code in RETRYABLE_STATUS:
                 problem = f"HTTP {response.status_code}"
             elif response.status_code >= 400:
-                raise PullError(f"{url}: HTTP {response.status_code} {response.text[:200]!r}")
+                raise PullError(f"{shown}: HTTP {response.status_code} {response.text[:200]!r}")
             else:
                 return _page(response, config)
         except httpx.TimeoutException:
@@ -106,10 +120,12 @@ def fetch_page(
             problem = f"body is not valid JSON ({exc})"
         if attempt < config.max_retries:
             delay = retry_delay(attempt, config, response, rng)
+            if delay > config.backoff_max_seconds:
+                raise PullError(f"{shown}: {problem}; the server asks to retry after {delay:.0f} s (next run)")
             log.warning("pull.retry", extra={"source": config.name, "attempt": attempt + 1, "problem": problem,
                                              "delay_s": round(delay, 2)})
             sleep(delay)
-    raise PullError(f"{url}: {problem} (gave up after {config.max_retries + 1} attempts)")
+    raise PullError(f"{shown}: {problem} (gave up after {config.max_retries + 1} attempts)")
 
 
 def _page(response: httpx.Response, config: PullSourceConfig) -> FeedPage:
@@ -124,9 +140,9 @@ def _page(response: httpx.Response, config: PullSourceConfig) -> FeedPage:
         raise PullError(f"{config.name}: next_cursor must be a string")
     remaining = body.get("remaining")
     return FeedPage(
-        [record for record in records if isinstance(record, dict)] + [{"_malformed": r} for r in records
-                                                                       if not isinstance(r, dict)],
+        [record if isinstance(record, dict) else {"_malformed": record} for record in records],
         next_cursor, bool(body.get("has_more")), remaining if isinstance(remaining, int) else None,
+        _timestamp(body.get("server_time")),
     )
 
 
@@ -149,7 +165,10 @@ def _as_jsonl(records: list[dict[str, Any]], config: PullSourceConfig) -> tuple[
 
 
 def _updated_at(record: dict[str, Any]) -> datetime | None:
-    value = record.get("updated_at")
+    return _timestamp(record.get("updated_at"))
+
+
+def _timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -177,6 +196,22 @@ def iter_pages(
         cursor = page.next_cursor
 
 
+@dataclass(frozen=True)
+class Lease:
+    """The job lease a pull runs under; every commit re-checks (and extends) it in the same transaction."""
+
+    name: str
+    holder: str
+    seconds: int
+
+
+class PullStopped(PullError):
+    """The worker was asked to stop while waiting to retry: not a fault of the source."""
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far a record's updated_at may run ahead of our clock
+
+
 def pull_source(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -184,14 +219,17 @@ def pull_source(
     client: httpx.Client,
     *,
     stop: threading.Event | None = None,
-    on_batch: Callable[[], object] | None = None,
+    lease: Lease | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> PullReport:
     """Read the feed from just before the stored position to its end, committing every ``batch_records``.
 
-    ``stop`` is checked after each committed batch: a worker asked to stop finishes the batch it holds.
-    A failure is recorded on the source and raised; batches committed before it stay committed.
+    ``stop`` is checked after each committed batch and while waiting to retry: a worker asked to stop
+    finishes the batch it holds. With a ``lease``, a batch commits only while the lease is still ours, so a
+    pull that lost its lease (it stalled past expiry and another worker took over) cannot overwrite newer
+    data or move the position back. A failure is recorded on the source and raised; batches committed
+    before it stay committed.
     """
     report = PullReport(config.name)
     with transaction(factory) as session:
@@ -202,25 +240,36 @@ def pull_source(
         since: str | None = (position - timedelta(seconds=config.overlap_seconds)).isoformat()
     else:
         since = config.start.astimezone(UTC).isoformat() if config.start else None
+
+    def pause(seconds: float) -> None:
+        if stop is None:
+            sleep(seconds)
+        elif stop.wait(seconds):
+            raise PullStopped(f"{config.name}: stopped while waiting to retry")
+
     buffer: list[dict[str, Any]] = []
     newest = position
     try:
-        for page in iter_pages(client, config, since, sleep=sleep, rng=rng):
+        for page in iter_pages(client, config, since, sleep=pause, rng=rng):
             report.pages += 1
             report.records += len(page.records)
             buffer.extend(page.records)
+            # A record stamped in the future (a platform's broken clock, a bad row) must not move the position
+            # past what the platform has actually published: later pulls would start beyond real changes.
+            horizon = min(page.server_time or datetime.now(UTC), datetime.now(UTC)) + CLOCK_SKEW
             for record in page.records:
                 moment = _updated_at(record)
-                if moment is not None and (newest is None or moment > newest):
+                if moment is not None and moment <= horizon and (newest is None or moment > newest):
                     newest = moment
             if len(buffer) >= config.batch_records or not page.has_more:
-                _store(factory, settings, config, buffer, newest, page, report)
+                _store(factory, settings, config, buffer, newest, page, report, lease)
                 buffer = []
-                if on_batch is not None:
-                    on_batch()
                 if stop is not None and stop.is_set() and page.has_more:
                     report.stopped_early = True
                     break
+    except PullStopped:
+        report.stopped_early = True
+        return report
     except Exception as exc:
         with transaction(factory) as session:
             source = _source(session, config)
@@ -246,18 +295,30 @@ def _source(session: Session, config: PullSourceConfig) -> Source:
     return source
 
 
+def _hold(session: Session, lease: Lease) -> None:
+    now = datetime.now(UTC)
+    held = session.execute(
+        update(JobLease).where(JobLease.name == lease.name, JobLease.holder == lease.holder)
+        .values(expires_at=now + timedelta(seconds=lease.seconds)).execution_options(synchronize_session=False)
+    )
+    if held.rowcount != 1:  # type: ignore[attr-defined]
+        raise PullError(f"lease {lease.name} was lost to another worker: this batch is not committed")
+
+
 def _store(
     factory: sessionmaker[Session], settings: Settings, config: PullSourceConfig, records: list[dict[str, Any]],
-    newest: datetime | None, page: FeedPage, report: PullReport,
+    newest: datetime | None, page: FeedPage, report: PullReport, lease: Lease | None,
 ) -> None:
     payload, pending = _as_jsonl(records, config)
     report.pending += pending
     kind: RecordKind = "calls" if config.kind == "calls" else "intervals"
     with transaction(factory) as session:
+        if lease is not None:
+            _hold(session, lease)
         if payload:
             run = ingest_stream(
                 session, record_kind=kind, raw=io.BytesIO(payload), fmt="jsonl", source_name=config.name,
-                source_kind="http", origin=f"{config.base_url.rstrip('/')}/{config.kind}",
+                source_kind="http", origin=f"{config.public_url.rstrip('/')}/{config.kind}",
                 definitions=settings.definitions, batch_rows=settings.ingest_batch_rows,
                 max_field_length=settings.max_field_length,
             )

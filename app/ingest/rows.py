@@ -16,6 +16,10 @@ from typing import IO, Any
 
 from app.kpi.localtime import FallBackResolver, NonexistentLocalTime, resolve_after
 
+#: No duration or sum of durations a platform reports comes near this (31 700 years); a larger value is a
+#: broken row, and rejecting it here keeps it from overflowing a 64-bit millisecond column in the database.
+MAX_NUMBER = 1e12
+
 
 class FileFormatError(ValueError):
     """The file as a whole cannot be read (no header, required columns missing)."""
@@ -169,6 +173,8 @@ class FieldReader:
             raise RowError(name, f"not a finite number: {value!r}")
         if number < 0:
             raise RowError(name, f"negative: {value!r}")
+        if number > MAX_NUMBER:
+            raise RowError(name, f"too large: {value!r}")
         return number
 
     def count(self, name: str, *, required: bool) -> int | None:

@@ -21,9 +21,10 @@ import os
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,6 +66,11 @@ class PullSourceConfig:
             raise SourceConfigError(f"source {self.name}: environment variable {self.auth_header_env} is not set")
         return {self.auth_header_name: value}
 
+    @property
+    def public_url(self) -> str:
+        """The base URL fit for logs, error messages and ingest-run origins."""
+        return redact_url(self.base_url)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["start"] = self.start.isoformat() if self.start else None
@@ -104,6 +110,22 @@ class PullSourceConfig:
             raise SourceConfigError(f"{where}: start must carry a UTC offset")
 
 
+def redact_url(url: str) -> str:
+    """The URL without secrets: a password becomes ``***`` and so does every query value."""
+    try:
+        parts = urlsplit(url)
+        password, username, host, port = parts.password, parts.username, parts.hostname, parts.port
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if password is not None or username is not None:
+        netloc = f"{username or ''}{':***' if password is not None else ''}@{host or ''}"
+        if port is not None:
+            netloc += f":{port}"
+    query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
 def load_sources_file(path: Path) -> list[PullSourceConfig]:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -134,5 +156,15 @@ def save_source(session: Session, config: PullSourceConfig) -> Source:
 
 
 def pull_sources(session: Session) -> list[PullSourceConfig]:
+    """The enabled pull sources. One whose stored settings no longer validate is left out, with the reason
+    on its row, so that it cannot keep the others from being scheduled."""
+    configs = []
     rows = session.scalars(select(Source).where(Source.kind == "http", Source.enabled.is_(True)).order_by(Source.name))
-    return [PullSourceConfig.from_mapping(dict(row.config or {}), f"source {row.name}") for row in rows]
+    for row in rows:
+        try:
+            configs.append(PullSourceConfig.from_mapping(dict(row.config or {}), f"source {row.name}"))
+        except (SourceConfigError, ValueError, TypeError) as exc:
+            message = f"invalid configuration: {exc}"
+            if row.last_error != message:
+                row.last_error, row.last_error_at = message, datetime.now(UTC)
+    return configs

@@ -27,7 +27,7 @@ from app.config import Settings
 from app.db.session import transaction
 from app.ingest import dropdir
 from app.ingest.leases import acquire_lease, beat, release_lease, renew_lease, worker_identity
-from app.ingest.pull import PullError, PullReport, pull_source
+from app.ingest.pull import Lease, PullError, PullReport, pull_source
 from app.ingest.sources import PullSourceConfig, load_sources_file, pull_sources, save_source
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,14 @@ class Worker:
         self.client = httpx.Client(follow_redirects=False, headers={"User-Agent": "vpt-monitor"})
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(8)},
+            # Housekeeping (heartbeat, lease renewal, source list) has its own threads: eight slow pulls must
+            # not make a live worker look dead and lose its leases.
+            executors={"default": ThreadPoolExecutor(8), "housekeeping": ThreadPoolExecutor(2)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
         )
         self._sources: dict[str, PullSourceConfig] = {}
         self._current: set[str] = set()
+        self._drop_seen: dict[Path, tuple[int, float]] = {}  # size and mtime at the previous scan
         self._lock = threading.Lock()
         self.after_ingest: list[Callable[[], None]] = []  # e.g. alert evaluation (a later issue)
 
@@ -65,9 +68,9 @@ class Worker:
         self._heartbeat("running")
         now = datetime.now(UTC)
         self.scheduler.add_job(self._heartbeat_job, "interval", seconds=self.settings.worker_heartbeat_seconds,
-                               id="heartbeat", next_run_time=now)
+                               id="heartbeat", next_run_time=now, executor="housekeeping")
         self.scheduler.add_job(self.refresh_sources, "interval", seconds=SOURCE_REFRESH_SECONDS,
-                               id="sources", next_run_time=now)
+                               id="sources", next_run_time=now, executor="housekeeping")
         if self.settings.drop_dir:
             dropdir.prepare(Path(self.settings.drop_dir))
             self.scheduler.add_job(self.scan_drop_dir, "interval", seconds=self.settings.drop_scan_seconds,
@@ -135,7 +138,7 @@ class Worker:
         try:
             report = pull_source(
                 self.factory, self.settings, config, self.client, stop=self.stopping,
-                on_batch=lambda: renew_lease(self.factory, lease, self.worker_id, seconds),
+                lease=Lease(lease, self.worker_id, seconds),
             )
         except PullError:
             return None  # recorded on the source and logged by pull_source
@@ -153,7 +156,9 @@ class Worker:
             return []
         self._current.add("drop")
         try:
-            results = dropdir.scan(self.factory, self.settings, Path(self.settings.drop_dir))
+            results = dropdir.scan(
+                self.factory, self.settings, Path(self.settings.drop_dir), seen=self._drop_seen, stop=self.stopping
+            )
         finally:
             release_lease(self.factory, "drop", self.worker_id)
             self._current.discard("drop")

@@ -414,3 +414,12 @@ def test_openapi_documents_every_new_path_with_a_response_model(settings):
     for name in ("PushReport", "IngestRunPage", "RejectedRowPage", "SourceOut"):
         assert name in spec["components"]["schemas"]
     assert "config" not in str(spec["components"]["schemas"]["SourcePublicConfig"]["properties"])
+
+
+def test_a_push_into_a_pull_source_is_refused(settings, session_factory):
+    with session_factory.begin() as session:
+        session.add(Source(name="platform", kind="http"))
+    with client_for(settings) as client:
+        response = push(client, CALLS_CSV, source="platform")
+    assert response.status_code == 409 and response.json()["error"] == "source_kind_mismatch"
+    assert count(session_factory, Call) == 0

@@ -142,11 +142,14 @@ def test_interval_rows_are_validated():
         "SE-Z,vpt,2025-10-27T09:00:00,15,10,5,2,3,3,5,600,1000",  # short > abandoned
         "SE-Z,vpt,2025-10-27T09:15:00,15,10,5,2,1,3,6,600,1000",  # within SL > answered
         "SE-Z,vpt,2025-10-27T09:30:00,15,10,5,2,1,x,5,600,1000",  # not a count
+        "SE-Z,vpt,2025-10-27T09:45:00,15,10,5,2,1,3,5,600,1e17",  # would overflow a millisecond column
     ]
     results = intervals(IHEADER + "\n".join(rows) + "\n")
     assert isinstance(results[0], Parsed)
     fields = [r.field for r in results[1:]]
-    assert fields == ["interval_start", "interval_minutes", "abandoned_short", "answered_within_sl", "rejected"]
+    assert fields == ["interval_start", "interval_minutes", "abandoned_short", "answered_within_sl", "rejected",
+                      "wait_answered_seconds_sum"]
+    assert "too large" in results[-1].reason
 
 
 def test_repeated_autumn_hour_in_interval_reports_is_summer_then_winter():

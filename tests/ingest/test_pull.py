@@ -201,3 +201,88 @@ def test_a_caller_number_in_the_feed_never_reaches_the_database(
             for row in conn.execute(text(f'SELECT * FROM "{table}"')) for value in row
         )
     assert "c00001" in dump and "0701234" not in dump and "+46701234" not in dump
+
+
+def test_retry_after_is_obeyed_never_shortened_and_unreadable_ones_fall_back() -> None:
+    cfg = config("http://127.0.0.1:1", backoff_seconds=1.0, backoff_max_seconds=8.0)
+    rng = random.Random(1)
+    assert retry_delay(0, cfg, httpx.Response(503, headers={"Retry-After": "30"}), rng) == 30.0
+    assert 0.5 <= retry_delay(0, cfg, httpx.Response(503, headers={"Retry-After": "soon"}), rng) <= 1.0
+
+
+def test_a_server_asking_for_a_longer_pause_than_allowed_ends_the_run(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(0)])
+    feed.script[0] = lambda: Response("busy", status_code=503, headers={"Retry-After": "120"})
+    sleeps: list[float] = []
+    with (
+        running_server(feed.app()) as url,
+        httpx.Client() as client,
+        pytest.raises(PullError, match="retry after 120 s"),
+    ):
+        pull_source(session_factory, settings, config(url), client, sleep=sleeps.append)
+    assert sleeps == [] and len(feed.requests) == 1
+
+
+def test_a_password_in_the_base_url_stays_out_of_errors_and_run_origins(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(0)])
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        secret_url = url.replace("http://", "http://svc:s3cr3t@")
+        pull_source(session_factory, settings, config(secret_url), client)
+        feed.script[1] = lambda: Response("nope", status_code=404)
+        with pytest.raises(PullError) as failure:
+            pull_source(session_factory, settings, config(secret_url), client)
+    assert "s3cr3t" not in str(failure.value)
+    with session_factory() as session:
+        origins = list(session.scalars(select(IngestRun.origin)))
+        source = session.scalar(select(Source).where(Source.name == "platform"))
+    assert origins and not any("s3cr3t" in origin for origin in origins)
+    assert source is not None and "s3cr3t" not in (source.last_error or "") and "svc:***@" in (source.last_error or "")
+
+
+def test_a_record_stamped_in_the_future_does_not_move_the_position(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    feed = ScriptedFeed([call(0), call(1) | {"updated_at": "2099-01-01T00:00:00Z"}])
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        pull_source(session_factory, settings, config(url), client)
+    assert calls_in_db(session_factory) == 2
+    assert source_row(session_factory).delivered_until == T0
+
+
+def test_a_pull_that_lost_its_lease_commits_nothing(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    from app.ingest.leases import acquire_lease
+    from app.ingest.pull import Lease
+
+    assert acquire_lease(session_factory, "pull:platform", "the-other-worker", 60)
+    feed = ScriptedFeed([call(n) for n in range(5)])
+    with (
+        running_server(feed.app()) as url,
+        httpx.Client() as client,
+        pytest.raises(PullError, match="lost to another worker"),
+    ):
+        pull_source(session_factory, settings, config(url), client, lease=Lease("pull:platform", "me", 60))
+    assert calls_in_db(session_factory) == 0 and source_row(session_factory).delivered_until is None
+
+
+def test_a_stop_request_ends_a_retry_wait_at_once_without_blaming_the_source(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    import threading
+    import time
+
+    feed = ScriptedFeed([call(0)])
+    feed.script[0] = lambda: Response("down", status_code=503)
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        report = pull_source(session_factory, settings, config(url, backoff_seconds=30, backoff_max_seconds=60),
+                             client, stop=stop)
+    assert report.stopped_early and time.monotonic() - started < 5
+    assert source_row(session_factory).last_error is None

@@ -114,6 +114,7 @@ def test_drop_directory_files_are_ingested_once_and_moved(
     fresh = drop / "calls" / "still-copying.csv"
     fresh.write_text(CSV_HEADER)
 
+    assert worker.scan_drop_dir() == []  # first sighting: size and mtime must hold until the next scan
     results = worker.scan_drop_dir()
     assert {r.path.name: r.ok for r in results} == {"good.csv": True, "bad.csv": False}
     processed = sorted(p.name for p in (drop / "processed").iterdir())
@@ -175,3 +176,39 @@ def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(session_factory
     release_lease(session_factory, "pull:y", f"{host}:{os.getppid()}")
     assert acquire_lease(session_factory, "pull:y", f"{host}:{dead.pid}", 600)  # then it crashes
     assert acquire_lease(session_factory, "pull:y", f"{host}:{os.getpid()}", 600)
+
+
+def test_a_queue_log_waits_in_the_drop_folder_until_the_service_has_a_queue_map(
+    session_factory: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    from app.ingest import dropdir
+
+    drop = tmp_path / "drop"
+    dropdir.prepare(drop)
+    log = drop / "queue-log" / "queue_log"
+    log.write_text((Path(__file__).resolve().parents[2] / "samples" / "queue_log_sample.log").read_text())
+    os.utime(log, (time.time() - 10, time.time() - 10))
+    assert dropdir.scan(session_factory, settings, drop) == []
+    broken = settings.model_copy(update={"queue_map_file": str(tmp_path / "missing.csv")})
+    assert dropdir.scan(session_factory, broken, drop) == []  # an unreadable map is not the file's fault
+    assert log.exists() and not any((drop / "failed").iterdir())
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    mapped = settings.model_copy(update={"queue_map_file": str(samples / "queue_map.csv")})
+    results = dropdir.scan(session_factory, mapped, drop)
+    assert [r.ok for r in results] == [True] and not log.exists()
+    assert count(session_factory, Call) > 0
+
+
+def test_a_source_with_broken_settings_does_not_keep_the_others_from_running(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    add_source(session_factory, "good", "http://127.0.0.1:9")
+    with transaction(session_factory) as session:
+        session.add(Source(name="broken", kind="http", config={"name": "broken", "kind": "faxes"}))
+    worker = Worker(settings, session_factory, worker_id="w4")
+    worker.refresh_sources()
+    worker.client.close()
+    assert set(worker._sources) == {"good"}
+    with session_factory() as session:
+        broken = session.scalar(select(Source).where(Source.name == "broken"))
+    assert broken is not None and "invalid configuration" in (broken.last_error or "")

@@ -134,6 +134,7 @@ async def _push(
 
 PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "The body is larger than max_upload_bytes"},
+    409: {"model": ErrorBody, "description": "The source name belongs to a source of another kind (file, http)"},
     415: {"model": ErrorBody, "description": "The Content-Type is not one of the accepted types"},
     422: {
         "model": PushErrorBody,
