@@ -50,6 +50,28 @@ class TargetStatus(BaseModel):
     value: float
     valid_from: str = Field(description="YYYY-MM from which this target version applies")
     status: Literal["met", "missed", "no_data", "on_track", "at_risk", "unreachable"]
+    needed: float | None = Field(
+        default=None,
+        description="Month in progress only: the answer rate the calls still to come must reach (answer_rate), or "
+        "the mean wait in seconds they may have (mean_wait), for the month to end on target",
+    )
+
+
+class Forecast(BaseModel):
+    expected_remaining_offered: float = Field(description="Calls expected for the rest of the month")
+    expected_total_offered: float
+    weeks: int = Field(description="Weeks of the same weekday and hour the forecast averages (at most 4)")
+
+
+class KpiDeltas(BaseModel):
+    month: str = Field(description="The month compared with, YYYY-MM")
+    kpis: Kpis | None = Field(description="Its figures (null: no data then)")
+    delta: dict[str, float | None] = Field(description="This month's value minus that month's, per KPI")
+
+
+class Comparisons(BaseModel):
+    previous_month: KpiDeltas
+    previous_year: KpiDeltas
 
 
 class Completeness(BaseModel):
@@ -65,6 +87,8 @@ class ScopeScorecard(BaseModel):
     name: str
     kpis: Kpis
     targets: list[TargetStatus]
+    forecast: Forecast | None = Field(default=None, description="Month in progress only")
+    comparisons: Comparisons
     completeness: Completeness
     data_quality: list[str]
 

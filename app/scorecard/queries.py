@@ -27,18 +27,33 @@ def stored_definitions(session: Session) -> Definitions | None:
     return None if row is None else Definitions(row.short_abandon_seconds, row.sl_seconds)
 
 
+def _summed_columns() -> list[Any]:
+    return [
+        *[func.sum(agg.c[name]).label(name) for name in SUMMED_COLUMNS],
+        func.max(agg.c.longest_wait_ms).label("longest_wait_ms"),
+        type_coerce(func.max(agg.c.latest_record_at), UTCDateTime).label("latest_record_at"),
+        func.count().label("hours"),
+    ]
+
+
+def _counts(row: Any) -> Counts:
+    values: dict[str, Any] = {
+        name: float(row[name]) if name in _FLOAT_FIELDS else int(row[name]) for name in _COUNT_FIELDS
+    }
+    return Counts(
+        **values,
+        longest_wait_ms=None if row["longest_wait_ms"] is None else int(row["longest_wait_ms"]),
+        latest_record_at=row["latest_record_at"],
+        wait_histogram=tuple(int(row[name]) for name in BUCKET_COLUMNS),
+    )
+
+
 def counts_by_region(
     session: Session, regions: Iterable[str] | None, start: datetime, end: datetime
 ) -> dict[str, tuple[Counts, int]]:
     """Summed counts and hours with data per region over the UTC span [start, end)."""
     query = (
-        select(
-            agg.c.region,
-            *[func.sum(agg.c[name]).label(name) for name in SUMMED_COLUMNS],
-            func.max(agg.c.longest_wait_ms).label("longest_wait_ms"),
-            type_coerce(func.max(agg.c.latest_record_at), UTCDateTime).label("latest_record_at"),
-            func.count().label("hours"),
-        )
+        select(agg.c.region, *_summed_columns())
         .where(agg.c.hour_start >= start, agg.c.hour_start < end)
         .group_by(agg.c.region)
     )
@@ -46,18 +61,25 @@ def counts_by_region(
         query = query.where(agg.c.region.in_(list(regions)))
     result: dict[str, tuple[Counts, int]] = {}
     for row in session.execute(query).mappings():
-        values: dict[str, Any] = {
-            name: float(row[name]) if name in _FLOAT_FIELDS else int(row[name]) for name in _COUNT_FIELDS
-        }
-        counts = Counts(
-            **values,
-            longest_wait_ms=None if row["longest_wait_ms"] is None else int(row["longest_wait_ms"]),
-            latest_record_at=row["latest_record_at"],
-            wait_histogram=tuple(int(row[name]) for name in BUCKET_COLUMNS),
-        )
-        result[row["region"]] = (counts, int(row["hours"]))
+        result[row["region"]] = (_counts(row), int(row["hours"]))
     _add_cross_region(session, result, start, end)
     return result
+
+
+def counts_by_hour(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> dict[datetime, Counts]:
+    """Counts summed over ``regions`` per UTC hour in [start, end): the material of daily and hourly views.
+
+    Answered-by/for-other-region figures are left out: inside a set of regions they are not help from
+    outside, and for one region the monthly scorecard shows them.
+    """
+    hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
+    query = (
+        select(hour, *_summed_columns())
+        .where(agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end)
+        .group_by(agg.c.hour_start)
+        .order_by(agg.c.hour_start)
+    )
+    return {row["hour"]: _counts(row) for row in session.execute(query).mappings()}
 
 
 def _add_cross_region(
@@ -97,3 +119,10 @@ def distinct_hours_with_data(session: Session, regions: Iterable[str], start: da
             )
         ).scalar_one()
     )
+
+
+def first_hour_with_data(session: Session, regions: Iterable[str]) -> datetime | None:
+    value = session.execute(
+        select(type_coerce(func.min(agg.c.hour_start), UTCDateTime)).where(agg.c.region.in_(list(regions)))
+    ).scalar_one()
+    return value

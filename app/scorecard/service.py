@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
@@ -12,10 +13,25 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Collaboration, CollaborationMember, Region, TargetVersion
 from app.kpi.counts import Counts, Definitions, sum_counts
-from app.kpi.formulas import Kpis, compute_kpis, data_quality_notes
-from app.kpi.localtime import HOUR, hours_between, local_month_bounds
+from app.kpi.forecast import (
+    DEFAULT_WEEKS,
+    MAX_WEEKS_AHEAD,
+    Forecast,
+    forecast_rest,
+    in_progress_status,
+    needed_answer_rate,
+    needed_mean_wait,
+)
+from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
+from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
-from app.scorecard.queries import counts_by_region, distinct_hours_with_data, stored_definitions
+from app.scorecard.queries import (
+    counts_by_hour,
+    counts_by_region,
+    distinct_hours_with_data,
+    first_hour_with_data,
+    stored_definitions,
+)
 
 #: A span whose newest record is older than this before its end (or now) is reported as partial.
 PARTIAL_AFTER = 6 * HOUR
@@ -62,20 +78,41 @@ def _targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
     return out
 
 
-def _target_rows(targets: list[Target], kpis: Kpis, month: date, closed: bool) -> list[dict[str, Any]]:
+def _target_rows(
+    targets: list[Target], figures: ScopeFigures, month: date, closed: bool, forecast: Forecast | None,
+) -> list[dict[str, Any]]:
+    """Each target in force with its status; for the month in progress also what the rest must achieve."""
     rows = []
+    kpis, counts = figures.kpis, figures.counts
     for kpi in sorted({t.kpi for t in targets}):
         target = target_in_force(targets, kpi, month)
         if target is None:
             continue
-        status: Status = closed_month_status(kpis, target) if closed else month_to_date_status(kpis, target)
-        rows.append({
+        needed: Fraction | None = None
+        if closed:
+            status: Status = closed_month_status(kpis, target)
+        elif forecast is None or not forecast.weeks:
+            status = month_to_date_status(kpis, target)
+        else:
+            if kpi == "answer_rate":
+                needed = needed_answer_rate(target.bound, counts.offered, counts.answered, forecast.expected_rest)
+            elif kpi == "mean_wait" and kpis.mean_wait is not None:
+                rate = kpis.answer_rate if kpis.answer_rate is not None else Fraction(1)
+                needed = needed_mean_wait(target.bound, counts.answered, counts.wait_answered_ms,
+                                          forecast.expected_rest * rate)
+            if kpi in ("answer_rate", "mean_wait"):
+                status = in_progress_status(target, kpis.exact(kpi), needed)
+            else:
+                status = month_to_date_status(kpis, target)
+        row: dict[str, Any] = {
             "kpi": kpi,
             "comparator": target.comparator.value,
             "value": float(target.value),
             "valid_from": target.valid_from.strftime("%Y-%m"),
             "status": status.value,
-        })
+            "needed": None if needed is None else round(float(needed), 6),
+        }
+        rows.append(row)
     return rows
 
 
@@ -109,23 +146,78 @@ def region_and_collaboration_figures(session: Session, start: datetime, end: dat
     return scopes
 
 
+def _scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
+    members: dict[tuple[str, str], list[str]] = {}
+    for code in session.scalars(select(Region.code)):
+        members[("region", code)] = [code]
+    for collab_code, region in session.execute(
+        select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
+    ).all():
+        members.setdefault(("collaboration", collab_code), []).append(region)
+    return members
+
+
+def _forecast(session: Session, regions: list[str], now: datetime, end: datetime) -> Forecast:
+    """Expected calls for the rest of the month from the same weekday and hour of recent weeks (§6)."""
+    history_start = floor_hour(now) - timedelta(weeks=DEFAULT_WEEKS + MAX_WEEKS_AHEAD)
+    offered = {hour: counts.offered for hour, counts in counts_by_hour(session, regions, history_start, now).items()}
+    return forecast_rest(offered, now, end, first_hour_with_data(session, regions))
+
+
+def _comparison(kpis: dict[str, Any], other: Kpis | None, month: date) -> dict[str, Any]:
+    other_values = None if other is None else other.as_dict()
+    delta: dict[str, float | None] = {}
+    for key in KPI_KEYS:
+        now_value = kpis.get(key)
+        then_value = None if other_values is None else other_values.get(key)
+        delta[key] = None if now_value is None or then_value is None else round(now_value - then_value, 6)
+    return {"month": month.strftime("%Y-%m"), "kpis": other_values, "delta": delta}
+
+
+def _kpis_by_scope(session: Session, month: date) -> dict[tuple[str, str], Kpis]:
+    start, end = local_month_bounds(month)
+    return {(f.kind, f.scope): f.kpis for f in region_and_collaboration_figures(session, start, end)}
+
+
 def monthly_scorecard(
     session: Session, month: date, definitions: Definitions, now: datetime | None = None
 ) -> dict[str, Any]:
+    """The scorecard of one local month: figures, targets and status, comparisons, completeness.
+
+    A month in progress also carries the forecast of its remaining calls and, per target, what those calls
+    must achieve (``needed``). Month-over-month and year-over-year deltas compare with the whole earlier
+    month (for a month in progress: the month so far against the whole earlier month).
+    """
     now = now or datetime.now(UTC)
     start, end = local_month_bounds(month)
     closed = end <= now
+    in_progress = start <= now < end
     stored = stored_definitions(session) or definitions
     targets = _targets_by_scope(session)
+    members = _scope_regions(session) if in_progress else {}
+    previous_month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    previous_year = date(month.year - 1, month.month, 1)
+    before = {"previous_month": (previous_month, _kpis_by_scope(session, previous_month)),
+              "previous_year": (previous_year, _kpis_by_scope(session, previous_year))}
     scopes = []
     for figures in region_and_collaboration_figures(session, start, end):
+        key = (figures.kind, figures.scope)
         latest = figures.counts.latest_record_at
+        forecast = _forecast(session, members.get(key, [figures.scope]), now, end) if in_progress else None
+        kpis = figures.kpis.as_dict()
         scopes.append({
             "scope": figures.scope,
             "kind": figures.kind,
             "name": figures.name,
-            "kpis": figures.kpis.as_dict(),
-            "targets": _target_rows(targets.get((figures.kind, figures.scope), []), figures.kpis, month, closed),
+            "kpis": kpis,
+            "targets": _target_rows(targets.get(key, []), figures, month, closed, forecast),
+            "forecast": None if forecast is None or not forecast.weeks else {
+                "expected_remaining_offered": round(float(forecast.expected_rest), 1),
+                "expected_total_offered": round(float(figures.counts.offered + forecast.expected_rest), 1),
+                "weeks": forecast.weeks,
+            },
+            "comparisons": {name: _comparison(kpis, by_scope.get(key), other_month)
+                            for name, (other_month, by_scope) in before.items()},
             "completeness": {
                 "hours_with_data": figures.hours_with_data,
                 "hours_in_month": figures.hours_in_span,
@@ -141,4 +233,3 @@ def monthly_scorecard(
         "generated_at": now.isoformat().replace("+00:00", "Z"),
         "scopes": scopes,
     }
-
