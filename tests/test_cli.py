@@ -42,9 +42,14 @@ def test_scorecard_formats(env, fixtures_dir):
     as_json = runner.invoke(app, ["scorecard", "2025-10", "--format", "json"])
     assert json.loads(as_json.stdout)["month"] == "2025-10"
     as_csv = runner.invoke(app, ["scorecard", "2025-10", "--format", "csv"])
-    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert [r["scope"] for r in rows] == ["SE-AC", "SE-BD", "norra"]
-    assert rows[0]["offered"] == "9" and rows[0]["answer_rate_status"] == "missed"
+    assert as_csv.stdout_bytes.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, ; and decimal comma for Excel
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout.removeprefix("\ufeff"), newline=""), delimiter=";"))
+    assert [r["Kod"] for r in rows] == ["SE-AC", "SE-BD", "norra"]
+    assert rows[0]["Inkommande samtal"] == "9" and rows[0]["Status svarsfrekvens"] == "missat"
+    assert rows[0]["Svarsfrekvens (%)"] == "66,67"
+    as_english = runner.invoke(app, ["scorecard", "2025-10", "--format", "csv", "--lang", "en"])
+    rows = list(csv.DictReader(io.StringIO(as_english.stdout.removeprefix("\ufeff"), newline="")))
+    assert rows[0]["Offered"] == "9" and rows[0]["Answer rate status"] == "missed"
     table = runner.invoke(app, ["scorecard", "2025-10"])
     assert table.exit_code == 0 and "Västerbotten" in table.stdout
     bad = runner.invoke(app, ["scorecard", "10-2025"])

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api.errors import install_error_handlers
-from app.api.routers import health, ingest, regions, scorecards, sources
+from app.api.routers import breakdowns, health, ingest, regions, scorecards, sources, targets
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 
@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(regions.router)
+    app.include_router(breakdowns.router)
     app.include_router(scorecards.router)
     app.include_router(ingest.router)
     app.include_router(sources.router)
+    app.include_router(targets.router)
     return app

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.ingest.loader import DefinitionsChanged, IngestError, SourceKindMismatch
 from app.scorecard.service import InvalidMonth, UnknownScope
+from app.scorecard.targets import InvalidTarget
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     IngestError: "ingest_failed",
     DefinitionsChanged: "definitions_changed",
     SourceKindMismatch: "source_kind_mismatch",
+    InvalidTarget: "invalid_target",
 }
 
 

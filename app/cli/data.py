@@ -6,9 +6,10 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import make_url
@@ -30,7 +31,8 @@ from app.db.session import transaction
 from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKind, SourceKindMismatch
 from app.ingest.service import ingest_file, queue_log_parser, recompute
 from app.kpi.localtime import local_month_bounds
-from app.scorecard.render import STATUS_MARK, STATUS_STYLE, format_ratio, format_seconds, scorecard_csv
+from app.scorecard.exports import LANGS, Lang, check_lang, scorecard_csv, scorecard_xlsx
+from app.scorecard.render import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
 
 PROGRESS_MIN_BYTES = 5_000_000
@@ -130,15 +132,49 @@ def recompute_command(
     console.print(f"rebuilt {hours} hours of aggregates")
 
 
+SCORECARD_FORMATS = ("table", "json", "csv", "xlsx")
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _write_stdout_bytes(data: bytes) -> None:
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream: only UTF-8 text ever comes here
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        buffer.write(data)
+        buffer.flush()
+
+
 @app.command("scorecard")
 def scorecard_command(
     month: Annotated[str, typer.Argument(help="YYYY-MM")],
-    output_format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+    output_format: Annotated[str, typer.Option("--format", help="table, json, csv or xlsx")] = "table",
+    lang: Annotated[str, typer.Option("--lang", help="sv or en: headers and labels of table, csv and xlsx")] = "sv",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout (json, csv, xlsx)")
+    ] = None,
 ) -> None:
-    """Print the monthly scorecard of every region and collaboration with data."""
+    """Print or export the monthly scorecard of every region and collaboration with data.
+
+    csv is UTF-8 with a byte-order mark; with --lang sv (default) it uses ; and a decimal comma as Swedish
+    Excel expects. xlsx is written to --out, or to stdout only when stdout is not a terminal.
+    """
     settings = load_settings()
-    if output_format not in {"table", "json", "csv"}:
-        errors.print("--format must be table, json or csv")
+    if output_format not in SCORECARD_FORMATS:
+        errors.print("--format must be table, json, csv or xlsx")
+        raise typer.Exit(2)
+    if lang not in LANGS:
+        errors.print("--lang must be sv or en")
+        raise typer.Exit(2)
+    if out is not None and output_format == "table":
+        errors.print("--out writes json, csv or xlsx: choose one with --format")
+        raise typer.Exit(2)
+    if output_format == "xlsx" and out is None and _stdout_is_terminal():
+        errors.print("refusing to write a binary XLSX file to the terminal: use --out FILE or redirect stdout")
         raise typer.Exit(2)
     try:
         month_date = parse_month(month)
@@ -148,41 +184,104 @@ def scorecard_command(
     factory = session_factory(settings)
     with factory() as session:
         document = monthly_scorecard(session, month_date, settings.definitions, datetime.now(UTC))
+    language = check_lang(lang)
+    if output_format == "table":
+        _print_table(document, language)
+        return
     if output_format == "json":
-        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        data = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     elif output_format == "csv":
-        sys.stdout.write(scorecard_csv(document))
+        data = scorecard_csv(document, language).encode("utf-8")
     else:
-        _print_table(document)
+        data = scorecard_xlsx(document, language)
+    if out is None:
+        _write_stdout_bytes(data)
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        errors.print(f"[red]error[/red] cannot write {out}: {exc.strerror or exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    errors.print(f"wrote the {document['month']} scorecard ({len(document['scopes'])} scopes) to {out}",
+                 highlight=False)
 
 
-def _print_table(document: dict) -> None:  # type: ignore[type-arg]
-    table = Table(title=f"Styrkort 1177 VPT {document['month']}" + ("" if document["closed"] else " (pågår)"))
-    for header in ("Område", "Inkommande", "Besvarade", "Svarsfrekvens", "Medelväntetid", "Servicenivå",
-                   "Avbrutna", "Kön full", "Timmar med data"):
-        table.add_column(header, justify="left" if header == "Område" else "right")
-    for scope in document["scopes"]:
+TABLE_TEXT = {
+    "sv": {"title": "Styrkort 1177 VPT", "in_progress": "pågår", "points": "p.e.", "partial": "ofullständig",
+           "legend": "✓ mål uppfyllt / på väg  ✗ missat / ouppnåeligt  ! risk  – ingen data   Δ mån: mot föregående "
+           "månad", "empty": "ingen data för månaden"},
+    "en": {"title": "Scorecard 1177 VPT", "in_progress": "in progress", "points": "pp", "partial": "partial",
+           "legend": "✓ target met / on track  ✗ missed / unreachable  ! at risk  – no data   Δ month: against the "
+           "previous month", "empty": "no data for this month"},
+}
+TABLE_HEADERS = {  # short headers: the export labels (exports.COLUMNS) are too wide for a terminal
+    "sv": {"name": "Område", "offered": "Inkommande", "answered": "Besvarade", "answer_rate": "Svarsfrekvens",
+           "delta": "Δ mån", "mean_wait": "Medelväntetid", "service_level": "Servicenivå", "abandoned": "Avbrutna",
+           "rejected": "Kön full", "hours": "Timmar med data", "remaining": "Prognos återst.",
+           "needed": "Behövd svarsfrekvens"},
+    "en": {"name": "Region/collaboration", "offered": "Offered", "answered": "Answered", "answer_rate": "Answer rate",
+           "delta": "Δ month", "mean_wait": "Mean wait", "service_level": "Service level", "abandoned": "Abandoned",
+           "rejected": "Queue full", "hours": "Hours with data", "remaining": "Forecast rest",
+           "needed": "Answer rate needed"},
+}
+
+
+def _print_table(document: dict[str, Any], lang: Lang = "sv") -> None:
+    """The scorecard in the terminal, values coloured by their target's status.
+
+    The month-over-month change and, for a month in progress, the forecast and the needed answer rate
+    are shown when the document carries them.
+    """
+    text = TABLE_TEXT[lang]
+    decimal = "," if lang == "sv" else "."
+    label = TABLE_HEADERS[lang]
+    scopes = document["scopes"]
+
+    def delta(scope: dict[str, Any], kpi: str) -> float | None:
+        previous = (scope.get("comparisons") or {}).get("previous_month") or {}
+        value = (previous.get("delta") or {}).get(kpi)
+        return None if value is None else float(value)
+
+    def target(scope: dict[str, Any], kpi: str) -> dict[str, Any]:
+        return next((t for t in scope.get("targets") or [] if t.get("kpi") == kpi), {})
+
+    show_delta = any(delta(s, k) is not None for s in scopes for k in ("answer_rate", "mean_wait"))
+    show_forecast = any(s.get("forecast") for s in scopes)
+    show_needed = any(target(s, "answer_rate").get("needed") is not None for s in scopes)
+    title = f"{text['title']} {document['month']}" + ("" if document["closed"] else f" ({text['in_progress']})")
+    table = Table(title=title)
+    headers = ["name", "offered", "answered", "answer_rate", *(["delta"] if show_delta else []), "mean_wait",
+               *(["delta"] if show_delta else []), "service_level", "abandoned", "rejected", "hours",
+               *(["remaining"] if show_forecast else []), *(["needed"] if show_needed else [])]
+    table.add_column(label["name"], justify="left", no_wrap=True)
+    for key in headers[1:]:
+        table.add_column(label[key], justify="right")
+    for scope in scopes:
         kpis = scope["kpis"]
-        status = {t["kpi"]: t["status"] for t in scope["targets"]}
 
-        def styled(text: str, kpi: str, status: dict[str, str] = status) -> str:
-            state = status.get(kpi, "")
+        def styled(value: str, kpi: str, scope: dict[str, Any] = scope, mark: bool = True) -> str:
+            state = target(scope, kpi).get("status", "")
             style = STATUS_STYLE.get(state, "")
-            return f"[{style}]{text} {STATUS_MARK.get(state, '')}[/{style}]" if style else text
+            suffix = f" {STATUS_MARK.get(state, '')}" if mark else ""
+            return f"[{style}]{value}{suffix}[/{style}]" if style else value
 
         completeness = scope["completeness"]
-        table.add_row(
-            f"{scope['name']} ({scope['scope']})",
-            str(kpis["offered"]),
-            str(kpis["answered"]),
-            styled(format_ratio(kpis["answer_rate"]), "answer_rate"),
-            styled(format_seconds(kpis["mean_wait"]), "mean_wait"),
-            format_ratio(kpis["service_level"]),
-            str(kpis["abandoned"]),
-            str(kpis["rejected"]),
-            f"{completeness['hours_with_data']}/{completeness['hours_in_month']}",
-        )
+        hours = f"{completeness['hours_with_data']}/{completeness['hours_in_month']}"
+        cells = [escape(f"{scope['name']} ({scope['scope']})"), str(kpis["offered"]), str(kpis["answered"]),
+                 styled(format_ratio(kpis["answer_rate"], decimal), "answer_rate")]
+        cells += [format_points(delta(scope, "answer_rate"), text["points"], decimal)] if show_delta else []
+        cells += [styled(format_seconds(kpis["mean_wait"]), "mean_wait")]
+        cells += [format_seconds(delta(scope, "mean_wait"), signed=True)] if show_delta else []
+        cells += [format_ratio(kpis["service_level"], decimal), str(kpis["abandoned"]), str(kpis["rejected"]),
+                  hours + (" *" if completeness.get("partial") else "")]
+        if show_forecast:
+            remaining = (scope.get("forecast") or {}).get("expected_remaining_offered")
+            cells.append("–" if remaining is None else f"{remaining:.0f}")
+        if show_needed:
+            needed = target(scope, "answer_rate").get("needed")
+            cells.append(styled(format_ratio(needed, decimal), "answer_rate", mark=False))
+        table.add_row(*cells)
     console.print(table)
-    console.print("✓ mål uppfyllt / på väg  ✗ missat  ! risk  – ingen data", style="dim")
-    if not document["scopes"]:
-        console.print("no data for this month")
+    console.print(f"{text['legend']}   * {text['partial']}", style="dim")
+    if not scopes:
+        console.print(text["empty"])

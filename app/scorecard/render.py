@@ -1,12 +1,6 @@
-"""Plain renderings of the scorecard document for the terminal and for CSV."""
+"""Plain renderings of scorecard figures for the terminal (the spreadsheet exports are in ``exports``)."""
 
 from __future__ import annotations
-
-import csv
-import io
-from typing import Any
-
-from app.kpi.formulas import KPI_KEYS
 
 STATUS_STYLE = {"met": "green", "on_track": "green", "missed": "red", "unreachable": "red", "at_risk": "yellow",
                 "no_data": "dim"}
@@ -15,29 +9,25 @@ STATUS_STYLE = {"met": "green", "on_track": "green", "missed": "red", "unreachab
 STATUS_MARK = {"met": "✓", "on_track": "✓", "missed": "✗", "unreachable": "✗", "at_risk": "!", "no_data": "–"}
 
 
-def format_seconds(value: float | None) -> str:
+def format_seconds(value: float | None, *, signed: bool = False) -> str:
+    """``500`` → ``8:20``; with ``signed`` a change: ``+0:45``, ``−1:10``."""
     if value is None:
         return "–"
-    minutes, seconds = divmod(round(value), 60)
-    return f"{minutes}:{seconds:02d}"
+    total = round(abs(value))
+    minutes, seconds = divmod(total, 60)
+    sign = "−" if value < 0 and total else ("+" if total else "±") if signed else ""
+    return f"{sign}{minutes}:{seconds:02d}"
 
 
-def format_ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
+def format_ratio(value: float | None, decimal: str = ".") -> str:
+    return "–" if value is None else f"{value * 100:.1f} %".replace(".", decimal)
 
 
-def scorecard_csv(document: dict[str, Any]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["month", "scope", "kind", "name", *KPI_KEYS, "answer_rate_status", "mean_wait_status",
-                     "hours_with_data", "hours_in_month", "latest_record_at"])
-    for scope in document["scopes"]:
-        status = {t["kpi"]: t["status"] for t in scope["targets"]}
-        completeness = scope["completeness"]
-        writer.writerow([
-            document["month"], scope["scope"], scope["kind"], scope["name"],
-            *["" if scope["kpis"][k] is None else scope["kpis"][k] for k in KPI_KEYS],
-            status.get("answer_rate", ""), status.get("mean_wait", ""),
-            completeness["hours_with_data"], completeness["hours_in_month"], completeness["latest_record_at"] or "",
-        ])
-    return buffer.getvalue()
+def format_points(value: float | None, unit: str = "pp", decimal: str = ".") -> str:
+    """A change of a ratio in percentage points: ``+2.3 pp``."""
+    if value is None:
+        return "–"
+    text = f"{value * 100:+.1f}"
+    if text in {"+0.0", "-0.0"}:
+        text = "±0.0"
+    return f"{text.replace('-', '−').replace('.', decimal)} {unit}"

@@ -64,7 +64,7 @@ class ScopeFigures:
     hours_in_span: int
 
 
-def _targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
+def targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
     """All target versions; of two with the same valid_from the later-created one wins."""
     rows = session.scalars(select(TargetVersion).order_by(TargetVersion.created_at, TargetVersion.id))
     by_key: dict[tuple[str, str, str, date], TargetVersion] = {}
@@ -78,7 +78,7 @@ def _targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
     return out
 
 
-def _target_rows(
+def target_rows(
     targets: list[Target], figures: ScopeFigures, month: date, closed: bool, forecast: Forecast | None,
 ) -> list[dict[str, Any]]:
     """Each target in force with its status; for the month in progress also what the rest must achieve."""
@@ -193,7 +193,7 @@ def monthly_scorecard(
     closed = end <= now
     in_progress = start <= now < end
     stored = stored_definitions(session) or definitions
-    targets = _targets_by_scope(session)
+    targets = targets_by_scope(session)
     members = _scope_regions(session) if in_progress else {}
     previous_month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
     previous_year = date(month.year - 1, month.month, 1)
@@ -210,7 +210,7 @@ def monthly_scorecard(
             "kind": figures.kind,
             "name": figures.name,
             "kpis": kpis,
-            "targets": _target_rows(targets.get(key, []), figures, month, closed, forecast),
+            "targets": target_rows(targets.get(key, []), figures, month, closed, forecast),
             "forecast": None if forecast is None or not forecast.weeks else {
                 "expected_remaining_offered": round(float(forecast.expected_rest), 1),
                 "expected_total_offered": round(float(figures.counts.offered + forecast.expected_rest), 1),

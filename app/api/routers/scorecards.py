@@ -1,26 +1,66 @@
+"""The monthly scorecard: JSON (the document of ``monthly_scorecard``), CSV or XLSX (SPEC §7)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import SessionDep, SettingsDep
 from app.api.schemas import ErrorBody, Scorecard
+from app.scorecard.exports import scorecard_csv, scorecard_xlsx
 from app.scorecard.service import monthly_scorecard, parse_month
 
 router = APIRouter(prefix="/api/v1", tags=["scorecards"])
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE_STEM = {"sv": "styrkort", "en": "scorecard"}
+
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The scorecard: JSON by default; `format=csv` or `format=xlsx` for a spreadsheet "
+        "(one row per scope, headers in Swedish unless `lang=en`), sent as an attachment named "
+        "`styrkort-YYYY-MM.csv|xlsx` (`scorecard-YYYY-MM.*` in English).",
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "\ufeffOmråde;Typ;Kod;Månad;Inkommande samtal;Besvarade;Svarsfrekvens (%);…\r\n"
+                "Västerbotten;region;SE-AC;2025-10;9;6;66,67;…\r\n",
+            },
+            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    422: {"model": ErrorBody, "description": "The month is not YYYY-MM, or format or lang is not one of the choices"},
+}
 
 
 @router.get(
     "/scorecards/{month}",
     response_model=Scorecard,
-    responses={422: {"model": ErrorBody, "description": "The month is not YYYY-MM"}},
+    response_model_exclude_unset=True,
+    responses=EXPORT_RESPONSES,
     summary="Monthly scorecard (styrkort) of every region and collaboration with data",
 )
 def get_scorecard(
     session: SessionDep,
     settings: SettingsDep,
-    month: str = Path(description="Local calendar month, YYYY-MM", examples=["2025-10"]),
-) -> dict[str, Any]:
-    return monthly_scorecard(session, parse_month(month), settings.definitions, datetime.now(UTC))
+    month: Annotated[str, Path(description="Local calendar month, YYYY-MM", examples=["2025-10"])],
+    output_format: Annotated[
+        Literal["json", "csv", "xlsx"],
+        Query(alias="format", description="json (default), csv (UTF-8 with BOM, Excel-ready) or xlsx"),
+    ] = "json",
+    lang: Annotated[
+        Literal["sv", "en"],
+        Query(description="Language of CSV and XLSX headers and labels: sv (default; `;` and decimal comma) or en"),
+    ] = "sv",
+) -> Any:
+    document = monthly_scorecard(session, parse_month(month), settings.definitions, datetime.now(UTC))
+    if output_format == "json":
+        return document
+    filename = f"{FILE_STEM[lang]}-{document['month']}.{output_format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if output_format == "csv":
+        return Response(scorecard_csv(document, lang).encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=headers)
+    return Response(scorecard_xlsx(document, lang), media_type=XLSX_MEDIA_TYPE, headers=headers)

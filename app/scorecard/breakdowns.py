@@ -1,0 +1,159 @@
+"""A region's or collaboration's figures over time: a monthly series, the days of a month, the hours of a day.
+
+Every figure is summed from hourly aggregates, as the scorecard is; days and hours are local
+(Europe/Stockholm), so the autumn DST day has 25 hours and the spring one 23, each labelled with its offset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Collaboration, CollaborationMember, Region
+from app.kpi.counts import Counts, sum_counts
+from app.kpi.formulas import compute_kpis
+from app.kpi.localtime import STOCKHOLM, hours_between, local_day_bounds, local_month_bounds, next_month
+from app.scorecard.queries import counts_by_hour, counts_by_region, distinct_hours_with_data
+from app.scorecard.service import (
+    PARTIAL_AFTER,
+    InvalidMonth,
+    ScopeFigures,
+    UnknownScope,
+    parse_month,
+    target_rows,
+    targets_by_scope,
+)
+
+MAX_MONTHS = 120
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def resolve_scope(session: Session, kind: str, code: str) -> tuple[str, list[str]]:
+    """The scope's display name and its regions; a collaboration is the sum of its members."""
+    if kind == "region":
+        region = session.get(Region, code)
+        if region is None:
+            raise UnknownScope(f"no region {code!r}")
+        return region.name, [code]
+    collaboration = session.get(Collaboration, code)
+    if collaboration is None:
+        raise UnknownScope(f"no collaboration {code!r}")
+    members = list(session.scalars(
+        select(CollaborationMember.region_code).where(CollaborationMember.collaboration_code == code)
+    ))
+    return collaboration.name, sorted(members)
+
+
+def _figures(session: Session, kind: str, code: str, name: str, regions: list[str], start: datetime,
+             end: datetime) -> ScopeFigures:
+    by_region = counts_by_region(session, regions, start, end)
+    counts = sum_counts([counts for counts, _ in by_region.values()]) if by_region else Counts()
+    if kind == "region":
+        hours = by_region[code][1] if code in by_region else 0
+    else:
+        hours = distinct_hours_with_data(session, regions, start, end) if by_region else 0
+    return ScopeFigures(code, kind, name, counts, compute_kpis(counts, cross_region=kind == "region"), hours,
+                        hours_between(start, end))
+
+
+def parse_date(text: str) -> date:
+    if not DATE_PATTERN.match(text):
+        raise InvalidMonth(f"date must be YYYY-MM-DD, got {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidMonth(f"no such date: {text!r}") from None
+
+
+def month_range(first: str | None, last: str | None, now: datetime) -> tuple[date, date]:
+    """``from``/``to`` months; by default the thirteen months up to the current one."""
+    to_month = parse_month(last) if last else now.astimezone(STOCKHOLM).date().replace(day=1)
+    from_month = parse_month(first) if first else date(to_month.year - 1, to_month.month, 1)
+    if from_month > to_month:
+        raise InvalidMonth("from must not be after to")
+    if (to_month.year - from_month.year) * 12 + to_month.month - from_month.month >= MAX_MONTHS:
+        raise InvalidMonth(f"at most {MAX_MONTHS} months at a time")
+    return from_month, to_month
+
+
+def monthly_series(
+    session: Session, kind: str, code: str, first: date, last: date, now: datetime
+) -> dict[str, Any]:
+    name, regions = resolve_scope(session, kind, code)
+    targets = targets_by_scope(session).get((kind, code), [])
+    months = []
+    month = first
+    while month <= last:
+        start, end = local_month_bounds(month)
+        figures = _figures(session, kind, code, name, regions, start, end)
+        closed = end <= now
+        latest = figures.counts.latest_record_at
+        months.append({
+            "month": month.strftime("%Y-%m"),
+            "closed": closed,
+            "kpis": figures.kpis.as_dict(),
+            "targets": target_rows(targets, figures, month, closed, None) if start <= now else [],
+            "completeness": {
+                "hours_with_data": figures.hours_with_data,
+                "hours_in_month": figures.hours_in_span,
+                "latest_record_at": _iso(latest),
+                "partial": latest is None or latest < min(end, now) - PARTIAL_AFTER,
+            },
+        })
+        month = next_month(month)
+    return {"scope": code, "kind": kind, "name": name, "months": months}
+
+
+def daily(session: Session, kind: str, code: str, month: date) -> dict[str, Any]:
+    name, regions = resolve_scope(session, kind, code)
+    start, end = local_month_bounds(month)
+    by_day: dict[date, list[Counts]] = {}
+    hours_by_day: dict[date, set[datetime]] = {}
+    for hour, counts in counts_by_hour(session, regions, start, end).items():
+        day = hour.astimezone(STOCKHOLM).date()
+        by_day.setdefault(day, []).append(counts)
+        hours_by_day.setdefault(day, set()).add(hour)
+    days = []
+    day = month
+    while day < next_month(month):
+        day_start, day_end = local_day_bounds(day)
+        counts = sum_counts(by_day.get(day, [])) if day in by_day else Counts()
+        days.append({
+            "date": day.isoformat(),
+            "weekday": day.isoweekday(),
+            "kpis": compute_kpis(counts, cross_region=False).as_dict(),
+            "hours_with_data": len(hours_by_day.get(day, ())),
+            "hours_in_day": hours_between(day_start, day_end),
+        })
+        day += timedelta(days=1)
+    return {"scope": code, "kind": kind, "name": name, "month": month.strftime("%Y-%m"), "days": days}
+
+
+def hourly(session: Session, kind: str, code: str, day: date) -> dict[str, Any]:
+    name, regions = resolve_scope(session, kind, code)
+    start, end = local_day_bounds(day)
+    by_hour = counts_by_hour(session, regions, start, end)
+    hours = []
+    hour = start
+    while hour < end:
+        local = hour.astimezone(STOCKHOLM)
+        counts = by_hour.get(hour, Counts())
+        offset = local.strftime("%z")
+        hours.append({
+            "hour_start": local.isoformat(),
+            "local_hour": local.strftime("%H:%M"),
+            "utc_offset": f"{offset[:3]}:{offset[3:]}",
+            "has_data": hour in by_hour,
+            "kpis": compute_kpis(counts, cross_region=False).as_dict(),
+        })
+        hour += timedelta(hours=1)
+    return {"scope": code, "kind": kind, "name": name, "date": day.isoformat(), "hours_in_day": len(hours),
+            "hours": hours}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

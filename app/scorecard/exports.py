@@ -1,0 +1,473 @@
+"""The monthly scorecard as a spreadsheet: CSV and XLSX, Swedish labels by default, English on request.
+
+Both exports have one row per scope (region or collaboration), in the document's order, and the same
+stable column list ``COLUMNS``; a key the document does not have yet (comparisons, forecast, the needed
+value of a target) gives an empty cell, never an error. ``scorecard_rows`` is that table with labels
+translated and numbers still in the document's units (ratios as fractions 0..1, waits in seconds).
+
+CSV (for Excel and for scripts):
+  * UTF-8 with a byte-order mark (so Excel reads å, ä, ö right), CRLF line ends, RFC 4180 quoting.
+  * ``sv``: ``;`` between fields and a decimal comma, as Swedish Excel expects; ``en``: ``,`` and a point.
+  * Ratios are percentages with two decimals (7 of 9 answered → ``77,78``), the header says ``(%)``.
+    Two decimals, not one, so that 84.96 % never shows as ``85,0`` next to the status "missat".
+    Changes of a ratio are in percentage points. Waits are seconds with one decimal, header ``(s)``.
+  * Counts are plain integers; no thousands separator, no unit and no quotes in a number, so every
+    number parses back with ``float(text.replace(",", "."))``. A null KPI is an empty field.
+
+XLSX (for people): a sheet "Styrkort YYYY-MM" / "Scorecard YYYY-MM" with a title row and a bold, frozen,
+filterable header row; numbers are typed: counts as integers (``#,##0``), ratios as the exact fractions
+with ``0.0%``, waits as Excel durations (seconds / 86400) with ``[mm]:ss`` so 500 s reads 08:20. Changes
+of a wait and the needed wait stay in seconds (Excel shows a negative duration as #####). Status cells are
+filled green, amber or red. A second sheet "Definitioner" / "Definitions" explains every column.
+
+Text that comes from the database (scope names and codes can be set by any admin) could be read as a
+formula by a spreadsheet: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF gets a
+leading apostrophe in both exports, and XLSX text cells are always stored as strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+Lang = Literal["sv", "en"]
+LANGS: tuple[Lang, ...] = ("sv", "en")
+#: ratio, ratio_delta: fractions; seconds: waits; seconds_delta, seconds_plain: seconds kept as seconds in XLSX;
+#: count: integers; number: a float count (forecast); text: free text; label, status, flag: translated codes.
+Kind = Literal["text", "label", "count", "number", "ratio", "ratio_delta", "seconds", "seconds_delta",
+               "seconds_plain", "status", "flag", "timestamp"]
+
+STATUS_LABELS: dict[Lang, dict[str, str]] = {
+    "sv": {"met": "uppfyllt", "missed": "missat", "no_data": "ingen data", "on_track": "på väg", "at_risk": "risk",
+           "unreachable": "ouppnåeligt"},
+    "en": {"met": "met", "missed": "missed", "no_data": "no data", "on_track": "on track", "at_risk": "at risk",
+           "unreachable": "unreachable"},
+}
+STATUS_EXPLAINED: dict[Lang, dict[str, str]] = {
+    "sv": {"met": "avslutad månad: målet nåddes", "missed": "avslutad månad: målet nåddes inte",
+           "no_data": "inget att bedöma (inga samtal eller värdet kan inte beräknas)",
+           "on_track": "pågående månad: målet nås om resten av månaden går som prognosen",
+           "at_risk": "pågående månad: målet nås bara om det blir bättre än hittills",
+           "unreachable": "pågående månad: målet kan inte längre nås"},
+    "en": {"met": "closed month: the target was reached", "missed": "closed month: the target was not reached",
+           "no_data": "nothing to judge (no calls, or the value cannot be computed)",
+           "on_track": "month in progress: the target is reached if the rest of the month goes as forecast",
+           "at_risk": "month in progress: the target is reached only if things improve",
+           "unreachable": "month in progress: the target can no longer be reached"},
+}
+KIND_LABELS: dict[Lang, dict[str, str]] = {
+    "sv": {"region": "region", "collaboration": "samverkan"},
+    "en": {"region": "region", "collaboration": "collaboration"},
+}
+FLAG_LABELS: dict[Lang, tuple[str, str]] = {"sv": ("Nej", "Ja"), "en": ("No", "Yes")}
+TEXT: dict[Lang, dict[str, str]] = {
+    "sv": {"sheet": "Styrkort", "title": "Styrkort 1177 Vårdguiden på telefon", "in_progress": "pågår",
+           "generated": "genererad", "definitions": "Definitioner", "column": "Kolumn", "meaning": "Förklaring",
+           "month": "Månad", "state": "Månaden", "closed": "avslutad", "open": "pågår, status mot prognos",
+           "generated_at": "Genererad (UTC)", "short": "Korta avbrott: gräns i sekunder (short_abandon_seconds)",
+           "sl": "Servicenivå: gräns i sekunder (sl_seconds)", "status": "Status"},
+    "en": {"sheet": "Scorecard", "title": "Scorecard 1177 Vårdguiden på telefon", "in_progress": "in progress",
+           "generated": "generated", "definitions": "Definitions", "column": "Column", "meaning": "Meaning",
+           "month": "Month", "state": "The month", "closed": "closed", "open": "in progress, status against forecast",
+           "generated_at": "Generated (UTC)", "short": "Short abandons: threshold in seconds (short_abandon_seconds)",
+           "sl": "Service level: threshold in seconds (sl_seconds)", "status": "Status"},
+}
+
+Getter = Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    kind: Kind
+    sv: str
+    en: str
+    explain_sv: str
+    explain_en: str
+    get: Getter
+
+    def label(self, lang: Lang) -> str:
+        return self.sv if lang == "sv" else self.en
+
+    def explanation(self, lang: Lang) -> str:
+        return self.explain_sv if lang == "sv" else self.explain_en
+
+
+def _kpi(key: str) -> Getter:
+    return lambda _doc, scope: (scope.get("kpis") or {}).get(key)
+
+
+def _target(kpi: str, field: str) -> Getter:
+    def get(_doc: dict[str, Any], scope: dict[str, Any]) -> Any:
+        return next((t.get(field) for t in scope.get("targets") or [] if t.get("kpi") == kpi), None)
+
+    return get
+
+
+def _delta(kpi: str, against: str) -> Getter:
+    def get(_doc: dict[str, Any], scope: dict[str, Any]) -> Any:
+        comparison = (scope.get("comparisons") or {}).get(against) or {}
+        return (comparison.get("delta") or {}).get(kpi)
+
+    return get
+
+
+def _section(section: str, field: str) -> Getter:
+    return lambda _doc, scope: (scope.get(section) or {}).get(field)
+
+
+def _col(key: str, kind: Kind, sv: str, en: str, explain_sv: str, explain_en: str, get: Getter | None = None) -> Column:
+    return Column(key, kind, sv, en, explain_sv, explain_en, get or _kpi(key))
+
+
+_CHANGE_SV = "denna månads värde minus värdet"
+_CHANGE_EN = "this month's value minus that of"
+_WAIT = ("av besvarade samtal, uppskattad ur väntetidshistogrammet; bara samtalsdata",
+         "of answered calls, estimated from the wait histogram; call-level data only")
+
+#: The stable column list of both exports (and of ``scorecard_rows``), in order.
+COLUMNS: tuple[Column, ...] = (
+    _col("name", "text", "Område", "Region/collaboration", "regionens eller samverkans namn",
+         "name of the region or collaboration", lambda _d, s: s.get("name")),
+    _col("kind", "label", "Typ", "Type", "region, eller samverkan (summan av medlemsregionernas samtal)",
+         "region, or collaboration (the sum of its member regions' calls)", lambda _d, s: s.get("kind")),
+    _col("scope", "text", "Kod", "Code", "ISO 3166-2:SE-kod för en region, kod för en samverkan",
+         "ISO 3166-2:SE code of a region, code of a collaboration", lambda _d, s: s.get("scope")),
+    _col("month", "text", "Månad", "Month", "kalendermånad i svensk tid: ett samtal räknas till månaden då det kom in",
+         "calendar month in Swedish time: a call counts in the month it arrived", lambda d, _s: d.get("month")),
+    _col("offered", "count", "Inkommande samtal", "Offered", "besvarade + avbrutna + kön full, utan korta avbrott",
+         "answered + abandoned + rejected, excluding short abandons"),
+    _col("answered", "count", "Besvarade", "Answered", "besvarade av en sjuksköterska i någon region",
+         "answered by a nurse of any region"),
+    _col("answer_rate", "ratio", "Svarsfrekvens", "Answer rate", "besvarade / inkommande samtal",
+         "answered / offered"),
+    _col("answer_rate_target", "ratio", "Mål svarsfrekvens", "Answer rate target",
+         "målet (minst) i den version som gällde för månaden", "the target (at least) in the version valid that month",
+         _target("answer_rate", "value")),
+    _col("answer_rate_status", "status", "Status svarsfrekvens", "Answer rate status",
+         "svarsfrekvensen mot målet, se Status nedan", "the answer rate against its target, see Status below",
+         _target("answer_rate", "status")),
+    _col("mean_wait", "seconds", "Medelväntetid", "Mean wait", "summa väntetid för besvarade samtal / besvarade",
+         "total wait of answered calls / answered"),
+    _col("mean_wait_target", "seconds", "Mål medelväntetid", "Mean wait target",
+         "målet (högst) i den version som gällde för månaden", "the target (at most) in the version valid that month",
+         _target("mean_wait", "value")),
+    _col("mean_wait_status", "status", "Status medelväntetid", "Mean wait status",
+         "medelväntetiden mot målet, se Status nedan", "the mean wait against its target, see Status below",
+         _target("mean_wait", "status")),
+    _col("mean_wait_all", "seconds", "Medelväntetid alla", "Mean wait all",
+         "(väntetid besvarade + väntetid avbrutna) / (besvarade + avbrutna)",
+         "(wait of answered + wait of abandoned) / (answered + abandoned)"),
+    _col("service_level", "ratio", "Servicenivå", "Service level",
+         "besvarade inom gränsen sl_seconds / inkommande samtal", "answered within sl_seconds / offered"),
+    _col("abandoned", "count", "Avbrutna", "Abandoned", "lade på i kön efter minst short_abandon_seconds",
+         "hung up while queued, after at least short_abandon_seconds"),
+    _col("short_abandons", "count", "Korta avbrott", "Short abandons",
+         "lade på före short_abandon_seconds; ingår inte i inkommande samtal",
+         "hung up before short_abandon_seconds; not part of offered"),
+    _col("rejected", "count", "Kön full", "Rejected (queue full)",
+         "kom aldrig in i kön: överbelastningsskydd, uppmanades ringa senare",
+         "never queued: overload protection, told to call later"),
+    _col("abandon_rate", "ratio", "Andel avbrutna", "Abandon rate", "avbrutna / inkommande samtal",
+         "abandoned / offered"),
+    _col("rejected_rate", "ratio", "Andel kön full", "Rejected rate", "kön full / inkommande samtal",
+         "rejected / offered"),
+    _col("wait_p50", "seconds", "Median väntetid", "Median wait", "median " + _WAIT[0], "median " + _WAIT[1]),
+    _col("wait_p90", "seconds", "90:e percentil väntetid", "90th percentile wait", "90:e percentilen " + _WAIT[0],
+         "90th percentile " + _WAIT[1]),
+    _col("longest_wait", "seconds", "Längsta väntetid", "Longest wait", "längsta väntetiden för ett besvarat samtal",
+         "longest wait of an answered call"),
+    _col("answered_by_other_regions", "count", "Besvarade av annan region", "Answered by other regions",
+         "regionens samtal som besvarades av en annan region, där källan anger det; tomt för en samverkan",
+         "this region's calls answered by another region, where the source says so; empty for a collaboration"),
+    _col("answered_for_other_regions", "count", "Besvarade åt annan region", "Answered for other regions",
+         "andra regioners samtal som besvarades här; tomt för en samverkan",
+         "other regions' calls answered here; empty for a collaboration"),
+    _col("answer_rate_delta_previous_month", "ratio_delta", "Förändring svarsfrekvens mot föregående månad",
+         "Answer rate change vs previous month", f"{_CHANGE_SV} föregående månad", f"{_CHANGE_EN} the previous month",
+         _delta("answer_rate", "previous_month")),
+    _col("answer_rate_delta_previous_year", "ratio_delta",
+         "Förändring svarsfrekvens mot samma månad föregående år", "Answer rate change vs same month last year",
+         f"{_CHANGE_SV} samma månad föregående år", f"{_CHANGE_EN} the same month last year",
+         _delta("answer_rate", "previous_year")),
+    _col("mean_wait_delta_previous_month", "seconds_delta", "Förändring medelväntetid mot föregående månad",
+         "Mean wait change vs previous month", f"{_CHANGE_SV} föregående månad; negativt är kortare väntan",
+         f"{_CHANGE_EN} the previous month; negative is a shorter wait", _delta("mean_wait", "previous_month")),
+    _col("mean_wait_delta_previous_year", "seconds_delta",
+         "Förändring medelväntetid mot samma månad föregående år", "Mean wait change vs same month last year",
+         f"{_CHANGE_SV} samma månad föregående år; negativt är kortare väntan",
+         f"{_CHANGE_EN} the same month last year; negative is a shorter wait", _delta("mean_wait", "previous_year")),
+    _col("hours_with_data", "count", "Timmar med data", "Hours with data", "timmar i månaden med minst en post",
+         "hours of the month with at least one record", _section("completeness", "hours_with_data")),
+    _col("hours_in_month", "count", "Timmar i månaden", "Hours in month",
+         "743 i mars och 745 i oktober (sommartid), annars dagar × 24",
+         "743 in March and 745 in October (daylight saving time), otherwise days × 24",
+         _section("completeness", "hours_in_month")),
+    _col("partial", "flag", "Ofullständig", "Partial",
+         "Ja när den senaste posten är mer än 6 timmar före månadens slut (eller nu)",
+         "Yes when the newest record is more than 6 hours before the month's end (or now)",
+         _section("completeness", "partial")),
+    _col("latest_record_at", "timestamp", "Senaste post", "Latest record", "tidpunkt för månadens senaste post",
+         "time of the newest record of the month", _section("completeness", "latest_record_at")),
+    _col("forecast_remaining_offered", "number", "Prognos återstående samtal", "Forecast remaining calls",
+         "pågående månad: väntade inkommande samtal resten av månaden (samma veckodag och timme senaste veckorna)",
+         "month in progress: offered calls expected in the rest of the month (same weekday and hour, recent weeks)",
+         _section("forecast", "expected_remaining_offered")),
+    _col("answer_rate_needed", "ratio", "Behövd svarsfrekvens", "Answer rate needed",
+         "pågående månad: svarsfrekvens som behövs på återstående samtal för att nå målet; över 100 % går inte",
+         "month in progress: the answer rate needed on the remaining calls to reach the target; above 100 % cannot be",
+         _target("answer_rate", "needed")),
+    _col("mean_wait_needed", "seconds_plain", "Behövd medelväntetid", "Mean wait needed",
+         "pågående månad: medelväntetid som behövs på återstående besvarade samtal för att nå målet",
+         "month in progress: the mean wait needed on the remaining answered calls to reach the target",
+         _target("mean_wait", "needed")),
+    _col("data_quality", "text", "Datakvalitet", "Data quality", "anmärkningar om indata (på engelska)",
+         "notes on the input data", lambda _d, s: "; ".join(s.get("data_quality") or []) or None),
+)
+
+_UNITS: dict[str, dict[Lang, dict[str, str]]] = {
+    "csv": {"sv": {"ratio": "%", "ratio_delta": "procentenheter", "seconds": "s", "seconds_delta": "s",
+                   "seconds_plain": "s", "timestamp": "UTC"},
+            "en": {"ratio": "%", "ratio_delta": "percentage points", "seconds": "s", "seconds_delta": "s",
+                   "seconds_plain": "s", "timestamp": "UTC"}},
+    "xlsx": {"sv": {"ratio_delta": "procentenheter", "seconds": "min:s", "seconds_delta": "s", "seconds_plain": "s",
+                    "timestamp": "UTC"},
+             "en": {"ratio_delta": "percentage points", "seconds": "min:s", "seconds_delta": "s",
+                    "seconds_plain": "s", "timestamp": "UTC"}},
+}
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def check_lang(lang: str) -> Lang:
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+    return lang
+
+
+def header(column: Column, lang: Lang, output: Literal["csv", "xlsx"]) -> str:
+    unit = _UNITS[output][lang].get(column.kind)
+    return f"{column.label(lang)} ({unit})" if unit else column.label(lang)
+
+
+def status_label(status: str | None, lang: Lang = "sv") -> str | None:
+    return None if status is None else STATUS_LABELS[lang].get(status, status)
+
+
+def safe_text(text: str) -> str:
+    """Text a spreadsheet would read as a formula gets a leading apostrophe (OWASP CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _localize(column: Column, value: Any, lang: Lang) -> Any:
+    if value is None:
+        return None
+    if column.kind == "status":
+        return status_label(str(value), lang)
+    if column.kind == "label":
+        return KIND_LABELS[lang].get(str(value), str(value))
+    if column.kind == "flag":
+        return FLAG_LABELS[lang][bool(value)]
+    if column.kind == "text":
+        return safe_text(str(value))
+    return value
+
+
+def scorecard_rows(document: dict[str, Any], lang: Lang = "sv") -> list[list[Any]]:
+    """One row per scope, aligned with ``COLUMNS``: labels translated, text escaped, numbers in document units."""
+    return [[_localize(c, c.get(document, scope), lang) for c in COLUMNS] for scope in document["scopes"]]
+
+
+# --- CSV ----------------------------------------------------------------------------------------------------
+
+_CSV_DECIMALS: dict[str, tuple[float, int]] = {  # kind -> (scale, decimals)
+    "ratio": (100, 2), "ratio_delta": (100, 2), "seconds": (1, 1), "seconds_delta": (1, 1), "seconds_plain": (1, 1),
+    "number": (1, 1),
+}
+
+
+def _csv_number(kind: Kind, value: Any, decimal: str) -> str:
+    if kind == "count":
+        return str(int(value))
+    scale, decimals = _CSV_DECIMALS[kind]
+    text = f"{float(value) * scale:.{decimals}f}"
+    if text.startswith("-") and not text.strip("-0."):  # -0.00 is 0.00
+        text = text[1:]
+    return text.replace(".", decimal)
+
+
+def scorecard_csv(document: dict[str, Any], lang: Lang = "sv") -> str:
+    """The scorecard as CSV text, starting with a byte-order mark (see the module docstring)."""
+    lang = check_lang(lang)
+    delimiter, decimal = (";", ",") if lang == "sv" else (",", ".")
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([header(c, lang, "csv") for c in COLUMNS])
+    for row in scorecard_rows(document, lang):
+        writer.writerow([
+            "" if value is None else value if isinstance(value, str) else _csv_number(column.kind, value, decimal)
+            for column, value in zip(COLUMNS, row, strict=True)
+        ])
+    return buffer.getvalue()
+
+
+# --- XLSX ---------------------------------------------------------------------------------------------------
+
+_XLSX_FORMATS: dict[str, str] = {
+    "count": "#,##0", "number": "#,##0", "ratio": "0.0%", "ratio_delta": "+0.0%;-0.0%;0.0%", "seconds": "[mm]:ss",
+    "seconds_delta": "+0;-0;0", "seconds_plain": "0", "timestamp": "yyyy-mm-dd hh:mm",
+}
+_FILLS: dict[str, tuple[str, str]] = {  # status -> (fill, font): Excel's Good / Bad / Neutral styles
+    "met": ("C6EFCE", "006100"), "on_track": ("C6EFCE", "006100"),
+    "missed": ("FFC7CE", "9C0006"), "unreachable": ("FFC7CE", "9C0006"),
+    "at_risk": ("FFEB9C", "9C5700"), "no_data": ("EDEDED", "595959"),
+}
+_BOLD = Font(bold=True)
+
+
+def _utc_naive(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _xlsx_value(kind: Kind, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and kind != "timestamp"):
+        return value
+    if kind == "timestamp":
+        return _utc_naive(value) or safe_text(value)
+    if kind == "count":
+        return int(value)
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    return number / 86400 if kind == "seconds" else number
+
+
+def _put(sheet: Any, row: int, col: int, value: Any, number_format: str | None = None) -> Any:
+    """Write one cell; a string is always stored as a string, never as a formula or an error code."""
+    cell = sheet.cell(row=row, column=col)
+    if isinstance(value, str):
+        cell.value = _ILLEGAL_XML.sub("\ufffd", value)
+        cell.data_type = "s"
+    else:
+        cell.value = value
+        if number_format and value is not None:
+            cell.number_format = number_format
+    return cell
+
+
+def _title(document: dict[str, Any], lang: Lang) -> str:
+    text = TEXT[lang]
+    state = "" if document.get("closed", True) else f" ({text['in_progress']})"
+    return f"{text['title']} {document['month']}{state}"
+
+
+def _scorecard_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
+    sheet.title = f"{TEXT[lang]['sheet']} {document['month']}"
+    generated = _utc_naive(document["generated_at"])
+    when = f"{generated:%Y-%m-%d %H:%M} UTC" if generated else document["generated_at"]
+    title = _put(sheet, 1, 1, f"{_title(document, lang)} · {TEXT[lang]['generated']} {when}")
+    title.font = Font(bold=True, size=14)
+    sheet.row_dimensions[1].height = 22
+    headers = [header(c, lang, "xlsx") for c in COLUMNS]
+    widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind != "text" else 12), 18)
+              for c, h in zip(COLUMNS, headers, strict=True)]
+    for index, text in enumerate(headers, start=1):
+        cell = _put(sheet, 2, index, text)
+        cell.font = _BOLD
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    rows = scorecard_rows(document, lang)
+    for r, (scope, row) in enumerate(zip(document["scopes"], rows, strict=True), start=3):
+        for c, (column, value) in enumerate(zip(COLUMNS, row, strict=True), start=1):
+            cell = _put(sheet, r, c, _xlsx_value(column.kind, value), _XLSX_FORMATS.get(column.kind))
+            if column.kind == "status":
+                colours = _FILLS.get(str(column.get(document, scope)))
+                if colours:
+                    cell.fill = PatternFill(fill_type="solid", fgColor=colours[0])
+                    cell.font = Font(color=colours[1])
+            if column.kind == "text" and value:
+                widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    lines = max(math.ceil(len(h) / max(w - 2, 1)) for h, w in zip(headers, widths, strict=True))
+    sheet.row_dimensions[2].height = 15 * lines
+    last = get_column_letter(len(COLUMNS))
+    sheet.freeze_panes = "B3"
+    sheet.auto_filter.ref = f"A2:{last}{max(len(rows) + 2, 3)}"
+    sheet.print_title_rows = "2:2"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _definitions_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
+    text = TEXT[lang]
+    definitions = document.get("definitions") or {}
+    _put(sheet, 1, 1, f"{text['definitions']} · {_title(document, lang)}").font = Font(bold=True, size=14)
+    facts: list[tuple[str, Any, str | None]] = [
+        (text["month"], document["month"], None),
+        (text["state"], text["closed"] if document.get("closed", True) else text["open"], None),
+        (text["generated_at"], _utc_naive(document["generated_at"]) or document["generated_at"], "yyyy-mm-dd hh:mm"),
+        (text["short"], definitions.get("short_abandon_seconds"), "0"),
+        (text["sl"], definitions.get("sl_seconds"), "0"),
+    ]
+    row = 3
+    for label, value, number_format in facts:
+        _put(sheet, row, 1, label).font = _BOLD
+        _put(sheet, row, 2, value, number_format).alignment = Alignment(horizontal="left")
+        row += 1
+    row += 1
+    _put(sheet, row, 1, text["column"]).font = _BOLD
+    _put(sheet, row, 2, text["meaning"]).font = _BOLD
+    for column in COLUMNS:
+        row += 1
+        _put(sheet, row, 1, header(column, lang, "xlsx"))
+        _put(sheet, row, 2, column.explanation(lang))
+    row += 2
+    _put(sheet, row, 1, text["status"]).font = _BOLD
+    _put(sheet, row, 2, text["meaning"]).font = _BOLD
+    for status, label in STATUS_LABELS[lang].items():
+        row += 1
+        cell = _put(sheet, row, 1, label)
+        fill, font = _FILLS[status]
+        cell.fill = PatternFill(fill_type="solid", fgColor=fill)
+        cell.font = Font(color=font)
+        _put(sheet, row, 2, STATUS_EXPLAINED[lang][status])
+    sheet.column_dimensions["A"].width = 48
+    sheet.column_dimensions["B"].width = 100
+
+
+def scorecard_xlsx(document: dict[str, Any], lang: Lang = "sv") -> bytes:
+    """The scorecard as an Excel workbook (see the module docstring)."""
+    lang = check_lang(lang)
+    workbook = Workbook()
+    _scorecard_sheet(workbook.active, document, lang)
+    _definitions_sheet(workbook.create_sheet(TEXT[lang]["definitions"]), document, lang)
+    properties = workbook.properties
+    properties.title = _title(document, lang)
+    properties.subject = "1177 Vårdguiden på telefon"
+    properties.creator = "vpt-monitor"
+    properties.lastModifiedBy = "vpt-monitor"
+    properties.language = "sv-SE" if lang == "sv" else "en"
+    created = _utc_naive(document["generated_at"])
+    if created is not None:
+        properties.created = created
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
