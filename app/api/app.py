@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api.errors import install_error_handlers
-from app.api.routers import breakdowns, health, ingest, regions, scorecards, sources, targets
+from app.api.routers import breakdowns, health, ingest, regions, reports, scorecards, sources, targets
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 
@@ -41,4 +41,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(sources.router)
     app.include_router(targets.router)
+    app.include_router(reports.router)
     return app

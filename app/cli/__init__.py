@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from app.cli import data, demo, run, sim, targets  # noqa: F401  (each module registers its commands)
+from app.cli import data, demo, report, run, sim, targets  # noqa: F401  (each module registers its commands)
 from app.cli.base import EXIT_FAILED, app, errors
 
 __all__ = ["app", "main"]

@@ -1,0 +1,42 @@
+"""The printable monthly board report (HTML with inline SVG charts; print it or save it as PDF)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse
+
+from app.api.auth import require_scope
+from app.api.deps import SessionDep, SettingsDep
+from app.api.schemas import ErrorBody
+from app.scorecard.report import build_report
+from app.scorecard.report_html import render_report
+from app.scorecard.report_text import Lang
+from app.scorecard.service import parse_month
+
+router = APIRouter(prefix="/api/v1", tags=["reports"], dependencies=[Depends(require_scope("read"))])
+
+#: The error bodies are JSON (``ErrorBody``), the document HTML; a ``model`` here would be labelled text/html.
+_ERROR_JSON = {"application/json": {"schema": ErrorBody.model_json_schema()}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}},
+          "description": "A printable HTML document, one A4 page per scope"},
+    404: {"content": _ERROR_JSON, "description": "No such region or collaboration"},
+    422: {"content": _ERROR_JSON, "description": "The month is not YYYY-MM, or lang is not sv or en"},
+}
+Month = Annotated[str, Path(description="Local calendar month, YYYY-MM", examples=["2025-10"])]
+Scope = Annotated[str | None, Query(
+    description="A region (SE-AC) or collaboration (norra); default: one page per collaboration with data (and per "
+    "region with data that belongs to none)",
+)]
+Language = Annotated[Lang, Query(description="Language of the report: sv (default) or en")]
+
+
+@router.get("/reports/{month}", response_class=HTMLResponse, responses=RESPONSES,
+            summary="Printable monthly board report (HTML, A4)")
+def get_report(session: SessionDep, settings: SettingsDep, month: Month, scope: Scope = None,
+               lang: Language = "sv") -> HTMLResponse:
+    report = build_report(session, parse_month(month), settings.definitions, datetime.now(UTC), scope)
+    return HTMLResponse(render_report(report, lang))

@@ -1,0 +1,250 @@
+"""Words and number formats of the printable report, in Swedish (the default) and English.
+
+Numbers follow the language: ``84,3 %`` and ``12 345`` in Swedish (non-breaking spaces), ``84.3%`` and
+``12,345`` in English. Waits are minutes and seconds (``6:05``). Changes of a ratio are percentage points.
+A ratio or wait shown next to a status never contradicts it by rounding: 84.96 % against a target of
+85 % shows as ``84,96 %``, not ``85,0 %``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from app.kpi.localtime import STOCKHOLM
+from app.scorecard.render import STATUS_MARK, format_seconds
+
+Lang = Literal["sv", "en"]
+LANGS: tuple[Lang, ...] = ("sv", "en")
+NBSP = "\u00a0"
+MINUS = "\u2212"
+
+RATIO_KPIS = frozenset({"answer_rate", "abandon_rate", "rejected_rate", "service_level"})
+SECONDS_KPIS = frozenset({"mean_wait", "mean_wait_all", "wait_p50", "wait_p90", "longest_wait"})
+COMPARATOR = {">=": "≥", "<=": "≤"}
+MARKS = {**STATUS_MARK, "no_target": "○"}
+
+MONTHS: dict[Lang, tuple[str, ...]] = {
+    "sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+           "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+MONTHS_SHORT: dict[Lang, tuple[str, ...]] = {
+    "sv": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+WEEKDAYS_SHORT: dict[Lang, tuple[str, ...]] = {
+    "sv": ("mån", "tis", "ons", "tor", "fre", "lör", "sön"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+STATUS_WORDS: dict[Lang, dict[str, str]] = {
+    "sv": {"met": "uppfyllt", "missed": "ej uppfyllt", "on_track": "på väg att nås", "at_risk": "risk",
+           "unreachable": "kan inte nås", "no_data": "ingen data", "no_target": "inget mål"},
+    "en": {"met": "met", "missed": "missed", "on_track": "on track", "at_risk": "at risk",
+           "unreachable": "unreachable", "no_data": "no data", "no_target": "no target"},
+}
+
+TEXT: dict[Lang, dict[str, str]] = {
+    "sv": {
+        "product": "Tillgänglighet 1177 Vårdguiden på telefon",
+        "generated": "Skapad {when} (svensk tid) av vpt-monitor. Samma siffror som styrkortet "
+                     "/api/v1/scorecards/{month}.",
+        "basis": "Underlag: samtal under {hours} av månadens {total} timmar; senaste samtal {latest}.",
+        "in_progress": "{month} pågår: siffrorna gäller månaden hittills, till och med {now}.",
+        "forecast": "Prognos (samma veckodag och timme de senaste {weeks} veckorna): ytterligare cirka {rest} "
+                    "inkommande samtal, cirka {total} för hela månaden.",
+        "needed_rate": "För att nå målet för svarsfrekvens ({target}) behöver {needed} av de återstående "
+                       "samtalen besvaras.",
+        "needed_rate_done": "Målet för svarsfrekvens ({target}) nås även om inga fler samtal besvaras.",
+        "needed_rate_impossible": "Målet för svarsfrekvens ({target}) kan inte längre nås: {needed} av de "
+                                  "återstående samtalen skulle behöva besvaras.",
+        "needed_wait": "Medelväntetiden för de återstående samtalen får vara högst {needed} för att nå målet "
+                       "({target}).",
+        "needed_wait_impossible": "Målet för medelväntetid ({target}) kan inte längre nås.",
+        "no_forecast": "Det finns för lite historik för en prognos; status bedöms på månaden hittills.",
+        "partial": "Ofullständigt underlag: samtal under {hours} av {total} timmar, senaste samtal {latest}. "
+                   "Siffrorna kan ändras när resterande data kommer in.",
+        "no_data": "Inga samtal är registrerade för {name} i {month}.",
+        "no_pages": "Inga samtal är registrerade för {month}.",
+        "summary": "{kpi} {value} mot målet {target}: {status}.",
+        "summary_previous": "Föregående månad {value}.",
+        "area": "Område", "offered": "Inkommande samtal", "answered": "Besvarade", "answer_rate": "Svarsfrekvens",
+        "mean_wait": "Medelväntetid", "service_level": "Servicenivå", "abandoned": "Avbrutna",
+        "rejected": "Kön full", "target": "mål {comparator} {value}", "within": "inom {limit}",
+        "table_legend": "Liten text: förändring mot {previous} (p.e. = procentenheter); under avbrutna och kön "
+                        "full andelen av inkommande. Väntetider i min:s. {marks}.",
+        "previous_partial": "Obs: underlaget för {previous} är ofullständigt, så förändringarna är osäkra.",
+        "no_data_cell": "ingen data",
+        "chart_rate": "Svarsfrekvens per månad, {first} – {last}",
+        "chart_wait": "Medelväntetid per månad (minuter), {first} – {last}",
+        "chart_rate_legend": "Staplar: andel besvarade av inkommande samtal.",
+        "chart_wait_legend": "Linje: medelväntetid för besvarade samtal.",
+        "chart_legend": "Streckad linje: målet som gällde. Under axeln: {marks}. * pågående månad (hittills).",
+        "slot": "{month}: {value}", "slot_target": "mål {target}: {status}",
+        "worst_title": "Månadens sämsta dagar",
+        "worst_intro": "De {n} dagar i {month} med lägst svarsfrekvens, bland dagar med samtal.",
+        "day": "Dag", "no_days": "Inga dagar med samtal.",
+        "definitions": "Definitioner",
+        "def_offered": "Inkommande samtal = besvarade + avbrutna + kön full. {short}",
+        "def_short_none": "Korta avbrott räknas inte bort (gränsen är 0 s).",
+        "def_short": "Samtal som läggs på inom {seconds} s (korta avbrott) räknas inte.",
+        "def_answered": "Besvarade: av sjuksköterska i valfri region; samtalet räknas till uppringarens region.",
+        "def_rate": "Svarsfrekvens = besvarade / inkommande. Servicenivå = andel av inkommande som besvarades "
+                    "inom {limit}.",
+        "def_wait": "Medelväntetid = sammanlagd kötid för besvarade samtal / antal besvarade (tid i kö efter "
+                    "menyvalet).",
+        "def_abandoned": "Avbrutna: uppringaren lade på i kön. Kön full: fick beskedet att ringa senare och "
+                         "köades aldrig.",
+        "def_sum": "Samverkans siffror räknas från regionernas summerade samtal, inte som medelvärde av andelar.",
+        "def_time": "Ett samtal hör till den dag och månad (svensk tid) då det kom in. En avslutad månad bedöms "
+                    "mot det mål som gällde då.",
+    },
+    "en": {
+        "product": "Accessibility of 1177 Vårdguiden på telefon",
+        "generated": "Generated {when} (Swedish time) by vpt-monitor. The same figures as the scorecard "
+                     "/api/v1/scorecards/{month}.",
+        "basis": "Basis: calls in {hours} of the month's {total} hours; latest call {latest}.",
+        "in_progress": "{month} is in progress: figures are for the month so far, up to {now}.",
+        "forecast": "Forecast (same weekday and hour over the last {weeks} weeks): about {rest} more incoming "
+                    "calls, about {total} for the whole month.",
+        "needed_rate": "To meet the answer-rate target ({target}), {needed} of the remaining calls must be "
+                       "answered.",
+        "needed_rate_done": "The answer-rate target ({target}) is met even if no more calls are answered.",
+        "needed_rate_impossible": "The answer-rate target ({target}) can no longer be met: {needed} of the "
+                                  "remaining calls would have to be answered.",
+        "needed_wait": "The mean wait of the remaining calls may be at most {needed} to meet the target "
+                       "({target}).",
+        "needed_wait_impossible": "The mean-wait target ({target}) can no longer be met.",
+        "no_forecast": "Too little history for a forecast; status is judged on the month so far.",
+        "partial": "Partial data: calls in {hours} of {total} hours, latest call {latest}. Figures may change "
+                   "when the rest of the data arrives.",
+        "no_data": "No calls are recorded for {name} in {month}.",
+        "no_pages": "No calls are recorded for {month}.",
+        "summary": "{kpi} {value} against the target {target}: {status}.",
+        "summary_previous": "Previous month {value}.",
+        "area": "Area", "offered": "Incoming calls", "answered": "Answered", "answer_rate": "Answer rate",
+        "mean_wait": "Mean wait", "service_level": "Service level", "abandoned": "Abandoned",
+        "rejected": "Queue full", "target": "target {comparator} {value}", "within": "within {limit}",
+        "table_legend": "Small print: change against {previous} (pp = percentage points); under abandoned and "
+                        "queue full, the share of incoming calls. Waits in min:s. {marks}.",
+        "previous_partial": "Note: the data for {previous} are partial, so the changes are uncertain.",
+        "no_data_cell": "no data",
+        "chart_rate": "Answer rate by month, {first} – {last}",
+        "chart_wait": "Mean wait by month (minutes), {first} – {last}",
+        "chart_rate_legend": "Bars: share of incoming calls answered.",
+        "chart_wait_legend": "Line: mean wait of answered calls.",
+        "chart_legend": "Dashed line: the target in force. Below the axis: {marks}. * month in progress (so far).",
+        "slot": "{month}: {value}", "slot_target": "target {target}: {status}",
+        "worst_title": "Worst days of the month",
+        "worst_intro": "The {n} days of {month} with the lowest answer rate, among days with calls.",
+        "day": "Day", "no_days": "No days with calls.",
+        "definitions": "Definitions",
+        "def_offered": "Incoming calls = answered + abandoned + queue full. {short}",
+        "def_short_none": "Short abandons are not excluded (the threshold is 0 s).",
+        "def_short": "Calls hung up within {seconds} s (short abandons) are not counted.",
+        "def_answered": "Answered: by a nurse of any region; a call belongs to the caller's region.",
+        "def_rate": "Answer rate = answered / incoming. Service level = share of incoming calls answered "
+                    "within {limit}.",
+        "def_wait": "Mean wait = total queueing time of answered calls / answered calls (time in the queue after "
+                    "the menu).",
+        "def_abandoned": "Abandoned: the caller hung up while queued. Queue full: told to call later, never "
+                         "queued.",
+        "def_sum": "A collaboration's figures are computed from its regions' summed calls, never by averaging "
+                   "ratios.",
+        "def_time": "A call belongs to the day and month (Swedish time) in which it arrived. A closed month is "
+                    "judged by the target in force then.",
+    },
+}
+
+
+def marks_legend(lang: Lang, statuses: tuple[str, ...] = ("met", "missed", "at_risk", "no_data")) -> str:
+    """"✓ uppfyllt  ✗ ej uppfyllt …", each mark bound to its word by a non-breaking space."""
+    return "  ".join(f"{MARKS[s]}{NBSP}{STATUS_WORDS[lang][s]}" for s in statuses)
+
+
+def number(value: float | None, lang: Lang, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:,.{digits}f}"
+    if lang == "sv":
+        text = text.replace(",", NBSP).replace(".", ",")
+    return text.replace("-", MINUS)
+
+
+def percent(value: float | None, lang: Lang, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    text = number(value * 100, lang, digits)
+    return f"{text}{NBSP}%" if lang == "sv" else f"{text}%"
+
+
+def _holds(value: float, comparator: str, bound: float) -> bool:
+    return value >= bound if comparator == ">=" else value <= bound
+
+
+def percent_judged(value: float | None, lang: Lang, comparator: str | None, bound: float | None) -> str:
+    """One decimal, or more where one would round across the target (84.96 % against 85 %)."""
+    if value is None or comparator is None or bound is None:
+        return percent(value, lang)
+    for digits in (1, 2, 3):
+        if _holds(round(value * 100, digits) / 100, comparator, bound) == _holds(value, comparator, bound):
+            break
+    return percent(value, lang, digits)
+
+
+def wait(seconds: float | None, lang: Lang, comparator: str | None = None, bound: float | None = None) -> str:
+    """m:ss; with tenths of a second where whole seconds would round across the target (600.4 s vs 600)."""
+    if seconds is None:
+        return "–"
+    if comparator is None or bound is None or _holds(round(seconds), comparator, bound) == _holds(
+        seconds, comparator, bound
+    ):
+        return format_seconds(seconds)
+    minutes, rest = divmod(seconds, 60)
+    text = f"{int(minutes)}:{rest:04.1f}"
+    return text.replace(".", ",") if lang == "sv" else text
+
+
+def minutes_limit(seconds: float, lang: Lang) -> str:
+    """A limit in words: 10 min, 1:30 min."""
+    text = f"{round(seconds) // 60}" if round(seconds) % 60 == 0 else format_seconds(seconds)
+    return f"{text}{NBSP}min"
+
+
+def target_value(kpi: str, value: float, lang: Lang) -> str:
+    if kpi in RATIO_KPIS:
+        whole = round(value * 100, 6) == round(value * 100)
+        return percent(value, lang, 0 if whole else 1)
+    if kpi in SECONDS_KPIS:
+        return minutes_limit(value, lang)
+    return number(value, lang)
+
+
+def signed(text: str, value: float) -> str:
+    if text.startswith(MINUS):
+        return text
+    return ("±" if value == 0 else "+") + text
+
+
+def delta(kpi: str, value: float | None, lang: Lang) -> str:
+    if value is None:
+        return ""
+    if kpi in RATIO_KPIS:
+        points = round(value * 100, 1) or 0.0  # no "−0,0"
+        return signed(number(points, lang, 1), points) + (f"{NBSP}p.e." if lang == "sv" else f"{NBSP}pp")
+    if kpi in SECONDS_KPIS:
+        text = format_seconds(abs(value))
+        return ("±" if round(value) == 0 else "+" if value > 0 else MINUS) + text
+    return signed(number(value, lang), value)
+
+
+def month_name(month_number: int, year: int, lang: Lang) -> str:
+    return f"{MONTHS[lang][month_number - 1]} {year}"
+
+
+def moment(when: datetime, lang: Lang, *, with_year: bool = True) -> str:
+    """An aware instant in Swedish time: 3 november 2025 kl. 08:15 / 3 November 2025, 08:15."""
+    local = when.astimezone(STOCKHOLM)
+    day = f"{local.day} {MONTHS[lang][local.month - 1]}" + (f" {local.year}" if with_year else "")
+    return f"{day} kl. {local:%H:%M}" if lang == "sv" else f"{day}, {local:%H:%M}"
