@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 
 from app.db.models import Call, HourlyAggregate, HourlyAnsweredBy, IntervalRow
+from app.db.totals import apply_change, touched_sums
 from app.db.types import UTCDateTime
 from app.kpi.counts import Definitions
 from app.kpi.histogram import WAIT_BUCKET_EDGES
@@ -160,7 +161,11 @@ def _in_touched(table: Table) -> ColumnElement[bool]:
 
 
 def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
-    """Rebuild the aggregates of exactly the hours in ``touched_hours``; returns how many hours."""
+    """Rebuild the aggregates of exactly the hours in ``touched_hours``; returns how many hours.
+
+    The running totals behind the Prometheus counters move by the change of these hours, in this transaction.
+    """
+    before = touched_sums(conn)
     conn.execute(delete(aggregates).where(_in_touched(aggregates)))
     conn.execute(delete(answered_by).where(_in_touched(answered_by)))
     contributions = union_all(_call_contributions(definitions), _interval_contributions(definitions)).subquery()
@@ -186,6 +191,7 @@ def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
     conn.execute(
         insert(answered_by).from_select(["region", "answered_by_region", "hour_start", "answered"], by_region)
     )
+    apply_change(conn, before, touched_sums(conn))
     return conn.execute(select(func.count()).select_from(touched_hours)).scalar_one()
 
 

@@ -93,6 +93,15 @@ class Source(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Running totals for Prometheus counters: read in constant time however many runs are kept.
+    rows_read_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    rows_stored_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    rows_updated_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    rows_unchanged_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    rows_rejected_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    runs_succeeded_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    runs_failed_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_run_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class IngestRun(Base):
@@ -319,3 +328,18 @@ class WorkerHeartbeat(Base):
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     state: Mapped[str] = mapped_column(String(16))  # running | stopping | stopped
     current_job: Mapped[str | None] = mapped_column(String(128))
+
+
+class RegionTotal(Base):
+    """All-time running totals per region behind the Prometheus counters and wait histogram.
+
+    Maintained in the same transaction as the hourly aggregates, from the change of the touched hours:
+    growth is added to ``ingested_*``, shrinkage from corrections to ``corrected_*`` (so both only grow, as
+    counters must); the histogram buckets and the wait sum count growth only.
+    """
+
+    __tablename__ = "region_totals"
+
+    region: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -232,6 +232,13 @@ def ingest_stream(
     run.finished_at = datetime.now(UTC)
     source.last_success_at = run.finished_at
     source.consecutive_failures = 0
+    source.rows_read_total += report.rows_read
+    source.rows_stored_total += report.rows_stored
+    source.rows_updated_total += report.rows_updated
+    source.rows_unchanged_total += report.rows_unchanged
+    source.rows_rejected_total += report.rows_rejected
+    source.runs_succeeded_total += 1
+    source.last_run_seconds = time.perf_counter() - started
     if source.kind != "http" and report.last_record_at is not None and (  # a pull sets its own position
         source.delivered_until is None or report.last_record_at > source.delivered_until
     ):
@@ -264,6 +271,7 @@ def record_failed_run(
     source.last_error_at = run.finished_at
     source.last_error = run.error
     source.consecutive_failures += 1
+    source.runs_failed_total += 1
     session.flush()
     return run.id
 

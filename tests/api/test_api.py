@@ -117,3 +117,20 @@ def test_openapi_documents_every_endpoint_with_a_response_model(settings):
         schema = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema, path
     assert "Kpis" in spec["components"]["schemas"]
+
+
+def test_every_route_documents_what_it_returns(settings):
+    """Every operation of the API has a typed 200 response: a JSON schema, or a declared non-JSON media type."""
+    with client_for(settings) as client:
+        spec = client.get("/openapi.json").json()
+    undocumented = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            content = operation["responses"].get("200", {}).get("content", {})
+            json_schema = content.get("application/json", {}).get("schema", {})
+            typed = ("$ref" in json_schema or json_schema.get("type") == "array" and "$ref" in json_schema["items"]
+                     or any(media != "application/json" for media in content))
+            if not typed:
+                undocumented.append(f"{method.upper()} {path}")
+    assert undocumented == []
+    assert len(spec["paths"]) >= 20
