@@ -74,8 +74,15 @@ def forecast_rest(
     total = Fraction(0)
     used = 0
     hour = floor_hour(now)
+    # Every hour of one local weekday-and-hour slot has the same samples: the latest occurrences that are
+    # over (a later week's hour skips the occurrences still to come). So each slot is sampled once.
+    by_slot: dict[tuple[int, int, int], list[int]] = {}
     while hour < end:
-        samples = _samples(offered_by_hour, hour, now, first_data, weeks)
+        local = hour.astimezone(STOCKHOLM)
+        slot = (local.weekday(), local.hour, local.fold)
+        if slot not in by_slot:
+            by_slot[slot] = _samples(offered_by_hour, hour, now, first_data, weeks)
+        samples = by_slot[slot]
         if samples:
             used = max(used, len(samples))
             share = Fraction(1)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import String, func, literal, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from app.db.aggregates import BUCKET_COLUMNS, SUMMED_COLUMNS
@@ -121,8 +121,28 @@ def distinct_hours_with_data(session: Session, regions: Iterable[str], start: da
     )
 
 
-def first_hour_with_data(session: Session, regions: Iterable[str]) -> datetime | None:
-    value = session.execute(
-        select(type_coerce(func.min(agg.c.hour_start), UTCDateTime)).where(agg.c.region.in_(list(regions)))
-    ).scalar_one()
-    return value
+def offered_by_region_hour(
+    session: Session, regions: Iterable[str], start: datetime, end: datetime
+) -> dict[str, dict[datetime, int]]:
+    """Offered calls per region and UTC hour in [start, end), in one query: the forecast's history."""
+    hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
+    query = select(agg.c.region, hour, (agg.c.answered + agg.c.abandoned + agg.c.rejected).label("offered")).where(
+        agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end
+    )
+    out: dict[str, dict[datetime, int]] = {}
+    for region, moment, offered in session.execute(query):
+        out.setdefault(region, {})[moment] = int(offered)
+    return out
+
+
+def first_hours(session: Session, regions: Iterable[str]) -> dict[str, datetime]:
+    """Each region's first hour with data: one primary-key lookup per region, not a scan of all history."""
+    parts = [
+        select(literal(region, String).label("region"),
+               type_coerce(func.min(agg.c.hour_start), UTCDateTime).label("first"))
+        .where(agg.c.region == region)
+        for region in sorted(set(regions))
+    ]
+    if not parts:
+        return {}
+    return {region: first for region, first in session.execute(union_all(*parts)).all() if first is not None}

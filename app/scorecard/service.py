@@ -26,10 +26,10 @@ from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
 from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
 from app.scorecard.queries import (
-    counts_by_hour,
     counts_by_region,
     distinct_hours_with_data,
-    first_hour_with_data,
+    first_hours,
+    offered_by_region_hour,
     stored_definitions,
 )
 
@@ -157,11 +157,26 @@ def _scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
     return members
 
 
-def _forecast(session: Session, regions: list[str], now: datetime, end: datetime) -> Forecast:
-    """Expected calls for the rest of the month from the same weekday and hour of recent weeks (§6)."""
+def _forecasts(
+    session: Session, members: dict[tuple[str, str], list[str]], scopes: list[tuple[str, str]], now: datetime,
+    end: datetime,
+) -> dict[tuple[str, str], Forecast]:
+    """Expected calls for the rest of the month per scope, from the same weekday and hour of recent weeks
+    (§6). One query fetches the history of every region; a collaboration's is the sum of its members'."""
+    regions = sorted({region for scope in scopes for region in members.get(scope, [scope[1]])})
     history_start = floor_hour(now) - timedelta(weeks=DEFAULT_WEEKS + MAX_WEEKS_AHEAD)
-    offered = {hour: counts.offered for hour, counts in counts_by_hour(session, regions, history_start, now).items()}
-    return forecast_rest(offered, now, end, first_hour_with_data(session, regions))
+    history = offered_by_region_hour(session, regions, history_start, now)
+    first = first_hours(session, regions)
+    out: dict[tuple[str, str], Forecast] = {}
+    for scope in scopes:
+        scope_regions = members.get(scope, [scope[1]])
+        offered: dict[datetime, int] = {}
+        for region in scope_regions:
+            for hour, value in history.get(region, {}).items():
+                offered[hour] = offered.get(hour, 0) + value
+        starts = [first[r] for r in scope_regions if r in first]
+        out[scope] = forecast_rest(offered, now, end, min(starts) if starts else None)
+    return out
 
 
 def _comparison(kpis: dict[str, Any], other: Kpis | None, month: date) -> dict[str, Any]:
@@ -180,10 +195,12 @@ def _kpis_by_scope(session: Session, month: date) -> dict[tuple[str, str], Kpis]
 
 
 def monthly_scorecard(
-    session: Session, month: date, definitions: Definitions, now: datetime | None = None
+    session: Session, month: date, definitions: Definitions, now: datetime | None = None, *,
+    comparisons: bool = True,
 ) -> dict[str, Any]:
     """The scorecard of one local month: figures, targets and status, comparisons, completeness.
 
+    ``comparisons=False`` leaves the deltas out (``null``) for callers that do not show them (metrics).
     A month in progress also carries the forecast of its remaining calls and, per target, what those calls
     must achieve (``needed``). Month-over-month and year-over-year deltas compare with the whole earlier
     month (for a month in progress: the month so far against the whole earlier month).
@@ -198,12 +215,14 @@ def monthly_scorecard(
     previous_month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
     previous_year = date(month.year - 1, month.month, 1)
     before = {"previous_month": (previous_month, _kpis_by_scope(session, previous_month)),
-              "previous_year": (previous_year, _kpis_by_scope(session, previous_year))}
+              "previous_year": (previous_year, _kpis_by_scope(session, previous_year))} if comparisons else {}
     scopes = []
-    for figures in region_and_collaboration_figures(session, start, end):
+    all_figures = region_and_collaboration_figures(session, start, end)
+    forecasts = _forecasts(session, members, [(f.kind, f.scope) for f in all_figures], now, end) if in_progress else {}
+    for figures in all_figures:
         key = (figures.kind, figures.scope)
         latest = figures.counts.latest_record_at
-        forecast = _forecast(session, members.get(key, [figures.scope]), now, end) if in_progress else None
+        forecast = forecasts.get(key)
         kpis = figures.kpis.as_dict()
         scopes.append({
             "scope": figures.scope,
@@ -217,7 +236,7 @@ def monthly_scorecard(
                 "weeks": forecast.weeks,
             },
             "comparisons": {name: _comparison(kpis, by_scope.get(key), other_month)
-                            for name, (other_month, by_scope) in before.items()},
+                            for name, (other_month, by_scope) in before.items()} if comparisons else None,
             "completeness": {
                 "hours_with_data": figures.hours_with_data,
                 "hours_in_month": figures.hours_in_span,
