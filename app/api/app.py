@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from app import __version__
 from app.api.errors import install_error_handlers
-from app.api.routers import breakdowns, health, ingest, regions, reports, scorecards, sources, targets
+from app.api.routers import breakdowns, health, ingest, metrics, regions, reports, scorecards, sources, targets
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
+from app.metrics.collector import VptCollector
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,6 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(VptCollector(app.state.session_factory, settings))
+        app.state.metrics_registry = registry
         yield
         engine.dispose()
 
@@ -35,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(regions.router)
     app.include_router(breakdowns.router)
     app.include_router(scorecards.router)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from app.kpi.localtime import HOUR, STOCKHOLM, floor_hour, is_nonexistent, local_to_utc
 from app.kpi.targets import Comparator, Status, Target
@@ -39,22 +40,49 @@ def _same_hour_weeks_ago(hour: datetime, weeks: int) -> datetime | None:
     return local_to_utc(naive, fold=local.fold)
 
 
-def _samples(
-    offered_by_hour: Mapping[datetime, int], hour: datetime, now: datetime, first_data: datetime, weeks: int
-) -> list[int]:
-    """The same local weekday and hour in the latest ``weeks`` weeks that are over (an hour later this
-    month may look back past weeks still to come) and not before the first data."""
-    samples: list[int] = []
-    k = 1
-    while len(samples) < weeks and k <= weeks + MAX_WEEKS_AHEAD:
-        sample = _same_hour_weeks_ago(hour, k)
-        k += 1
-        if sample is None or sample + HOUR > now:
-            continue
-        if sample < first_data:
-            break
-        samples.append(offered_by_hour.get(sample, 0))
-    return samples
+@dataclass(frozen=True, slots=True)
+class SamplePlan:
+    """Which past hours stand for which remaining hours: the same for every scope, so computed once.
+
+    ``hours`` lists each remaining UTC hour with its share (the hour in progress counts with what is left of
+    it) and its local weekday-and-hour slot; ``candidates`` gives each slot's past occurrences that are over,
+    newest first. Every hour of one slot has the same samples: a later week's hour skips the occurrences
+    still to come.
+    """
+
+    hours: tuple[tuple[Fraction, tuple[int, int, int]], ...]
+    candidates: dict[tuple[int, int, int], tuple[datetime, ...]]
+
+
+def sample_plan(now: datetime, end: datetime, weeks: int = DEFAULT_WEEKS) -> SamplePlan:
+    first = floor_hour(now)
+    slots, candidates = _slots(first, end, weeks)
+    shares = [Fraction((first + HOUR - now) // _MICROSECOND, HOUR // _MICROSECOND) if first < now else Fraction(1)]
+    return SamplePlan(tuple(zip(shares + [Fraction(1)] * (len(slots) - 1), slots, strict=True)), candidates)
+
+
+@lru_cache(maxsize=16)
+def _slots(
+    first: datetime, end: datetime, weeks: int
+) -> tuple[list[tuple[int, int, int]], dict[tuple[int, int, int], tuple[datetime, ...]]]:
+    """The slots of the remaining hours and each slot's past occurrences; the same for a whole hour, so
+    every scrape and scorecard within it shares one computation."""
+    slots: list[tuple[int, int, int]] = []
+    candidates: dict[tuple[int, int, int], tuple[datetime, ...]] = {}
+    hour = first
+    while hour < end:
+        local = hour.astimezone(STOCKHOLM)
+        slot = (local.weekday(), local.hour, local.fold)
+        if slot not in candidates:
+            found = []
+            for k in range(1, weeks + MAX_WEEKS_AHEAD + 1):
+                sample = _same_hour_weeks_ago(hour, k)
+                if sample is not None and sample + HOUR <= first:  # over before the hour in progress began
+                    found.append(sample)
+            candidates[slot] = tuple(found)
+        slots.append(slot)
+        hour += HOUR
+    return slots, candidates
 
 
 def forecast_rest(
@@ -63,33 +91,28 @@ def forecast_rest(
     end: datetime,
     first_data: datetime | None,
     weeks: int = DEFAULT_WEEKS,
+    plan: SamplePlan | None = None,
 ) -> Forecast:
     """Expected offered calls in [now, end), from ``offered_by_hour`` (UTC hour start → offered).
 
     The hour in progress counts with the share of it still to come. Only sample hours at or after
-    ``first_data`` are used; with none at all the forecast is empty (weeks = 0).
+    ``first_data`` are used; with none at all the forecast is empty (weeks = 0). Pass the ``plan`` of
+    ``sample_plan(now, end, weeks)`` when forecasting many scopes for the same moment.
     """
     if first_data is None or now >= end:
         return Forecast(Fraction(0), 0)
-    total = Fraction(0)
+    plan = plan or sample_plan(now, end, weeks)
+    means: dict[tuple[int, int, int], Fraction | None] = {}
     used = 0
-    hour = floor_hour(now)
-    # Every hour of one local weekday-and-hour slot has the same samples: the latest occurrences that are
-    # over (a later week's hour skips the occurrences still to come). So each slot is sampled once.
-    by_slot: dict[tuple[int, int, int], list[int]] = {}
-    while hour < end:
-        local = hour.astimezone(STOCKHOLM)
-        slot = (local.weekday(), local.hour, local.fold)
-        if slot not in by_slot:
-            by_slot[slot] = _samples(offered_by_hour, hour, now, first_data, weeks)
-        samples = by_slot[slot]
-        if samples:
-            used = max(used, len(samples))
-            share = Fraction(1)
-            if hour < now:  # the hour in progress: only what is left of it
-                share = Fraction((hour + HOUR - now) // _MICROSECOND, HOUR // _MICROSECOND)
-            total += Fraction(sum(samples), len(samples)) * share
-        hour += HOUR
+    for slot, candidates in plan.candidates.items():
+        samples = [offered_by_hour.get(sample, 0) for sample in candidates if sample >= first_data][:weeks]
+        used = max(used, len(samples))
+        means[slot] = Fraction(sum(samples), len(samples)) if samples else None
+    total = Fraction(0)
+    for share, slot in plan.hours:
+        mean = means[slot]
+        if mean is not None:
+            total += mean * share
     return Forecast(total, used)
 
 

@@ -21,6 +21,7 @@ from app.kpi.forecast import (
     in_progress_status,
     needed_answer_rate,
     needed_mean_wait,
+    sample_plan,
 )
 from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
 from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds
@@ -167,6 +168,7 @@ def _forecasts(
     history_start = floor_hour(now) - timedelta(weeks=DEFAULT_WEEKS + MAX_WEEKS_AHEAD)
     history = offered_by_region_hour(session, regions, history_start, now)
     first = first_hours(session, regions)
+    plan = sample_plan(now, end)
     out: dict[tuple[str, str], Forecast] = {}
     for scope in scopes:
         scope_regions = members.get(scope, [scope[1]])
@@ -175,7 +177,7 @@ def _forecasts(
             for hour, value in history.get(region, {}).items():
                 offered[hour] = offered.get(hour, 0) + value
         starts = [first[r] for r in scope_regions if r in first]
-        out[scope] = forecast_rest(offered, now, end, min(starts) if starts else None)
+        out[scope] = forecast_rest(offered, now, end, min(starts) if starts else None, plan=plan)
     return out
 
 

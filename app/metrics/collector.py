@@ -1,0 +1,226 @@
+"""Prometheus metrics read from the database at scrape time (SPEC §7).
+
+Every figure comes from the same service functions as the scorecard, over fixed windows (today, month to
+date, previous month), and from small running-total rows: the cost of a scrape does not grow with the
+history stored. The collector is registered on a registry made per app (never the default registry at
+import time), so a scrape is the only moment it touches the database.
+
+Labels stay few and bounded: ``scope`` (21 regions and the collaborations), ``scope_kind``, ``window``,
+``kpi``, ``status``, ``region``, ``outcome``, ``source``, ``result``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db.models import Source
+from app.db.totals import region_totals
+from app.ingest.leases import heartbeat_is_stale, latest_heartbeat
+from app.kpi.histogram import WAIT_BUCKET_EDGES
+from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of
+from app.scorecard.service import monthly_scorecard, region_and_collaboration_figures
+
+log = logging.getLogger(__name__)
+
+SCOPE = ["scope", "scope_kind"]
+WINDOWED = [*SCOPE, "window"]
+MONTH_STATUSES = ("on_track", "at_risk", "unreachable", "no_data")
+CLOSED_STATUSES = ("met", "missed", "no_data")
+OUTCOMES = {"answered": "answered", "abandoned": "abandoned", "rejected": "rejected",
+            "short_abandons": "short_abandon"}
+RESULTS = ("read", "stored", "updated", "unchanged", "rejected")
+
+
+def _timestamp(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+class VptCollector(Collector):
+    def __init__(
+        self, factory: sessionmaker[Session], settings: Settings, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))  # a benchmark or test may fix "now"
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing at registration: the database is read on scrape only
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.perf_counter()
+        database_up = GaugeMetricFamily("vpt_database_up", "1 when the database answered this scrape")
+        try:
+            with self.factory() as session:
+                families = list(self._families(session, self.clock()))
+        except Exception:
+            log.exception("metrics.collect.failed")
+            database_up.add_metric([], 0)
+            yield database_up
+            return
+        database_up.add_metric([], 1)
+        yield database_up
+        yield from families
+        duration = GaugeMetricFamily("vpt_metrics_collect_duration_seconds", "Time this scrape spent reading")
+        duration.add_metric([], time.perf_counter() - started)
+        yield duration
+
+    # -- scorecard ---------------------------------------------------------------------------------------
+
+    def _families(self, session: Session, now: datetime) -> Iterator[Metric]:
+        yield from self._scorecard(session, now)
+        yield from self._totals(session)
+        yield from self._sources(session)
+        yield from self._worker(session, now)
+
+    def _scorecard(self, session: Session, now: datetime) -> Iterator[Metric]:
+        month = local_month_of(now)
+        previous = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+        current = monthly_scorecard(session, month, self.settings.definitions, now, comparisons=False)
+        closed = monthly_scorecard(session, previous, self.settings.definitions, now, comparisons=False)
+        today_start, today_end = local_day_bounds(now.astimezone(STOCKHOLM).date())
+        today = region_and_collaboration_figures(session, today_start, min(today_end, now))
+
+        info = InfoMetricFamily("vpt_scope", "A region or collaboration with data", labels=SCOPE)
+        gauges = {
+            "offered": GaugeMetricFamily("vpt_offered_calls", "Inkommande samtal in the window", labels=WINDOWED),
+            "answered": GaugeMetricFamily("vpt_answered_calls", "Besvarade in the window", labels=WINDOWED),
+            "abandoned": GaugeMetricFamily("vpt_abandoned_calls", "Avbrutna in the window", labels=WINDOWED),
+            "rejected": GaugeMetricFamily("vpt_rejected_calls", "Kön full in the window", labels=WINDOWED),
+            "answer_rate": GaugeMetricFamily("vpt_answer_rate_ratio", "Svarsfrekvens", labels=WINDOWED),
+            "mean_wait": GaugeMetricFamily("vpt_mean_wait_seconds", "Medelväntetid, answered calls",
+                                           labels=WINDOWED),
+            "service_level": GaugeMetricFamily("vpt_service_level_ratio", "Answered within sl_seconds / offered",
+                                               labels=WINDOWED),
+        }
+        target_rate = GaugeMetricFamily("vpt_target_answer_rate_ratio", "Answer-rate target in force this month",
+                                        labels=SCOPE)
+        target_wait = GaugeMetricFamily("vpt_target_mean_wait_seconds", "Mean-wait target in force this month",
+                                        labels=SCOPE)
+        status = GaugeMetricFamily("vpt_target_status", "Target status as a state set (1 = current)",
+                                   labels=[*SCOPE, "kpi", "window", "status"])
+        needed = GaugeMetricFamily("vpt_needed_answer_rate_ratio",
+                                   "Answer rate the calls still to come this month need (above 1: unreachable)",
+                                   labels=SCOPE)
+        remaining = GaugeMetricFamily("vpt_expected_remaining_calls", "Calls forecast for the rest of the month",
+                                      labels=SCOPE)
+
+        seen: dict[tuple[str, str], str] = {}
+
+        def add_kpis(labels: list[str], kpis: dict[str, Any]) -> None:
+            for key, family in gauges.items():
+                value = kpis.get(key)
+                if value is not None:
+                    family.add_metric(labels, float(value))
+
+        for window, document in (("month_to_date", current), ("previous_month", closed)):
+            for scope in document["scopes"]:
+                labels = [scope["scope"], scope["kind"]]
+                seen[(scope["scope"], scope["kind"])] = scope["name"]
+                add_kpis([*labels, window], scope["kpis"])
+                statuses = MONTH_STATUSES if window == "month_to_date" else CLOSED_STATUSES
+                for target in scope["targets"]:
+                    if target["kpi"] not in ("answer_rate", "mean_wait"):
+                        continue
+                    for state in statuses:
+                        status.add_metric([*labels, target["kpi"], window, state], 1 if target["status"] == state
+                                          else 0)
+                    if window == "month_to_date":
+                        family = target_rate if target["kpi"] == "answer_rate" else target_wait
+                        family.add_metric(labels, target["value"])
+                        if target["kpi"] == "answer_rate" and target["needed"] is not None:
+                            needed.add_metric(labels, target["needed"])
+                if window == "month_to_date" and scope["forecast"]:
+                    remaining.add_metric(labels, scope["forecast"]["expected_remaining_offered"])
+        for figures in today:
+            seen[(figures.scope, figures.kind)] = figures.name
+            add_kpis([figures.scope, figures.kind, "today"], figures.kpis.as_dict())
+        for (code, kind), name in sorted(seen.items()):
+            info.add_metric([code, kind], {"name": name})
+        yield info
+        yield from gauges.values()
+        yield from (target_rate, target_wait, status, needed, remaining)
+
+    # -- counters ----------------------------------------------------------------------------------------
+
+    def _totals(self, session: Session) -> Iterator[Metric]:
+        totals = region_totals(session.connection())
+        ingested = CounterMetricFamily("vpt_calls_ingested", "Call outcomes added to the figures by ingest",
+                                       labels=["region", "outcome"])
+        corrected = CounterMetricFamily("vpt_calls_corrected", "Call outcomes taken out of the figures by corrections",
+                                        labels=["region", "outcome"])
+        waits = HistogramMetricFamily("vpt_answered_wait_seconds", "Waits of answered calls, as ingested",
+                                      labels=["region"])
+        for region, values in sorted(totals.items()):
+            for column, outcome in OUTCOMES.items():
+                ingested.add_metric([region, outcome], values.get(f"ingested_{column}", 0))
+                corrected.add_metric([region, outcome], values.get(f"corrected_{column}", 0))
+            cumulative = 0
+            buckets = []
+            for index, edge in enumerate(WAIT_BUCKET_EDGES):
+                cumulative += values.get(f"wait_bucket_{index:02d}", 0)
+                buckets.append((floatToGoString(edge), cumulative))
+            waits.add_metric([region], buckets, values.get("wait_answered_ms", 0) / 1000)
+        yield from (ingested, corrected, waits)
+
+    def _sources(self, session: Session) -> Iterator[Metric]:
+        last_success = GaugeMetricFamily("vpt_source_last_success_timestamp_seconds", "Last successful delivery",
+                                         labels=["source"])
+        last_error = GaugeMetricFamily("vpt_source_last_error_timestamp_seconds", "Last failed delivery",
+                                       labels=["source"])
+        delivered = GaugeMetricFamily("vpt_source_delivered_until_timestamp_seconds",
+                                      "How far the source has delivered (feed position or newest record)",
+                                      labels=["source"])
+        failures = GaugeMetricFamily("vpt_source_consecutive_failures", "Failures since the last success",
+                                     labels=["source"])
+        behind = GaugeMetricFamily("vpt_source_records_behind", "Records the platform still holds for us",
+                                   labels=["source"])
+        cadence = GaugeMetricFamily("vpt_source_cadence_seconds", "Expected seconds between pulls",
+                                    labels=["source"])
+        rows = CounterMetricFamily("vpt_ingest_rows", "Rows read by ingest, by result", labels=["source", "result"])
+        runs = CounterMetricFamily("vpt_ingest_runs", "Ingest runs by status", labels=["source", "status"])
+        duration = GaugeMetricFamily("vpt_ingest_last_run_duration_seconds", "Duration of the last ingest run",
+                                     labels=["source"])
+        for source in session.scalars(select(Source).order_by(Source.name)):
+            label = [source.name]
+            for family, value in ((last_success, _timestamp(source.last_success_at)),
+                                  (last_error, _timestamp(source.last_error_at)),
+                                  (delivered, _timestamp(source.delivered_until)),
+                                  (behind, source.records_behind), (duration, source.last_run_seconds)):
+                if value is not None:
+                    family.add_metric(label, float(value))
+            failures.add_metric(label, source.consecutive_failures)
+            if source.kind == "http" and source.config and "cadence_seconds" in source.config:
+                cadence.add_metric(label, float(source.config["cadence_seconds"]))
+            for result in RESULTS:
+                rows.add_metric([source.name, result], getattr(source, f"rows_{result}_total"))
+            runs.add_metric([source.name, "succeeded"], source.runs_succeeded_total)
+            runs.add_metric([source.name, "failed"], source.runs_failed_total)
+        yield from (last_success, last_error, delivered, failures, behind, cadence, rows, runs, duration)
+
+    def _worker(self, session: Session, now: datetime) -> Iterator[Metric]:
+        heartbeat = latest_heartbeat(session)
+        up = GaugeMetricFamily("vpt_worker_up", "1 when a worker's heartbeat is fresh")
+        beat = GaugeMetricFamily("vpt_worker_last_heartbeat_timestamp_seconds", "Latest worker heartbeat")
+        fresh = heartbeat is not None and heartbeat.state == "running" and not heartbeat_is_stale(
+            heartbeat.beat_at, now, self.settings.worker_heartbeat_seconds)
+        up.add_metric([], 1 if fresh else 0)
+        if heartbeat is not None:
+            beat.add_metric([], heartbeat.beat_at.timestamp())
+        yield from (up, beat)
