@@ -405,26 +405,37 @@ def run_timings(
     return timings
 
 
-def time_metrics(label: str, settings: Settings, month: date, requests: int, warmup: int) -> Timing:
+def time_metrics(label: str, settings: Settings, month: date, requests: int, warmup: int) -> list[Timing]:
     """One Prometheus scrape's collection (every family, exposition text included) with "now" in the middle
-    of the newest month: month to date, today and the forecast all have data, as in production."""
+    of the newest month: month to date, today and the forecast all have data, as in production. Cold: the
+    first scrape after an ingest (nothing cached). Warm: a scrape between ingests."""
     from prometheus_client import CollectorRegistry, generate_latest
 
     from app.metrics.collector import VptCollector
 
     now = datetime(month.year, month.month, 15, 12, 0, tzinfo=STOCKHOLM).astimezone(UTC)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(VptCollector(make_session_factory(make_engine(settings)), settings, clock=lambda: now))
-    for _ in range(warmup):
-        generate_latest(registry)
-    samples = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        generate_latest(registry)
-        samples.append((time.perf_counter() - started) * 1000)
-    timing = Timing(f"{label} /metrics collection (mid-month)", samples)
-    print("  " + timing.line())
-    return timing
+    factory = make_session_factory(make_engine(settings))
+
+    def registry() -> CollectorRegistry:
+        made = CollectorRegistry(auto_describe=False)
+        made.register(VptCollector(factory, settings, clock=lambda: now))
+        return made
+
+    timings = []
+    for kind, fresh in (("cold, after an ingest", True), ("warm, between ingests", False)):
+        shared = registry()
+        for _ in range(warmup):
+            generate_latest(registry() if fresh else shared)
+        samples = []
+        for _ in range(requests):
+            target = registry() if fresh else shared
+            started = time.perf_counter()
+            generate_latest(target)
+            samples.append((time.perf_counter() - started) * 1000)
+        timing = Timing(f"{label} /metrics collection ({kind})", samples)
+        print("  " + timing.line())
+        timings.append(timing)
+    return timings
 
 
 def free_port() -> int:
@@ -542,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"filled by COPY + VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
             settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
             results += run_timings("postgresql", url, settings, layout, months, warmup, args.regions)
-            results.append(time_metrics("postgresql", settings, all_months[-1], args.requests, args.warmup))
+            results += time_metrics("postgresql", settings, all_months[-1], args.requests, args.warmup)
             if not args.no_http:
                 http = time_http(url, months, warmup)
                 if http is not None:
@@ -557,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"SQLite: filled by executemany + ANALYZE in {time.perf_counter() - started:.1f} s")
             settings = Settings(database_url=sqlite_url, _env_file=None)  # type: ignore[call-arg]
             results += run_timings("sqlite", sqlite_url, settings, layout, months, warmup, args.regions)
-            results.append(time_metrics("sqlite", settings, all_months[-1], args.requests, args.warmup))
+            results += time_metrics("sqlite", settings, all_months[-1], args.requests, args.warmup)
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -25,7 +25,6 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +34,7 @@ from app.db.totals import region_totals
 from app.ingest.leases import heartbeat_is_stale, latest_heartbeat
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of
+from app.scorecard.queries import data_version
 from app.scorecard.service import monthly_scorecard, region_and_collaboration_figures
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,19 @@ class VptCollector(Collector):
         self.factory = factory
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))  # a benchmark or test may fix "now"
+        self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The month documents are reused while nothing was ingested, no target set and no definition changed
+        (the data version) — and, for the month in progress, within the same minute (its forecast moves with
+        the clock). A scrape between two ingests then costs a handful of small queries."""
+        kind = key[0]
+        hit = self._cache.get(kind)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = compute()
+        self._cache[kind] = (key, value)
+        return value
 
     def describe(self) -> list[Metric]:
         return []  # nothing at registration: the database is read on scrape only
@@ -92,8 +105,13 @@ class VptCollector(Collector):
     def _scorecard(self, session: Session, now: datetime) -> Iterator[Metric]:
         month = local_month_of(now)
         previous = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
-        current = monthly_scorecard(session, month, self.settings.definitions, now, comparisons=False)
-        closed = monthly_scorecard(session, previous, self.settings.definitions, now, comparisons=False)
+        version = data_version(session)
+        current = self._cached(("month_to_date", month, version, now.replace(second=0, microsecond=0)),
+                               lambda: monthly_scorecard(session, month, self.settings.definitions, now,
+                                                         comparisons=False))
+        closed = self._cached(("previous_month", previous, version),
+                              lambda: monthly_scorecard(session, previous, self.settings.definitions, now,
+                                                        comparisons=False))
         today_start, today_end = local_day_bounds(now.astimezone(STOCKHOLM).date())
         today = region_and_collaboration_figures(session, today_start, min(today_end, now))
 
@@ -175,7 +193,7 @@ class VptCollector(Collector):
             buckets = []
             for index, edge in enumerate(WAIT_BUCKET_EDGES):
                 cumulative += values.get(f"wait_bucket_{index:02d}", 0)
-                buckets.append((floatToGoString(edge), cumulative))
+                buckets.append(("+Inf" if edge == float("inf") else repr(float(edge)), cumulative))
             waits.add_metric([region], buckets, values.get("wait_answered_ms", 0) / 1000)
         yield from (ingested, corrected, waits)
 

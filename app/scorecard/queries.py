@@ -122,14 +122,16 @@ def distinct_hours_with_data(session: Session, regions: Iterable[str], start: da
 
 
 def offered_by_region_hour(
-    session: Session, regions: Iterable[str], start: datetime, end: datetime
+    session: Session, regions: Iterable[str], hours: list[datetime]
 ) -> dict[str, dict[datetime, int]]:
-    """Offered calls per region and UTC hour in [start, end), in one query: the forecast's history."""
+    """Offered calls per region at the given UTC hours (the forecast's samples), in one query."""
     hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
     query = select(agg.c.region, hour, (agg.c.answered + agg.c.abandoned + agg.c.rejected).label("offered")).where(
-        agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end
+        agg.c.region.in_(list(regions)), type_coerce(agg.c.hour_start, UTCDateTime).in_(hours)
     )
     out: dict[str, dict[datetime, int]] = {}
+    if not hours:
+        return out
     for region, moment, offered in session.execute(query):
         out.setdefault(region, {})[moment] = int(offered)
     return out
@@ -146,3 +148,15 @@ def first_hours(session: Session, regions: Iterable[str]) -> dict[str, datetime]
     if not parts:
         return {}
     return {region: first for region, first in session.execute(union_all(*parts)).all() if first is not None}
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever a figure could: a new ingest run, a new target version, a recompute with new
+    definitions. Three index lookups, so a cache can be checked at every request."""
+    from app.db.models import IngestRun, TargetVersion
+
+    return tuple(session.execute(select(
+        select(func.max(IngestRun.id)).scalar_subquery(),
+        select(func.max(TargetVersion.id)).scalar_subquery(),
+        select(AggregateDefinitions.updated_at).where(AggregateDefinitions.id == 1).scalar_subquery(),
+    )).one())

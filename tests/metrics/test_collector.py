@@ -117,3 +117,31 @@ def test_promtool_accepts_the_exposition(session_factory: sessionmaker[Session],
     result = subprocess.run([promtool, "check", "metrics"], input=generate_latest(registry), capture_output=True,
                             timeout=30)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_a_new_ingest_or_target_is_seen_by_the_next_scrape(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    from app.scorecard.targets import set_target
+
+    ingest_text(session_factory, settings, "calls", CALLS)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(VptCollector(session_factory, settings, clock=lambda: NOW))
+
+    def sample(metric: str, **labels: str) -> float | None:
+        for family in text_string_to_metric_families(generate_latest(registry).decode()):
+            for s in family.samples:
+                if s.name == metric and s.labels == labels:
+                    return s.value
+        return None
+
+    ac = {"scope": "SE-AC", "scope_kind": "region"}
+    assert sample("vpt_offered_calls", **ac, window="month_to_date") == 3
+    ingest_text(session_factory, settings, "calls", "call_id,region,queue,arrived_at,outcome\n"
+                "late,SE-AC,q,2025-10-04T10:00:00+02:00,rejected\n")
+    assert sample("vpt_offered_calls", **ac, window="month_to_date") == 4
+    assert sample("vpt_target_answer_rate_ratio", **ac) == 0.85
+    with session_factory.begin() as session:
+        set_target(session, "SE-AC", "answer_rate", comparator=">=", value="0.9", valid_from="2025-10",
+                   reason="test", set_by="test", scope_kind="region")
+    assert sample("vpt_target_answer_rate_ratio", **ac) == 0.9
