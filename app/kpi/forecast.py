@@ -44,21 +44,31 @@ def _same_hour_weeks_ago(hour: datetime, weeks: int) -> datetime | None:
 class SamplePlan:
     """Which past hours stand for which remaining hours: the same for every scope, so computed once.
 
-    ``hours`` lists each remaining UTC hour with its share (the hour in progress counts with what is left of
-    it) and its local weekday-and-hour slot; ``candidates`` gives each slot's past occurrences that are over,
-    newest first. Every hour of one slot has the same samples: a later week's hour skips the occurrences
-    still to come.
+    Every remaining hour of one local weekday-and-hour slot has the same samples — the latest occurrences
+    that are over (a later week's hour skips the occurrences still to come) — so the forecast is, per slot,
+    the mean of those samples times the slot's remaining hours (``weights``; the hour in progress counts with
+    what is left of it). ``candidates`` holds each slot's newest ``weeks`` occurrences that are over, newest
+    first: an older one is never needed, since one before the first data makes all older ones so too.
     """
 
-    hours: tuple[tuple[Fraction, tuple[int, int, int]], ...]
+    weights: dict[tuple[int, int, int], Fraction]
     candidates: dict[tuple[int, int, int], tuple[datetime, ...]]
+
+    @property
+    def sample_hours(self) -> list[datetime]:
+        return sorted({hour for hours in self.candidates.values() for hour in hours})
 
 
 def sample_plan(now: datetime, end: datetime, weeks: int = DEFAULT_WEEKS) -> SamplePlan:
     first = floor_hour(now)
     slots, candidates = _slots(first, end, weeks)
-    shares = [Fraction((first + HOUR - now) // _MICROSECOND, HOUR // _MICROSECOND) if first < now else Fraction(1)]
-    return SamplePlan(tuple(zip(shares + [Fraction(1)] * (len(slots) - 1), slots, strict=True)), candidates)
+    weights: dict[tuple[int, int, int], Fraction] = {}
+    for index, slot in enumerate(slots):
+        share = Fraction(1)
+        if index == 0 and first < now:  # the hour in progress: only what is left of it
+            share = Fraction((first + HOUR - now) // _MICROSECOND, HOUR // _MICROSECOND)
+        weights[slot] = weights.get(slot, Fraction(0)) + share
+    return SamplePlan(weights, candidates)
 
 
 @lru_cache(maxsize=16)
@@ -74,9 +84,11 @@ def _slots(
         local = hour.astimezone(STOCKHOLM)
         slot = (local.weekday(), local.hour, local.fold)
         if slot not in candidates:
-            found = []
-            for k in range(1, weeks + MAX_WEEKS_AHEAD + 1):
+            found: list[datetime] = []
+            k = 1
+            while len(found) < weeks and k <= weeks + MAX_WEEKS_AHEAD:
                 sample = _same_hour_weeks_ago(hour, k)
+                k += 1
                 if sample is not None and sample + HOUR <= first:  # over before the hour in progress began
                     found.append(sample)
             candidates[slot] = tuple(found)
@@ -102,17 +114,13 @@ def forecast_rest(
     if first_data is None or now >= end:
         return Forecast(Fraction(0), 0)
     plan = plan or sample_plan(now, end, weeks)
-    means: dict[tuple[int, int, int], Fraction | None] = {}
-    used = 0
-    for slot, candidates in plan.candidates.items():
-        samples = [offered_by_hour.get(sample, 0) for sample in candidates if sample >= first_data][:weeks]
-        used = max(used, len(samples))
-        means[slot] = Fraction(sum(samples), len(samples)) if samples else None
     total = Fraction(0)
-    for share, slot in plan.hours:
-        mean = means[slot]
-        if mean is not None:
-            total += mean * share
+    used = 0
+    for slot, weight in plan.weights.items():
+        samples = [offered_by_hour.get(sample, 0) for sample in plan.candidates[slot] if sample >= first_data]
+        if samples:
+            used = max(used, len(samples))
+            total += Fraction(sum(samples), len(samples)) * weight
     return Forecast(total, used)
 
 

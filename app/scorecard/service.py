@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from app.db.models import Collaboration, CollaborationMember, Region, TargetVersion
 from app.kpi.counts import Counts, Definitions, sum_counts
 from app.kpi.forecast import (
-    DEFAULT_WEEKS,
-    MAX_WEEKS_AHEAD,
     Forecast,
     forecast_rest,
     in_progress_status,
@@ -24,7 +22,7 @@ from app.kpi.forecast import (
     sample_plan,
 )
 from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
-from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds
+from app.kpi.localtime import HOUR, hours_between, local_month_bounds
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
 from app.scorecard.queries import (
     counts_by_region,
@@ -165,10 +163,9 @@ def _forecasts(
     """Expected calls for the rest of the month per scope, from the same weekday and hour of recent weeks
     (§6). One query fetches the history of every region; a collaboration's is the sum of its members'."""
     regions = sorted({region for scope in scopes for region in members.get(scope, [scope[1]])})
-    history_start = floor_hour(now) - timedelta(weeks=DEFAULT_WEEKS + MAX_WEEKS_AHEAD)
-    history = offered_by_region_hour(session, regions, history_start, now)
-    first = first_hours(session, regions)
     plan = sample_plan(now, end)
+    history = offered_by_region_hour(session, regions, plan.sample_hours)
+    first = first_hours(session, regions)
     out: dict[tuple[str, str], Forecast] = {}
     for scope in scopes:
         scope_regions = members.get(scope, [scope[1]])
