@@ -5,12 +5,13 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY requirements.lock pyproject.toml README.md ./
-# Dependencies only (cached until the lock changes): install the locked set without the project.
+# Dependencies only (cached until the lock or pyproject changes): the project's runtime dependencies, read
+# from pyproject.toml so the image never drifts from them, pinned by the lock; the project itself comes after.
 RUN python -m venv /opt/venv \
  && grep -v '^#' requirements.lock > /tmp/constraints.txt \
- && /opt/venv/bin/pip install -c /tmp/constraints.txt \
-      fastapi uvicorn sqlalchemy alembic pydantic-settings "psycopg[binary]" typer rich httpx \
-      prometheus-client apscheduler
+ && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+      > /tmp/requirements.txt \
+ && /opt/venv/bin/pip install -c /tmp/constraints.txt -r /tmp/requirements.txt
 COPY app ./app
 COPY migrations ./migrations
 COPY alembic.ini ./

@@ -128,7 +128,7 @@ def test_every_route_documents_what_it_returns(settings):
         for method, operation in operations.items():
             content = operation["responses"].get("200", {}).get("content", {})
             json_schema = content.get("application/json", {}).get("schema", {})
-            typed = ("$ref" in json_schema or json_schema.get("type") == "array" and "$ref" in json_schema["items"]
+            typed = ("$ref" in json_schema or (json_schema.get("type") == "array" and "$ref" in json_schema["items"])
                      or any(media != "application/json" for media in content))
             if not typed:
                 undocumented.append(f"{method.upper()} {path}")
