@@ -46,6 +46,7 @@ CLOSED_STATUSES = ("met", "missed", "no_data")
 OUTCOMES = {"answered": "answered", "abandoned": "abandoned", "rejected": "rejected",
             "short_abandons": "short_abandon"}
 RESULTS = ("read", "stored", "updated", "unchanged", "rejected")
+PREVIOUS_MONTH_TTL = 300  # seconds a previous-month document is reused across ingests
 
 
 def _timestamp(moment: datetime | None) -> float | None:
@@ -109,7 +110,9 @@ class VptCollector(Collector):
         current = self._cached(("month_to_date", month, version, now.replace(second=0, microsecond=0)),
                                lambda: monthly_scorecard(session, month, self.settings.definitions, now,
                                                          comparisons=False))
-        closed = self._cached(("previous_month", previous, version),
+        # The previous month changes only with late records: reused for a few minutes across ingests (targets
+        # and definitions still take effect at once).
+        closed = self._cached(("previous_month", previous, version[1:], int(time.monotonic() // PREVIOUS_MONTH_TTL)),
                               lambda: monthly_scorecard(session, previous, self.settings.definitions, now,
                                                         comparisons=False))
         today_start, today_end = local_day_bounds(now.astimezone(STOCKHOLM).date())

@@ -23,6 +23,7 @@ from app.scorecard.service import (
     InvalidMonth,
     ScopeFigures,
     UnknownScope,
+    check_year,
     parse_month,
     target_rows,
     targets_by_scope,
@@ -64,9 +65,11 @@ def parse_date(text: str) -> date:
     if not DATE_PATTERN.match(text):
         raise InvalidMonth(f"date must be YYYY-MM-DD, got {text!r}")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidMonth(f"no such date: {text!r}") from None
+    check_year(day)
+    return day
 
 
 def month_range(first: str | None, last: str | None, now: datetime) -> tuple[date, date]:

@@ -326,7 +326,7 @@ def scorecard_csv(document: dict[str, Any], lang: Lang = "sv") -> str:
 # --- XLSX ---------------------------------------------------------------------------------------------------
 
 _XLSX_FORMATS: dict[str, str] = {
-    "count": "#,##0", "number": "#,##0", "ratio": "0.0%", "ratio_delta": "+0.0%;-0.0%;0.0%", "seconds": "[mm]:ss",
+    "count": "#,##0", "number": "#,##0", "ratio": "0.00%", "ratio_delta": "+0.00%;-0.00%;0.00%", "seconds": "[mm]:ss",
     "seconds_delta": "+0;-0;0", "seconds_plain": "0", "timestamp": "yyyy-mm-dd hh:mm",
 }
 _FILLS: dict[str, tuple[str, str]] = {  # status -> (fill, font): Excel's Good / Bad / Neutral styles

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
@@ -15,6 +17,7 @@ from app.db.models import Collaboration, CollaborationMember, Region, TargetVers
 from app.kpi.counts import Counts, Definitions, sum_counts
 from app.kpi.forecast import (
     Forecast,
+    SamplePlan,
     forecast_rest,
     in_progress_status,
     needed_answer_rate,
@@ -22,7 +25,7 @@ from app.kpi.forecast import (
     sample_plan,
 )
 from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
-from app.kpi.localtime import HOUR, hours_between, local_month_bounds
+from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
 from app.scorecard.queries import (
     counts_by_region,
@@ -49,7 +52,18 @@ def parse_month(text: str) -> date:
     match = MONTH_PATTERN.match(text)
     if not match:
         raise InvalidMonth(f"month must be YYYY-MM, got {text!r}")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    year = int(match.group(1))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidMonth(f"year must be between {FIRST_YEAR} and {LAST_YEAR}, got {year}")
+    return date(year, int(match.group(2)), 1)
+
+
+FIRST_YEAR, LAST_YEAR = 1970, 9998  # room for the year before and the month after, in UTC and local time
+
+
+def check_year(day: date) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidMonth(f"year must be between {FIRST_YEAR} and {LAST_YEAR}, got {day.year}")
 
 
 @dataclass(frozen=True)
@@ -156,6 +170,30 @@ def _scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
     return members
 
 
+#: The sampled past hours change only as hours complete, and late records for them are rare, so their values
+#: are kept for a few minutes: a scrape or scorecard right after an ingest then reads only this month's sums.
+FORECAST_HISTORY_SECONDS = 300
+_history_cache: dict[tuple[str, tuple[str, ...], datetime], tuple[float, Any]] = {}
+_history_lock = threading.Lock()
+
+
+def _forecast_history(
+    session: Session, regions: list[str], plan: SamplePlan, hour: datetime
+) -> tuple[dict[str, dict[datetime, int]], dict[str, datetime]]:
+    key = (str(session.get_bind().engine.url), tuple(regions), hour)
+    now = time.monotonic()
+    with _history_lock:
+        hit = _history_cache.get(key)
+        if hit is not None and now - hit[0] < FORECAST_HISTORY_SECONDS:
+            return hit[1]  # type: ignore[no-any-return]
+    value = (offered_by_region_hour(session, regions, plan.sample_hours), first_hours(session, regions))
+    with _history_lock:
+        for stale in [k for k, (at, _) in _history_cache.items() if now - at >= FORECAST_HISTORY_SECONDS]:
+            del _history_cache[stale]
+        _history_cache[key] = (now, value)
+    return value
+
+
 def _forecasts(
     session: Session, members: dict[tuple[str, str], list[str]], scopes: list[tuple[str, str]], now: datetime,
     end: datetime,
@@ -164,8 +202,7 @@ def _forecasts(
     (§6). One query fetches the history of every region; a collaboration's is the sum of its members'."""
     regions = sorted({region for scope in scopes for region in members.get(scope, [scope[1]])})
     plan = sample_plan(now, end)
-    history = offered_by_region_hour(session, regions, plan.sample_hours)
-    first = first_hours(session, regions)
+    history, first = _forecast_history(session, regions, plan, floor_hour(now))
     out: dict[tuple[str, str], Forecast] = {}
     for scope in scopes:
         scope_regions = members.get(scope, [scope[1]])

@@ -116,3 +116,13 @@ def test_bad_requests(session_factory: sessionmaker[Session], settings: Settings
                  "/api/v1/collaborations/{code}/hours"):
         ok = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert "$ref" in ok, path
+
+
+def test_years_out_of_range_are_422_not_500(session_factory: sessionmaker[Session], settings: Settings) -> None:
+    with client(session_factory, settings) as test_client:
+        for url in ("/api/v1/scorecards/0000-01", "/api/v1/scorecards/9999-12",
+                    "/api/v1/regions/SE-Z/scorecards?from=0001-01&to=0001-02",
+                    "/api/v1/regions/SE-Z/days?month=9999-12",
+                    "/api/v1/regions/SE-Z/hours?date=0001-01-01", "/api/v1/reports/9999-12"):
+            response = test_client.get(url)
+            assert response.status_code == 422, (url, response.status_code)

@@ -221,7 +221,7 @@ def test_xlsx_has_typed_formatted_cells():
     ac = by_header(sheet, 3)
     offered = ac["Inkommande samtal"]
     assert offered.value == 9 and isinstance(offered.value, int) and offered.number_format == "#,##0"
-    assert ac["Svarsfrekvens"].value == 7 / 9 and ac["Svarsfrekvens"].number_format == "0.0%"
+    assert ac["Svarsfrekvens"].value == 7 / 9 and ac["Svarsfrekvens"].number_format == "0.00%"
     assert ac["Mål svarsfrekvens"].value == 0.85 and ac["Servicenivå"].value == 5 / 9
     wait = ac["Medelväntetid (min:s)"]
     assert wait.number_format == "[mm]:ss" and wait.value == timedelta(seconds=500)  # openpyxl reads durations back
@@ -254,7 +254,7 @@ def test_xlsx_of_a_month_in_progress_colours_risk_and_keeps_negative_needed_wait
     assert ac["Status svarsfrekvens"].value == "risk"
     assert ac["Status svarsfrekvens"].fill.fgColor.rgb.endswith("FFEB9C")
     assert ac["Status medelväntetid"].fill.fgColor.rgb.endswith("FFC7CE")
-    assert ac["Behövd svarsfrekvens"].value == 0.912345 and ac["Behövd svarsfrekvens"].number_format == "0.0%"
+    assert ac["Behövd svarsfrekvens"].value == 0.912345 and ac["Behövd svarsfrekvens"].number_format == "0.00%"
     assert ac["Behövd medelväntetid (s)"].value == -120.5  # seconds: Excel cannot show a negative duration
     assert ac["Prognos återstående samtal"].value == 812.4
 
