@@ -108,7 +108,8 @@ def forecast_rest(
     """Expected offered calls in [now, end), from ``offered_by_hour`` (UTC hour start → offered).
 
     The hour in progress counts with the share of it still to come. Only sample hours at or after
-    ``first_data`` are used; with none at all the forecast is empty (weeks = 0). Pass the ``plan`` of
+    ``first_data`` are used; if any remaining hour of the week has none (a source younger than a week), the
+    forecast is empty (weeks = 0) and the status falls back to the month so far. Pass the ``plan`` of
     ``sample_plan(now, end, weeks)`` when forecasting many scopes for the same moment.
     """
     if first_data is None or now >= end:
@@ -118,9 +119,10 @@ def forecast_rest(
     used = 0
     for slot, weight in plan.weights.items():
         samples = [offered_by_hour.get(sample, 0) for sample in plan.candidates[slot] if sample >= first_data]
-        if samples:
-            used = max(used, len(samples))
-            total += Fraction(sum(samples), len(samples)) * weight
+        if not samples:  # an hour of the week never seen yet: no honest forecast (not "no calls")
+            return Forecast(Fraction(0), 0)
+        used = max(used, len(samples))
+        total += Fraction(sum(samples), len(samples)) * weight
     return Forecast(total, used)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Collaboration, CollaborationMember, Region
 from app.kpi.counts import Counts, sum_counts
+from app.kpi.forecast import Forecast
 from app.kpi.formulas import compute_kpis
 from app.kpi.localtime import STOCKHOLM, hours_between, local_day_bounds, local_month_bounds, next_month
 from app.scorecard.queries import counts_by_hour, counts_by_region, distinct_hours_with_data
@@ -24,6 +25,7 @@ from app.scorecard.service import (
     ScopeFigures,
     UnknownScope,
     check_year,
+    forecasts_for,
     parse_month,
     target_rows,
     targets_by_scope,
@@ -99,7 +101,8 @@ def monthly_series(
             "month": month.strftime("%Y-%m"),
             "closed": closed,
             "kpis": figures.kpis.as_dict(),
-            "targets": target_rows(targets, figures, month, closed, None) if start <= now else [],
+            "targets": target_rows(targets, figures, month, closed, _forecast(session, kind, code, regions, figures,
+                                                                             now, start, end)) if start <= now else [],
             "completeness": {
                 "hours_with_data": figures.hours_with_data,
                 "hours_in_month": figures.hours_in_span,
@@ -109,6 +112,17 @@ def monthly_series(
         })
         month = next_month(month)
     return {"scope": code, "kind": kind, "name": name, "months": months}
+
+
+def _forecast(
+    session: Session, kind: str, code: str, regions: list[str], figures: ScopeFigures, now: datetime,
+    start: datetime, end: datetime,
+) -> Forecast | None:
+    """The month in progress is judged as in the monthly scorecard: against the forecast of the rest."""
+    if not start <= now < end:
+        return None
+    key = (kind, code)
+    return forecasts_for(session, {key: regions}, [key], now, end, {key: figures.counts.latest_record_at})[key]
 
 
 def daily(session: Session, kind: str, code: str, month: date) -> dict[str, Any]:

@@ -194,24 +194,38 @@ def _forecast_history(
     return value
 
 
-def _forecasts(
+def forecasts_for(
     session: Session, members: dict[tuple[str, str], list[str]], scopes: list[tuple[str, str]], now: datetime,
-    end: datetime,
+    end: datetime, latest: dict[tuple[str, str], datetime | None] | None = None,
 ) -> dict[tuple[str, str], Forecast]:
     """Expected calls for the rest of the month per scope, from the same weekday and hour of recent weeks
-    (§6). One query fetches the history of every region; a collaboration's is the sum of its members'."""
+    (§6). One query fetches the history of every region; a collaboration's is the sum of its members'.
+
+    When the scope's data is partial (its newest record is more than ``PARTIAL_AFTER`` old), the rest starts
+    where the data ends, not at "now": calls of hours not yet delivered (a daily file, a late report) are still
+    to come, and leaving them out would make the target look unreachable. Otherwise a quiet last hour is
+    just quiet, and the rest starts now.
+    """
     regions = sorted({region for scope in scopes for region in members.get(scope, [scope[1]])})
-    plan = sample_plan(now, end)
-    history, first = _forecast_history(session, regions, plan, floor_hour(now))
     out: dict[tuple[str, str], Forecast] = {}
+    by_start: dict[datetime, list[tuple[str, str]]] = {}
     for scope in scopes:
-        scope_regions = members.get(scope, [scope[1]])
-        offered: dict[datetime, int] = {}
-        for region in scope_regions:
-            for hour, value in history.get(region, {}).items():
-                offered[hour] = offered.get(hour, 0) + value
-        starts = [first[r] for r in scope_regions if r in first]
-        out[scope] = forecast_rest(offered, now, end, min(starts) if starts else None, plan=plan)
+        newest = (latest or {}).get(scope)
+        start = now
+        if newest is not None and newest < now - PARTIAL_AFTER:  # the month is flagged partial: see below
+            start = min(now, floor_hour(newest) + HOUR)
+        by_start.setdefault(start, []).append(scope)
+    for start, group in by_start.items():
+        plan = sample_plan(start, end)
+        history, first = _forecast_history(session, regions, plan, floor_hour(start))
+        for scope in group:
+            scope_regions = members.get(scope, [scope[1]])
+            offered: dict[datetime, int] = {}
+            for region in scope_regions:
+                for hour, value in history.get(region, {}).items():
+                    offered[hour] = offered.get(hour, 0) + value
+            starts = [first[r] for r in scope_regions if r in first]
+            out[scope] = forecast_rest(offered, start, end, min(starts) if starts else None, plan=plan)
     return out
 
 
@@ -254,7 +268,10 @@ def monthly_scorecard(
               "previous_year": (previous_year, _kpis_by_scope(session, previous_year))} if comparisons else {}
     scopes = []
     all_figures = region_and_collaboration_figures(session, start, end)
-    forecasts = _forecasts(session, members, [(f.kind, f.scope) for f in all_figures], now, end) if in_progress else {}
+    forecasts = forecasts_for(
+        session, members, [(f.kind, f.scope) for f in all_figures], now, end,
+        {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures},
+    ) if in_progress else {}
     for figures in all_figures:
         key = (figures.kind, figures.scope)
         latest = figures.counts.latest_record_at

@@ -110,3 +110,10 @@ def test_an_hour_next_week_looks_past_the_week_still_to_come() -> None:
     # this hour: weeks 1–4 (10+20+30+40)/4 = 25; next week's: this week's is not over, so weeks 2–5 of it,
     # which are these same hours 1–4 weeks ago: (10+20+30+40)/4 = 25 again → 50
     assert rest.expected_rest == 50
+
+
+def test_an_hour_of_the_week_never_seen_gives_no_forecast_rather_than_silence() -> None:
+    now = local(2025, 3, 20, 12)  # data began on Monday: Friday to Sunday have never been seen
+    history = every_hour(local(2025, 3, 17, 8), now, 10)
+    rest = forecast_rest(history, now, local(2025, 4, 1), first_data=local(2025, 3, 17, 8))
+    assert rest.weeks == 0 and rest.expected_rest == 0

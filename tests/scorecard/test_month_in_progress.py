@@ -109,3 +109,36 @@ def test_a_closed_month_has_no_forecast_and_no_needed(
     region = next(s for s in february["scopes"] if s["scope"] == "SE-Z")
     assert february["closed"] and region["forecast"] is None
     assert {t["status"] for t in region["targets"]} == {"met"} and all(t["needed"] is None for t in region["targets"])
+
+
+def test_partial_data_is_forecast_from_where_it_ends(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """One call every hour for five weeks, delivered up to Thursday 20 March 00:00; it is 18:00. The eighteen
+    hours not yet delivered are still to come: 20 March 00:00 to 1 April 00:00 is 287 hours (30 March has 23)."""
+    start = datetime(2025, 2, 13, 0, 0, tzinfo=STOCKHOLM).astimezone(UTC)
+    end = datetime(2025, 3, 20, 0, 0, tzinfo=STOCKHOLM).astimezone(UTC)
+    rows, hour, n = [], start, 0
+    while hour < end:
+        rows.append(f"h{n},SE-Z,q,{hour.isoformat()},answered,{(hour + timedelta(seconds=30)).isoformat()},")
+        hour += timedelta(hours=1)
+        n += 1
+    ingest_text(session_factory, settings, "calls", HEADER + "\n".join(rows) + "\n")
+    evening = datetime(2025, 3, 20, 18, 0, tzinfo=STOCKHOLM).astimezone(UTC)
+    with session_factory() as session:
+        document = monthly_scorecard(session, date(2025, 3, 1), settings.definitions, evening)
+    region = next(s for s in document["scopes"] if s["scope"] == "SE-Z")
+    assert region["completeness"]["partial"] is True
+    assert region["forecast"]["expected_remaining_offered"] == 287.0
+
+
+def test_the_monthly_series_judges_the_month_in_progress_like_the_scorecard(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    from app.scorecard.breakdowns import monthly_series
+
+    region = scope(session_factory, settings, 13, "SE-Z")
+    with session_factory() as session:
+        series = monthly_series(session, "region", "SE-Z", date(2025, 3, 1), date(2025, 3, 1), NOW)
+    assert series["months"][0]["targets"] == region["targets"]
+    assert target(region, "answer_rate")["status"] == "unreachable"
