@@ -44,7 +44,8 @@ answered_by: Table = HourlyAnsweredBy.__table__  # type: ignore[assignment]
 BUCKET_COLUMNS = [f"wait_bucket_{i:02d}" for i in range(len(WAIT_BUCKET_EDGES))]
 SUMMED_COLUMNS = [
     "answered", "abandoned", "short_abandons", "rejected", "answered_within_sl", "answered_sl_unknown",
-    "wait_answered_ms", "wait_abandoned_ms", "answered_wait_unknown", "abandoned_wait_unknown",
+    "wait_answered_ms", "wait_abandoned_ms", "call_wait_answered_ms", "answered_wait_unknown",
+    "abandoned_wait_unknown",
     "longest_wait_unknown", "talk_sum", "wrap_sum", "call_records", "interval_records",
     "reported_offered", "interval_counted_offered", *BUCKET_COLUMNS,
 ]
@@ -107,6 +108,7 @@ def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[typ
         zero.label("answered_sl_unknown"),
         case((answered, c.wait_ms), else_=0).label("wait_answered_ms"),
         case((abandoned, c.wait_ms), else_=0).label("wait_abandoned_ms"),
+        case((answered, c.wait_ms), else_=0).label("call_wait_answered_ms"),
         zero.label("answered_wait_unknown"),
         zero.label("abandoned_wait_unknown"),
         zero.label("longest_wait_unknown"),
@@ -139,6 +141,7 @@ def _interval_contributions(definitions: Definitions) -> Select:  # type: ignore
         case((sl_known, 0), else_=i.answered).label("answered_sl_unknown"),
         func.coalesce(i.wait_answered_ms, 0).label("wait_answered_ms"),
         func.coalesce(i.wait_abandoned_ms, 0).label("wait_abandoned_ms"),
+        zero.label("call_wait_answered_ms"),
         case((i.wait_answered_ms.is_(None), i.answered), else_=0).label("answered_wait_unknown"),
         case((i.wait_abandoned_ms.is_(None), i.abandoned - short), else_=0).label(
             "abandoned_wait_unknown"

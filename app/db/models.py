@@ -235,6 +235,9 @@ class HourlyAggregate(Base):
     answered_sl_unknown: Mapped[int] = mapped_column(Integer, default=0)
     wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     wait_abandoned_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the part of wait_answered_ms from call records: the answered-wait histogram's sum, which must describe
+    #: the same calls as its buckets (interval reports have no per-call waits)
+    call_wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     answered_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
     abandoned_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
     longest_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)

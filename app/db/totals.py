@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.db.models import HourlyAggregate, RegionTotal
 
 OUTCOMES = ("answered", "abandoned", "rejected", "short_abandons")
-GROW_ONLY = ("wait_answered_ms", *[f"wait_bucket_{i:02d}" for i in range(15)])
+GROW_ONLY = ("call_wait_answered_ms", *[f"wait_bucket_{i:02d}" for i in range(15)])
 TRACKED = (*OUTCOMES, *GROW_ONLY)
 
 Sums = dict[str, dict[str, int]]

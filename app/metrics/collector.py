@@ -197,7 +197,7 @@ class VptCollector(Collector):
             for index, edge in enumerate(WAIT_BUCKET_EDGES):
                 cumulative += values.get(f"wait_bucket_{index:02d}", 0)
                 buckets.append(("+Inf" if edge == float("inf") else repr(float(edge)), cumulative))
-            waits.add_metric([region], buckets, values.get("wait_answered_ms", 0) / 1000)
+            waits.add_metric([region], buckets, values.get("call_wait_answered_ms", 0) / 1000)
         yield from (ingested, corrected, waits)
 
     def _sources(self, session: Session) -> Iterator[Metric]:

@@ -18,7 +18,7 @@ from app.kpi.counts import Counts, Definitions
 agg = HourlyAggregate.__table__
 answered_by = HourlyAnsweredBy.__table__
 
-_COUNT_FIELDS = [c for c in SUMMED_COLUMNS if c not in BUCKET_COLUMNS]
+_COUNT_FIELDS = [c for c in SUMMED_COLUMNS if c not in BUCKET_COLUMNS and c != "call_wait_answered_ms"]
 _FLOAT_FIELDS = {"talk_sum", "wrap_sum"}
 
 

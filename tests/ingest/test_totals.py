@@ -36,7 +36,7 @@ def test_totals_follow_ingest_corrections_and_recompute(
 ) -> None:
     ingest_text(session_factory, settings, "calls", CALLS)
     expected = {
-        "SE-AC": {"ingested_answered": 3, "ingested_abandoned": 1, "wait_answered_ms": 820_000,
+        "SE-AC": {"ingested_answered": 3, "ingested_abandoned": 1, "call_wait_answered_ms": 820_000,
                   "wait_bucket_01": 1, "wait_bucket_03": 1, "wait_bucket_07": 1},
         "SE-BD": {"ingested_rejected": 1},
     }
@@ -49,7 +49,7 @@ def test_totals_follow_ingest_corrections_and_recompute(
     ingest_text(session_factory, settings, "calls", correction)
     corrected = {
         "SE-AC": {**expected["SE-AC"], "ingested_answered": 4, "corrected_abandoned": 1,
-                  "wait_answered_ms": 870_000, "wait_bucket_02": 1},
+                  "call_wait_answered_ms": 870_000, "wait_bucket_02": 1},
         "SE-BD": {"ingested_rejected": 1},
     }
     assert totals(session_factory) == corrected

@@ -145,3 +145,24 @@ def test_a_new_ingest_or_target_is_seen_by_the_next_scrape(
         set_target(session, "SE-AC", "answer_rate", comparator=">=", value="0.9", valid_from="2025-10",
                    reason="test", set_by="test", scope_kind="region")
     assert sample("vpt_target_answer_rate_ratio", **ac) == 0.9
+
+
+def test_the_wait_histogram_covers_call_records_only(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Interval reports carry wait sums but no per-call waits: they must not reach the histogram's sum while
+    staying out of its buckets, or sum / count would be no mean at all."""
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    ingest_text(session_factory, settings, "intervals", (samples / "intervals_october.csv").read_text())
+    ingest_text(session_factory, settings, "calls", CALLS)
+    s = scrape(session_factory, settings)
+    assert value(s, "vpt_answered_wait_seconds_count", region="SE-AC") == 3
+    assert value(s, "vpt_answered_wait_seconds_sum", region="SE-AC") == 210
+    interval_regions = [labels for (metric, labels) in s if metric == "vpt_answered_wait_seconds_sum"
+                        and dict(labels)["region"] != "SE-AC"]
+    assert interval_regions  # SE-Z: interval reports only
+    for labels in interval_regions:
+        assert s[("vpt_answered_wait_seconds_sum", labels)] == 0
+        assert s[("vpt_answered_wait_seconds_count", labels)] == 0
