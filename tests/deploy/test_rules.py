@@ -25,6 +25,7 @@ ALERTS = {
     "VptTargetUnreachable": "critical",
     "VptTargetMissed": "info",
     "VptDataStale": "warning",
+    "VptSourceFailing": "warning",
     "VptWorkerDown": "critical",
     "VptMetricsDatabaseDown": "critical",
 }
@@ -61,7 +62,7 @@ def test_prometheus_config_is_valid_and_finds_its_rules() -> None:
     result = run(require_tool("promtool"), "check", "config", CONFIG, cwd=DEPLOY.parent.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 rule files found" in result.stdout
-    assert "SUCCESS: 7 rules found" in result.stdout
+    assert "SUCCESS: 8 rules found" in result.stdout
 
 
 def test_alertmanager_config_is_valid() -> None:
@@ -80,8 +81,8 @@ def test_every_alert_is_defined_with_its_severity_and_bilingual_annotations() ->
         found.setdefault(rule["alert"], set()).add(rule["labels"]["severity"])
         annotations = rule["annotations"]
         assert set(annotations) == {"summary", "summary_en", "description", "description_en"}, rule["alert"]
-        names = "$labels.source" if rule["alert"] == "VptDataStale" else "$labels.scope"
-        if rule["alert"].startswith("VptTarget") or rule["alert"] == "VptDataStale":
+        names = "$labels.source" if rule["alert"] in ("VptDataStale", "VptSourceFailing") else "$labels.scope"
+        if rule["alert"].startswith("VptTarget") or rule["alert"] in ("VptDataStale", "VptSourceFailing"):
             assert all(names in text for text in annotations.values()), f"{rule['alert']}: say which {names}"
     assert {name: next(iter(levels)) for name, levels in found.items()} == ALERTS
     assert all(len(levels) == 1 for levels in found.values())
@@ -104,6 +105,8 @@ def test_rules_use_the_agreed_expressions_and_durations() -> None:
     assert [(squash(r["expr"]), r["for"]) for r in by_name["VptDataStale"]] == [
         ("(time()-vpt_source_last_success_timestamp_seconds)>3*vpt_source_cadence_seconds"
          "and(time()-vpt_source_last_success_timestamp_seconds)>300", "5m")]
+    assert [(squash(r["expr"]), r["for"]) for r in by_name["VptSourceFailing"]] == [
+        ("vpt_source_consecutive_failures>=3andon(source)vpt_source_cadence_seconds", "5m")]
     assert sorted((squash(r["expr"]), r["for"]) for r in by_name["VptWorkerDown"]) == [
         ("absent(vpt_worker_up)", "5m"), ("vpt_worker_up==0", "2m")]
     assert [(squash(r["expr"]), r["for"]) for r in by_name["VptMetricsDatabaseDown"]] == [("vpt_database_up==0", "2m")]
