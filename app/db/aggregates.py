@@ -7,12 +7,13 @@ checks the two against each other on random records, on both databases.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Date,
     Integer,
     MetaData,
     Select,
@@ -30,16 +31,26 @@ from sqlalchemy import (
     union_all,
 )
 
-from app.db.models import Call, HourlyAggregate, HourlyAnsweredBy, IntervalRow
+from app.db.models import (
+    Call,
+    HourlyAggregate,
+    HourlyAnsweredBy,
+    IntervalRow,
+    MonthlyAggregate,
+    MonthlyAnsweredBy,
+)
 from app.db.totals import apply_change, touched_sums
 from app.db.types import UTCDateTime
 from app.kpi.counts import Definitions
 from app.kpi.histogram import WAIT_BUCKET_EDGES
+from app.kpi.localtime import local_month_bounds, local_month_of
 
 calls: Table = Call.__table__  # type: ignore[assignment]
 intervals: Table = IntervalRow.__table__  # type: ignore[assignment]
 aggregates: Table = HourlyAggregate.__table__  # type: ignore[assignment]
 answered_by: Table = HourlyAnsweredBy.__table__  # type: ignore[assignment]
+monthly: Table = MonthlyAggregate.__table__  # type: ignore[assignment]
+monthly_answered_by: Table = MonthlyAnsweredBy.__table__  # type: ignore[assignment]
 
 BUCKET_COLUMNS = [f"wait_bucket_{i:02d}" for i in range(len(WAIT_BUCKET_EDGES))]
 SUMMED_COLUMNS = [
@@ -195,7 +206,47 @@ def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
         insert(answered_by).from_select(["region", "answered_by_region", "hour_start", "answered"], by_region)
     )
     apply_change(conn, before, touched_sums(conn))
+    refresh_touched_months(conn)
     return conn.execute(select(func.count()).select_from(touched_hours)).scalar_one()
+
+
+def refresh_touched_months(conn: Connection) -> None:
+    """Rebuild the monthly roll-up of every (region, local month) with a touched hour, from the hourly rows."""
+    months: dict[date, set[str]] = {}
+    for region, hour in conn.execute(select(touched_hours.c.region, touched_hours.c.hour_start)):
+        months.setdefault(local_month_of(hour), set()).add(region)
+    for month, regions in sorted(months.items()):
+        rebuild_month(conn, month, sorted(regions))
+
+
+def rebuild_month(conn: Connection, month: date, regions: list[str] | None = None) -> None:
+    """The roll-up rows of one local month (of ``regions``, or all) as sums of their hourly rows."""
+    start, end = local_month_bounds(month)
+    m_agg, m_by = monthly.c, monthly_answered_by.c
+    in_month = and_(aggregates.c.hour_start >= start, aggregates.c.hour_start < end)
+    by_in_month = and_(answered_by.c.hour_start >= start, answered_by.c.hour_start < end)
+    clear = delete(monthly).where(m_agg.month == month)
+    clear_by = delete(monthly_answered_by).where(m_by.month == month)
+    if regions is not None:
+        in_month = and_(in_month, aggregates.c.region.in_(regions))
+        by_in_month = and_(by_in_month, answered_by.c.region.in_(regions))
+        clear, clear_by = clear.where(m_agg.region.in_(regions)), clear_by.where(m_by.region.in_(regions))
+    conn.execute(clear)
+    conn.execute(clear_by)
+    rolled_up = select(
+        aggregates.c.region, literal(month, Date), func.count(),
+        *[func.sum(aggregates.c[name]) for name in SUMMED_COLUMNS],
+        func.max(aggregates.c.longest_wait_ms), func.max(aggregates.c.latest_record_at),
+    ).where(in_month).group_by(aggregates.c.region)
+    conn.execute(insert(monthly).from_select(
+        ["region", "month", "hours_with_data", *SUMMED_COLUMNS, *MAX_COLUMNS], rolled_up
+    ))
+    by_rolled_up = select(
+        answered_by.c.region, answered_by.c.answered_by_region, literal(month, Date), func.sum(answered_by.c.answered)
+    ).where(by_in_month).group_by(answered_by.c.region, answered_by.c.answered_by_region)
+    conn.execute(insert(monthly_answered_by).from_select(
+        ["region", "answered_by_region", "month", "answered"], by_rolled_up
+    ))
 
 
 def mark_span_touched(conn: Connection, start: datetime | None, end: datetime | None) -> None:

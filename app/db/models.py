@@ -253,6 +253,52 @@ class HourlyAggregate(Base):
     locals().update(_bucket_columns())
 
 
+class MonthlyAggregate(Base):
+    """The sums of a region's hourly aggregates over one local calendar month, kept with them.
+
+    A month read from here is 21 rows instead of ~15 600 hourly ones: the scorecard and the metrics read
+    closed months (and the month so far: future hours have no rows) this way. It is rebuilt from the hourly
+    rows for every month an ingest or recompute touched, in the same transaction, so it always equals their sum.
+    """
+
+    __tablename__ = "monthly_aggregates"
+
+    region: Mapped[str] = mapped_column(String(8), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the local month
+    hours_with_data: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandons: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within_sl: Mapped[int] = mapped_column(Integer, default=0)
+    answered_sl_unknown: Mapped[int] = mapped_column(Integer, default=0)
+    wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    wait_abandoned_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    call_wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    answered_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
+    longest_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
+    longest_wait_ms: Mapped[int | None] = mapped_column(BigInteger)
+    talk_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    wrap_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    call_records: Mapped[int] = mapped_column(Integer, default=0)
+    interval_records: Mapped[int] = mapped_column(Integer, default=0)
+    reported_offered: Mapped[int] = mapped_column(Integer, default=0)
+    interval_counted_offered: Mapped[int] = mapped_column(Integer, default=0)
+    latest_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    locals().update(_bucket_columns())
+
+
+class MonthlyAnsweredBy(Base):
+    __tablename__ = "monthly_answered_by"
+
+    region: Mapped[str] = mapped_column(String(8), primary_key=True)
+    answered_by_region: Mapped[str] = mapped_column(String(8), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    answered: Mapped[int] = mapped_column(Integer)
+
+
 class HourlyAnsweredBy(Base):
     """Answered calls of a caller region by the region whose nurse answered, per hour (SPEC §2).
 

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, func, literal, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from app.db.aggregates import BUCKET_COLUMNS, SUMMED_COLUMNS
-from app.db.models import AggregateDefinitions, HourlyAggregate, HourlyAnsweredBy
+from app.db.models import (
+    AggregateDefinitions,
+    HourlyAggregate,
+    HourlyAnsweredBy,
+    MonthlyAggregate,
+    MonthlyAnsweredBy,
+)
 from app.db.types import UTCDateTime
 from app.kpi.counts import Counts, Definitions
+from app.kpi.localtime import local_month_bounds, local_month_of
 
 agg = HourlyAggregate.__table__
 answered_by = HourlyAnsweredBy.__table__
@@ -51,7 +58,13 @@ def _counts(row: Any) -> Counts:
 def counts_by_region(
     session: Session, regions: Iterable[str] | None, start: datetime, end: datetime
 ) -> dict[str, tuple[Counts, int]]:
-    """Summed counts and hours with data per region over the UTC span [start, end)."""
+    """Summed counts and hours with data per region over the UTC span [start, end).
+
+    A span that is exactly a local month is read from the monthly roll-up (one row per region).
+    """
+    month = local_month_of(start)
+    if local_month_bounds(month) == (start, end):
+        return _month_counts(session, regions, month)
     query = (
         select(agg.c.region, *_summed_columns())
         .where(agg.c.hour_start >= start, agg.c.hour_start < end)
@@ -63,6 +76,24 @@ def counts_by_region(
     for row in session.execute(query).mappings():
         result[row["region"]] = (_counts(row), int(row["hours"]))
     _add_cross_region(session, result, start, end)
+    return result
+
+
+def _month_counts(session: Session, regions: Iterable[str] | None, month: date) -> dict[str, tuple[Counts, int]]:
+    m = MonthlyAggregate.__table__.c
+    query = select(m.region, m.hours_with_data.label("hours"), *[m[name].label(name) for name in SUMMED_COLUMNS],
+                   m.longest_wait_ms, type_coerce(m.latest_record_at, UTCDateTime).label("latest_record_at"))
+    query = query.where(m.month == month)
+    if regions is not None:
+        query = query.where(m.region.in_(list(regions)))
+    result = {row["region"]: (_counts(row), int(row["hours"])) for row in session.execute(query).mappings()}
+    by = MonthlyAnsweredBy.__table__.c
+    pairs = session.execute(
+        select(by.region, by.answered_by_region, func.sum(by.answered))
+        .where(by.month == month, by.region != by.answered_by_region)
+        .group_by(by.region, by.answered_by_region)
+    ).all()
+    _apply_cross_region(result, pairs)
     return result
 
 
@@ -95,6 +126,10 @@ def _add_cross_region(
         )
         .group_by(answered_by.c.region, answered_by.c.answered_by_region)
     ).all()
+    _apply_cross_region(result, pairs)
+
+
+def _apply_cross_region(result: dict[str, tuple[Counts, int]], pairs: Iterable[Any]) -> None:
     by_others: dict[str, int] = {}
     for_others: dict[str, int] = {}
     for caller_region, answering_region, answered in pairs:
