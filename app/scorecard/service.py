@@ -129,8 +129,14 @@ def target_rows(
     return rows
 
 
-def region_and_collaboration_figures(session: Session, start: datetime, end: datetime) -> list[ScopeFigures]:
-    """Figures of every region with data in [start, end) and every collaboration with a member that has data."""
+def region_and_collaboration_figures(
+    session: Session, start: datetime, end: datetime, *, collaboration_hours: bool = True
+) -> list[ScopeFigures]:
+    """Figures of every region with data in [start, end) and every collaboration with a member that has data.
+
+    ``collaboration_hours=False`` skips counting a collaboration's distinct hours with data (the one figure
+    the monthly roll-up cannot give) where only KPIs are wanted; they are then reported as 0.
+    """
     by_region = counts_by_region(session, None, start, end)
     names = dict(session.execute(select(Region.code, Region.name)).all())
     hours_in_span = hours_between(start, end)
@@ -154,7 +160,7 @@ def region_and_collaboration_figures(session: Session, start: datetime, end: dat
         counts = sum_counts(present)
         scopes.append(ScopeFigures(
             collab.code, "collaboration", collab.name, counts, compute_kpis(counts, cross_region=False),
-            distinct_hours_with_data(session, regions, start, end), hours_in_span,
+            distinct_hours_with_data(session, regions, start, end) if collaboration_hours else 0, hours_in_span,
         ))
     return scopes
 
@@ -241,7 +247,8 @@ def _comparison(kpis: dict[str, Any], other: Kpis | None, month: date) -> dict[s
 
 def _kpis_by_scope(session: Session, month: date) -> dict[tuple[str, str], Kpis]:
     start, end = local_month_bounds(month)
-    return {(f.kind, f.scope): f.kpis for f in region_and_collaboration_figures(session, start, end)}
+    figures = region_and_collaboration_figures(session, start, end, collaboration_hours=False)
+    return {(f.kind, f.scope): f.kpis for f in figures}
 
 
 def monthly_scorecard(
