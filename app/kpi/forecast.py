@@ -11,6 +11,7 @@ All arithmetic is exact (``Fraction``), so a hand-computed expectation can be co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -115,15 +116,23 @@ def forecast_rest(
     if first_data is None or now >= end:
         return Forecast(Fraction(0), 0)
     plan = plan or sample_plan(now, end, weeks)
-    total = Fraction(0)
+    # Exact, but in integers: a slot's mean has at most ``weeks`` samples, so every mean is a multiple of
+    # 1 / lcm(1..weeks); only the hour in progress has a fractional weight. (Fraction arithmetic per slot
+    # was most of a scrape's time.)
+    scale = math.lcm(*range(1, weeks + 1))
+    scaled = 0
+    partial = Fraction(0)
     used = 0
     for slot, weight in plan.weights.items():
         samples = [offered_by_hour.get(sample, 0) for sample in plan.candidates[slot] if sample >= first_data]
         if not samples:  # an hour of the week never seen yet: no honest forecast (not "no calls")
             return Forecast(Fraction(0), 0)
         used = max(used, len(samples))
-        total += Fraction(sum(samples), len(samples)) * weight
-    return Forecast(total, used)
+        if weight.denominator == 1:
+            scaled += weight.numerator * sum(samples) * (scale // len(samples))
+        else:
+            partial += Fraction(sum(samples), len(samples)) * weight
+    return Forecast(Fraction(scaled, scale) + partial, used)
 
 
 def needed_answer_rate(target: Fraction, offered: int, answered: int, expected_rest: Fraction) -> Fraction | None:
