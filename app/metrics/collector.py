@@ -109,14 +109,15 @@ class VptCollector(Collector):
         version = data_version(session)
         current = self._cached(("month_to_date", month, version, now.replace(second=0, microsecond=0)),
                                lambda: monthly_scorecard(session, month, self.settings.definitions, now,
-                                                         comparisons=False))
+                                                         comparisons=False, collaboration_hours=False))
         # The previous month changes only with late records: reused for a few minutes across ingests (targets
         # and definitions still take effect at once).
         closed = self._cached(("previous_month", previous, version[1:], int(time.monotonic() // PREVIOUS_MONTH_TTL)),
                               lambda: monthly_scorecard(session, previous, self.settings.definitions, now,
-                                                        comparisons=False))
+                                                        comparisons=False, collaboration_hours=False))
         today_start, today_end = local_day_bounds(now.astimezone(STOCKHOLM).date())
-        today = region_and_collaboration_figures(session, today_start, min(today_end, now))
+        today = region_and_collaboration_figures(session, today_start, min(today_end, now),
+                                                 collaboration_hours=False)
 
         info = InfoMetricFamily("vpt_scope", "A region or collaboration with data", labels=SCOPE)
         gauges = {

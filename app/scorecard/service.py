@@ -253,11 +253,12 @@ def _kpis_by_scope(session: Session, month: date) -> dict[tuple[str, str], Kpis]
 
 def monthly_scorecard(
     session: Session, month: date, definitions: Definitions, now: datetime | None = None, *,
-    comparisons: bool = True,
+    comparisons: bool = True, collaboration_hours: bool = True,
 ) -> dict[str, Any]:
     """The scorecard of one local month: figures, targets and status, comparisons, completeness.
 
-    ``comparisons=False`` leaves the deltas out (``null``) for callers that do not show them (metrics).
+    ``comparisons=False`` leaves the deltas out (``null``) and ``collaboration_hours=False`` a collaboration's
+    hours with data (0) for callers that do not show them (metrics).
     A month in progress also carries the forecast of its remaining calls and, per target, what those calls
     must achieve (``needed``). Month-over-month and year-over-year deltas compare with the whole earlier
     month (for a month in progress: the month so far against the whole earlier month).
@@ -274,7 +275,7 @@ def monthly_scorecard(
     before = {"previous_month": (previous_month, _kpis_by_scope(session, previous_month)),
               "previous_year": (previous_year, _kpis_by_scope(session, previous_year))} if comparisons else {}
     scopes = []
-    all_figures = region_and_collaboration_figures(session, start, end)
+    all_figures = region_and_collaboration_figures(session, start, end, collaboration_hours=collaboration_hours)
     forecasts = forecasts_for(
         session, members, [(f.kind, f.scope) for f in all_figures], now, end,
         {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures},
