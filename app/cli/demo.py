@@ -23,7 +23,7 @@ from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
 from app.ingest.service import ingest_bytes
 from app.ingest.sources import PullSourceConfig, save_source
-from app.kpi.localtime import STOCKHOLM
+from app.kpi.localtime import STOCKHOLM, next_month
 from app.sim.model import SimConfig, simulate
 from app.sim.writers import write_calls_csv
 
@@ -36,7 +36,7 @@ def month_starts(first: date, last: date) -> list[date]:
     month = first.replace(day=1)
     while month <= last:
         months.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
+        month = next_month(month)
     return months
 
 
@@ -44,7 +44,7 @@ def load_history(settings: Settings, config: SimConfig, first: date, last: date)
     """Simulate and ingest local days ``first``..``last``, a month per delivery, as a platform export would."""
     factory = session_factory(settings)
     for month in month_starts(first, last):
-        end = min(last, (month + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        end = min(last, next_month(month) - timedelta(days=1))
         start = max(first, month)
         text = io.StringIO()
         write_calls_csv(simulate(config, start, end), text)

@@ -98,6 +98,15 @@ def next_month(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
+def previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+def utc_iso(moment: datetime | None) -> str | None:
+    """An instant as ISO 8601 in UTC with a ``Z``: how every document and feed of the service writes time."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     """UTC [start, end) of a local calendar day (23, 24 or 25 hours long)."""
     start = datetime(day.year, day.month, day.day, tzinfo=STOCKHOLM).astimezone(UTC)

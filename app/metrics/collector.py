@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.core import (
@@ -33,7 +33,7 @@ from app.db.models import Source
 from app.db.totals import region_totals
 from app.ingest.leases import heartbeat_is_stale, latest_heartbeat
 from app.kpi.histogram import WAIT_BUCKET_EDGES
-from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of
+from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of, previous_month
 from app.scorecard.queries import data_version
 from app.scorecard.service import monthly_scorecard, region_and_collaboration_figures
 
@@ -105,7 +105,7 @@ class VptCollector(Collector):
 
     def _scorecard(self, session: Session, now: datetime) -> Iterator[Metric]:
         month = local_month_of(now)
-        previous = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+        previous = previous_month(month)
         version = data_version(session)
         current = self._cached(("month_to_date", month, version, now.replace(second=0, microsecond=0)),
                                lambda: monthly_scorecard(session, month, self.settings.definitions, now,

@@ -7,7 +7,7 @@ Every figure is summed from hourly aggregates, as the scorecard is; days and hou
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +17,14 @@ from app.db.models import Collaboration, CollaborationMember, Region
 from app.kpi.counts import Counts, sum_counts
 from app.kpi.forecast import Forecast
 from app.kpi.formulas import compute_kpis
-from app.kpi.localtime import STOCKHOLM, hours_between, local_day_bounds, local_month_bounds, next_month
+from app.kpi.localtime import (
+    STOCKHOLM,
+    hours_between,
+    local_day_bounds,
+    local_month_bounds,
+    next_month,
+    utc_iso,
+)
 from app.scorecard.queries import counts_by_hour, counts_by_region, distinct_hours_with_data
 from app.scorecard.service import (
     PARTIAL_AFTER,
@@ -106,7 +113,7 @@ def monthly_series(
             "completeness": {
                 "hours_with_data": figures.hours_with_data,
                 "hours_in_month": figures.hours_in_span,
-                "latest_record_at": _iso(latest),
+                "latest_record_at": utc_iso(latest),
                 "partial": latest is None or latest < min(end, now) - PARTIAL_AFTER,
             },
         })
@@ -170,7 +177,3 @@ def hourly(session: Session, kind: str, code: str, day: date) -> dict[str, Any]:
         hour += timedelta(hours=1)
     return {"scope": code, "kind": kind, "name": name, "date": day.isoformat(), "hours_in_day": len(hours),
             "hours": hours}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

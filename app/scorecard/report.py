@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Collaboration, CollaborationMember, Region
 from app.kpi.counts import Definitions
-from app.kpi.localtime import local_month_bounds
+from app.kpi.localtime import local_month_bounds, previous_month
 from app.scorecard.breakdowns import daily, monthly_series, resolve_scope
 from app.scorecard.service import UnknownScope, monthly_scorecard
 
@@ -135,10 +135,9 @@ def build_report(
     scopes = [_find_scope(session, scope)] if scope is not None else _default_scopes(session, document)
     by_key = {(s["kind"], s["scope"]): s for s in document["scopes"]}
     start, end = local_month_bounds(month)
-    previous_month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
     return Report(
         month=month,
-        previous_month=previous_month,
+        previous_month=previous_month(month),
         closed=document["closed"],
         in_progress=start <= now < end,
         generated_at=now,

@@ -25,7 +25,7 @@ from app.kpi.forecast import (
     sample_plan,
 )
 from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
-from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds
+from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds, previous_month, utc_iso
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
 from app.scorecard.queries import (
     counts_by_region,
@@ -270,9 +270,9 @@ def monthly_scorecard(
     stored = stored_definitions(session) or definitions
     targets = targets_by_scope(session)
     members = _scope_regions(session) if in_progress else {}
-    previous_month = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    month_before = previous_month(month)
     previous_year = date(month.year - 1, month.month, 1)
-    before = {"previous_month": (previous_month, _kpis_by_scope(session, previous_month)),
+    before = {"previous_month": (month_before, _kpis_by_scope(session, month_before)),
               "previous_year": (previous_year, _kpis_by_scope(session, previous_year))} if comparisons else {}
     scopes = []
     all_figures = region_and_collaboration_figures(session, start, end, collaboration_hours=collaboration_hours)
@@ -301,7 +301,7 @@ def monthly_scorecard(
             "completeness": {
                 "hours_with_data": figures.hours_with_data,
                 "hours_in_month": figures.hours_in_span,
-                "latest_record_at": latest.isoformat().replace("+00:00", "Z") if latest else None,
+                "latest_record_at": utc_iso(latest),
                 "partial": latest is None or latest < min(end, now) - PARTIAL_AFTER,
             },
             "data_quality": data_quality_notes(figures.counts, region=figures.kind == "region"),
@@ -310,6 +310,6 @@ def monthly_scorecard(
         "month": month.strftime("%Y-%m"),
         "closed": closed,
         "definitions": {"short_abandon_seconds": stored.short_abandon_seconds, "sl_seconds": stored.sl_seconds},
-        "generated_at": now.isoformat().replace("+00:00", "Z"),
+        "generated_at": utc_iso(now),
         "scopes": scopes,
     }

@@ -21,16 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from app.kpi.localtime import STOCKHOLM
+from app.kpi.localtime import STOCKHOLM, utc_iso
 from app.kpi.records import CallRecord, IntervalRecord, Outcome
 from app.sim.model import SimConfig, simulate_day
 from app.sim.writers import interval_records
 
 Record = dict[str, Any]
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -65,7 +61,7 @@ class Change:
 def call_changes(call: CallRecord, lag_share: float, seed: int) -> list[Change]:
     """The versions of one call as the platform publishes them over time."""
     base: Record = {
-        "call_id": call.call_id, "region": call.region, "queue": call.queue, "arrived_at": iso(call.arrived_at),
+        "call_id": call.call_id, "region": call.region, "queue": call.queue, "arrived_at": utc_iso(call.arrived_at),
         "outcome": None, "answered_at": None, "ended_at": None, "answered_by_region": None,
         "talk_seconds": None, "wrap_seconds": None,
     }
@@ -76,26 +72,26 @@ def call_changes(call: CallRecord, lag_share: float, seed: int) -> list[Change]:
         versions.append((call.arrived_at, {**base, "state": "queued"}))
         if call.outcome is Outcome.ANSWERED and call.answered_at is not None:
             answered = {
-                **base, "state": "talking", "outcome": "answered", "answered_at": iso(call.answered_at),
+                **base, "state": "talking", "outcome": "answered", "answered_at": utc_iso(call.answered_at),
                 "answered_by_region": call.answered_by_region,
             }
             versions.append((call.answered_at, answered))
             if call.ended_at is not None:
                 done = call.ended_at + timedelta(seconds=call.wrap_seconds or 0)
                 versions.append((done, {
-                    **answered, "state": "completed", "ended_at": iso(call.ended_at),
+                    **answered, "state": "completed", "ended_at": utc_iso(call.ended_at),
                     "talk_seconds": call.talk_seconds, "wrap_seconds": call.wrap_seconds,
                 }))
         elif call.ended_at is not None:
             versions.append((call.ended_at, {
-                **base, "state": "abandoned", "outcome": "abandoned", "ended_at": iso(call.ended_at),
+                **base, "state": "abandoned", "outcome": "abandoned", "ended_at": utc_iso(call.ended_at),
             }))
     changes = []
     for n, (moment, record) in enumerate(versions):
         lag = timedelta(0)
         if _fraction(seed, call.call_id, n) < lag_share:
             lag = timedelta(seconds=30 + int(_fraction(seed, call.call_id, n, "lag") * 150))
-        record["updated_at"] = iso(moment)
+        record["updated_at"] = utc_iso(moment)
         changes.append(Change(moment, moment + lag, f"{call.call_id}#{n}", record))
     return changes
 
@@ -117,9 +113,9 @@ def interval_changes(calls: list[CallRecord], interval_minutes: int, sl_seconds:
             known = [call for call in members if _outcome_time(call) <= moment]
             for record in interval_records(known, interval_minutes=interval_minutes, sl_seconds=sl_seconds):
                 row = _interval_dict(record)
-                row["updated_at"] = iso(moment)
+                row["updated_at"] = utc_iso(moment)
                 row["state"] = "final" if n == len(moments) - 1 else "provisional"
-                changes.append(Change(moment, moment, f"{record.region}|{record.queue}|{iso(start)}#{n}", row))
+                changes.append(Change(moment, moment, f"{record.region}|{record.queue}|{utc_iso(start)}#{n}", row))
     return changes
 
 
@@ -133,7 +129,7 @@ def _outcome_time(call: CallRecord) -> datetime:
 
 def _interval_dict(record: IntervalRecord) -> Record:
     return {
-        "region": record.region, "queue": record.queue, "interval_start": iso(record.interval_start),
+        "region": record.region, "queue": record.queue, "interval_start": utc_iso(record.interval_start),
         "interval_minutes": record.interval_minutes, "offered": record.offered, "answered": record.answered,
         "abandoned": record.abandoned, "abandoned_short": record.abandoned_short, "rejected": record.rejected,
         "answered_within_sl": record.answered_within_sl, "sl_seconds": record.sl_seconds,
@@ -212,7 +208,7 @@ class Feed:
                 last = change
                 if change.visible_at <= now:  # a lagged change is skipped now and visible to a later overlap
                     records.append(change.record)
-            cursor = since if last is None else f"{iso(last.updated_at)}~{last.key}"
+            cursor = since if last is None else f"{utc_iso(last.updated_at)}~{last.key}"
             return Page(records, cursor, index < end, max(end - index, 0), now)
 
     def _position(self, since: str | None) -> int:

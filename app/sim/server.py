@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.sim.feed import Feed, SimClock, iso
+from app.kpi.localtime import utc_iso
+from app.sim.feed import Feed, SimClock
 from app.sim.model import SimConfig
 
 MAX_PAGE = 5000
@@ -64,11 +65,11 @@ def create_platform_app(options: PlatformOptions, clock: SimClock | None = None)
             return JSONResponse({"error": f"bad cursor: {exc}"}, status_code=400)
         return JSONResponse({
             "records": page.records, "next_cursor": page.next_cursor, "has_more": page.has_more,
-            "remaining": page.remaining, "server_time": iso(page.server_time),
+            "remaining": page.remaining, "server_time": utc_iso(page.server_time),
         })
 
     async def status(_request: Request) -> JSONResponse:
-        return JSONResponse({"server_time": iso(clock.now()), "speed": options.speed,
+        return JSONResponse({"server_time": utc_iso(clock.now()), "speed": options.speed,
                              "regions": list(options.config.regions)})
 
     return Starlette(routes=[
