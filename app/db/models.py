@@ -215,18 +215,10 @@ def _bucket_columns() -> dict[str, Mapped[int]]:
     return {f"wait_bucket_{i:02d}": mapped_column(Integer, default=0, nullable=False) for i in range(BUCKET_COUNT)}
 
 
-class HourlyAggregate(Base):
-    """Additive figures of one region's local hour (SPEC §5), keyed by the hour's UTC start.
+class _SummedColumns:
+    """The additive figures (SPEC §5), one set per hour and per month: column names mirror ``app.kpi.Counts``;
+    ``wait_bucket_NN`` are non-cumulative counts of answered waits per bucket of ``WAIT_BUCKET_EDGES``."""
 
-    Column names mirror ``app.kpi.Counts``; ``wait_bucket_NN`` are non-cumulative counts of answered
-    waits per bucket of ``WAIT_BUCKET_EDGES``.
-    """
-
-    __tablename__ = "hourly_aggregates"
-    __table_args__ = (Index("ix_hourly_aggregates_hour", "hour_start"),)
-
-    region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     answered: Mapped[int] = mapped_column(Integer, default=0)
     abandoned: Mapped[int] = mapped_column(Integer, default=0)
     short_abandons: Mapped[int] = mapped_column(Integer, default=0)
@@ -253,7 +245,17 @@ class HourlyAggregate(Base):
     locals().update(_bucket_columns())
 
 
-class MonthlyAggregate(Base):
+class HourlyAggregate(_SummedColumns, Base):
+    """Additive figures of one region's local hour (SPEC §5), keyed by the hour's UTC start."""
+
+    __tablename__ = "hourly_aggregates"
+    __table_args__ = (Index("ix_hourly_aggregates_hour", "hour_start"),)
+
+    region: Mapped[str] = mapped_column(String(8), primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+
+
+class MonthlyAggregate(_SummedColumns, Base):
     """The sums of a region's hourly aggregates over one local calendar month, kept with them.
 
     A month read from here is 21 rows instead of ~15 600 hourly ones: the scorecard and the metrics read
@@ -266,28 +268,6 @@ class MonthlyAggregate(Base):
     region: Mapped[str] = mapped_column(String(8), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the local month
     hours_with_data: Mapped[int] = mapped_column(Integer, default=0)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    short_abandons: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
-    answered_within_sl: Mapped[int] = mapped_column(Integer, default=0)
-    answered_sl_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
-    wait_abandoned_ms: Mapped[int] = mapped_column(BigInteger, default=0)
-    call_wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
-    answered_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    abandoned_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    longest_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    longest_wait_ms: Mapped[int | None] = mapped_column(BigInteger)
-    talk_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    wrap_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    call_records: Mapped[int] = mapped_column(Integer, default=0)
-    interval_records: Mapped[int] = mapped_column(Integer, default=0)
-    reported_offered: Mapped[int] = mapped_column(Integer, default=0)
-    interval_counted_offered: Mapped[int] = mapped_column(Integer, default=0)
-    latest_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    locals().update(_bucket_columns())
 
 
 class MonthlyAnsweredBy(Base):
