@@ -157,8 +157,8 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
     """Pull one source now, outside the worker (under the same lease, so never twice at once)."""
     import httpx
 
-    from app.ingest.leases import acquire_lease, release_lease, worker_identity
-    from app.ingest.pull import Lease, PullError, pull_source
+    from app.ingest.leases import leased, worker_identity
+    from app.ingest.pull import PullError, pull_source, source_lease
     from app.ingest.sources import pull_sources
 
     settings = load_settings()
@@ -168,19 +168,17 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
     if name not in configs:
         errors.print(f"[red]error[/red] no enabled pull source named {name}")
         raise typer.Exit(EXIT_FAILED)
-    holder = worker_identity()
-    if not acquire_lease(factory, f"pull:{name}", holder, settings.lease_seconds):
-        errors.print(f"source {name} is being pulled by a worker right now")
-        raise typer.Exit(EXIT_FAILED)
-    try:
-        with httpx.Client() as client:
-            report = pull_source(factory, settings, configs[name], client,
-                                 lease=Lease(f"pull:{name}", holder, settings.lease_seconds))
-    except PullError as exc:
-        errors.print(f"[red]failed[/red] {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
-    finally:
-        release_lease(factory, f"pull:{name}", holder)
+    lease = source_lease(name, worker_identity(), settings.lease_seconds)
+    with leased(factory, lease.name, lease.holder, lease.seconds) as taken:
+        if not taken:
+            errors.print(f"source {name} is being pulled by a worker right now")
+            raise typer.Exit(EXIT_FAILED)
+        try:
+            with httpx.Client() as client:
+                report = pull_source(factory, settings, configs[name], client, lease=lease)
+        except PullError as exc:
+            errors.print(f"[red]failed[/red] {exc}")
+            raise typer.Exit(EXIT_FAILED) from None
     console.print(
         f"{name}: {report.pages} pages, {report.records} records: stored {report.stored}, updated "
         f"{report.updated}, unchanged {report.unchanged}, rejected {report.rejected}, still queued {report.pending}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -77,6 +79,17 @@ def release_lease(factory: sessionmaker[Session], name: str, holder: str) -> Non
             update(JobLease).where(JobLease.name == name, JobLease.holder == holder)
             .values(holder=None, expires_at=None).execution_options(synchronize_session=False)
         )
+
+
+@contextmanager
+def leased(factory: sessionmaker[Session], name: str, holder: str, seconds: int) -> Iterator[bool]:
+    """Hold lease ``name`` for the block if it can be taken (yields whether it was); released after."""
+    taken = acquire_lease(factory, name, holder, seconds)
+    try:
+        yield taken
+    finally:
+        if taken:
+            release_lease(factory, name, holder)
 
 
 def worker_identity() -> str:

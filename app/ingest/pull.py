@@ -205,6 +205,11 @@ class Lease:
     seconds: int
 
 
+def source_lease(name: str, holder: str, seconds: int) -> Lease:
+    """The one lease under which a source is pulled, by a worker or by hand."""
+    return Lease(f"pull:{name}", holder, seconds)
+
+
 class PullStopped(PullError):
     """The worker was asked to stop while waiting to retry: not a fault of the source."""
 

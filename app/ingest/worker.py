@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.session import transaction
 from app.ingest import dropdir
-from app.ingest.leases import acquire_lease, beat, release_lease, renew_lease, worker_identity
-from app.ingest.pull import Lease, PullError, PullReport, pull_source
+from app.ingest.leases import beat, leased, renew_lease, worker_identity
+from app.ingest.pull import PullError, PullReport, pull_source, source_lease
 from app.ingest.sources import PullSourceConfig, load_sources_file, pull_sources, save_source
 
 log = logging.getLogger(__name__)
@@ -129,22 +129,19 @@ class Worker:
         config = self._sources.get(name)
         if config is None:
             return None
-        lease = f"pull:{name}"
-        seconds = self.settings.lease_seconds
-        if not acquire_lease(self.factory, lease, self.worker_id, seconds):
-            log.info("pull.skipped", extra={"source": name, "reason": "another worker holds the lease"})
-            return None
-        self._current.add(lease)
-        try:
-            report = pull_source(
-                self.factory, self.settings, config, self.client, stop=self.stopping,
-                lease=Lease(lease, self.worker_id, seconds),
-            )
-        except PullError:
-            return None  # recorded on the source and logged by pull_source
-        finally:
-            release_lease(self.factory, lease, self.worker_id)
-            self._current.discard(lease)
+        lease = source_lease(name, self.worker_id, self.settings.lease_seconds)
+        with leased(self.factory, lease.name, lease.holder, lease.seconds) as taken:
+            if not taken:
+                log.info("pull.skipped", extra={"source": name, "reason": "another worker holds the lease"})
+                return None
+            self._current.add(lease.name)
+            try:
+                report = pull_source(self.factory, self.settings, config, self.client, stop=self.stopping,
+                                     lease=lease)
+            except PullError:
+                return None  # recorded on the source and logged by pull_source
+            finally:
+                self._current.discard(lease.name)
         if report.stored or report.updated:
             self._after_ingest()
         return report
@@ -152,16 +149,15 @@ class Worker:
     def scan_drop_dir(self) -> list[dropdir.DropResult]:
         if self.stopping.is_set() or not self.settings.drop_dir:
             return []
-        if not acquire_lease(self.factory, "drop", self.worker_id, self.settings.lease_seconds):
-            return []
-        self._current.add("drop")
-        try:
-            results = dropdir.scan(
-                self.factory, self.settings, Path(self.settings.drop_dir), seen=self._drop_seen, stop=self.stopping
-            )
-        finally:
-            release_lease(self.factory, "drop", self.worker_id)
-            self._current.discard("drop")
+        with leased(self.factory, "drop", self.worker_id, self.settings.lease_seconds) as taken:
+            if not taken:
+                return []
+            self._current.add("drop")
+            try:
+                results = dropdir.scan(self.factory, self.settings, Path(self.settings.drop_dir),
+                                       seen=self._drop_seen, stop=self.stopping)
+            finally:
+                self._current.discard("drop")
         if any(result.ok for result in results):
             self._after_ingest()
         return results
