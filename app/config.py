@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.kpi import Definitions
@@ -36,6 +36,28 @@ class Settings(BaseSettings):
     ready_requires_worker: bool = Field(default=False, description="/readyz is 503 without a live worker")
     lease_seconds: int = Field(default=60, ge=10, description="A dead worker's job lease expires after this")
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Links in messages")
+    dashboard_url: str | None = Field(default=None, description="Grafana dashboard linked from alert messages")
+
+    # Alerts (SPEC §8). Rules, per-scope thresholds and any number of channels come from the TOML file; the
+    # variables below configure one channel of each kind without a file. Webhook URLs of Slack and Teams carry
+    # their own secret, so they are SecretStr like the HMAC key and the SMTP password: never printed or logged.
+    alerts_file: str | None = Field(default=None, description="TOML file of alert rules and channels")
+    alert_lang: str = Field(default="sv", pattern="^(sv|en)$", description="Language of alert messages")
+    alert_evaluate_seconds: int = Field(default=60, ge=5, description="Evaluation on a schedule, besides ingests")
+    alert_deliver_seconds: int = Field(default=10, ge=1, description="How often the outbox is sent")
+    alert_retry_hours: float = Field(default=24.0, gt=0, description="A notification is retried this long")
+    alert_first_retry_seconds: float = Field(default=30.0, gt=0, description="Doubling up to 30 min")
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: SecretStr | None = None
+    alert_slack_url: SecretStr | None = None
+    alert_teams_url: SecretStr | None = None
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = 587
+    alert_smtp_user: str | None = None
+    alert_smtp_password: SecretStr | None = None
+    alert_smtp_from: str | None = None
+    alert_smtp_to: str | None = Field(default=None, description="Comma-separated recipients")
+    alert_smtp_starttls: bool = True
 
     @cached_property
     def definitions(self) -> Definitions:
