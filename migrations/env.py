@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
+import app.db.alert_models  # noqa: F401  (registers the alert tables on Base.metadata)
 from app.config import Settings
 from app.db.models import Base
 from app.db.session import make_engine

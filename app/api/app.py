@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from app import __version__
 from app.api.errors import install_error_handlers
-from app.api.routers import breakdowns, health, ingest, metrics, regions, reports, scorecards, sources, targets
+from app.api.routers import alerts, breakdowns, health, ingest, metrics, regions, reports, scorecards, sources, targets
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 from app.metrics.collector import VptCollector
@@ -48,4 +48,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sources.router)
     app.include_router(targets.router)
     app.include_router(reports.router)
+    app.include_router(alerts.router)
     return app

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from app.cli import data, demo, report, run, sim, targets  # noqa: F401  (each module registers its commands)
+# each module registers its commands
+from app.cli import alerts, alerts_run, data, demo, report, run, sim, targets  # noqa: F401
 from app.cli.base import EXIT_FAILED, app, errors
 
 __all__ = ["app", "main"]

@@ -89,7 +89,7 @@ def demo(
     import uvicorn
 
     from app.api.app import create_app
-    from app.ingest.worker import Worker
+    from app.cli.run import build_worker
     from app.sim.server import PlatformOptions, create_platform_app
 
     settings = Settings(
@@ -128,13 +128,14 @@ def demo(
             name=PLATFORM_SOURCE, kind="calls", base_url=f"http://127.0.0.1:{platform_port}", cadence_seconds=cadence,
             overlap_seconds=300, start=today.astimezone(UTC),
         ))
-    worker = Worker(settings, factory, worker_id="demo-worker")
+    worker = build_worker(settings, factory, worker_id="demo-worker")
     worker.start()
     month = datetime.now(STOCKHOLM).strftime("%Y-%m")
     base = f"http://127.0.0.1:{port}"
     console.print(f"\n[bold]vpt-monitor demo[/bold] on {database} ({', '.join(config.regions)})")
     console.print(f"  scorecard, month to date: {base}/api/v1/scorecards/{month}")
     console.print(f"  sources and freshness:    {base}/api/v1/sources")
+    console.print(f"  alerts (firing, pending): {base}/api/v1/alerts")
     console.print(f"  ingest runs:              {base}/api/v1/ingest/runs")
     console.print(f"  API docs:                 {base}/docs")
     console.print(f"  simulated platform:       http://127.0.0.1:{platform_port}/calls ({speed}× real time)")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
-from app.cli.base import app, load_settings, session_factory, start_logging
+from app.cli.base import EXIT_FAILED, app, errors, load_settings, session_factory, start_logging
+from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.ingest.worker import Worker
 
 
 @app.command("serve")
@@ -28,12 +33,34 @@ def serve(
 
 @app.command("worker")
 def worker() -> None:
-    """Run the scheduled jobs: pull each source at its cadence, ingest the drop directory, heartbeat.
+    """Run the scheduled jobs: pull each source at its cadence, ingest the drop directory, evaluate alerts and
+    send their notifications, heartbeat.
 
     SIGTERM or Ctrl-C lets a running pull finish its current batch, then stops.
     """
-    from app.ingest.worker import Worker
-
     settings = load_settings()
     start_logging(settings)
-    Worker(settings, session_factory(settings)).run_forever()
+    build_worker(settings, session_factory(settings)).run_forever()
+
+
+def build_worker(settings: Settings, factory: sessionmaker[Session], worker_id: str | None = None) -> Worker:
+    """The worker with alerting attached: evaluated after every ingest and on a schedule, outbox sent.
+
+    Alert rules and channels are checked here, before anything starts: a mistake in them is an error naming
+    the key, not a worker that runs and never tells anyone.
+    """
+    from app.alerts.channel_config import ChannelConfigError
+    from app.alerts.rulebook import RuleConfigError
+    from app.alerts.service import Alerting
+    from app.ingest.worker import Worker
+
+    worker = Worker(settings, factory, worker_id=worker_id)
+    try:
+        alerting = Alerting(settings, factory, worker.worker_id)
+    except (ChannelConfigError, RuleConfigError) as exc:
+        errors.print(f"[red]alert configuration[/red]: {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    worker.after_ingest.append(alerting.evaluate)
+    worker.schedule(alerting.evaluate, settings.alert_evaluate_seconds, "alerts:evaluate")
+    worker.schedule(alerting.deliver, settings.alert_deliver_seconds, "alerts:deliver")
+    return worker

@@ -157,7 +157,7 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
     """Pull one source now, outside the worker (under the same lease, so never twice at once)."""
     import httpx
 
-    from app.ingest.leases import leased, worker_identity
+    from app.db.leases import leased, worker_identity
     from app.ingest.pull import PullError, pull_source, source_lease
     from app.ingest.sources import pull_sources
 

@@ -90,6 +90,9 @@ class Source(Base):
     records_behind: Mapped[int | None] = mapped_column(Integer)  # as the platform last reported it
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a delivery last stored or changed a record (our clock): what the data-stale alert watches. A source
+    # that answers but sends only garbage or repeats keeps succeeding while this stands still.
+    last_data_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

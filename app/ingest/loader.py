@@ -231,6 +231,8 @@ def ingest_stream(
     run.status = "succeeded"
     run.finished_at = datetime.now(UTC)
     source.last_success_at = run.finished_at
+    if report.rows_stored or report.rows_updated:
+        source.last_data_at = run.finished_at
     source.consecutive_failures = 0
     source.rows_read_total += report.rows_read
     source.rows_stored_total += report.rows_stored

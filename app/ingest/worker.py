@@ -24,9 +24,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db.leases import beat, leased, renew_lease, worker_identity
 from app.db.session import transaction
 from app.ingest import dropdir
-from app.ingest.leases import beat, leased, renew_lease, worker_identity
 from app.ingest.pull import PullError, PullReport, pull_source, source_lease
 from app.ingest.sources import PullSourceConfig, load_sources_file, pull_sources, save_source
 
@@ -55,9 +55,14 @@ class Worker:
         self._current: set[str] = set()
         self._drop_seen: dict[Path, tuple[int, float]] = {}  # size and mtime at the previous scan
         self._lock = threading.Lock()
-        self.after_ingest: list[Callable[[], None]] = []  # e.g. alert evaluation (a later issue)
+        self.after_ingest: list[Callable[[], object]] = []  # e.g. alert evaluation (app.alerts.service)
+        self._extra_jobs: list[tuple[Callable[[], object], float, str]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def schedule(self, job: Callable[[], object], seconds: float, job_id: str) -> None:
+        """A job of another part of the app (alerts) that runs on this worker's schedule, from its start."""
+        self._extra_jobs.append((job, seconds, job_id))
 
     def start(self) -> None:
         if self.settings.sources_file:
@@ -75,6 +80,9 @@ class Worker:
             dropdir.prepare(Path(self.settings.drop_dir))
             self.scheduler.add_job(self.scan_drop_dir, "interval", seconds=self.settings.drop_scan_seconds,
                                    id="drop", next_run_time=now)
+        for job, seconds, job_id in self._extra_jobs:
+            self.scheduler.add_job(self._guarded(job, job_id), "interval", seconds=seconds, id=job_id,
+                                   next_run_time=now)
         self.scheduler.start()
         log.info("worker.started", extra={"worker": self.worker_id})
 
@@ -161,6 +169,17 @@ class Worker:
         if any(result.ok for result in results):
             self._after_ingest()
         return results
+
+    def _guarded(self, job: Callable[[], object], job_id: str) -> Callable[[], None]:
+        def run() -> None:
+            if self.stopping.is_set():
+                return
+            try:
+                job()
+            except Exception:  # logged; the next run tries again
+                log.exception("worker.job.failed", extra={"job": job_id})
+
+        return run
 
     def _after_ingest(self) -> None:
         for hook in self.after_ingest:

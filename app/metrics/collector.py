@@ -29,11 +29,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db.leases import heartbeat_is_stale, latest_heartbeat
 from app.db.models import Source
 from app.db.totals import region_totals
-from app.ingest.leases import heartbeat_is_stale, latest_heartbeat
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of, previous_month
+from app.metrics.alerts import alert_families
 from app.scorecard.queries import data_version
 from app.scorecard.service import monthly_scorecard, region_and_collaboration_figures
 
@@ -102,6 +103,7 @@ class VptCollector(Collector):
         yield from self._totals(session)
         yield from self._sources(session)
         yield from self._worker(session, now)
+        yield from alert_families(session, now)
 
     def _scorecard(self, session: Session, now: datetime) -> Iterator[Metric]:
         month = local_month_of(now)

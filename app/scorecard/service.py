@@ -165,7 +165,7 @@ def region_and_collaboration_figures(
     return scopes
 
 
-def _scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
+def scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
     members: dict[tuple[str, str], list[str]] = {}
     for code in session.scalars(select(Region.code)):
         members[("region", code)] = [code]
@@ -225,12 +225,12 @@ def forecasts_for(
         plan = sample_plan(start, end)
         history, first = _forecast_history(session, regions, plan, floor_hour(start))
         for scope in group:
-            scope_regions = members.get(scope, [scope[1]])
+            regions_of_scope = members.get(scope, [scope[1]])
             offered: dict[datetime, int] = {}
-            for region in scope_regions:
+            for region in regions_of_scope:
                 for hour, value in history.get(region, {}).items():
                     offered[hour] = offered.get(hour, 0) + value
-            starts = [first[r] for r in scope_regions if r in first]
+            starts = [first[r] for r in regions_of_scope if r in first]
             out[scope] = forecast_rest(offered, start, end, min(starts) if starts else None, plan=plan)
     return out
 
@@ -269,7 +269,7 @@ def monthly_scorecard(
     in_progress = start <= now < end
     stored = stored_definitions(session) or definitions
     targets = targets_by_scope(session)
-    members = _scope_regions(session) if in_progress else {}
+    members = scope_regions(session) if in_progress else {}
     month_before = previous_month(month)
     previous_year = date(month.year - 1, month.month, 1)
     before = {"previous_month": (month_before, _kpis_by_scope(session, month_before)),

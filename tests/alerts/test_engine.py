@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.alerts.engine import AlertKey, AlertState, Observation, Phase, step
+from app.alerts.rulebook import RuleBook, RuleConfigError, rulebook_from_mapping
 from app.alerts.rules import (
     FastSlipSettings,
     WindowFigures,
@@ -62,9 +63,14 @@ def test_a_value_oscillating_around_the_threshold_fires_at_most_once(values: lis
 
 
 def test_fast_slip_needs_enough_calls() -> None:
+    """3 calls in the night cannot fire, and with under half the minimum the window counts as quiet."""
     night = WindowFigures("SE-Z", offered=3, answered=0, wait_answered_ms=0, answer_rate_target=0.85,
                           mean_wait_target=600)
-    assert all(not o.breached and not o.recovered for o in fast_slip_observations(night))
+    assert all(not o.breached and o.recovered for o in fast_slip_observations(night, FastSlipSettings()))
+    # 20 calls: between half the minimum (15) and the minimum (30): neither fires nor resolves
+    dusk = WindowFigures("SE-Z", offered=20, answered=0, wait_answered_ms=0, answer_rate_target=0.85,
+                         mean_wait_target=600)
+    assert all(not o.breached and not o.recovered for o in fast_slip_observations(dusk, FastSlipSettings()))
     busy = WindowFigures("SE-AC", offered=40, answered=29, wait_answered_ms=29 * 1000 * 950,
                          answer_rate_target=0.85, mean_wait_target=600)
     by_kpi = {o.key.kpi: o for o in fast_slip_observations(busy, FastSlipSettings())}
@@ -72,33 +78,80 @@ def test_fast_slip_needs_enough_calls() -> None:
     assert by_kpi["mean_wait"].breached and by_kpi["mean_wait"].threshold == 900  # 950 s > 600 × 1.5
     calm = WindowFigures("SE-AC", offered=40, answered=33, wait_answered_ms=33 * 1000 * 700,
                          answer_rate_target=0.85, mean_wait_target=600)
-    by_kpi = {o.key.kpi: o for o in fast_slip_observations(calm)}
+    by_kpi = {o.key.kpi: o for o in fast_slip_observations(calm, FastSlipSettings())}
     assert by_kpi["answer_rate"].recovered  # 0.825 ≥ 0.80
     assert not by_kpi["mean_wait"].breached and by_kpi["mean_wait"].recovered  # 700 ≤ 600 × 1.25
+    smaller = FastSlipSettings(min_calls=2)  # a per-scope minimum makes the same 3 night calls count
+    assert any(o.breached for o in fast_slip_observations(night, smaller))
+
+
+DOCUMENT = {"month": "2025-10", "closed": False, "scopes": [{"scope": "SE-Z", "kpis": {
+    "answer_rate": 0.8, "mean_wait": 500.0}, "targets": [
+    {"kpi": "answer_rate", "comparator": ">=", "value": 0.85, "status": "at_risk", "needed": 0.95},
+    {"kpi": "mean_wait", "comparator": "<=", "value": 600.0, "status": "on_track", "needed": 900.0},
+]}]}
 
 
 def test_month_rules_from_a_scorecard_document() -> None:
-    document = {"month": "2025-10", "closed": False, "scopes": [{"scope": "SE-Z", "kpis": {
-        "answer_rate": 0.8, "mean_wait": 500.0}, "targets": [
-        {"kpi": "answer_rate", "comparator": ">=", "value": 0.85, "status": "at_risk", "needed": 0.95},
-        {"kpi": "mean_wait", "comparator": "<=", "value": 600.0, "status": "on_track", "needed": 900.0},
-    ]}]}
-    observed = {(o.key.rule, o.key.kpi): o for o in month_target_observations(document)}
+    observed = {(o.key.rule, o.key.kpi): o for o in month_target_observations(DOCUMENT, RuleBook())}
     assert observed[("target_at_risk", "answer_rate")].breached
     assert observed[("target_unreachable", "answer_rate")].recovered  # needed 0.95 ≤ 0.98
     assert observed[("target_at_risk", "mean_wait")].recovered  # 500 ≤ 600 − 15
     assert observed[("target_at_risk", "answer_rate")].key.period == "2025-10"
-    closed = {**document, "closed": True, "scopes": [{"scope": "SE-Z", "kpis": {"answer_rate": 0.8}, "targets": [
+
+
+def test_a_closed_month_settles_at_risk_and_unreachable_and_reports_missed() -> None:
+    closed = {**DOCUMENT, "closed": True, "scopes": [{"scope": "SE-Z", "kpis": {"answer_rate": 0.8}, "targets": [
         {"kpi": "answer_rate", "comparator": ">=", "value": 0.85, "status": "missed"}]}]}
-    (missed,) = month_target_observations(closed)
-    assert missed.key.rule == "target_missed" and missed.breached and not missed.recovered
+    observed = {o.key.rule: o for o in month_target_observations(closed, RuleBook())}
+    assert observed["target_missed"].breached and not observed["target_missed"].recovered
+    assert observed["target_at_risk"].recovered and observed["target_unreachable"].recovered
+
+
+def test_rules_can_be_switched_off_and_tuned_per_scope() -> None:
+    book = rulebook_from_mapping({"rules": {
+        "target_at_risk": {"enabled": False},
+        "fast_slip": {"min_calls": 40, "scopes": {"SE-Z": {"min_calls": 10, "hours": 3}}},
+    }})
+    rules = {o.key.rule for o in month_target_observations(DOCUMENT, book)}
+    assert rules == {"target_unreachable"}
+    assert book("fast_slip", "SE-Z").min_calls == 10 and book("fast_slip", "SE-Z").hours == 3
+    assert book("fast_slip", "SE-AC").min_calls == 40 and book("fast_slip", "SE-AC").hours == 2
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ({"rules": {"fast_slip": {"min_call": 3}}}, "rules.fast_slip: unknown setting 'min_call'"),
+    ({"rules": {"fast_slop": {}}}, "rules.fast_slop: unknown rule"),
+    ({"rules": {"fast_slip": {"hours": 0}}}, "rules.fast_slip.hours"),
+    ({"rules": {"fast_slip": {"scopes": {"SE-Z": {"min_calls": "many"}}}}}, "rules.fast_slip.scopes.SE-Z.min_calls"),
+    ({"rules": {"data_stale": {"enabled": 1}}}, "rules.data_stale.enabled: expected true or false"),
+])
+def test_rule_configuration_errors_name_the_key(mapping: dict[str, object], message: str) -> None:
+    with pytest.raises(RuleConfigError, match=message.replace(".", r"\.")):
+        rulebook_from_mapping(mapping)
 
 
 def test_stale_data_and_worker() -> None:
-    stale = data_stale_observation("platform", T0, 60, T0 + timedelta(minutes=6))
-    assert stale.breached and stale.threshold == 300
-    fresh = data_stale_observation("platform", T0, 60, T0 + timedelta(seconds=90))
+    limit = timedelta(minutes=30)
+    stale = data_stale_observation("platform", T0, limit, T0 + timedelta(minutes=31))
+    assert stale.breached and stale.threshold == 1800
+    band = data_stale_observation("platform", T0, limit, T0 + timedelta(minutes=20))
+    assert not band.breached and not band.recovered
+    fresh = data_stale_observation("platform", T0, limit, T0 + timedelta(minutes=15))
     assert fresh.recovered and not fresh.breached
-    assert data_stale_observation("platform", None, 60, T0).breached
-    assert worker_stale_observation(T0, 10, T0 + timedelta(seconds=40)).breached
-    assert worker_stale_observation(T0, 10, T0 + timedelta(seconds=15)).recovered
+    assert data_stale_observation("platform", None, limit, T0).breached
+    later = T0 + timedelta(seconds=40)
+    assert worker_stale_observation("w1", T0, True, False, timedelta(seconds=35), later).breached
+    assert worker_stale_observation("w1", T0, False, False, timedelta(seconds=35), later).recovered  # clean stop
+    assert worker_stale_observation("w1", T0, True, True, timedelta(seconds=35), later).recovered  # restarted
+
+
+def test_the_example_rules_in_deploy_load() -> None:
+    from pathlib import Path
+
+    from app.alerts.rulebook import load_rulebook
+
+    book = load_rulebook(Path(__file__).resolve().parents[2] / "deploy" / "alerts.example.toml")
+    assert book("fast_slip", "SE-Z").min_calls == 15 and book("fast_slip", "SE-AC").min_calls == 30
+    assert book("data_stale", "files").max_age_minutes == 1560
+    assert book("data_stale", "platform").max_age_minutes is None

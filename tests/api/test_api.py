@@ -88,7 +88,7 @@ def test_health_and_readiness(settings):
 def test_readiness_reports_the_worker_and_can_require_it(settings, session_factory):
     from datetime import UTC, datetime, timedelta
 
-    from app.ingest.leases import beat
+    from app.db.leases import beat
 
     strict = settings.model_copy(update={"ready_requires_worker": True})
     with client_for(strict) as client:

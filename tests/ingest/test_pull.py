@@ -256,7 +256,7 @@ def test_a_record_stamped_in_the_future_does_not_move_the_position(
 def test_a_pull_that_lost_its_lease_commits_nothing(
     session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
-    from app.ingest.leases import acquire_lease
+    from app.db.leases import acquire_lease
     from app.ingest.pull import Lease
 
     assert acquire_lease(session_factory, "pull:platform", "the-other-worker", 60)

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db.leases import acquire_lease, release_lease
 from app.db.models import Call, IngestRun, JobLease, Source, WorkerHeartbeat
 from app.db.session import transaction
-from app.ingest.leases import acquire_lease, release_lease
 from app.ingest.sources import PullSourceConfig, save_source
 from app.ingest.worker import Worker
 from tests.feeds import ScriptedFeed, call

@@ -25,9 +25,9 @@ from starlette.routing import Route
 
 from app.api.app import create_app
 from app.config import Settings
+from app.db.leases import beat
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
-from app.ingest.leases import beat
 from app.ingest.pull import pull_source
 from app.ingest.service import ingest_bytes
 from app.ingest.sources import PullSourceConfig

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.api.schemas import Health, WorkerStatus
-from app.ingest.leases import heartbeat_is_stale, latest_heartbeat
+from app.db.leases import heartbeat_is_stale, latest_heartbeat
 
 router = APIRouter(tags=["health"])
 

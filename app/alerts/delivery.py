@@ -1,0 +1,142 @@
+"""Send the outbox: each notification until its channel accepts it, with backoff, for up to a day.
+
+Delivery is at least once; exactly once is up to the receiver, which gets the same idempotency key (and, for
+e-mail, the same Message-ID) on every attempt of the same notification. The status is written after the
+send in its own small transaction: a crash in between means one repeat with the same key, never a loss.
+
+Per channel, notifications leave in the order they were written, so a resolution never overtakes its
+firing. The first failure that may pass (connection refused, timeout, 5xx, 429) ends that channel's pass:
+a receiver that is down costs one attempt per pass, not one per waiting message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.alerts.channel_config import ChannelConfig
+from app.alerts.channels import DeliveryError, send
+from app.alerts.message import AlertMessage
+from app.db.alert_models import Notification
+from app.db.session import transaction
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 30.0
+LONGEST_RETRY_SECONDS = 30 * 60.0
+PASS_LIMIT = 500  # pending rows looked at per pass; the rest wait for the next one
+Sender = Callable[[ChannelConfig, AlertMessage], None]
+
+
+def retry_delay(attempts: int, first: float = FIRST_RETRY_SECONDS, rng: random.Random | None = None) -> timedelta:
+    """30 s, 1 min, 2 min … capped at 30 min, with jitter so many waiting messages do not retry in step."""
+    base = min(first * 2 ** max(attempts - 1, 0), LONGEST_RETRY_SECONDS)
+    return timedelta(seconds=base * (rng or random).uniform(0.75, 1.0))
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    waiting_channels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Due:
+    id: int
+    channel: str
+    payload: dict[str, object]
+    attempts: int
+    expires_at: datetime
+
+
+def _due(session: Session, now: datetime) -> dict[str, list[_Due]]:
+    """Per channel, the pending rows in order up to the first that is not due yet (first in, first out)."""
+    rows = session.execute(
+        select(Notification.id, Notification.channel, Notification.payload, Notification.attempts,
+               Notification.expires_at, Notification.next_attempt_at)
+        .where(Notification.status == "pending").order_by(Notification.channel, Notification.id).limit(PASS_LIMIT)
+    ).all()
+    out: dict[str, list[_Due]] = {}
+    blocked: set[str] = set()
+    for row in rows:
+        if row.channel in blocked:
+            continue
+        if row.next_attempt_at > now:
+            blocked.add(row.channel)
+            continue
+        out.setdefault(row.channel, []).append(_Due(row.id, row.channel, row.payload, row.attempts, row.expires_at))
+    return out
+
+
+def deliver_due(
+    factory: sessionmaker[Session], channels: list[ChannelConfig], *, now: Callable[[], datetime] | None = None,
+    sender: Sender | None = None, first_retry_seconds: float = FIRST_RETRY_SECONDS,
+) -> DeliveryReport:
+    clock = now or (lambda: datetime.now(UTC))
+    sender = sender or send
+    by_name = {channel.name: channel for channel in channels}
+    report = DeliveryReport()
+    with factory() as session:
+        due = _due(session, clock())
+    for name, rows in due.items():
+        channel = by_name.get(name)
+        for row in rows:
+            if channel is None:
+                error = DeliveryError(f"channel {name!r} is not configured (any more)", retryable=True)
+            else:
+                try:
+                    sender(channel, AlertMessage.from_json(dict(row.payload)))
+                    error = None
+                except DeliveryError as exc:
+                    error = exc
+            if error is None:
+                _mark_delivered(factory, row, clock())
+                report.delivered += 1
+                continue
+            if _mark_failed(factory, row, error, clock(), first_retry_seconds):
+                report.failed += 1
+            else:
+                report.retrying += 1
+            if error.retryable:
+                report.waiting_channels.append(name)
+                break  # the receiver is down or busy: the rest of this channel waits its turn
+    return report
+
+
+def _mark_delivered(factory: sessionmaker[Session], row: _Due, at: datetime) -> None:
+    with transaction(factory) as session:
+        session.execute(
+            update(Notification).where(Notification.id == row.id, Notification.status == "pending")
+            .values(status="delivered", delivered_at=at, last_attempt_at=at, attempts=row.attempts + 1,
+                    last_error=None)
+        )
+    log.info("alerts.delivered", extra={"notification": row.id, "channel": row.channel})
+
+
+def _mark_failed(
+    factory: sessionmaker[Session], row: _Due, error: DeliveryError, at: datetime, first_retry_seconds: float
+) -> bool:
+    """Record the attempt; True when the notification has failed for good."""
+    attempts = row.attempts + 1
+    retry_at = at + retry_delay(attempts, first_retry_seconds)
+    final = not error.retryable or retry_at >= row.expires_at
+    detail = str(error)[:500]
+    if final and error.retryable:
+        detail = f"gave up after {attempts} attempts: {detail}"
+    with transaction(factory) as session:
+        session.execute(
+            update(Notification).where(Notification.id == row.id, Notification.status == "pending")
+            .values(status="failed" if final else "pending", attempts=attempts, last_attempt_at=at,
+                    last_error=detail, next_attempt_at=at if final else retry_at)
+        )
+    log.warning("alerts.delivery_failed", extra={"notification": row.id, "channel": row.channel,
+                                                 "attempts": attempts, "final": final, "error": detail})
+    return final

@@ -1,0 +1,232 @@
+"""What an alert says to a manager, in Swedish by default and English on request.
+
+Every message answers the same questions: which region or collaboration, which KPI, what the value is, what
+the target is, and what the rest of the month must achieve to recover (the needed answer rate, from the
+scorecard's forecast). Numbers are written the way the reader writes them: "81,2 %" in Swedish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from app.alerts.engine import AlertKey
+from app.alerts.message import AlertMessage
+from app.kpi.localtime import STOCKHOLM
+
+Lang = Literal["sv", "en"]
+
+KPI_NAMES: dict[str, dict[str, str]] = {
+    "sv": {"answer_rate": "svarsfrekvensen", "mean_wait": "medelväntetiden", "service_level": "servicenivån",
+           "abandon_rate": "andelen avbrutna samtal", "mean_wait_all": "medelväntetiden (alla)"},
+    "en": {"answer_rate": "answer rate", "mean_wait": "mean wait", "service_level": "service level",
+           "abandon_rate": "abandon rate", "mean_wait_all": "mean wait (all)"},
+}
+MONTHS = {
+    "sv": ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+           "november", "december"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"],
+}
+SEVERITY = {"target_at_risk": "warning", "target_unreachable": "critical", "target_missed": "critical",
+            "fast_slip": "critical", "data_stale": "warning", "worker_stale": "critical"}
+SECONDS_KPIS = {"mean_wait", "mean_wait_all", "wait_p50", "wait_p90", "longest_wait"}
+
+LABELS = {
+    "sv": {"region": "Region", "collaboration": "Samverkan", "source": "Källa", "worker": "Worker", "kpi": "Mått",
+           "value": "Värde", "target": "Mål", "needed": "Krävs resten av månaden (svarsfrekvens)", "month": "Månad",
+           "window": "Period", "calls": "Samtal", "last_data": "Senaste nya data", "limit": "Gräns"},
+    "en": {"region": "Region", "collaboration": "Collaboration", "source": "Source", "worker": "Worker",
+           "kpi": "KPI", "value": "Value", "target": "Target",
+           "needed": "Needed for the rest of the month (answer rate)",
+           "month": "Month", "window": "Window", "calls": "Calls", "last_data": "Latest new data", "limit": "Limit"},
+}
+
+
+def fingerprint(key: AlertKey) -> str:
+    return hashlib.sha256(str(key).encode()).hexdigest()[:16]
+
+
+def idempotency_key(key: AlertKey, phase: str, at: datetime, channel: str) -> str:
+    """The same transition to the same channel always has the same key, whatever retries or restarts happen."""
+    text = f"{key}|{phase}|{at.astimezone(UTC).isoformat()}|{channel}"
+    return "vpt-" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def percent(value: float | None, lang: Lang) -> str:
+    if value is None:
+        return "–"
+    text = f"{100 * value:.1f}"
+    return f"{text.replace('.', ',')} %" if lang == "sv" else f"{text}%"
+
+
+def duration(seconds: float | None, lang: Lang) -> str:
+    if seconds is None:
+        return "–"
+    total = round(seconds)
+    if total >= 3600:
+        hours, rest = divmod(total, 3600)
+        return f"{hours} h {rest // 60} min"
+    minutes, secs = divmod(total, 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def kpi_value(kpi: str, value: float | None, lang: Lang) -> str:
+    return duration(value, lang) if kpi in SECONDS_KPIS else percent(value, lang)
+
+
+def month_name(period: str, lang: Lang) -> str:
+    if not period:
+        return ""
+    year, month = period.split("-")
+    return f"{MONTHS[lang][int(month) - 1]} {year}"
+
+
+def local_time(text: str | None) -> str:
+    if not text:
+        return "–"
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(STOCKHOLM)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def render(key: AlertKey, status: Literal["firing", "resolved"], details: dict[str, Any], *, lang: Lang,
+           starts_at: datetime, ends_at: datetime | None, channel: str, link: str) -> AlertMessage:
+    title, text = _words(key, status, details, lang)
+    return AlertMessage(
+        idempotency_key=idempotency_key(key, status, ends_at if status == "resolved" and ends_at else starts_at,
+                                        channel),
+        status=status, rule=key.rule, scope=key.scope, scope_name=details.get("scope_name") or key.scope,
+        kpi=key.kpi, period=key.period, severity="critical" if SEVERITY.get(key.rule) == "critical" else "warning",
+        fingerprint=fingerprint(key), starts_at=starts_at, ends_at=ends_at, lang=lang, title=title, text=text,
+        facts=_facts(key, details, lang), link=link,
+    )
+
+
+def _facts(key: AlertKey, details: dict[str, Any], lang: Lang) -> list[tuple[str, str]]:
+    labels = LABELS[lang]
+    kind = details.get("scope_kind", "region")
+    facts = [(labels.get(kind, labels["region"]), str(details.get("scope_name") or key.scope))]
+    if key.kpi:
+        facts.append((labels["kpi"], KPI_NAMES[lang].get(key.kpi, key.kpi).capitalize()))
+        facts.append((labels["value"], kpi_value(key.kpi, details.get("value"), lang)))
+        if details.get("target") is not None:
+            facts.append((labels["target"], f"{details.get('comparator', '')} "
+                                            f"{kpi_value(key.kpi, details['target'], lang)}".strip()))
+    if key.rule == "fast_slip":
+        facts.append((labels["window"], f"{details.get('hours')} h"))
+        facts.append((labels["calls"], str(details.get("offered", "–"))))
+    if details.get("needed_answer_rate") is not None:
+        facts.append((labels["needed"], percent(details["needed_answer_rate"], lang)))
+    if key.period:
+        facts.append((labels["month"], month_name(key.period, lang)))
+    if key.rule == "data_stale":
+        facts.append((labels["last_data"], local_time(details.get("last_data_at"))))
+        facts.append((labels["limit"], duration(details.get("max_age_seconds"), lang)))
+    return facts
+
+
+def _needed_sentence(details: dict[str, Any], lang: Lang) -> str:
+    needed = details.get("needed_answer_rate")
+    if needed is None:
+        return ""
+    if needed > 1:
+        return (f" Även om varje återstående samtal besvaras når månaden inte målet (det skulle krävas "
+                f"{percent(needed, lang)})." if lang == "sv" else
+                f" Even if every remaining call is answered the month cannot reach its target (it would take "
+                f"{percent(needed, lang)}).")
+    remaining = details.get("expected_remaining_offered")
+    calls = "" if remaining is None else (
+        f" av cirka {round(remaining):,} återstående samtal".replace(",", " ") if lang == "sv"
+        else f" of about {round(remaining):,} remaining calls")
+    return (f" För att nå målet behöver {percent(needed, lang)}{calls} besvaras resten av månaden."
+            if lang == "sv" else
+            f" To reach the target, {percent(needed, lang)}{calls} must be answered for the rest of the month.")
+
+
+def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[str, str]:
+    sv = lang == "sv"
+    scope = d.get("scope_name") or key.scope
+    kpi = KPI_NAMES[lang].get(key.kpi, key.kpi)
+    Kpi = kpi[:1].upper() + kpi[1:]
+    month = month_name(key.period, lang)
+    value = kpi_value(key.kpi, d.get("value"), lang)
+    target = kpi_value(key.kpi, d.get("target"), lang)
+    firing = status == "firing"
+    needed = _needed_sentence(d, lang)
+    if key.rule == "target_at_risk":
+        if firing:
+            return ((f"{Kpi} i {scope} riskerar att missa målet för {month}",
+                     f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
+                    (f"{Kpi} in {scope} is at risk of missing its target for {month}",
+                     f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
+        if d.get("closed"):
+            return ((f"{month.capitalize()} är avslutad för {scope}: {kpi} blev {value}",
+                     f"Månaden är stängd; {kpi} blev {value} (mål {target}).") if sv else
+                    (f"{month} is closed for {scope}: the {kpi} ended at {value}",
+                     f"The month is over; the {kpi} ended at {value} (target {target})."))
+        return ((f"{Kpi} i {scope} är åter på väg mot målet för {month}",
+                 f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
+                (f"{Kpi} in {scope} is back on track for {month}",
+                 f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
+    if key.rule == "target_unreachable":
+        if firing:
+            return ((f"{Kpi} i {scope} kan inte längre nå målet för {month}",
+                     f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
+                    (f"{Kpi} in {scope} can no longer reach its target for {month}",
+                     f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
+        if d.get("closed"):
+            return ((f"{month.capitalize()} är avslutad för {scope}", f"{Kpi} blev {value} (mål {target}).") if sv
+                    else (f"{month} is closed for {scope}", f"The {kpi} ended at {value} (target {target})."))
+        return ((f"{Kpi} i {scope} kan åter nå målet för {month}",
+                 f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
+                (f"{Kpi} in {scope} can reach its target for {month} again",
+                 f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
+    if key.rule == "target_missed":
+        if firing:
+            return ((f"{scope} missade målet för {kpi} i {month}: {value}",
+                     f"{Kpi} för {month} blev {value} (mål {target}).") if sv else
+                    (f"{scope} missed its {kpi} target for {month}: {value}",
+                     f"The {kpi} for {month} was {value} (target {target})."))
+        return ((f"{scope} nådde ändå målet för {kpi} i {month}",
+                 f"Efter sena eller rättade data blev {kpi} {value} (mål {target}).") if sv else
+                (f"{scope} met its {kpi} target for {month} after all",
+                 f"After late or corrected data the {kpi} is {value} (target {target})."))
+    if key.rule == "fast_slip":
+        hours, offered = d.get("hours"), d.get("offered")
+        threshold = kpi_value(key.kpi, d.get("threshold"), lang)
+        if firing:
+            verb_sv = "sjunkit kraftigt" if key.kpi == "answer_rate" else "ökat kraftigt"
+            verb_en = "dropped sharply" if key.kpi == "answer_rate" else "risen sharply"
+            return ((f"{Kpi} i {scope} har {verb_sv} de senaste {hours} timmarna",
+                     f"De senaste {hours} timmarna är {kpi} {value} över {offered} samtal (mål {target}, "
+                     f"larmgräns {threshold}).{needed}") if sv else
+                    (f"{Kpi} in {scope} has {verb_en} over the last {hours} hours",
+                     f"Over the last {hours} hours the {kpi} is {value} across {offered} calls (target {target}, "
+                     f"alert limit {threshold}).{needed}"))
+        return ((f"{Kpi} i {scope} har återhämtat sig",
+                 f"De senaste {hours} timmarna är {kpi} {value} över {offered} samtal (mål {target}).") if sv else
+                (f"{Kpi} in {scope} has recovered",
+                 f"Over the last {hours} hours the {kpi} is {value} across {offered} calls (target {target})."))
+    if key.rule == "data_stale":
+        age, limit = duration(d.get("age_seconds"), lang), duration(d.get("max_age_seconds"), lang)
+        last = local_time(d.get("last_data_at"))
+        if firing:
+            return ((f"Inga nya data från källan {scope} på {age}",
+                     f"Källan {scope} har inte levererat någon ny eller ändrad post sedan {last} (gräns {limit}). "
+                     f"Siffrorna för dess regioner ligger efter tills den levererar igen.") if sv else
+                    (f"No new data from source {scope} for {age}",
+                     f"Source {scope} has delivered no new or changed record since {last} (limit {limit}). "
+                     f"The figures of its regions lag until it delivers again."))
+        return ((f"Data kommer åter från källan {scope}", f"Senaste nya data: {last}.") if sv else
+                (f"Data is arriving again from source {scope}", f"Latest new data: {last}."))
+    if key.rule == "worker_stale":
+        age = duration(d.get("age_seconds"), lang)
+        if firing:
+            return ((f"Workern {scope} har slutat svara", f"Inget livstecken på {age}; dess jobb tas över av "
+                     f"andra workers när deras lås löper ut.") if sv else
+                    (f"Worker {scope} has stopped responding", f"No heartbeat for {age}; other workers take over "
+                     f"its jobs as its leases expire."))
+        return ((f"Workern {scope} är åter igång eller ersatt", "Livstecken har kommit igen.") if sv else
+                (f"Worker {scope} is back or replaced", "Heartbeats are arriving again."))
+    return (f"{key}: {status}", "")

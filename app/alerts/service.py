@@ -1,0 +1,66 @@
+"""Alerting as the worker runs it: evaluate after every ingest and on a schedule, send the outbox.
+
+Rules and channels are read once, when the worker starts (a configuration error stops it with a message
+naming the key, rather than running without alerts). Each job takes a database lease, so with several
+workers one evaluates and one delivers at a time; a thread lock does the same within one worker, where an
+after-ingest evaluation and the scheduled one may coincide.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.alerts.channel_config import ChannelConfig, load_channels
+from app.alerts.delivery import DeliveryReport, Sender, deliver_due
+from app.alerts.evaluate import evaluate_alerts
+from app.alerts.rulebook import RuleBook, load_rulebook
+from app.alerts.store import ApplyReport
+from app.config import Settings
+from app.db.leases import leased
+
+log = logging.getLogger(__name__)
+
+EVALUATE_LEASE = "alerts:evaluate"
+DELIVER_LEASE = "alerts:deliver"
+
+
+class Alerting:
+    def __init__(
+        self, settings: Settings, factory: sessionmaker[Session], holder: str, *,
+        rulebook: RuleBook | None = None, channels: list[ChannelConfig] | None = None,
+        clock: Callable[[], datetime] | None = None, sender: Sender | None = None,
+    ) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.holder = holder
+        self.rulebook = rulebook if rulebook is not None else load_rulebook(settings.alerts_file)
+        self.channels = channels if channels is not None else load_channels(settings)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.sender = sender
+        self._evaluating = threading.Lock()
+        self._delivering = threading.Lock()
+
+    def evaluate(self) -> ApplyReport | None:
+        with self._evaluating, leased(self.factory, EVALUATE_LEASE, self.holder, self.settings.lease_seconds) as taken:
+            if not taken:
+                return None
+            report = evaluate_alerts(self.factory, self.settings, self.rulebook, self.channels, now=self.clock(),
+                                     worker_id=self.holder)
+        if report.notifications:
+            self.deliver()  # do not wait for the next delivery tick to tell people
+        return report
+
+    def deliver(self) -> DeliveryReport | None:
+        with self._delivering, leased(self.factory, DELIVER_LEASE, self.holder, self.settings.lease_seconds) as taken:
+            if not taken:
+                return None
+            return deliver_due(self.factory, self.channels, now=self.clock, sender=self.sender,
+                               first_retry_seconds=self.settings.alert_first_retry_seconds)
+
+    def describe(self) -> list[str]:
+        return [channel.describe() for channel in self.channels]

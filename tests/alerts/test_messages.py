@@ -1,0 +1,71 @@
+"""What a manager reads: region, KPI, value, target and what the rest of the month needs, in their language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.alerts.engine import AlertKey
+from app.alerts.message import AlertMessage
+from app.alerts.messages import duration, idempotency_key, percent, render
+
+FIRED = datetime(2025, 10, 6, 8, 0, tzinfo=UTC)
+AT_RISK = {"scope_name": "Region Västerbotten", "scope_kind": "region", "value": 0.8123, "target": 0.85,
+           "comparator": ">=", "needed_answer_rate": 0.8791, "expected_remaining_offered": 12345.4,
+           "month": "2025-10"}
+
+
+def message(key: AlertKey, details: dict[str, object], lang: str = "sv", status: str = "firing") -> AlertMessage:
+    return render(key, status, details, lang=lang, starts_at=FIRED,  # type: ignore[arg-type]
+                  ends_at=None if status == "firing" else FIRED.replace(hour=12), channel="ops",
+                  link="http://127.0.0.1:8000/api/v1/reports/2025-10")
+
+
+def test_at_risk_in_swedish_says_value_target_and_what_the_rest_of_the_month_needs() -> None:
+    m = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"), AT_RISK)
+    assert m.title == "Svarsfrekvensen i Region Västerbotten riskerar att missa målet för oktober 2025"
+    assert m.text == ("Hittills i oktober 2025 är svarsfrekvensen 81,2 % (mål 85,0 %). För att nå målet behöver "
+                      "87,9 % av cirka 12 345 återstående samtal besvaras resten av månaden.")
+    assert ("Krävs resten av månaden (svarsfrekvens)", "87,9 %") in m.facts
+    assert ("Region", "Region Västerbotten") in m.facts and m.severity == "warning"
+    assert m.link.endswith("/reports/2025-10")
+
+
+def test_english_on_request_and_an_unreachable_target_says_so() -> None:
+    details = {**AT_RISK, "needed_answer_rate": 1.042}
+    m = message(AlertKey("target_unreachable", "SE-AC", "answer_rate", "2025-10"), details, lang="en")
+    assert m.title == "Answer rate in Region Västerbotten can no longer reach its target for October 2025"
+    assert "Even if every remaining call is answered the month cannot reach its target (it would take 104.2%)" \
+        in m.text
+    assert m.severity == "critical" and m.lang == "en"
+
+
+def test_mean_wait_is_written_in_minutes_and_seconds() -> None:
+    details = {**AT_RISK, "value": 754.4, "target": 600.0, "comparator": "<=", "needed_answer_rate": None}
+    m = message(AlertKey("target_at_risk", "SE-AC", "mean_wait", "2025-10"), details)
+    assert m.text == "Hittills i oktober 2025 är medelväntetiden 12 min 34 s (mål 10 min 00 s)."
+
+
+def test_the_end_of_a_month_and_stale_data() -> None:
+    closed = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"), {**AT_RISK, "closed": True},
+                     status="resolved")
+    assert closed.title == "Oktober 2025 är avslutad för Region Västerbotten: svarsfrekvensen blev 81,2 %"
+    stale = message(AlertKey("data_stale", "platform"), {"scope_name": "platform", "scope_kind": "source",
+                                                          "age_seconds": 2843, "max_age_seconds": 1800,
+                                                          "last_data_at": "2025-10-06T07:12:00Z"})
+    assert stale.title == "Inga nya data från källan platform på 47 min 23 s"
+    assert "sedan 2025-10-06 09:12 (gräns 30 min 00 s)" in stale.text  # local time
+
+
+def test_the_identity_of_a_notification_is_stable_and_distinct() -> None:
+    key = AlertKey("fast_slip", "SE-AC", "answer_rate")
+    assert idempotency_key(key, "firing", FIRED, "ops") == idempotency_key(key, "firing", FIRED, "ops")
+    assert len({idempotency_key(key, "firing", FIRED, "ops"), idempotency_key(key, "resolved", FIRED, "ops"),
+                idempotency_key(key, "firing", FIRED, "mail")}) == 3
+    m = message(key, {"scope_name": "Region Västerbotten", "hours": 2, "offered": 40, "value": 0.5,
+                      "target": 0.85, "threshold": 0.75})
+    assert AlertMessage.from_json(m.to_json()) == m  # what the outbox stores is what is sent
+
+
+def test_number_formats() -> None:
+    assert percent(0.85, "sv") == "85,0 %" and percent(0.85, "en") == "85.0%" and percent(None, "sv") == "–"
+    assert duration(59.6, "sv") == "1 min 00 s" and duration(7265, "en") == "2 h 1 min" and duration(5, "sv") == "5 s"
