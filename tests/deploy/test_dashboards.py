@@ -34,6 +34,8 @@ CONTRACT_METRICS = frozenset({
     "vpt_ingest_rows_total", "vpt_ingest_runs_total", "vpt_ingest_last_run_duration_seconds",
     "vpt_worker_last_heartbeat_timestamp_seconds", "vpt_worker_up",
     "vpt_database_up", "vpt_metrics_collect_duration_seconds",
+    # built-in alerts and their outbox (app/metrics/alerts.py)
+    "vpt_alert_firing", "vpt_alerts", "vpt_notifications", "vpt_notification_oldest_pending_seconds",
 })
 HISTOGRAMS = frozenset({"vpt_answered_wait_seconds"})
 

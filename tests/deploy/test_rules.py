@@ -28,6 +28,8 @@ ALERTS = {
     "VptSourceFailing": "warning",
     "VptWorkerDown": "critical",
     "VptMetricsDatabaseDown": "critical",
+    "VptNotificationsStuck": "warning",
+    "VptNotificationsFailed": "warning",
 }
 
 
@@ -62,7 +64,7 @@ def test_prometheus_config_is_valid_and_finds_its_rules() -> None:
     result = run(require_tool("promtool"), "check", "config", CONFIG, cwd=DEPLOY.parent.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 rule files found" in result.stdout
-    assert "SUCCESS: 8 rules found" in result.stdout
+    assert "SUCCESS: 10 rules found" in result.stdout
 
 
 def test_alertmanager_config_is_valid() -> None:
@@ -110,6 +112,10 @@ def test_rules_use_the_agreed_expressions_and_durations() -> None:
     assert sorted((squash(r["expr"]), r["for"]) for r in by_name["VptWorkerDown"]) == [
         ("absent(vpt_worker_up)", "5m"), ("vpt_worker_up==0", "2m")]
     assert [(squash(r["expr"]), r["for"]) for r in by_name["VptMetricsDatabaseDown"]] == [("vpt_database_up==0", "2m")]
+    assert [(squash(r["expr"]), r["for"]) for r in by_name["VptNotificationsStuck"]] == [
+        ("vpt_notification_oldest_pending_seconds>3600", "5m")]
+    assert [(squash(r["expr"]), r["for"]) for r in by_name["VptNotificationsFailed"]] == [
+        ('vpt_notifications{status="failed"}-min_over_time(vpt_notifications{status="failed"}[1h])>0', "0m")]
 
 
 def test_rules_and_their_tests_only_use_metrics_of_the_contract() -> None:
