@@ -75,7 +75,9 @@ class ChannelConfig:
             login = f" user={self.smtp_user}" if self.smtp_user else ""
             target = f"{self.smtp_host}:{self.smtp_port} {tls}{login} to={','.join(self.smtp_to)}"
         else:
-            target = safe_url(self.url or "", with_path=self.kind == "webhook")
+            # scheme and host only, for every kind: many webhook services (Zapier, n8n, Discord-style) put
+            # their token in the path, so a path is never safe to show
+            target = safe_url(self.url or "", with_path=False)
             if self.kind == "webhook":
                 target += " signed" if self.secret is not None else " unsigned"
         filters = "".join(
@@ -97,7 +99,7 @@ class ChannelConfig:
                 password = parts.password
             except ValueError:
                 parts, password = None, None
-            if self.kind in ("slack", "teams"):
+            if self.kind in ("slack", "teams", "webhook"):  # a webhook path may hold a token too
                 found.append(self.url)
                 if parts is not None:
                     found += [parts.path, parts.query] + [part for part in parts.path.split("/") if len(part) >= 16]
@@ -304,3 +306,6 @@ def _check_email(channel: ChannelConfig, keys: Mapping[str, str], where: str | N
         raise fail("password" if channel.smtp_user else "smtp_user", "a login needs both a user and a password")
     if channel.ssl and channel.starttls:
         raise fail("starttls", "implicit TLS (ssl = true) and STARTTLS exclude each other")
+    if channel.smtp_user and not (channel.ssl or channel.starttls):
+        raise fail("starttls", "a login over an unencrypted connection would send the password in clear: "
+                               "use STARTTLS or implicit TLS")

@@ -58,28 +58,38 @@ class _Due:
 
 
 def _due(session: Session, now: datetime) -> dict[str, list[_Due]]:
-    """Per channel, the pending rows in order up to the first that is not due yet (first in, first out)."""
-    rows = session.execute(
-        select(Notification.id, Notification.channel, Notification.payload, Notification.attempts,
-               Notification.expires_at, Notification.next_attempt_at)
-        .where(Notification.status == "pending").order_by(Notification.channel, Notification.id).limit(PASS_LIMIT)
-    ).all()
+    """Per channel, the pending rows in order up to the first that is not due yet (first in, first out).
+
+    Read channel by channel, so a long backlog of one channel whose receiver is down never hides another's.
+    """
+    channels = list(session.scalars(
+        select(Notification.channel).where(Notification.status == "pending").distinct().order_by(Notification.channel)
+    ))
     out: dict[str, list[_Due]] = {}
-    blocked: set[str] = set()
-    for row in rows:
-        if row.channel in blocked:
-            continue
-        if row.next_attempt_at > now:
-            blocked.add(row.channel)
-            continue
-        out.setdefault(row.channel, []).append(_Due(row.id, row.channel, row.payload, row.attempts, row.expires_at))
+    for channel in channels:
+        rows = session.execute(
+            select(Notification.id, Notification.payload, Notification.attempts, Notification.expires_at,
+                   Notification.next_attempt_at)
+            .where(Notification.status == "pending", Notification.channel == channel)
+            .order_by(Notification.id).limit(PASS_LIMIT)
+        ).all()
+        due = []
+        for row in rows:
+            if row.next_attempt_at > now:
+                break
+            due.append(_Due(row.id, channel, row.payload, row.attempts, row.expires_at))
+        if due:
+            out[channel] = due
     return out
 
 
 def deliver_due(
     factory: sessionmaker[Session], channels: list[ChannelConfig], *, now: Callable[[], datetime] | None = None,
     sender: Sender | None = None, first_retry_seconds: float = FIRST_RETRY_SECONDS,
+    keep_going: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
+    """One pass over the due notifications. ``keep_going`` is asked before each send: the worker answers no
+    when it is stopping or has lost its delivery lease, so two workers never send the same row at once."""
     clock = now or (lambda: datetime.now(UTC))
     sender = sender or send
     by_name = {channel.name: channel for channel in channels}
@@ -89,26 +99,42 @@ def deliver_due(
     for name, rows in due.items():
         channel = by_name.get(name)
         for row in rows:
-            if channel is None:
-                error = DeliveryError(f"channel {name!r} is not configured (any more)", retryable=True)
-            else:
-                try:
-                    sender(channel, AlertMessage.from_json(dict(row.payload)))
-                    error = None
-                except DeliveryError as exc:
-                    error = exc
-            if error is None:
-                _mark_delivered(factory, row, clock())
-                report.delivered += 1
-                continue
-            if _mark_failed(factory, row, error, clock(), first_retry_seconds):
-                report.failed += 1
-            else:
-                report.retrying += 1
+            if keep_going is not None and not keep_going():
+                return report
+            error = _attempt(channel, name, row, sender)
+            try:
+                if error is None:
+                    _mark_delivered(factory, row, clock())
+                    report.delivered += 1
+                    continue
+                if _mark_failed(factory, row, error, clock(), first_retry_seconds):
+                    report.failed += 1
+                else:
+                    report.retrying += 1
+            except Exception:  # e.g. SQLite busy: the row stays pending and is sent again, under the same key
+                log.exception("alerts.delivery_status_not_saved", extra={"notification": row.id, "channel": name})
+                return report
             if error.retryable:
                 report.waiting_channels.append(name)
                 break  # the receiver is down or busy: the rest of this channel waits its turn
     return report
+
+
+def _attempt(channel: ChannelConfig | None, name: str, row: _Due, sender: Sender) -> DeliveryError | None:
+    if channel is None:
+        return DeliveryError(f"channel {name!r} is not configured (any more)", retryable=True)
+    try:
+        message = AlertMessage.from_json(dict(row.payload))
+    except (TypeError, KeyError, ValueError) as exc:  # written by another version, or damaged: never sendable
+        return DeliveryError(f"unreadable notification: {type(exc).__name__}", retryable=False)
+    try:
+        sender(channel, message)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # a bug in a channel must not stop the other channels; retried like an outage
+        log.exception("alerts.channel_failed", extra={"notification": row.id, "channel": name})
+        return DeliveryError(f"unexpected {type(exc).__name__} in channel {name!r}", retryable=True)
+    return None
 
 
 def _mark_delivered(factory: sessionmaker[Session], row: _Due, at: datetime) -> None:

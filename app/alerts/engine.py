@@ -82,14 +82,16 @@ def step(
     if phase in (Phase.INACTIVE, Phase.RESOLVED):
         if not observation.breached:
             return latest, None
-        pending = replace(latest, phase=Phase.PENDING, pending_since=now, fired_at=None, resolved_at=None)
+        # the previous firing's times stay until it fires again: a breach that clears while pending returns
+        # the alert to what it was (resolved stays resolved, with its history), not to "never happened"
+        pending = replace(latest, phase=Phase.PENDING, pending_since=now)
         if for_duration <= timedelta(0):
             return _fire(pending, phase, now)
         return pending, Transition(current.key, phase, Phase.PENDING, now)
     if phase is Phase.PENDING:
         if not observation.breached:
-            return replace(latest, phase=Phase.INACTIVE, pending_since=None), Transition(
-                current.key, phase, Phase.INACTIVE, now)
+            back = Phase.RESOLVED if current.resolved_at is not None else Phase.INACTIVE
+            return replace(latest, phase=back, pending_since=None), Transition(current.key, phase, back, now)
         assert current.pending_since is not None
         if now - current.pending_since >= for_duration:
             return _fire(latest, phase, now)
@@ -102,4 +104,5 @@ def step(
 
 
 def _fire(state: AlertState, old: Phase, now: datetime) -> tuple[AlertState, Transition]:
-    return replace(state, phase=Phase.FIRING, fired_at=now), Transition(state.key, old, Phase.FIRING, now)
+    return replace(state, phase=Phase.FIRING, fired_at=now, resolved_at=None), Transition(
+        state.key, old, Phase.FIRING, now)

@@ -74,12 +74,13 @@ def _scope_details(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out = {}
     for scope in document["scopes"]:
         by_kpi = {t["kpi"]: t for t in scope["targets"]}
-        rate = by_kpi.get("answer_rate")
+        rate, wait = by_kpi.get("answer_rate"), by_kpi.get("mean_wait")
         forecast = scope.get("forecast") or {}
         out[scope["scope"]] = {
             "scope_name": scope["name"], "scope_kind": scope["kind"], "month": document["month"],
             "closed": document["closed"], "offered": scope["kpis"].get("offered"),
             "needed_answer_rate": None if rate is None or document["closed"] else rate.get("needed"),
+            "needed_mean_wait": None if wait is None or document["closed"] else wait.get("needed"),
             "expected_remaining_offered": forecast.get("expected_remaining_offered"),
             "targets": by_kpi,
         }
@@ -128,6 +129,7 @@ def _fast_slip(session: Session, document: dict[str, Any], rulebook: RuleBook, n
                          "offered": counts.offered, "answered": counts.answered, "value": observation.value,
                          "threshold": observation.threshold, "target": target["value"],
                          "comparator": target["comparator"], "needed_answer_rate": scope["needed_answer_rate"],
+                         "needed_mean_wait": scope["needed_mean_wait"],
                          "expected_remaining_offered": scope["expected_remaining_offered"]}
                 yield Evaluated(observation, settings.for_duration, extra)
 

@@ -7,7 +7,7 @@ and a retry sends byte-for-byte the same words under the same idempotency key.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -57,7 +57,8 @@ class AlertMessage:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AlertMessage:
-        values = dict(data)
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}  # newer versions may add keys
         values["starts_at"] = _parse_time(values["starts_at"])
         values["ends_at"] = None if values.get("ends_at") is None else _parse_time(values["ends_at"])
         values["facts"] = [(str(a), str(b)) for a, b in values.get("facts", [])]

@@ -13,15 +13,19 @@ from typing import Any, Literal
 
 from app.alerts.engine import AlertKey
 from app.alerts.message import AlertMessage
+from app.alerts.rules import SECONDS_KPIS
 from app.kpi.localtime import STOCKHOLM
 
 Lang = Literal["sv", "en"]
 
-KPI_NAMES: dict[str, dict[str, str]] = {
+KPI_NAMES: dict[str, dict[str, str]] = {  # every KPI a target can be set for (app/scorecard/targets.py)
     "sv": {"answer_rate": "svarsfrekvensen", "mean_wait": "medelväntetiden", "service_level": "servicenivån",
-           "abandon_rate": "andelen avbrutna samtal", "mean_wait_all": "medelväntetiden (alla)"},
+           "abandon_rate": "andelen avbrutna samtal", "rejected_rate": "andelen samtal som inte kom in i kön",
+           "mean_wait_all": "medelväntetiden för alla samtal", "wait_p50": "medianväntetiden",
+           "wait_p90": "väntetiden för 90 % av samtalen", "longest_wait": "den längsta väntetiden"},
     "en": {"answer_rate": "answer rate", "mean_wait": "mean wait", "service_level": "service level",
-           "abandon_rate": "abandon rate", "mean_wait_all": "mean wait (all)"},
+           "abandon_rate": "abandon rate", "rejected_rate": "rejected rate", "mean_wait_all": "mean wait (all calls)",
+           "wait_p50": "median wait", "wait_p90": "90th percentile wait", "longest_wait": "longest wait"},
 }
 MONTHS = {
     "sv": ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
@@ -31,7 +35,6 @@ MONTHS = {
 }
 SEVERITY = {"target_at_risk": "warning", "target_unreachable": "critical", "target_missed": "critical",
             "fast_slip": "critical", "data_stale": "warning", "worker_stale": "critical"}
-SECONDS_KPIS = {"mean_wait", "mean_wait_all", "wait_p50", "wait_p90", "longest_wait"}
 
 LABELS = {
     "sv": {"region": "Region", "collaboration": "Samverkan", "source": "Källa", "worker": "Worker", "kpi": "Mått",
@@ -126,22 +129,59 @@ def _facts(key: AlertKey, details: dict[str, Any], lang: Lang) -> list[tuple[str
     return facts
 
 
-def _needed_sentence(details: dict[str, Any], lang: Lang) -> str:
+def _needed_sentence(kpi: str, details: dict[str, Any], lang: Lang) -> str:
+    """What the rest of the month must achieve: the needed mean wait for a wait KPI, else the needed answer rate."""
+    sv = lang == "sv"
+    if kpi == "mean_wait":
+        wait = details.get("needed_mean_wait")
+        if wait is None:
+            return ""
+        if wait < 0:
+            return (" Målet kan inte längre nås: väntan hittills är för lång även om resten besvaras direkt." if sv
+                    else " The target can no longer be reached: waits so far are too long even if the rest are "
+                         "answered at once.")
+        return (f" För att nå målet får de återstående besvarade samtalen vänta högst {duration(wait, lang)} i snitt."
+                if sv else f" To reach the target, the remaining answered calls may wait at most "
+                           f"{duration(wait, lang)} on average.")
     needed = details.get("needed_answer_rate")
     if needed is None:
         return ""
     if needed > 1:
-        return (f" Även om varje återstående samtal besvaras når månaden inte målet (det skulle krävas "
-                f"{percent(needed, lang)})." if lang == "sv" else
-                f" Even if every remaining call is answered the month cannot reach its target (it would take "
-                f"{percent(needed, lang)}).")
+        return (f" Även om varje återstående samtal besvaras når månaden inte målet för svarsfrekvens (det skulle "
+                f"krävas {percent(needed, lang)})." if sv else
+                f" Even if every remaining call is answered the month cannot reach its answer-rate target (it would "
+                f"take {percent(needed, lang)}).")
+    if needed <= 0:
+        return (" Svarsfrekvensens mål nås även om inga fler samtal besvaras i månaden." if sv else
+                " The answer-rate target is met even if no further call is answered this month.")
     remaining = details.get("expected_remaining_offered")
     calls = "" if remaining is None else (
-        f" av cirka {round(remaining):,} återstående samtal".replace(",", " ") if lang == "sv"
+        f" av cirka {round(remaining):,} återstående samtal".replace(",", " ") if sv
         else f" of about {round(remaining):,} remaining calls")
-    return (f" För att nå målet behöver {percent(needed, lang)}{calls} besvaras resten av månaden."
-            if lang == "sv" else
-            f" To reach the target, {percent(needed, lang)}{calls} must be answered for the rest of the month.")
+    return (f" För att nå målet för svarsfrekvens behöver {percent(needed, lang)}{calls} besvaras resten av "
+            f"månaden." if sv else
+            f" To reach the answer-rate target, {percent(needed, lang)}{calls} must be answered for the rest of the "
+            f"month.")
+
+
+def _watch_ended(key: AlertKey, d: dict[str, Any], lang: Lang) -> tuple[str, str] | None:
+    """A resolution that is not a recovery: the rule was switched off, the source removed, the month archived."""
+    scope = d.get("scope_name") or key.scope
+    what = KPI_NAMES[lang].get(key.kpi, key.kpi) if key.kpi else key.rule
+    if d.get("archived"):
+        month = month_name(key.period, lang)
+        return ((f"Arkiverat: {scope} missade målet för {what} i {month}",
+                 "Larmet stängs eftersom månaden ligger långt bak; utfallet står kvar i styrkortet.") if lang == "sv"
+                else (f"Archived: {scope} missed its {what} target for {month}",
+                      "The alert is closed because the month is long past; the outcome stays in the scorecard."))
+    if d.get("no_longer_evaluated"):
+        return ((f"Bevakningen har upphört: {key.rule} för {scope}" + (f" ({what})" if key.kpi else ""),
+                 "Regeln är avstängd, eller källan, målet eller workern finns inte längre; larmet stängs utan att "
+                 "värdet har bedömts.") if lang == "sv" else
+                (f"No longer watched: {key.rule} for {scope}" + (f" ({what})" if key.kpi else ""),
+                 "The rule was switched off, or the source, target or worker is gone; the alert is closed without "
+                 "a verdict on the value."))
+    return None
 
 
 def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[str, str]:
@@ -153,18 +193,24 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
     value = kpi_value(key.kpi, d.get("value"), lang)
     target = kpi_value(key.kpi, d.get("target"), lang)
     firing = status == "firing"
-    needed = _needed_sentence(d, lang)
+    needed = _needed_sentence(key.kpi, d, lang)
+    ended = None if firing else _watch_ended(key, d, lang)
+    if ended is not None:
+        return ended
+    if d.get("closed") and key.rule in ("target_at_risk", "target_unreachable"):
+        met = d.get("status") == "met"
+        verdict_sv, verdict_en = ("målet nåddes", "the target was met") if met else (
+            "målet missades", "the target was missed")
+        return ((f"{month.capitalize()} är avslutad för {scope}: {kpi} blev {value}",
+                 f"Månaden är stängd; {kpi} blev {value} (mål {target}), {verdict_sv}.") if sv else
+                (f"{month} is closed for {scope}: the {kpi} ended at {value}",
+                 f"The month is over; the {kpi} ended at {value} (target {target}), {verdict_en}."))
     if key.rule == "target_at_risk":
         if firing:
             return ((f"{Kpi} i {scope} riskerar att missa målet för {month}",
                      f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
                     (f"{Kpi} in {scope} is at risk of missing its target for {month}",
                      f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
-        if d.get("closed"):
-            return ((f"{month.capitalize()} är avslutad för {scope}: {kpi} blev {value}",
-                     f"Månaden är stängd; {kpi} blev {value} (mål {target}).") if sv else
-                    (f"{month} is closed for {scope}: the {kpi} ended at {value}",
-                     f"The month is over; the {kpi} ended at {value} (target {target})."))
         return ((f"{Kpi} i {scope} är åter på väg mot målet för {month}",
                  f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
                 (f"{Kpi} in {scope} is back on track for {month}",
@@ -175,9 +221,6 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
                      f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
                     (f"{Kpi} in {scope} can no longer reach its target for {month}",
                      f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
-        if d.get("closed"):
-            return ((f"{month.capitalize()} är avslutad för {scope}", f"{Kpi} blev {value} (mål {target}).") if sv
-                    else (f"{month} is closed for {scope}", f"The {kpi} ended at {value} (target {target})."))
         return ((f"{Kpi} i {scope} kan åter nå målet för {month}",
                  f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
                 (f"{Kpi} in {scope} can reach its target for {month} again",
@@ -193,21 +236,26 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
                 (f"{scope} met its {kpi} target for {month} after all",
                  f"After late or corrected data the {kpi} is {value} (target {target})."))
     if key.rule == "fast_slip":
-        hours, offered = d.get("hours"), d.get("offered")
+        hours, offered, answered = d.get("hours") or 0, d.get("offered"), d.get("answered")
+        since = local_time(d.get("window_start"))[-5:]
         threshold = kpi_value(key.kpi, d.get("threshold"), lang)
+        span_sv = "den senaste timmen" if hours == 1 else f"de senaste {hours} timmarna"
+        span_en = "the last hour" if hours == 1 else f"the last {hours} hours"
+        if key.kpi == "mean_wait":
+            basis_sv, basis_en = f"för {answered} besvarade samtal", f"over {answered} answered calls"
+        else:
+            basis_sv, basis_en = f"av {offered} samtal", f"of {offered} calls"
+        figures_sv = f"Sedan kl. {since} är {kpi} {value} {basis_sv} (mål {target}"
+        figures_en = f"Since {since} the {kpi} is {value} {basis_en} (target {target}"
         if firing:
             verb_sv = "sjunkit kraftigt" if key.kpi == "answer_rate" else "ökat kraftigt"
             verb_en = "dropped sharply" if key.kpi == "answer_rate" else "risen sharply"
-            return ((f"{Kpi} i {scope} har {verb_sv} de senaste {hours} timmarna",
-                     f"De senaste {hours} timmarna är {kpi} {value} över {offered} samtal (mål {target}, "
-                     f"larmgräns {threshold}).{needed}") if sv else
-                    (f"{Kpi} in {scope} has {verb_en} over the last {hours} hours",
-                     f"Over the last {hours} hours the {kpi} is {value} across {offered} calls (target {target}, "
-                     f"alert limit {threshold}).{needed}"))
-        return ((f"{Kpi} i {scope} har återhämtat sig",
-                 f"De senaste {hours} timmarna är {kpi} {value} över {offered} samtal (mål {target}).") if sv else
-                (f"{Kpi} in {scope} has recovered",
-                 f"Over the last {hours} hours the {kpi} is {value} across {offered} calls (target {target})."))
+            return ((f"{Kpi} i {scope} har {verb_sv} {span_sv}",
+                     f"{figures_sv}, larmgräns {threshold}).{needed}") if sv else
+                    (f"{Kpi} in {scope} has {verb_en} over {span_en}",
+                     f"{figures_en}, alert limit {threshold}).{needed}"))
+        return ((f"{Kpi} i {scope} har återhämtat sig", f"{figures_sv}).") if sv else
+                (f"{Kpi} in {scope} has recovered", f"{figures_en})."))
     if key.rule == "data_stale":
         age, limit = duration(d.get("age_seconds"), lang), duration(d.get("max_age_seconds"), lang)
         last = local_time(d.get("last_data_at"))

@@ -52,6 +52,8 @@ def _apply(base: RuleSettings, values: dict[str, Any], where: str) -> RuleSettin
             raise RuleConfigError(f"{where}.{name}: must not be negative")
         if name in ("hours", "min_calls") and (not isinstance(value, int) or value < 1):
             raise RuleConfigError(f"{where}.{name}: expected a whole number of at least 1")
+        if name == "min_offered" and not isinstance(value, int):
+            raise RuleConfigError(f"{where}.{name}: expected a whole number")
         changes[name] = value
     return replace(base, **changes)
 

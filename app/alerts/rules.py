@@ -29,19 +29,26 @@ class RuleSettings:
 @dataclass(frozen=True)
 class AtRiskSettings(RuleSettings):
     for_minutes: float = 30.0
-    answer_rate_margin: float = 0.005  # recovered once the month so far is this far above the target
-    mean_wait_margin_seconds: float = 15.0  # … or this far below a mean-wait target
+    # The first night of a month has a handful of calls: a month so far of 4 calls says nothing about the
+    # month. Below this many offered calls the rule gives no verdict (the alert keeps its phase).
+    min_offered: int = 300
+    answer_rate_margin: float = 0.005  # recovered once a ratio KPI is this far on the right side of the target
+    mean_wait_margin_seconds: float = 15.0  # … or a KPI in seconds this far below it
 
 
 @dataclass(frozen=True)
 class UnreachableSettings(RuleSettings):
     for_minutes: float = 15.0
+    min_offered: int = 300
     needed_margin: float = 0.02  # recovered once the needed answer rate is this far below 100 %
+    needed_wait_margin_seconds: float = 15.0  # … or the needed mean wait this far above 0 s
 
 
 @dataclass(frozen=True)
 class MissedSettings(RuleSettings):
-    pass
+    # Calls of the month's last hour still arrive after midnight (pull cadence, platform lag): the verdict on a
+    # closed month waits this long, so late data that turns "missed" into "met" never sends both.
+    for_minutes: float = 180.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class WorkerStaleSettings(RuleSettings):
 
 
 PULL_SOURCE_MAX_AGE_MINUTES = 30.0  # never less than three pull cadences
+SECONDS_KPIS = frozenset({"mean_wait", "mean_wait_all", "wait_p50", "wait_p90", "longest_wait"})
 RULE_SETTINGS: dict[str, type[RuleSettings]] = {
     "target_at_risk": AtRiskSettings,
     "target_unreachable": UnreachableSettings,
@@ -88,6 +96,7 @@ def month_target_observations(document: dict[str, Any], settings_for: SettingsFo
     month = document["month"]
     for scope in document["scopes"]:
         code = scope["scope"]
+        offered = scope["kpis"].get("offered") or 0
         for target in scope["targets"]:
             kpi, status, value = target["kpi"], target["status"], scope["kpis"].get(target["kpi"])
             bound = target["value"]
@@ -104,20 +113,27 @@ def month_target_observations(document: dict[str, Any], settings_for: SettingsFo
                         yield Observation(AlertKey(rule, code, kpi, month), False, True, value, bound)
                 continue
             if at_risk.enabled:
-                margin = at_risk.answer_rate_margin if target["comparator"] == ">=" else (
-                    at_risk.mean_wait_margin_seconds)
-                clear = status == "on_track" and value is not None and (
-                    value >= bound + margin if target["comparator"] == ">=" else value <= bound - margin)
-                yield Observation(AlertKey("target_at_risk", code, kpi, month), breached=status == "at_risk",
-                                  recovered=clear, value=value, threshold=bound)
+                key = AlertKey("target_at_risk", code, kpi, month)
+                if offered < at_risk.min_offered:
+                    yield Observation(key, False, False, value, bound)  # too early in the month to say
+                else:
+                    margin = at_risk.mean_wait_margin_seconds if kpi in SECONDS_KPIS else at_risk.answer_rate_margin
+                    clear = status == "on_track" and value is not None and (
+                        value >= bound + margin if target["comparator"] == ">=" else value <= bound - margin)
+                    yield Observation(key, breached=status == "at_risk", recovered=clear, value=value,
+                                      threshold=bound)
             if unreachable.enabled:
+                key = AlertKey("target_unreachable", code, kpi, month)
                 needed = target.get("needed")
+                threshold = 1.0 if kpi == "answer_rate" else 0.0
+                if offered < unreachable.min_offered:
+                    yield Observation(key, False, False, needed, threshold)
+                    continue
                 reachable = status in ("on_track", "at_risk") and (
                     needed is None or (needed <= 1 - unreachable.needed_margin if kpi == "answer_rate"
-                                       else needed > 0))
-                yield Observation(AlertKey("target_unreachable", code, kpi, month),
-                                  breached=status == "unreachable", recovered=reachable, value=needed,
-                                  threshold=1.0 if kpi == "answer_rate" else 0.0)
+                                       else needed >= unreachable.needed_wait_margin_seconds))
+                yield Observation(key, breached=status == "unreachable", recovered=reachable, value=needed,
+                                  threshold=threshold)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -21,7 +22,7 @@ from app.alerts.evaluate import evaluate_alerts
 from app.alerts.rulebook import RuleBook, load_rulebook
 from app.alerts.store import ApplyReport
 from app.config import Settings
-from app.db.leases import leased
+from app.db.leases import leased, renew_lease
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Alerting:
         self, settings: Settings, factory: sessionmaker[Session], holder: str, *,
         rulebook: RuleBook | None = None, channels: list[ChannelConfig] | None = None,
         clock: Callable[[], datetime] | None = None, sender: Sender | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.settings = settings
         self.factory = factory
@@ -42,6 +44,7 @@ class Alerting:
         self.channels = channels if channels is not None else load_channels(settings)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sender = sender
+        self.stopping = stopping or threading.Event()
         self._evaluating = threading.Lock()
         self._delivering = threading.Lock()
 
@@ -60,7 +63,25 @@ class Alerting:
             if not taken:
                 return None
             return deliver_due(self.factory, self.channels, now=self.clock, sender=self.sender,
-                               first_retry_seconds=self.settings.alert_first_retry_seconds)
+                               first_retry_seconds=self.settings.alert_first_retry_seconds,
+                               keep_going=self._still_ours(DELIVER_LEASE))
+
+    def _still_ours(self, lease: str) -> Callable[[], bool]:
+        """Before each send: not stopping, and the lease renewed when a third of it has passed (a pass over a
+        slow SMTP server can outlast it, and another worker must not take the same rows meanwhile)."""
+        renewed = [time.monotonic()]
+
+        def check() -> bool:
+            if self.stopping.is_set():
+                return False
+            if time.monotonic() - renewed[0] > self.settings.lease_seconds / 3:
+                if not renew_lease(self.factory, lease, self.holder, self.settings.lease_seconds):
+                    log.warning("alerts.lease_lost", extra={"lease": lease})
+                    return False
+                renewed[0] = time.monotonic()
+            return True
+
+        return check
 
     def describe(self) -> list[str]:
         return [channel.describe() for channel in self.channels]

@@ -20,7 +20,7 @@ from app.alerts.channel_config import ChannelConfig
 from app.alerts.engine import AlertKey, AlertState, Observation, Phase, Transition, step
 from app.alerts.messages import render
 from app.alerts.silences import active_silences, matching_silence
-from app.db.alert_models import Alert, AlertEvent, Notification
+from app.db.alert_models import Alert, AlertEvent, AlertSilence, Notification
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,6 @@ def apply_evaluation(
     for item in list(evaluated) + _unobserved(rows, observed):
         key = item.observation.key
         row = rows.get(key)
-        archive = item.details.get("archived", False)
         state, transition = step(None if row is None else _state(row), item.observation, now, item.for_duration)
         if row is None:
             if state.phase is Phase.INACTIVE:
@@ -96,10 +95,10 @@ def apply_evaluation(
             continue
         row.changed_at = now
         report.transitions.append(transition)
-        if transition.notifies or archive:
+        if transition.notifies:
             session.flush()  # the alert's id
-            _record(session, row, transition, item.details, now, silences, channels, link_for, retry_for,
-                    report, notify=not archive)
+            _record(session, row, transition, item.details, now, silences, channels, link_for, retry_for, report)
+    _announce_after_silence(session, rows, now, silences, channels, link_for, retry_for, report)
     if report.transitions:
         log.info("alerts.applied", extra={"fired": report.fired, "resolved": report.resolved,
                                           "notifications": report.notifications})
@@ -109,8 +108,8 @@ def apply_evaluation(
 def _unobserved(rows: dict[AlertKey, Alert], observed: set[AlertKey]) -> list[Evaluated]:
     """Alerts no rule spoke about this time: a disabled rule, a removed source, a month now long closed.
 
-    They resolve (their question is gone), except a missed month, which is a fact and not a condition:
-    once older than the previous month it is archived without telling anyone it "resolved".
+    They resolve, so a receiver's incident closes, with words that say the watch ended rather than that
+    the value recovered (``no_longer_evaluated``; a missed month two months back is ``archived``).
     """
     out = []
     for key, row in rows.items():
@@ -125,35 +124,72 @@ def _unobserved(rows: dict[AlertKey, Alert], observed: set[AlertKey]) -> list[Ev
 
 def _record(
     session: Session, row: Alert, transition: Transition, details: dict[str, Any], now: datetime,
-    silences: list[Any], channels: list[ChannelConfig], link_for: LinkFor, retry_for: timedelta,
-    report: ApplyReport, *, notify: bool,
+    silences: list[AlertSilence], channels: list[ChannelConfig], link_for: LinkFor, retry_for: timedelta,
+    report: ApplyReport,
 ) -> None:
+    """History, and the outbox rows. A silence mutes a firing; a resolution goes to exactly the channels that
+    were told of the firing (silenced or not now), so no incident a receiver opened is left open."""
     key = _key(row)
-    silence = matching_silence(silences, key.rule, key.scope) if notify else None
+    firing = transition.new is Phase.FIRING
+    silence = matching_silence(silences, key.rule, key.scope) if firing else None
     event = AlertEvent(alert_id=row.id, at=now, old_phase=transition.old.value, new_phase=transition.new.value,
                        value=row.value, threshold=row.threshold, details=details,
                        silence_id=None if silence is None else silence.id)
     session.add(event)
     session.flush()
-    if not notify:
-        return
     if silence is not None:
         report.silenced += 1
         return
-    status: Literal["firing", "resolved"] = "firing" if transition.new is Phase.FIRING else "resolved"
-    targets = [c for c in channels if c.accepts(key.rule, key.scope)]
-    if status == "resolved":
+    if firing:
+        targets = [c for c in channels if c.accepts(key.rule, key.scope)]
+    else:
         told = _channels_told_of_firing(session, row.id)
-        targets = [c for c in targets if c.name in told]  # nobody is told of the end of what they never heard
+        targets = [c for c in channels if c.name in told]
+    _write(session, row, event.id, "firing" if firing else "resolved", details, targets, now, link_for,
+           retry_for, report)
+
+
+def _write(
+    session: Session, row: Alert, event_id: int, status: Literal["firing", "resolved"], details: dict[str, Any],
+    targets: list[ChannelConfig], now: datetime, link_for: LinkFor, retry_for: timedelta, report: ApplyReport,
+) -> None:
+    key = _key(row)
     assert row.fired_at is not None
     link = link_for(key, details)
     for channel in targets:
         message = render(key, status, details, lang=channel.lang, starts_at=row.fired_at,
                          ends_at=row.resolved_at if status == "resolved" else None, channel=channel.name, link=link)
-        session.add(Notification(event_id=event.id, channel=channel.name, idempotency_key=message.idempotency_key,
+        session.add(Notification(event_id=event_id, channel=channel.name, idempotency_key=message.idempotency_key,
                                  payload=message.to_json(), status="pending", attempts=0, created_at=now,
                                  next_attempt_at=now, expires_at=now + retry_for))
         report.notifications += 1
+
+
+def _announce_after_silence(
+    session: Session, rows: dict[AlertKey, Alert], now: datetime, silences: list[AlertSilence],
+    channels: list[ChannelConfig], link_for: LinkFor, retry_for: timedelta, report: ApplyReport,
+) -> None:
+    """An alert that fired under a silence and is still firing when the silence ends is announced then."""
+    firing = {row.id: row for row in rows.values() if row.phase == "firing"}
+    if not firing or not channels:
+        return
+    latest: dict[int, tuple[int, int | None]] = {}
+    for event_id, alert_id, silence_id in session.execute(
+        select(AlertEvent.id, AlertEvent.alert_id, AlertEvent.silence_id)
+        .where(AlertEvent.alert_id.in_(list(firing)), AlertEvent.new_phase == "firing").order_by(AlertEvent.id)
+    ):
+        latest[alert_id] = (event_id, silence_id)
+    muted = {alert_id: event_id for alert_id, (event_id, silence_id) in latest.items() if silence_id is not None}
+    if not muted:
+        return
+    told = set(session.scalars(select(Notification.event_id).where(Notification.event_id.in_(list(muted.values())))))
+    for alert_id, event_id in muted.items():
+        row = firing[alert_id]
+        key = _key(row)
+        if event_id in told or matching_silence(silences, key.rule, key.scope) is not None:
+            continue
+        targets = [c for c in channels if c.accepts(key.rule, key.scope)]
+        _write(session, row, event_id, "firing", dict(row.details or {}), targets, now, link_for, retry_for, report)
 
 
 def _channels_told_of_firing(session: Session, alert_id: int) -> set[str]:

@@ -4,6 +4,7 @@ small regions at night stay quiet, a receiver that is down gets its notification
 from __future__ import annotations
 
 import hashlib
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -118,8 +119,9 @@ def test_a_month_that_slips_fires_once_and_resolves_once(
 def test_three_night_calls_do_not_fire_the_fast_slip_but_a_busy_slip_does(
     session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
-    book = rulebook_from_mapping({"rules": {"fast_slip": {"for_minutes": 0}, "target_at_risk": {"enabled": False},
-                                            "target_unreachable": {"enabled": False}}})
+    """Every rule on, as deployed: neither the fast slip nor the month rules (under 300 calls this month) may
+    say anything about a month of three calls."""
+    book = rulebook_from_mapping({"rules": {"fast_slip": {"for_minutes": 0}}})
     night = datetime(2025, 10, 7, 0, 0, tzinfo=UTC)  # 02:00 in Stockholm
     ingest_text(session_factory, settings, "calls", HEADER + calls("SE-Z", night, 3, 0))  # every call lost
     clock = Clock(night + timedelta(minutes=50))
@@ -137,7 +139,8 @@ def test_three_night_calls_do_not_fire_the_fast_slip_but_a_busy_slip_does(
         assert ("firing", "fast_slip", "SE-AC", "answer_rate") in received(receiver)
         assert not [m for m in received(receiver) if m[2] == "SE-Z"]
         (request,) = [r for r in receiver.requests if r.json["alerts"][0]["labels"]["scope"] == "SE-AC"]
-        assert "50,0 % över 40 samtal" in request.json["alerts"][0]["annotations"]["description"]
+        assert request.json["alerts"][0]["annotations"]["description"].startswith(
+            "Sedan kl. 08:00 är svarsfrekvensen 50,0 % av 40 samtal (mål 85,0 %, larmgräns 75,0 %).")
 
 
 def test_a_receiver_that_is_down_gets_the_notification_exactly_once_when_it_returns(
@@ -148,7 +151,7 @@ def test_a_receiver_that_is_down_gets_the_notification_exactly_once_when_it_retu
     with recording_http_receiver() as receiver:
         receiver.stop()
         channel = webhook(receiver.url)
-        book = rulebook_from_mapping({"rules": {"target_at_risk": {"for_minutes": 0}}})
+        book = rulebook_from_mapping({"rules": {"target_at_risk": {"for_minutes": 0, "min_offered": 0}}})
         first = Alerting(settings, session_factory, "worker-1", clock=clock, rulebook=book, channels=[channel])
         report = first.evaluate()
         assert report is not None and report.notifications >= 1
@@ -213,7 +216,7 @@ def test_per_channel_order_holds_and_a_silence_mutes_without_losing_history(
             ids = (whole.id, short.id)
         for scope in ("SE-Z", "SE-AC", "SE-BD"):
             _fire(session_factory, [channel], now, scope)
-        for scope in ("SE-Z", "SE-AC", "SE-BD"):
+        for scope in ("SE-BD", "SE-Z", "SE-AC"):  # SE-BD resolves in the first evaluation after its silence
             _resolve(session_factory, [channel], now + timedelta(minutes=5), scope)
         deliver_due(session_factory, [channel], now=lambda: now + timedelta(minutes=6))
         # SE-BD's resolution comes after its silence ended, but no one was told it fired: no one hears it ended
@@ -226,9 +229,70 @@ def test_per_channel_order_holds_and_a_silence_mutes_without_losing_history(
                 alert = session.get(Alert, event.alert_id)
                 assert alert is not None
                 by_scope.setdefault(alert.scope, []).append((event.new_phase, event.silence_id))
-        assert by_scope == {"SE-Z": [("firing", ids[0]), ("resolved", ids[0])],
+        assert by_scope == {"SE-Z": [("firing", ids[0]), ("resolved", None)],
                             "SE-AC": [("firing", None), ("resolved", None)],
                             "SE-BD": [("firing", ids[1]), ("resolved", None)]}
+
+
+def test_a_silenced_firing_is_announced_when_the_silence_ends_and_its_resolution_is_never_muted(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    now = datetime(2025, 10, 3, 10, 0, tzinfo=UTC)
+    with recording_http_receiver() as receiver:
+        channel = webhook(receiver.url)
+        with transaction(session_factory) as session:
+            create_silence(session, SilenceRequest(rule="fast_slip", scope="SE-AC", reason="maintenance",
+                                                   ends_at=now + timedelta(minutes=10), created_by="test"), now=now)
+        _fire(session_factory, [channel], now, "SE-AC")
+        _fire(session_factory, [channel], now + timedelta(minutes=5), "SE-AC")  # still breached, still silenced
+        assert _notifications(session_factory) == []
+        _fire(session_factory, [channel], now + timedelta(minutes=11), "SE-AC")  # the silence is over
+        _fire(session_factory, [channel], now + timedelta(minutes=12), "SE-AC")  # … and it is said once
+        deliver_due(session_factory, [channel], now=lambda: now + timedelta(minutes=12))
+        assert received(receiver) == [("firing", "fast_slip", "SE-AC", "answer_rate")]
+        with transaction(session_factory) as session:  # muted again, then it resolves: the receiver still hears
+            create_silence(session, SilenceRequest(rule=None, scope="SE-AC", reason="again",
+                                                   ends_at=now + timedelta(hours=2), created_by="test"),
+                           now=now + timedelta(minutes=13))
+        _resolve(session_factory, [channel], now + timedelta(minutes=20), "SE-AC")
+        deliver_due(session_factory, [channel], now=lambda: now + timedelta(minutes=21))
+        assert received(receiver) == [("firing", "fast_slip", "SE-AC", "answer_rate"),
+                                      ("resolved", "fast_slip", "SE-AC", "answer_rate")]
+        first, _second = receiver.requests
+        assert first.json["alerts"][0]["startsAt"] == "2025-10-03T10:00:00Z"  # when it fired, not when told
+
+
+def test_one_channel_down_with_a_backlog_does_not_hold_up_another(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    now = datetime(2025, 10, 3, 10, 0, tzinfo=UTC)
+    with recording_http_receiver() as up, recording_http_receiver() as down:
+        down.stop()
+        channels = [webhook(down.url, name="a-down"), webhook(up.url, name="b-up")]
+        for n, scope in enumerate(["SE-AC", "SE-BD", "SE-Z", "SE-Y"]):
+            _fire(session_factory, channels, now + timedelta(minutes=n), scope)
+        report = deliver_due(session_factory, channels, now=lambda: now + timedelta(minutes=5))
+        assert report.delivered == 4 and report.retrying == 1 and report.waiting_channels == ["a-down"]
+        down.start()
+        deliver_due(session_factory, channels, now=lambda: now + timedelta(hours=1))
+        assert [m[2] for m in received(down)] == ["SE-AC", "SE-BD", "SE-Z", "SE-Y"]  # in order, once each
+
+
+def test_a_damaged_outbox_row_fails_alone(session_factory: sessionmaker[Session], settings: Settings) -> None:
+    now = datetime(2025, 10, 3, 10, 0, tzinfo=UTC)
+    with recording_http_receiver() as receiver:
+        channel = webhook(receiver.url)
+        _fire(session_factory, [channel], now, "SE-AC")
+        _fire(session_factory, [channel], now, "SE-BD")
+        with transaction(session_factory) as session:
+            first = session.scalars(select(Notification).order_by(Notification.id)).first()
+            assert first is not None
+            first.payload = {"status": "firing"}  # damaged: most fields missing
+        deliver_due(session_factory, [channel], now=lambda: now)
+        rows = _notifications(session_factory)
+        assert [r.status for r in rows] == ["failed", "delivered"]
+        assert "unreadable notification" in (rows[0].last_error or "")
+        assert [m[2] for m in received(receiver)] == ["SE-BD"]
 
 
 def test_e_mail_in_english_reaches_a_real_smtp_server(
@@ -256,13 +320,19 @@ def _details(scope: str) -> dict[str, Any]:
             "value": 0.5, "target": 0.85, "comparator": ">=", "threshold": 0.75, "needed_answer_rate": 0.91}
 
 
+_BREACHED: weakref.WeakKeyDictionary[sessionmaker[Session], dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
 def _apply(factory: sessionmaker[Session], channels: list[ChannelConfig], now: datetime, scope: str,
            breached: bool) -> None:
-    key = AlertKey("fast_slip", scope, "answer_rate")
+    """One evaluation in which every scope this test has touched is observed again (as the worker observes
+    every scope every time), with ``scope`` now breached or recovered."""
+    states = _BREACHED.setdefault(factory, {})
+    states[scope] = breached
+    evaluated = [Evaluated(Observation(AlertKey("fast_slip", name, "answer_rate"), state, not state, 0.5, 0.75),
+                           timedelta(0), _details(name)) for name, state in states.items()]
     with transaction(factory) as session:
-        apply_evaluation(session, [Evaluated(Observation(key, breached, not breached, 0.5, 0.75), timedelta(0),
-                                             _details(scope))],
-                         now, channels=channels, link_for=lambda k, d: "http://127.0.0.1/x",
+        apply_evaluation(session, evaluated, now, channels=channels, link_for=lambda k, d: "http://127.0.0.1/x",
                          retry_for=timedelta(hours=24))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,13 +19,17 @@ runner = CliRunner()
 
 
 def test_evaluate_deliver_channels_and_a_test_message(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, session_factory: sessionmaker[Session], settings: Settings
+    monkeypatch: pytest.MonkeyPatch, database_url: str, session_factory: sessionmaker[Session], settings: Settings,
+    tmp_path: Path,
 ) -> None:
     # an hour this morning with half the calls lost: the month so far is at risk for SE-AC (and Norra)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     ingest_text(session_factory, settings, "calls", HEADER + calls("SE-AC", hour, 20, 10))
     with recording_http_receiver() as receiver:
         monkeypatch.setenv("VPT_DATABASE_URL", database_url)
+        rules = tmp_path / "alerts.toml"
+        rules.write_text("[rules.target_at_risk]\nmin_offered = 0\n")  # 20 calls are enough for this test
+        monkeypatch.setenv("VPT_ALERTS_FILE", str(rules))
         monkeypatch.setenv("VPT_ALERT_WEBHOOK_URL", receiver.url + "/hook")
         monkeypatch.setenv("VPT_ALERT_WEBHOOK_SECRET", "cli-test-secret-123")
         result = runner.invoke(app, ["alerts", "channels"])

@@ -23,8 +23,8 @@ def message(key: AlertKey, details: dict[str, object], lang: str = "sv", status:
 def test_at_risk_in_swedish_says_value_target_and_what_the_rest_of_the_month_needs() -> None:
     m = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"), AT_RISK)
     assert m.title == "Svarsfrekvensen i Region Västerbotten riskerar att missa målet för oktober 2025"
-    assert m.text == ("Hittills i oktober 2025 är svarsfrekvensen 81,2 % (mål 85,0 %). För att nå målet behöver "
-                      "87,9 % av cirka 12 345 återstående samtal besvaras resten av månaden.")
+    assert m.text == ("Hittills i oktober 2025 är svarsfrekvensen 81,2 % (mål 85,0 %). För att nå målet för "
+                      "svarsfrekvens behöver 87,9 % av cirka 12 345 återstående samtal besvaras resten av månaden.")
     assert ("Krävs resten av månaden (svarsfrekvens)", "87,9 %") in m.facts
     assert ("Region", "Region Västerbotten") in m.facts and m.severity == "warning"
     assert m.link.endswith("/reports/2025-10")
@@ -34,20 +34,53 @@ def test_english_on_request_and_an_unreachable_target_says_so() -> None:
     details = {**AT_RISK, "needed_answer_rate": 1.042}
     m = message(AlertKey("target_unreachable", "SE-AC", "answer_rate", "2025-10"), details, lang="en")
     assert m.title == "Answer rate in Region Västerbotten can no longer reach its target for October 2025"
-    assert "Even if every remaining call is answered the month cannot reach its target (it would take 104.2%)" \
-        in m.text
+    assert m.text.endswith("Even if every remaining call is answered the month cannot reach its answer-rate target "
+                           "(it would take 104.2%).")
     assert m.severity == "critical" and m.lang == "en"
 
 
-def test_mean_wait_is_written_in_minutes_and_seconds() -> None:
-    details = {**AT_RISK, "value": 754.4, "target": 600.0, "comparator": "<=", "needed_answer_rate": None}
+def test_mean_wait_is_written_in_minutes_and_seconds_with_the_wait_the_rest_may_have() -> None:
+    details = {**AT_RISK, "value": 754.4, "target": 600.0, "comparator": "<=", "needed_answer_rate": 1.03,
+               "needed_mean_wait": 431.0}
     m = message(AlertKey("target_at_risk", "SE-AC", "mean_wait", "2025-10"), details)
-    assert m.text == "Hittills i oktober 2025 är medelväntetiden 12 min 34 s (mål 10 min 00 s)."
+    assert m.text == ("Hittills i oktober 2025 är medelväntetiden 12 min 34 s (mål 10 min 00 s). För att nå målet "
+                      "får de återstående besvarade samtalen vänta högst 7 min 11 s i snitt.")  # not the 103 %
+    late = message(AlertKey("target_unreachable", "SE-AC", "mean_wait", "2025-10"),
+                   {**details, "needed_mean_wait": -20.0})
+    assert late.text.endswith("Målet kan inte längre nås: väntan hittills är för lång även om resten besvaras direkt.")
+
+
+def test_a_month_already_safe_says_so_instead_of_a_negative_rate() -> None:
+    m = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"), {**AT_RISK, "needed_answer_rate": -1.15},
+                status="resolved")
+    assert "-" not in m.text
+    assert m.text.endswith("Svarsfrekvensens mål nås även om inga fler samtal besvaras i månaden.")
+
+
+def test_a_closed_watch_is_not_worded_as_a_recovery() -> None:
+    off = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"),
+                  {**AT_RISK, "no_longer_evaluated": True}, status="resolved")
+    assert off.title == "Bevakningen har upphört: target_at_risk för Region Västerbotten (svarsfrekvensen)"
+    closed = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"),
+                     {**AT_RISK, "closed": True, "status": "missed"}, status="resolved")
+    assert closed.text == "Månaden är stängd; svarsfrekvensen blev 81,2 % (mål 85,0 %), målet missades."
+    archived = message(AlertKey("target_missed", "SE-AC", "answer_rate", "2025-09"),
+                       {**AT_RISK, "archived": True}, status="resolved", )
+    assert archived.title == "Arkiverat: Region Västerbotten missade målet för svarsfrekvensen i september 2025"
+
+
+def test_fast_slip_names_its_window_and_the_calls_behind_the_figure() -> None:
+    details = {"scope_name": "Region Jämtland Härjedalen", "hours": 1, "offered": 41, "answered": 33, "value": 1030.0,
+               "target": 600.0, "threshold": 900.0, "window_start": "2025-10-06T06:00:00Z", "needed_mean_wait": 540.0}
+    m = message(AlertKey("fast_slip", "SE-Z", "mean_wait"), details)
+    assert m.title == "Medelväntetiden i Region Jämtland Härjedalen har ökat kraftigt den senaste timmen"
+    assert m.text.startswith("Sedan kl. 08:00 är medelväntetiden 17 min 10 s för 33 besvarade samtal (mål 10 min 00 s, "
+                             "larmgräns 15 min 00 s).")
 
 
 def test_the_end_of_a_month_and_stale_data() -> None:
-    closed = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"), {**AT_RISK, "closed": True},
-                     status="resolved")
+    closed = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"),
+                     {**AT_RISK, "closed": True, "status": "missed"}, status="resolved")
     assert closed.title == "Oktober 2025 är avslutad för Region Västerbotten: svarsfrekvensen blev 81,2 %"
     stale = message(AlertKey("data_stale", "platform"), {"scope_name": "platform", "scope_kind": "source",
                                                           "age_seconds": 2843, "max_age_seconds": 1800,
