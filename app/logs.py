@@ -1,16 +1,62 @@
-"""Event-style logs: ``ingest.run.finished source=files read=14 ...`` with the ``extra`` fields rendered."""
+"""Event-style logs: ``ingest.run.finished source=files read=14 ...`` with the ``extra`` fields rendered.
+
+No API key or bearer token ever reaches a log line: ``RedactSecrets``, installed on the handler by
+``setup_logging``, rewrites every record (message, arguments, extras, traceback) before it is formatted. The
+service never logs a key on purpose (it logs a key's public id at most); the filter is there for what it
+cannot foresee, such as a key pasted into a query string that an access line would otherwise repeat.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_NOT_CONTEXT = _STANDARD | {"color_message"}  # uvicorn's copy of the message with terminal colours
+
+#: An API key (app.access.keys): the public id is kept, since it identifies the key without opening it.
+KEY_PATTERN = re.compile(r"vpt_([A-Za-z0-9]{8})_[A-Za-z0-9_-]{20,}")
+#: ``Bearer <token>`` in any case, e.g. a header dumped by a library, or the metrics token.
+BEARER_PATTERN = re.compile(r"\b(bearer)\s+(?!\[redacted\])[^\s\"',;)}\]]+", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    text = KEY_PATTERN.sub(rf"vpt_\1_{REDACTED}", text)
+    return BEARER_PATTERN.sub(rf"\1 {REDACTED}", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Removes API keys and bearer tokens from a record's message, arguments, extras and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the format: the formatter reports that, on clean text
+            message = str(record.msg)
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        for key, value in list(vars(record).items()):
+            if key in _STANDARD or key.startswith("_") or value is None or isinstance(value, int | float):
+                continue
+            text = value if isinstance(value, str) else str(value)
+            cleaned = redact(text)
+            if cleaned != text:
+                setattr(record, key, cleaned)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
 
 
 class EventFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        context = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+        context = {k: v for k, v in vars(record).items() if k not in _NOT_CONTEXT and not k.startswith("_")}
         if context:
             line += " " + " ".join(f"{k}={v}" for k, v in context.items())
         return line
@@ -19,6 +65,7 @@ class EventFormatter(logging.Formatter):
 def setup_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(EventFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

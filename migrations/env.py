@@ -7,7 +7,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-import app.db.alert_models  # noqa: F401  (registers the alert tables on Base.metadata)
+import app.db.alert_models  # registers the alert tables on Base.metadata (the noqa below covers both)
+import app.db.auth_models  # noqa: F401  (registers api_keys and audit_log)
 from app.config import Settings
 from app.db.models import Base
 from app.db.session import make_engine

@@ -1,0 +1,30 @@
+"""API keys for tests: the API is closed by default, so tests that call it make a key in their database."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.access.keys import create_key
+from app.config import Settings
+from app.db.session import make_engine, make_session_factory, transaction
+
+
+def make_key(target: Settings | sessionmaker[Session], *scopes: str, name: str = "test") -> str:
+    """A new key with ``scopes`` (default admin, which implies read and ingest) in the test database."""
+    if isinstance(target, Settings):
+        engine = make_engine(target)
+        try:
+            return make_key(make_session_factory(engine), *scopes, name=name)
+        finally:
+            engine.dispose()
+    with transaction(target) as session:
+        return create_key(session, name=name, scopes=scopes or ("admin",), actor="test").key
+
+
+def key_headers(target: Settings | sessionmaker[Session], *scopes: str, name: str = "test") -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_key(target, *scopes, name=name)}"}
+
+
+def admin_headers(target: Settings | sessionmaker[Session]) -> dict[str, str]:
+    """Headers carrying a new admin key: what most API tests send."""
+    return key_headers(target, "admin")
