@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from app.alerts.queries import AlertDetail, AlertView, DeliverySummary, EventView, NotificationView
 from app.alerts.silences import MAX_REASON
@@ -38,7 +47,22 @@ UtcTime = Annotated[
     PlainSerializer(utc_iso, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time", "description": "UTC, ISO 8601 with Z"}),
 ]
-AwareTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+def _iso_text(value: object) -> object:
+    """Pydantic reads a number (or a numeric string) as Unix time; the schema says an ISO 8601 date-time."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _looks_numeric(value)):
+        raise ValueError("must be an ISO 8601 date-time with an offset, not a number")
+    return value
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+AwareTime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_utc)]
 
 
 class DeliveryOut(BaseModel):

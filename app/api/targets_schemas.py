@@ -66,7 +66,8 @@ class TargetIn(BaseModel):
         description="YYYY-MM. A past month is allowed: closed months are then judged again by this version",
     )
     reason: str = Field(
-        min_length=1, max_length=REASON_MAX, examples=["Regionstyrelsen beslut 2025-12-10, § 123"],
+        min_length=1, max_length=REASON_MAX, pattern=r"^[^\x00]*$",  # PostgreSQL stores no NUL in text
+        examples=["Regionstyrelsen beslut 2025-12-10, § 123"],
         description="Why the target changes; shown to auditors with the version",
     )
 

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import IO, Literal
 
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours
 from app.db.models import AggregateDefinitions, IngestRun, Region, RejectedRow, Source
 from app.ingest.parsers import Format, Parsed, ParseOptions, parse_calls, parse_intervals
-from app.ingest.rows import FileFormatError, Rejection
+from app.ingest.rows import FileFormatError, Rejection, printable
 from app.ingest.staging import CALLS, INTERVALS, StageWriter, merge, stage_row
 from app.kpi.counts import Definitions
 from app.kpi.records import CallRecord
@@ -33,12 +34,29 @@ RecordKind = Literal["calls", "intervals"]
 Parser = Callable[[IO[str], ParseOptions], Iterator[Parsed | Rejection]]
 INGEST_LOCK_KEY = 1177_0001  # one ingest at a time per database: aggregates are refreshed in place
 REJECTION_SAMPLE = 20
+#: Byte-order marks of encodings that are not UTF-8 (longest first: UTF-32 LE starts like UTF-16 LE).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
 
 
 class IngestError(Exception):
     """The delivery as a whole could not be ingested; nothing of it was stored."""
 
     status_code = 422
+
+
+class TooManyRows(IngestError):
+    """A delivery has more rows than ``max_upload_rows``: refused whole, so nothing of it is stored."""
+
+    status_code = 413
+
+    def __init__(self, origin: str, limit: int) -> None:
+        super().__init__(
+            f"{origin}: more than {limit} rows, the limit of one delivery (VPT_MAX_UPLOAD_ROWS): nothing was stored; "
+            "split the file"
+        )
+        self.limit = limit
 
 
 class DefinitionsChanged(Exception):
@@ -159,19 +177,22 @@ def ingest_stream(
     definitions: Definitions,
     batch_rows: int = 50_000,
     max_field_length: int = 256,
+    max_line_length: int = 65_536,
+    max_rows: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     parser: Parser | None = None,
 ) -> RunReport:
     """Parse and store one delivery inside the caller's transaction (the caller commits).
 
     ``parser`` replaces the canonical parser of ``record_kind`` (e.g. Asterisk queue_log for calls).
-    Raises ``IngestError`` when the file as a whole is unreadable; row problems are rejections.
+    Raises ``IngestError`` when the file as a whole is unreadable, has more than ``max_rows`` rows or holds a
+    value the database cannot take; row problems are rejections.
     """
     started = time.perf_counter()
     _lock(session)
     ensure_definitions(session, definitions)
     source = get_or_create_source(session, source_name, source_kind)
-    run = IngestRun(source_id=source.id, record_kind=record_kind, origin=origin[:512], status="running")
+    run = IngestRun(source_id=source.id, record_kind=record_kind, origin=printable(origin)[:512], status="running")
     session.add(run)
     session.flush()
     report = RunReport(run.id, source_name, origin, record_kind)
@@ -181,9 +202,11 @@ def ingest_stream(
     writer = StageWriter(conn, kind)
     create_touched_table(conn)
     hashing = HashingReader(raw, on_progress)
-    stream = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 16), encoding="utf-8-sig", errors="replace", newline="")
-    options = ParseOptions(known_regions(session), max_field_length)
+    buffered = io.BufferedReader(hashing, 1 << 16)
+    stream = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="replace", newline="")
+    options = ParseOptions(known_regions(session), max_field_length, max_line_length)
     try:
+        _check_encoding(buffered.peek(4)[:4])
         if parser is not None:
             results: Iterator[Parsed | Rejection] = parser(stream, options)
         elif record_kind == "calls":
@@ -194,14 +217,13 @@ def ingest_stream(
         rejected: list[dict[str, object]] = []
         for result in results:
             report.rows_read += 1
+            if max_rows is not None and report.rows_read > max_rows:
+                raise TooManyRows(origin, max_rows)
             if isinstance(result, Rejection):
                 report.rows_rejected += 1
                 if len(report.rejections) < REJECTION_SAMPLE:
                     report.rejections.append(result)
-                rejected.append({
-                    "run_id": run.id, "position": result.position, "record_key": result.record_key,
-                    "field": result.field, "reason": result.reason[:512], "raw": result.raw[:4096],
-                })
+                rejected.append(_rejected_row(run.id, result))
                 if len(rejected) >= 1000:
                     session.execute(insert(RejectedRow), rejected)
                     rejected.clear()
@@ -219,12 +241,17 @@ def ingest_stream(
         writer.write(batch)
         if rejected:
             session.execute(insert(RejectedRow), rejected)
+        merged = merge(conn, kind, source.id, run.id)
+        report.rows_stored, report.rows_updated, report.rows_unchanged = merged.stored, merged.updated, merged.unchanged
+        report.hours_refreshed = refresh_touched_hours(conn, definitions)
     except FileFormatError as exc:
         raise IngestError(f"{origin}: {exc}") from exc
-
-    merged = merge(conn, kind, source.id, run.id)
-    report.rows_stored, report.rows_updated, report.rows_unchanged = merged.stored, merged.updated, merged.unchanged
-    report.hours_refreshed = refresh_touched_hours(conn, definitions)
+    except (DataError, conn.dialect.loaded_dbapi.DataError) as exc:
+        # A value the parsers let through that the database cannot hold (a sum past a column's range): the
+        # delivery fails whole, with the database's reason, rather than as a server error.
+        orig = getattr(exc, "orig", None) or exc
+        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        raise IngestError(f"{origin}: a value does not fit the database: {printable(reason)[:300]}") from exc
     writer.drop()
     drop_touched_table(conn)
 
@@ -259,6 +286,24 @@ def ingest_stream(
     return report
 
 
+def _check_encoding(head: bytes) -> None:
+    for bom, name in _OTHER_BOMS:
+        if head.startswith(bom):
+            raise FileFormatError(f"the file is {name}-encoded (it starts with a {name} byte-order mark): "
+                                  "save it as UTF-8")
+
+
+def _rejected_row(run_id: int, rejection: Rejection) -> dict[str, object]:
+    """The row as stored: every text escaped where a database could not hold it and cut to its column."""
+    key = rejection.record_key
+    return {
+        "run_id": run_id, "position": rejection.position,
+        "record_key": printable(key)[:256] if key is not None else None,
+        "field": printable(rejection.field)[:64] if rejection.field is not None else None,
+        "reason": printable(rejection.reason)[:512], "raw": printable(rejection.raw)[:4096],
+    }
+
+
 def record_failed_run(
     session: Session, *, record_kind: RecordKind, source_name: str, source_kind: str, origin: str, error: str
 ) -> int:
@@ -266,8 +311,8 @@ def record_failed_run(
     _lock(session)
     source = get_or_create_source(session, source_name, source_kind)
     run = IngestRun(
-        source_id=source.id, record_kind=record_kind, origin=origin[:512], status="failed",
-        finished_at=datetime.now(UTC), error=error[:4000],
+        source_id=source.id, record_kind=record_kind, origin=printable(origin)[:512], status="failed",
+        finished_at=datetime.now(UTC), error=printable(error)[:4000],
     )
     session.add(run)
     source.last_error_at = run.finished_at

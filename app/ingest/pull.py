@@ -161,7 +161,9 @@ def _as_jsonl(records: list[dict[str, Any]], config: PullSourceConfig) -> tuple[
                 if isinstance(value, str) and value in config.region_map:
                     record[key] = config.region_map[value]
         lines.append(json.dumps(record, ensure_ascii=False, default=str))
-    return ("\n".join(lines) + "\n").encode() if lines else b"", pending
+    # A lone surrogate (a feed's "\ud800" escape) cannot be UTF-8: written back as that escape, the parser
+    # rejects the row naming its field instead of the whole batch failing here.
+    return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace") if lines else b"", pending
 
 
 def _updated_at(record: dict[str, Any]) -> datetime | None:
@@ -325,7 +327,7 @@ def _store(
                 session, record_kind=kind, raw=io.BytesIO(payload), fmt="jsonl", source_name=config.name,
                 source_kind="http", origin=f"{config.public_url.rstrip('/')}/{config.kind}",
                 definitions=settings.definitions, batch_rows=settings.ingest_batch_rows,
-                max_field_length=settings.max_field_length,
+                max_field_length=settings.max_field_length, max_line_length=settings.max_line_length,
             )
             report.stored += run.rows_stored
             report.updated += run.rows_updated

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import IO
 
-from app.ingest.parsers import MAX_WAIT_SECONDS, Parsed, ParseResult
-from app.ingest.rows import Rejection, RowError
+from app.ingest.parsers import CALL_WIDTHS, MAX_WAIT_SECONDS, Parsed, ParseResult
+from app.ingest.rows import BoundedLines, LineTooLong, Rejection, RowError, bad_char_reason
 from app.kpi.records import CallRecord, Outcome
 
 #: How long (in log time) after its last event a left or refused call is taken to be over. A channel that
@@ -68,6 +68,7 @@ class QueueLogOptions:
     queue_map: Mapping[str, str]
     known_regions: frozenset[str]
     max_field_length: int = 256
+    max_line_length: int = 65_536
 
 
 class _State(Enum):
@@ -140,12 +141,22 @@ class QueueLogParser:
 
     def parse(self, stream: IO[str]) -> Iterator[ParseResult]:
         self._reset()
-        for position, line in enumerate(stream, start=1):
+        lines = BoundedLines(stream, self.options.max_line_length)
+        while True:
+            try:
+                line = next(lines)
+            except StopIteration:
+                break
+            except LineTooLong as exc:
+                self.lines += 1
+                self.rejected += 1
+                yield Rejection(lines.position, None, None, str(exc), "")
+                continue
             text = line.rstrip("\r\n")
             if not text.strip():
                 continue
             self.lines += 1
-            yield from self._line(position, text)
+            yield from self._line(lines.position, text)
         yield from self._finish()
 
     # --- one line ------------------------------------------------------------------------------------
@@ -181,8 +192,11 @@ class QueueLogParser:
         call_id, queue = fields[1].strip(), fields[2].strip()
         if not call_id or call_id.upper() == "NONE":
             raise RowError("uniqueid", f"{event} without the call's uniqueid")
-        if len(call_id) > self.options.max_field_length:
-            raise RowError("uniqueid", f"longer than {self.options.max_field_length} characters")
+        limit = min(self.options.max_field_length, CALL_WIDTHS["call_id"])
+        if len(call_id) > limit:
+            raise RowError("uniqueid", f"longer than {limit} characters")
+        if (bad := bad_char_reason(call_id)) is not None:
+            raise RowError("uniqueid", bad)
         if _PHONE.search(call_id) and not _DOTTED_ID.fullmatch(call_id):
             # A uniqueid is [systemname-]epoch.sequence; a bare run of digits means a broken line, maybe a number.
             raise RowError("uniqueid", f"not an Asterisk uniqueid: {self._show(call_id)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,10 +20,46 @@ from app.kpi.localtime import FallBackResolver, NonexistentLocalTime, resolve_af
 #: No duration or sum of durations a platform reports comes near this (31 700 years); a larger value is a
 #: broken row, and rejecting it here keeps it from overflowing a 64-bit millisecond column in the database.
 MAX_NUMBER = 1e12
+#: A call record outside these years is a broken row (a typo, an epoch of 0): rejecting it here also keeps every
+#: conversion to UTC and every calendar step after it clear of the limits of Python's datetime (years 1–9999).
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+
+#: What no text field may hold: C0 control characters but tab, DEL, lone surrogates (a JSON "\ud800" escape)
+#: and U+FFFD, which decoding puts where the bytes were not UTF-8. PostgreSQL refuses NUL in text outright.
+_BAD_CHAR = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff\ufffd]")
+#: What no database stores: NUL (PostgreSQL) and lone surrogates (neither driver can encode them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` as it can be stored for an auditor: NUL and lone surrogates written as backslash escapes."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def bad_char_reason(value: str) -> str | None:
+    """Why ``value`` cannot be a text field, or None when it can."""
+    found = _BAD_CHAR.search(value)
+    if found is None:
+        return None
+    char = found.group()
+    if char == "\ufffd":
+        return "not valid UTF-8 (the file must be UTF-8: was it saved as Latin-1 or UTF-16?)"
+    if "\ud800" <= char <= "\udfff":
+        return f"not valid Unicode: a lone surrogate U+{ord(char):04X}"
+    return f"contains the control character U+{ord(char):04X}"
 
 
 class FileFormatError(ValueError):
     """The file as a whole cannot be read (no header, required columns missing)."""
+
+
+class LineTooLong(ValueError):
+    """One physical line is longer than the limit; it was skipped to its end and reading goes on."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the line is longer than {limit} characters (VPT_MAX_LINE_LENGTH)")
 
 
 class RowError(ValueError):
@@ -52,6 +89,7 @@ class RawRow:
     position: int
     fields: dict[str, str | None]
     error: str | None = None  # a row that could not even be split into fields
+    error_field: str | None = None  # the canonical field the error is about, if any
 
     def raw_text(self, columns: Iterable[str]) -> str:
         """The row as canonical CSV: only known columns, so an auditor sees what we read, nothing more."""
@@ -59,7 +97,66 @@ class RawRow:
         csv.writer(buffer, lineterminator="").writerow(
             [self.fields.get(c) or "" for c in columns]
         )
-        return buffer.getvalue()
+        return printable(buffer.getvalue())
+
+
+class _LineSource:
+    """``readline(size)`` over an iterable of lines, such as a generator feeding a parser line by line."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self._rest = ""
+
+    def readline(self, size: int) -> str:
+        text = self._rest or next(self._lines, "")
+        self._rest = text[size:]
+        return text[:size]
+
+
+class BoundedLines:
+    """The physical lines of a text stream opened with ``newline=""`` (LF, CRLF or CR), each at most ``limit``
+    characters long without its line break, read in constant memory however long a line is.
+
+    A longer line is read to its end and dropped: ``__next__`` raises ``LineTooLong`` in its place, and the
+    iteration goes on with the next line (``csv.reader`` over this iterator does too). ``position`` is the
+    number of the line last read or dropped, the first line being 1.
+    """
+
+    _SKIP_CHUNK = 1 << 16
+
+    def __init__(self, stream: IO[str] | Iterable[str], limit: int) -> None:
+        self._stream = stream if hasattr(stream, "readline") else _LineSource(stream)
+        self.limit = limit
+        self.position = 0
+        self._cut_after_cr = False  # a read stopped right after a CR: a LF that follows belongs to that line
+
+    def __iter__(self) -> BoundedLines:
+        return self
+
+    def _read(self, size: int) -> str:
+        text = self._stream.readline(size)
+        if self._cut_after_cr:
+            self._cut_after_cr = False
+            if text == "\n":
+                text = self._stream.readline(size)
+        if len(text) == size and text.endswith("\r"):
+            self._cut_after_cr = True
+        return text
+
+    def __next__(self) -> str:
+        line = self._read(self.limit + 2)  # room for the line and its CRLF
+        if not line:
+            raise StopIteration
+        self.position += 1
+        end = 2 if line.endswith("\r\n") else 1 if line.endswith(("\r", "\n")) else 0
+        if len(line) - end <= self.limit:
+            return line
+        while end == 0:  # drop the rest of the line
+            rest = self._read(self._SKIP_CHUNK)
+            if not rest:
+                break
+            end = 1 if rest.endswith(("\r", "\n")) else 0
+        raise LineTooLong(self.limit)
 
 
 def _detect_delimiter(header_line: str) -> str:
@@ -67,32 +164,51 @@ def _detect_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def read_csv_rows(
-    stream: IO[str], columns: tuple[str, ...], required: frozenset[str]
-) -> Iterator[RawRow]:
-    """Yield canonical fields of each CSV row, streaming; blank lines are skipped."""
-    first = stream.readline()
+def _read_header(lines: BoundedLines, required: frozenset[str]) -> tuple[str, list[str]]:
+    try:
+        first = next(lines, "")
+    except LineTooLong as exc:
+        raise FileFormatError(f"line 1, the header: {exc}") from None
     if not first.strip():
-        raise FileFormatError("the file is empty: expected a header line")
+        raise FileFormatError(
+            "the file is empty: expected a header line" if not first else "line 1 is blank: it must be the header"
+        )
     delimiter = _detect_delimiter(first)
-    header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter))]
+    try:
+        header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter, strict=True))]
+    except csv.Error as exc:
+        raise FileFormatError(f"line 1, the header, is malformed CSV: {exc}") from None
     missing = sorted(required - set(header))
     if missing:
-        raise FileFormatError(f"header is missing required column(s): {', '.join(missing)}")
+        hint = (
+            " (the header is not valid UTF-8 text: files must be UTF-8, not UTF-16 or Latin-1)"
+            if _BAD_CHAR.search(first.rstrip("\r\n")) else ""
+        )
+        raise FileFormatError(f"header is missing required column(s): {', '.join(missing)}{hint}")
+    return delimiter, header
+
+
+def read_csv_rows(
+    stream: IO[str], columns: tuple[str, ...], required: frozenset[str], max_line_length: int = 65_536
+) -> Iterator[RawRow]:
+    """Yield canonical fields of each CSV row, streaming; blank lines are skipped."""
+    lines = BoundedLines(stream, max_line_length)
+    delimiter, header = _read_header(lines, required)
     wanted = [(i, name) for i, name in enumerate(header) if name in columns]
     width = len(header)
-    reader = csv.reader(stream, delimiter=delimiter, strict=True)
-    line = 1
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:
-            line = reader.line_num + 1
-            yield RawRow(line, {}, f"malformed CSV: {exc}")
+        except LineTooLong as exc:
+            yield RawRow(lines.position, {}, str(exc))
             continue
-        line = reader.line_num + 1  # the header was read before the reader started
+        except csv.Error as exc:
+            yield RawRow(lines.position, {}, f"malformed CSV: {exc}")
+            continue
+        line = lines.position  # a quoted field may span lines: the row's last line
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         fields = {name: (row[i] if i < len(row) else None) for i, name in wanted}
@@ -102,29 +218,52 @@ def read_csv_rows(
         yield RawRow(line, fields)
 
 
-def read_jsonl_rows(stream: IO[str], columns: tuple[str, ...]) -> Iterator[RawRow]:
-    for line_number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
+def _scalar_text(value: object) -> str | None:
+    return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, dict | list):
+        return "an object" if isinstance(value, dict) else "an array"
+    if isinstance(value, bool) or value is None:
+        return "null" if value is None else "a boolean"
+    return "a string" if isinstance(value, str) else "a number"
+
+
+def _json_row(position: int, line: str, columns: tuple[str, ...]) -> RawRow:
+    try:
+        obj: Any = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return RawRow(position, {}, f"invalid JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:  # e.g. 100 000 nested "[": the parser gives up cleanly, and so does this row
+        return RawRow(position, {}, "invalid JSON: nested too deeply (a row must be a flat object)")
+    except ValueError as exc:  # an integer of more than 4300 digits
+        return RawRow(position, {}, f"invalid JSON: {str(exc).split(';')[0][:120]}")
+    if not isinstance(obj, dict):
+        return RawRow(position, {}, f"not a JSON object but {_json_type(obj)}: a row must be a flat object")
+    fields = {name: _scalar_text(value) for name in columns if not isinstance(value := obj.get(name), dict | list)}
+    nested = next((key for key, value in obj.items() if isinstance(value, dict | list)), None)
+    if nested is not None:
+        kind = _json_type(obj[nested])
+        known = nested if nested in columns else None
+        shown = nested if known else repr(nested[:64])
+        return RawRow(position, fields, f"field {shown} is not a scalar but {kind}: a row must be a flat object", known)
+    return RawRow(position, fields)
+
+
+def read_jsonl_rows(stream: IO[str], columns: tuple[str, ...], max_line_length: int = 65_536) -> Iterator[RawRow]:
+    """Yield canonical fields of each JSON Lines row (a flat object per line), streaming; blank lines are skipped."""
+    lines = BoundedLines(stream, max_line_length)
+    while True:
         try:
-            obj: Any = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield RawRow(line_number, {}, f"invalid JSON: {exc.msg} at column {exc.colno}")
+            line = next(lines)
+        except StopIteration:
+            return
+        except LineTooLong as exc:
+            yield RawRow(lines.position, {}, str(exc))
             continue
-        if not isinstance(obj, dict):
-            yield RawRow(line_number, {}, "not a JSON object")
-            continue
-        fields: dict[str, str | None] = {}
-        for name in columns:
-            value = obj.get(name)
-            if isinstance(value, dict | list):
-                yield RawRow(line_number, {}, f"field {name} is not a scalar")
-                break
-            fields[name] = (
-                None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-            )
-        else:
-            yield RawRow(line_number, fields)
+        if line.strip():
+            yield _json_row(lines.position, line, columns)
 
 
 # --- field helpers -----------------------------------------------------------------------------------
@@ -133,9 +272,12 @@ def read_jsonl_rows(stream: IO[str], columns: tuple[str, ...]) -> Iterator[RawRo
 class FieldReader:
     """Typed access to one row's fields, raising ``RowError`` that names the field."""
 
-    def __init__(self, fields: dict[str, str | None], max_length: int) -> None:
+    def __init__(
+        self, fields: dict[str, str | None], max_length: int, widths: dict[str, int] | None = None
+    ) -> None:
         self.fields = fields
         self.max_length = max_length
+        self.widths = widths or {}  # fields stored in narrower columns than max_length
 
     def text(self, name: str, *, required: bool) -> str | None:
         value = self.fields.get(name)
@@ -144,10 +286,13 @@ class FieldReader:
             if required:
                 raise RowError(name, f"{name} is required")
             return None
-        if len(value) > self.max_length:
-            raise RowError(name, f"longer than {self.max_length} characters")
-        if "\ufffd" in value:
-            raise RowError(name, "not valid UTF-8")
+        limit = min(self.max_length, self.widths.get(name, self.max_length))
+        if len(value) > limit:
+            setting = "VPT_MAX_FIELD_LENGTH" if limit == self.max_length else "the width of its column"
+            raise RowError(name, f"longer than {limit} characters ({setting})")
+        bad = bad_char_reason(value)
+        if bad is not None:
+            raise RowError(name, bad)
         return value
 
     def timestamp(self, name: str, *, required: bool) -> datetime | None:
@@ -159,6 +304,8 @@ class FieldReader:
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise RowError(name, f"invalid timestamp: {value!r} (expected ISO 8601)") from None
+        if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise RowError(name, f"outside the years {EARLIEST_YEAR}–{LATEST_YEAR}: {value!r}")
         return moment.astimezone(UTC) if moment.tzinfo is not None else moment
 
     def number(self, name: str, *, required: bool) -> float | None:
@@ -177,7 +324,7 @@ class FieldReader:
             raise RowError(name, f"too large: {value!r}")
         return number
 
-    def count(self, name: str, *, required: bool) -> int | None:
+    def count(self, name: str, *, required: bool, maximum: int = 2**31 - 1) -> int | None:
         value = self.text(name, required=required)
         if value is None:
             return None
@@ -187,8 +334,8 @@ class FieldReader:
             raise RowError(name, f"not a whole number: {value!r}") from None
         if number < 0:
             raise RowError(name, f"negative: {value!r}")
-        if number > 2**31 - 1:
-            raise RowError(name, f"too large: {value!r}")
+        if number > maximum:
+            raise RowError(name, f"too large: {value!r} (at most {maximum})")
         return number
 
 

@@ -49,7 +49,10 @@ def ingest_bytes(
     source_kind: str = "file",
     on_progress: Callable[[int], None] | None = None,
     parser: Parser | None = None,
+    max_rows: int | None = None,
 ) -> RunReport:
+    """Ingest one delivery in one transaction. ``max_rows`` (a push's ``max_upload_rows``) refuses a longer
+    delivery whole with ``TooManyRows``; like any ``IngestError`` it leaves a failed run behind."""
     source = source_name or settings.default_source
     try:
         with transaction(factory) as session:
@@ -64,6 +67,8 @@ def ingest_bytes(
                 definitions=settings.definitions,
                 batch_rows=settings.ingest_batch_rows,
                 max_field_length=settings.max_field_length,
+                max_line_length=settings.max_line_length,
+                max_rows=max_rows,
                 on_progress=on_progress,
                 parser=parser,
             )
@@ -104,7 +109,8 @@ def queue_log_parser(map_path: Path) -> Parser:
         raise IngestError(f"queue map {map_path}: {exc}") from exc
 
     def parse(stream: IO[str], options: ParseOptions) -> Iterator[Parsed | Rejection]:
-        return parse_queue_log(stream, QueueLogOptions(queue_map, options.known_regions, options.max_field_length))
+        return parse_queue_log(stream, QueueLogOptions(
+            queue_map, options.known_regions, options.max_field_length, options.max_line_length))
 
     return parse
 

@@ -198,13 +198,19 @@ def _differs(kind: Kind, a: Any, b: Any) -> ColumnElement[bool]:
     return or_(*[a.c[name].is_distinct_from(b.c[name]) for name in kind.content])
 
 
+def _same_key(kind: Kind, a: Any, b: Any) -> ColumnElement[bool]:
+    return and_(*[a.c[f"key_{k}"] == b.c[f"key_{k}"] for k in kind.key])
+
+
 def _join_key(kind: Kind, source_id: int, stage: Any, target: Any) -> ColumnElement[bool]:
     return and_(target.c.source_id == source_id, *[target.c[k] == stage.c[k] for k in kind.key])
 
 
 def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCounts:
     """Move staged rows into the record table and mark the hours to refresh. Counts follow file order:
-    a row repeated within the delivery counts as unchanged or updated against its previous occurrence.
+    a row repeated within the delivery counts as unchanged or updated against its previous occurrence, except
+    that a key whose last occurrence is what is already stored changes nothing, so all its rows are unchanged
+    (re-ingesting a delivery that corrects itself counts no updates).
     """
     s, t = kind.stage, kind.target
     counts = MergeCounts()
@@ -216,32 +222,47 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
         select(func.count()).select_from(select(*key_cols).distinct().subquery())
     ).scalar_one()
     first_rows: Any = s
+    first_changes: ColumnElement[bool] = _differs(kind, s, t)
+    classify_from: Any = s.outerjoin(t, _join_key(kind, source_id, s, t))
     if distinct_keys != staged:
+        # Repeated keys whose last occurrence equals the stored record: the delivery leaves them as they are.
+        last_seq = select(func.max(s.c.seq)).group_by(*key_cols).having(func.count() > 1)
+        last_rows = select(s).where(s.c.seq.in_(last_seq)).subquery()
+        settled = select(*[last_rows.c[k].label(f"key_{k}") for k in kind.key]).select_from(
+            last_rows.join(t, _join_key(kind, source_id, last_rows, t))
+        ).where(~_differs(kind, last_rows, t)).subquery()
         # In-delivery repeats: each compared with the occurrence before it (window LAG).
         ordered = select(
             s.c.seq,
+            *[s.c[k].label(f"key_{k}") for k in kind.key],
             func.row_number().over(partition_by=key_cols, order_by=s.c.seq).label("occurrence"),
             *[s.c[c] for c in kind.content],
             *[func.lag(s.c[c]).over(partition_by=key_cols, order_by=s.c.seq).label(f"prev_{c}") for c in kind.content],
         ).subquery()
         repeat_changed = or_(*[ordered.c[c].is_distinct_from(ordered.c[f"prev_{c}"]) for c in kind.content])
+        first_key = f"key_{kind.key[0]}"
         repeats = conn.execute(
             select(
                 func.count(),
-                func.coalesce(func.sum(case((repeat_changed, 1), else_=0)), 0),
-            ).where(ordered.c.occurrence > 1)
+                func.coalesce(func.sum(case((and_(repeat_changed, settled.c[first_key].is_(None)), 1), else_=0)), 0),
+            ).select_from(ordered.outerjoin(settled, _same_key(kind, ordered, settled)))
+            .where(ordered.c.occurrence > 1)
         ).one()
         counts.updated += int(repeats[1])
         counts.unchanged += int(repeats[0]) - int(repeats[1])
         first_seq = select(func.min(s.c.seq)).group_by(*key_cols)
         first_rows = select(s).where(s.c.seq.in_(first_seq)).subquery()
+        first_changes = and_(_differs(kind, first_rows, t), settled.c[first_key].is_(None))
+        classify_from = first_rows.outerjoin(t, _join_key(kind, source_id, first_rows, t)).outerjoin(
+            settled, and_(*[first_rows.c[k] == settled.c[f"key_{k}"] for k in kind.key])
+        )
 
     classified = conn.execute(
         select(
             func.count(),
             func.coalesce(func.sum(case((t.c.id.is_(None), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(t.c.id.is_not(None), _differs(kind, first_rows, t)), 1), else_=0)), 0),
-        ).select_from(first_rows.outerjoin(t, _join_key(kind, source_id, first_rows, t)))
+            func.coalesce(func.sum(case((and_(t.c.id.is_not(None), first_changes), 1), else_=0)), 0),
+        ).select_from(classify_from)
     ).one()
     counts.stored += int(classified[1])
     counts.updated += int(classified[2])

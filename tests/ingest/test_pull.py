@@ -90,9 +90,9 @@ def test_server_errors_are_retried_with_backoff_and_retry_after(
 
 def test_a_timeout_is_retried(session_factory: sessionmaker[Session], settings: Settings) -> None:
     feed = ScriptedFeed([call(n) for n in range(3)])
-    feed.delay_first = 1.0
+    feed.delay_first = 3.0  # far past the timeout; the retry gets a whole second, ample even on a busy machine
     with running_server(feed.app()) as url, httpx.Client() as client:
-        report = pull_source(session_factory, settings, config(url, timeout_seconds=0.2), client, sleep=lambda _: None)
+        report = pull_source(session_factory, settings, config(url, timeout_seconds=1.0), client, sleep=lambda _: None)
     assert report.stored == 3 and len(feed.requests) == 2
 
 

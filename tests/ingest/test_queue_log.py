@@ -416,7 +416,7 @@ def test_queue_names_match_case_insensitively_as_in_asterisk():
         (f"{T0}|c1|vpt_ac|NONE|COMPLETEAGENT|30", "calltime", "without calltime"),
         (f"{T0}|c1|vpt_ac|NONE|COMPLETEAGENT|30|1.5|1", "calltime", "not a whole number"),
         (f"{T0}|c1|vpt_ac|NONE|TRANSFER|200|internal|30", "calltime", "without calltime"),
-        (f"{T0}|{'u' * 300}|vpt_ac|NONE|FULL|", "uniqueid", "longer than 256"),
+        (f"{T0}|{'u' * 300}|vpt_ac|NONE|FULL|", "uniqueid", "longer than 128"),  # the width of calls.call_id
         (f"{T0}|46701234567|vpt_ac|NONE|FULL|", "uniqueid", "not an Asterisk uniqueid"),
     ],
 )
