@@ -56,7 +56,8 @@ class PostgresServer:
 
     @classmethod
     def start(cls) -> PostgresServer:
-        initdb, pg_ctl = _find("initdb"), _find("pg_ctl")
+        initdb = _find("initdb")
+        _find("pg_ctl")  # fail before initdb when the server binaries are incomplete
         run_as = None
         if os.geteuid() == 0:
             try:
@@ -73,16 +74,28 @@ class PostgresServer:
                            "--locale=C")
         if done.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {done.stderr.strip()}")
+        server.resume()
+        return server
+
+    def resume(self) -> None:
+        """Start the server (again) on its port and data directory: after ``halt`` it comes back with its data."""
         options = (
-            f"-p {server.port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
-        done = server._run(pg_ctl, "-D", str(data), "-o", options, "-l", str(directory / "server.log"),
-                           "-w", "-t", "60", "start")
+        log_file = self.directory / "server.log"
+        done = self._run(_find("pg_ctl"), "-D", str(self.directory / "data"), "-o", options, "-l", str(log_file),
+                         "-w", "-t", "60", "start")
         if done.returncode != 0:
-            log = (directory / "server.log").read_text(errors="replace") if (directory / "server.log").exists() else ""
+            log = log_file.read_text(errors="replace") if log_file.exists() else ""
             raise PostgresUnavailable(f"pg_ctl start failed: {done.stderr.strip()} {log[-2000:]}")
-        return server
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server but keep its data directory (``resume`` starts it again): an outage, not a teardown.
+        ``fast`` ends the open sessions, as an operator's restart or a failover does."""
+        done = self._run(_find("pg_ctl"), "-D", str(self.directory / "data"), "-m", mode, "-w", "stop")
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl stop failed: {done.stderr.strip()}")
 
     def __enter__(self) -> PostgresServer:
         return self

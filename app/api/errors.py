@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from app.ingest.loader import DefinitionsChanged, IngestError, SourceKindMismatch
+from app.db.session import UNAVAILABLE_ERRORS, database_unavailable
+from app.ingest.loader import DefinitionsChanged, IngestError, SourceKindMismatch, TooManyRows
 from app.scorecard.service import InvalidMonth, UnknownScope
 from app.scorecard.targets import InvalidTarget
 
@@ -20,6 +24,7 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     InvalidMonth: "invalid_month",
     UnknownScope: "not_found",
     IngestError: "ingest_failed",
+    TooManyRows: "too_many_rows",  # an IngestError (413) with its own code: handlers are looked up by MRO
     DefinitionsChanged: "definitions_changed",
     SourceKindMismatch: "source_kind_mismatch",
     InvalidTarget: "invalid_target",
@@ -30,6 +35,53 @@ def _body(error: str, detail: object) -> dict[str, object]:
     return {"error": error, "detail": detail}
 
 
+RETRY_AFTER_SECONDS = 5
+LOG_EVERY_SECONDS = 30.0  # an outage is logged when it starts, then once per this while it lasts
+
+
+class _OutageLog:
+    """One warning per outage, not one per request: a scraper or a dashboard polling a dead database would
+    otherwise fill the log. Only the error's class is logged: its text may name the host and user, and
+    SQLAlchemy's message carries the statement and its parameters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._suppressed = 0
+
+    def __call__(self, exc: BaseException) -> None:
+        orig = getattr(exc, "orig", None) or exc
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < LOG_EVERY_SECONDS:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed, self._last = self._suppressed, 0, now
+        log.warning("database.unavailable", extra={"error": type(orig).__name__, "since_last_log": suppressed})
+
+
+_log_outage = _OutageLog()
+
+
+#: What FastAPI raises (as a 400) when it cannot decode a JSON body at all, before validation.
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
+#: The methods a 405 may list; HEAD is served wherever GET is.
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path: Starlette's 405 names only the first route's (GET of a
+    path that also takes POST), and RFC 9110 wants them all. Asked of the routes with each method in turn."""
+    allowed = [
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+               for route in request.app.router.routes)
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     for exc_type, code in DOMAIN_ERRORS.items():
 
@@ -38,11 +90,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
         app.add_exception_handler(exc_type, handler)
 
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
             exc.status_code, "http_error"
         )
-        return JSONResponse(_body(code, exc.detail), status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
+            # A body that is not even text (invalid UTF-8): the same 422 as a body that is not JSON.
+            return JSONResponse(_body("validation_error", [
+                {"loc": ["body"], "msg": "the body is not valid UTF-8 JSON", "type": "json_invalid"}]), status_code=422)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return JSONResponse(_body(code, exc.detail), status_code=exc.status_code, headers=headers)
 
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         detail = [
@@ -50,10 +109,16 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse(_body("validation_error", detail), status_code=422)
 
-    async def database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database.unavailable", extra={"error": type(exc.orig).__name__ if exc.orig else "unknown"})
-        return JSONResponse(_body("database_unavailable", "the database cannot be reached"), status_code=503)
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        """503 with Retry-After for an outage (the client may retry; a load balancer keeps the process)."""
+        if not database_unavailable(exc):
+            raise exc  # a bug, not an outage: the server error handler logs it and answers 500
+        _log_outage(exc)
+        return JSONResponse(_body("database_unavailable", "database unavailable"), status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(OperationalError, database_unavailable)  # type: ignore[arg-type]
+    database_errors: tuple[type[Exception], ...] = (DBAPIError, *UNAVAILABLE_ERRORS)
+    for exc_type in database_errors:
+        app.add_exception_handler(exc_type, unavailable)

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -30,6 +33,21 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+#: Errors that say "the database cannot be used now" rather than "this statement is wrong": the server is down or
+#: restarting, the connection was cut, the pool is exhausted, SQLite's file is locked past its timeout.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """An outage, not a bug: callers answer 503 (API) or report the database down (metrics) for these. A
+    DBAPIError of another kind (a constraint, bad SQL) is a bug, unless SQLAlchemy saw the connection die."""
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

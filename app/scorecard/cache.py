@@ -1,0 +1,96 @@
+"""Month documents reused while nothing that could change them has changed (the API's hot path).
+
+A scorecard is read far more often than the data under it changes: dashboards and people reload it, and the
+data changes with an ingest run, a new target version or changed definitions, all of which move
+``data_version`` (three index lookups). So a document is kept per database, month and data version:
+
+* a **closed** month's document depends on "now" only through ``generated_at``; it is reused as it was made,
+  and ``generated_at`` says when that was;
+* the **month in progress** (and a future month) moves with the clock (forecast, needed rates, partial
+  flags): it is computed as of the start of the current minute, and reused within that minute. Every request in
+  one minute and one data version gets exactly ``monthly_scorecard(..., now=<start of the minute>)``.
+
+The figures are therefore always those ``monthly_scorecard`` gives for the stored data; only the moment they
+describe may be up to a minute old for the month in progress. Renderings of a document (its JSON body) are
+kept with it, so a repeated request costs the version lookup and the bytes. ``vpt recompute`` with unchanged
+definitions rebuilds the same figures and so does not move the version; after a code change that alters
+figures, the processes restart with the deployment and start empty.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.kpi.counts import Definitions
+from app.kpi.localtime import local_month_bounds
+from app.scorecard.queries import data_version
+from app.scorecard.service import check_year, monthly_scorecard
+
+MAX_ENTRIES = 48  # documents of 21 regions are ~50 kB of JSON each: a few MB at most
+
+
+@dataclass
+class CachedScorecard:
+    document: dict[str, Any]
+    _renderings: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rendered(self, name: str, render: Callable[[dict[str, Any]], Any]) -> Any:
+        """``render(document)``, computed once per document (e.g. the JSON body of the API)."""
+        with self._lock:
+            if name not in self._renderings:
+                self._renderings[name] = render(self.document)
+            return self._renderings[name]
+
+
+class ScorecardCache:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], CachedScorecard] = OrderedDict()
+        self._lock = threading.Lock()
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
+        self.hits = self.misses = 0
+
+    def get(self, session: Session, month: date, definitions: Definitions, now: datetime) -> CachedScorecard:
+        """The month's document for the data as stored now (see the module docstring for "now")."""
+        check_year(month)
+        closed = local_month_bounds(month)[1] <= now
+        moment = now if closed else now.replace(second=0, microsecond=0)
+        key = (str(session.get_bind().engine.url), month, definitions, data_version(session), closed,
+               None if closed else moment)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry
+            computing = self._computing.setdefault(key, threading.Lock())
+        with computing:  # concurrent misses of one key compute it once
+            with self._lock:
+                entry = self._entries.get(key)
+            if entry is None:
+                entry = CachedScorecard(monthly_scorecard(session, month, definitions, moment))
+                with self._lock:
+                    self.misses += 1
+                    self._entries[key] = entry
+                    while len(self._entries) > self.max_entries:
+                        self._entries.popitem(last=False)
+        with self._lock:
+            self._computing.pop(key, None)
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: One per process, shared by every request (documents are keyed by database URL, so tests and benchmarks
+#: with several databases in one process never see each other's).
+scorecard_cache = ScorecardCache()
