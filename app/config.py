@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.kpi import Definitions
 
@@ -25,6 +27,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1, description="Largest body accepted by the push-ingest endpoints (413 above)"
     )
+    max_upload_rows: int = Field(
+        default=2_000_000, ge=1, description="Most rows in one pushed file (413 above; nothing of it is stored)"
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest body accepted by any endpoint but push ingest (413 above)"
+    )
+    max_line_length: int = Field(
+        default=65_536, ge=1024, description="Longest line of an ingested file, in characters (that row is rejected)"
+    )
     log_level: str = Field(default="INFO")
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000)
@@ -37,6 +48,18 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=60, ge=10, description="A dead worker's job lease expires after this")
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Links in messages")
     dashboard_url: str | None = Field(default=None, description="Grafana dashboard linked from alert messages")
+
+    # Access control (README "Security"). Closed by default: every endpoint but /healthz and /readyz needs an
+    # API key, unless reads are opened on purpose; /metrics needs the token only when one is set (Prometheus
+    # scrapers are often configured without one); no cross-origin browser access unless origins are listed.
+    public_read: bool = Field(default=False, description="GET endpoints of the read scope need no key")
+    metrics_token: SecretStr | None = Field(default=None, description="/metrics needs 'Bearer <token>' when set")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed cross-origin (comma-separated or JSON); none by default"
+    )
+    auth_cache_seconds: float = Field(
+        default=10.0, ge=0, le=10, description="How long a verified key is trusted without a lookup (revocation delay)"
+    )
 
     # Alerts (SPEC §8). Rules, per-scope thresholds and any number of channels come from the TOML file; the
     # variables below configure one channel of each kind without a file. Webhook URLs of Slack and Teams carry
@@ -58,6 +81,17 @@ class Settings(BaseSettings):
     alert_smtp_from: str | None = None
     alert_smtp_to: str | None = Field(default=None, description="Comma-separated recipients")
     alert_smtp_starttls: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """``https://a.example,https://b.example`` or a JSON list; a wildcard is refused, origins are explicit."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
+        if isinstance(value, list) and any(str(origin).strip() == "*" for origin in value):
+            raise ValueError("list the allowed origins explicitly; '*' is not accepted")
+        return value
 
     @cached_property
     def definitions(self) -> Definitions:

@@ -11,6 +11,7 @@ from app.cli import app
 from app.config import Settings
 from app.kpi.localtime import next_month
 from app.scorecard.targets import current_month
+from tests.auth import key_headers
 
 runner = CliRunner()
 
@@ -77,7 +78,7 @@ def test_set_infers_a_collaboration_and_defaults_to_the_os_user(env, monkeypatch
                                 "--reason", "Ny servicenivå", "--comparator", ">="])
     assert comma.exit_code == 0, comma.output
     # the API reads exactly what the CLI stored
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=key_headers(settings, "read")) as client:
         targets = client.get("/api/v1/targets", params={"month": f"{start:%Y-%m}"}).json()["targets"]
     by_key = {(t["scope"], t["kpi"]): t for t in targets}
     assert by_key["norra", "mean_wait"] == {**by_key["norra", "mean_wait"], "scope_kind": "collaboration",

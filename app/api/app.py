@@ -7,10 +7,25 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.api.auth import AUTH_RESPONSES, Authenticator
 from app.api.errors import install_error_handlers
-from app.api.routers import alerts, breakdowns, health, ingest, metrics, regions, reports, scorecards, sources, targets
+from app.api.limits import install_limits
+from app.api.routers import (
+    access,
+    alerts,
+    breakdowns,
+    health,
+    ingest,
+    metrics,
+    regions,
+    reports,
+    scorecards,
+    sources,
+    targets,
+)
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 from app.metrics.collector import VptCollector
@@ -25,10 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.authenticator = Authenticator(app.state.session_factory, settings.auth_cache_seconds)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(VptCollector(app.state.session_factory, settings))
         app.state.metrics_registry = registry
         yield
+        app.state.authenticator.close()
         engine.dispose()
 
     app = FastAPI(
@@ -39,14 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(regions.router)
-    app.include_router(breakdowns.router)
-    app.include_router(scorecards.router)
-    app.include_router(ingest.router)
-    app.include_router(sources.router)
-    app.include_router(targets.router)
-    app.include_router(reports.router)
-    app.include_router(alerts.router)
+    install_limits(app, settings)  # before CORS, so CORS wraps its 413/422 answers
+    if settings.cors_origins:  # closed by default: no browser on another origin may call the API
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600,
+        )
+    app.include_router(health.router)  # open: probes carry no key
+    app.include_router(metrics.router)  # open, or VPT_METRICS_TOKEN
+    # Every other route needs an API key with a scope (app.api.auth): declare its 401 and 403.
+    for secured in (regions, breakdowns, scorecards, ingest, sources, targets, reports, alerts, access):
+        app.include_router(secured.router, responses=AUTH_RESPONSES)
     return app

@@ -18,9 +18,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from app.access.audit import record_silence
 from app.alerts.queries import DeliverySummary, alert_history, list_alerts, list_notifications
 from app.alerts.silences import SilenceError, SilenceRequest, create_silence, expire_silence, list_silences
-from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory
+from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, session_factory
 from app.db.alert_models import NOTIFICATION_STATUSES, AlertEvent, AlertSilence
 from app.db.session import transaction
 from app.kpi.localtime import STOCKHOLM
@@ -216,6 +217,7 @@ def add_command(
         with transaction(factory) as session:
             silence = create_silence(session, SilenceRequest(rule=rule, scope=scope, ends_at=ends_at, reason=reason,
                                                              created_by=by or _os_user()), now)
+            record_silence(session, cli_actor(), "silence.create", silence)
     except SilenceError as exc:
         field = OPTION_OF_FIELD.get(exc.field, exc.field)
         raise _fail(f"{field}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
@@ -251,6 +253,8 @@ def expire_command(silence_id: Annotated[int, typer.Argument(min=1, help="The si
         if silence is None:
             raise _fail(f"no silence {silence_id}")
         ended_before = silence.ends_at < now
+        if not ended_before:
+            record_silence(session, cli_actor(), "silence.expire", silence)
     if ended_before:
         console.print(f"silence {silence_id} had already ended at {local(silence.ends_at)}", highlight=False)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import typer
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +36,18 @@ EXIT_OK, EXIT_FAILED, EXIT_SOME_REJECTED = 0, 1, 3
 
 def load_settings() -> Settings:
     return Settings()
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        return "unknown"
+
+
+def cli_actor() -> str:
+    """Who the audit log says acted from the command line: ``cli:<os user>`` (whoever can reach the database)."""
+    return f"cli:{os_user()}"
 
 
 def start_logging(settings: Settings) -> None:

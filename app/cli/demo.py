@@ -92,8 +92,11 @@ def demo(
     from app.cli.run import build_worker
     from app.sim.server import PlatformOptions, create_platform_app
 
+    # Reads are open in the demo (public_read) so a newcomer's browser shows the scorecard without a key;
+    # pushing data and admin actions still need one (`vpt keys create`).
     settings = Settings(
         database_url=f"sqlite:///{database}", drop_dir=str(database.with_suffix("")) + "-drop", log_level="WARNING",
+        public_read=True,
     )
     start_logging(settings)
     config = SimConfig(seed=seed)
@@ -142,7 +145,7 @@ def demo(
     console.print(f"  drop files into:          {settings.drop_dir}/calls/")
     console.print("  Ctrl-C stops everything\n")
     try:
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", log_config=None)
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; the shutdown below is the answer
         pass
     finally:

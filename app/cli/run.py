@@ -28,7 +28,10 @@ def serve(
     settings = load_settings()
     start_logging(settings)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down cleanly and re-raises the signal it handled
-        uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port)
+        # log_config=None: uvicorn's loggers (access lines included) propagate to our handler, so they get the
+        # same format and the same redaction of keys and bearer tokens (app.logs) as everything else.
+        uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
+                    log_config=None)
 
 
 @app.command("worker")
@@ -56,7 +59,7 @@ def build_worker(settings: Settings, factory: sessionmaker[Session], worker_id: 
 
     worker = Worker(settings, factory, worker_id=worker_id)
     try:
-        alerting = Alerting(settings, factory, worker.worker_id)
+        alerting = Alerting(settings, factory, worker.worker_id, stopping=worker.stopping)
     except (ChannelConfigError, RuleConfigError) as exc:
         errors.print(f"[red]alert configuration[/red]: {exc}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None

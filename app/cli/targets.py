@@ -14,7 +14,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory
+from app.access.audit import record_target_set
+from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, session_factory
 from app.db.session import transaction
 from app.scorecard.service import UnknownScope
 from app.scorecard.targets import (
@@ -112,7 +113,10 @@ def set_command(
     ] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who sets it (default: the OS user)")] = None,
 ) -> None:
-    """Store a new version of a target from a month on; earlier versions stay in the history."""
+    """Store a new version of a target from a month on; earlier versions stay in the history.
+
+    The audit log records the change as ``cli:<os user>`` whatever ``--by`` says: --by names who decided,
+    the audit log who typed it."""
     factory = session_factory(load_settings())
     if "," in value and "." not in value:
         value = value.replace(",", ".", 1)  # a Swedish decimal comma: 0,9
@@ -122,6 +126,7 @@ def set_command(
                 session, scope, kpi, value=value, valid_from=valid_from, reason=reason,
                 set_by=by if by is not None else _os_user(), comparator=comparator,
             )
+            record_target_set(session, cli_actor(), change)
     except UnknownScope as exc:
         raise _fail(str(exc)) from None
     except InvalidTarget as exc:

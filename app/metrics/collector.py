@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.leases import heartbeat_is_stale, latest_heartbeat
 from app.db.models import Source
+from app.db.session import database_unavailable
 from app.db.totals import region_totals
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of, previous_month
@@ -84,8 +85,11 @@ class VptCollector(Collector):
         try:
             with self.factory() as session:
                 families = list(self._families(session, self.clock()))
-        except Exception:
-            log.exception("metrics.collect.failed")
+        except Exception as exc:
+            if database_unavailable(exc):  # an outage: vpt_database_up says it, no traceback every scrape
+                log.warning("metrics.collect.database_unavailable", extra={"error": type(exc).__name__})
+            else:
+                log.exception("metrics.collect.failed")
             database_up.add_metric([], 0)
             yield database_up
             return

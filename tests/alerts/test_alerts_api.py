@@ -18,6 +18,7 @@ from app.api.app import create_app
 from app.config import Settings
 from app.db.alert_models import Alert, AlertEvent, AlertSilence, Notification
 from app.db.session import transaction
+from tests.auth import admin_headers
 
 T0 = datetime(2025, 10, 6, 8, 0, tzinfo=UTC)  # 10:00 in Stockholm
 MINUTE = timedelta(minutes=1)
@@ -109,7 +110,7 @@ def seeded(session_factory: sessionmaker[Session]) -> Seeded:
 
 @pytest.fixture
 def client(settings: Settings) -> Any:
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=admin_headers(settings)) as client:
         yield client
 
 
@@ -243,7 +244,7 @@ def test_silence_create_list_expire_round_trip(client: TestClient, seeded: Seede
     assert response.status_code == 200, response.text
     made = response.json()
     assert made == {**made, "rule": "fast_slip", "scope": "SE-BD", "active": True, "reason": "Planerat underhåll",
-                    "created_by": "anonymous"}
+                    "created_by": "test"}
     length = datetime.fromisoformat(made["ends_at"]) - datetime.fromisoformat(made["starts_at"])
     assert length == timedelta(minutes=120) and made["ends_at"].endswith("Z")
 

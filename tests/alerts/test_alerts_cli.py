@@ -16,6 +16,7 @@ from app.cli import app
 from app.cli.alerts import duration_text, parse_duration, value_text
 from app.config import Settings
 from tests.alerts.test_alerts_api import Seeded, seed
+from tests.auth import admin_headers
 
 runner = CliRunner()
 
@@ -89,7 +90,7 @@ def test_silences_round_trip_with_the_api(env: None, settings: Settings) -> None
     assert len(listed) == 1 and listed[0][:3] == ["1", "fast_slip", "SE-BD"]
     assert listed[0][5:] == ["yes", "Planerat underhåll", "anna"]
 
-    with TestClient(create_app(settings)) as client:  # the API sees what the CLI stored, and vice versa
+    with TestClient(create_app(settings), headers=admin_headers(settings)) as client:  # API sees what CLI stored
         (silence,) = client.get("/api/v1/silences").json()
         assert silence["created_by"] == "anna" and silence["active"] is True
         response = client.post("/api/v1/silences", json={"scope": "SE-AC", "ends_at": "2099-01-01T00:00:00Z",
@@ -105,7 +106,7 @@ def test_silences_round_trip_with_the_api(env: None, settings: Settings) -> None
     assert [r[0] for r in rows(invoke("silences", "list", "--all").stdout)] == ["2", "1"]
     missing = runner.invoke(app, ["silences", "expire", "99"])
     assert missing.exit_code == 1 and "no silence 99" in missing.stderr
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=admin_headers(settings)) as client:
         assert [s["id"] for s in client.get("/api/v1/silences").json()] == [2]
 
 

@@ -10,11 +10,12 @@ from typer.testing import CliRunner
 from app.api.app import create_app
 from app.cli import app as cli_app
 from app.config import Settings
+from tests.auth import admin_headers
 from tests.helpers import ingest
 
 
 def client_for(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), headers=admin_headers(settings))
 
 
 def test_scorecard_endpoint_serves_the_fixture_figures(session_factory, settings, fixtures_dir):
@@ -132,5 +133,18 @@ def test_every_route_documents_what_it_returns(settings):
                      or any(media != "application/json" for media in content))
             if not typed:
                 undocumented.append(f"{method.upper()} {path}")
+            # Access control: an operation needing a key says how to send it and declares 401 and 403.
+            errors = {"401", "403"} if path not in {"/metrics", "/healthz", "/readyz"} else (
+                {"401"} if path == "/metrics" else set())
+            for status in errors:
+                schema = operation["responses"].get(status, {}).get("content", {}).get("application/json", {})
+                body = schema.get("schema", {})
+                if body.get("$ref") != "#/components/schemas/ErrorBody" and body.get("title") != "ErrorBody":
+                    undocumented.append(f"{method.upper()} {path} {status}")
+            schemes = {name for requirement in operation.get("security", []) for name in requirement}
+            expected = {"HTTPBearer", "APIKeyHeader"} if "403" in errors else (
+                {"MetricsToken"} if path == "/metrics" else set())
+            if schemes != expected:
+                undocumented.append(f"{method.upper()} {path} security {sorted(schemes)}")
     assert undocumented == []
     assert len(spec["paths"]) >= 20

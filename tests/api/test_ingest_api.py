@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from app.api.app import create_app
 from app.config import Settings
 from app.db.models import Call, IntervalRow, Source
+from tests.auth import admin_headers
 from tests.pgserver import _free_port
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -28,7 +29,7 @@ HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_
 
 
 def client_for(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), headers=admin_headers(settings))
 
 
 def count(session_factory, model) -> int:
@@ -118,13 +119,13 @@ def running_server(app: FastAPI) -> Iterator[str]:
         thread.join(15)
 
 
-def push_concurrently(base_url: str, body: bytes, n: int = 2) -> list[httpx.Response]:
+def push_concurrently(base_url: str, body: bytes, auth: dict[str, str], n: int = 2) -> list[httpx.Response]:
     barrier = threading.Barrier(n)
     responses: list[httpx.Response | BaseException] = [RuntimeError("not run")] * n
 
     def post(i: int) -> None:
         try:
-            with httpx.Client(base_url=base_url, timeout=60) as client:
+            with httpx.Client(base_url=base_url, timeout=60, headers=auth) as client:
                 barrier.wait(10)
                 responses[i] = client.post("/api/v1/ingest/calls", content=body, headers=CSV)
         except BaseException as exc:
@@ -157,7 +158,7 @@ def test_the_same_file_pushed_twice_at_once_leaves_no_duplicates(settings, sessi
     with client_for(settings) as client:  # the source and the stored definitions exist already
         assert push(client, HEADER.encode() + CALLS_CSV.splitlines(keepends=True)[1]).status_code == 200
     with running_server(create_app(settings)) as base_url:
-        responses = push_concurrently(base_url, CALLS_CSV)
+        responses = push_concurrently(base_url, CALLS_CSV, admin_headers(settings))
     first_line = 1  # c001 was already stored by the warm-up push
     reports = [r.json() for r in responses]
     assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
@@ -173,7 +174,7 @@ def test_the_first_push_to_a_new_source_twice_at_once(settings, session_factory,
         with client_for(settings) as client:
             assert push(client, HEADER.encode(), source="elsewhere").status_code == 200
     with running_server(create_app(settings)) as base_url:
-        responses = push_concurrently(base_url, CALLS_CSV)
+        responses = push_concurrently(base_url, CALLS_CSV, admin_headers(settings))
     assert_one_copy_stored(responses, 14)
     assert count(session_factory, Call) == 14
     with session_factory() as session:
@@ -212,7 +213,7 @@ def test_too_large_is_413_with_or_without_a_truthful_content_length(database_url
     for response in (declared, streamed, lying):
         assert response.status_code == 413, response.text
         assert response.json() == {"error": "payload_too_large",
-                                    "detail": "the body is larger than the limit of 500 bytes"}
+                                    "detail": "the body is larger than the limit of 500 bytes (VPT_MAX_UPLOAD_BYTES)"}
     assert small.status_code == 200 and small.json()["rows_stored"] >= 1
     assert len(runs) == 1  # refused bodies leave no run behind
     assert count(session_factory, Call) == small.json()["rows_stored"]
@@ -220,7 +221,8 @@ def test_too_large_is_413_with_or_without_a_truthful_content_length(database_url
 
 def test_too_large_chunked_upload_over_real_http(database_url):
     settings = Settings(database_url=database_url, max_upload_bytes=1000, _env_file=None)  # type: ignore[call-arg]
-    with running_server(create_app(settings)) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+    with (running_server(create_app(settings)) as base_url,
+          httpx.Client(base_url=base_url, timeout=30, headers=admin_headers(settings)) as client):
         response = client.post("/api/v1/ingest/calls", content=chunks(CALLS_CSV * 50, 256), headers=CSV)
         assert response.status_code == 413
         assert client.get("/api/v1/ingest/runs").json()["runs"] == []

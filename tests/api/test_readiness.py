@@ -12,7 +12,7 @@ from tests.pgserver import _free_port
 def test_readyz_is_503_and_scorecard_is_a_clean_503_without_a_database():
     port = _free_port()  # nothing listens there
     settings = Settings(database_url=f"postgresql+psycopg://vpt@127.0.0.1:{port}/none?connect_timeout=2",
-                        _env_file=None)  # type: ignore[call-arg]
+                        public_read=True, _env_file=None)  # type: ignore[call-arg]  # no key can be made
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")

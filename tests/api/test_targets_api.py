@@ -16,6 +16,7 @@ from app.db.session import transaction
 from app.kpi.formulas import TARGETABLE_KPIS
 from app.kpi.localtime import next_month
 from app.scorecard.targets import RATIO_KPIS, SECOND_KPIS, current_month, list_in_force, set_target
+from tests.auth import admin_headers
 from tests.helpers import ingest_text, scorecard
 
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
@@ -23,7 +24,7 @@ BODY = {"comparator": ">=", "value": 0.9, "valid_from": "2026-01", "reason": "Re
 
 
 def client_for(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), headers=admin_headers(settings))
 
 
 def month_text(month: date) -> str:
@@ -87,7 +88,7 @@ def test_a_future_target_is_in_force_only_from_its_month(settings):
         assert response.status_code == 200, response.text
         stored = response.json()
         assert stored == {**stored, "scope_kind": "region", "scope": "SE-AC", "kpi": "answer_rate", "comparator": ">=",
-                          "value": 0.9, "valid_from": month_text(start), "set_by": "anonymous",
+                          "value": 0.9, "valid_from": month_text(start), "set_by": "test",
                           "reason": BODY["reason"], "affects_closed_months": False}
         assert stored["previous"]["value"] == 0.85 and stored["previous"]["valid_from"] == "2000-01"
 

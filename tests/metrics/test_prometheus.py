@@ -195,3 +195,37 @@ def wait_for_alerts(alertmanager: str, deadline: float) -> list[dict[str, Any]]:
             return alerts
         time.sleep(0.5)
     return alerts
+
+
+def test_prometheus_scrapes_with_the_metrics_token(tmp_path: Path) -> None:
+    """With VPT_METRICS_TOKEN set, a scrape job with `authorization: {credentials: ...}` is up; one without is
+    refused (401), as is one with another token."""
+    prometheus_bin = binary("prometheus")
+    database = f"sqlite:///{tmp_path / 'vpt.db'}"
+    upgrade(database)
+    settings = Settings(database_url=database, metrics_token="scrape-secret", _env_file=None)  # type: ignore[call-arg]
+    prom_port = free_port()
+    with running_server(create_app(settings)) as api:
+        target = {"static_configs": [{"targets": [api.removeprefix("http://")]}]}
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+            "global": {"scrape_interval": "1s"},
+            "scrape_configs": [
+                {"job_name": "with-token", "authorization": {"credentials": "scrape-secret"}, **target},
+                {"job_name": "without-token", **target},
+                {"job_name": "wrong-token", "authorization": {"credentials": "guess"}, **target},
+            ],
+        }))
+        prometheus = f"http://127.0.0.1:{prom_port}"
+        args = [prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"]
+        with process(args, f"{prometheus}/-/ready", tmp_path / "prometheus.log"):
+            deadline = time.monotonic() + 30
+            health: dict[str, str] = {}
+            while time.monotonic() < deadline:
+                targets = httpx.get(f"{prometheus}/api/v1/targets").json()["data"]["activeTargets"]
+                health = {t["labels"]["job"]: t["health"] for t in targets}
+                if len(health) == 3 and "unknown" not in health.values():
+                    break
+                time.sleep(0.3)
+            assert health == {"with-token": "up", "without-token": "down", "wrong-token": "down"}
+            assert query(prometheus, 'vpt_database_up{job="with-token"}')

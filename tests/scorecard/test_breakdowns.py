@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.app import create_app
 from app.config import Settings
+from tests.auth import key_headers
 from tests.helpers import ingest_text
 
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
@@ -30,7 +31,7 @@ CALLS = HEADER + "\n".join([
 @contextmanager
 def client(factory: sessionmaker[Session], settings: Settings) -> Iterator[TestClient]:
     ingest_text(factory, settings, "calls", CALLS)
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), headers=key_headers(settings, "read")) as test_client:
         yield test_client
 
 

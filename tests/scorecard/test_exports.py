@@ -22,6 +22,7 @@ from app.cli import data as cli_data
 from app.db.models import Region
 from app.kpi.formulas import KPI_KEYS
 from app.scorecard.exports import COLUMNS, header, safe_text, scorecard_csv, scorecard_rows, scorecard_xlsx
+from tests.auth import key_headers
 from tests.helpers import ingest_text
 
 EVIL = '=HYPERLINK("http://evil")'
@@ -321,7 +322,7 @@ def loaded(session_factory, settings):
 
 
 def test_api_serves_csv_and_xlsx_with_filenames(loaded):
-    with TestClient(create_app(loaded)) as client:
+    with TestClient(create_app(loaded), headers=key_headers(loaded, "read")) as client:
         as_csv = client.get("/api/v1/scorecards/2025-10", params={"format": "csv"})
         as_csv_en = client.get("/api/v1/scorecards/2025-10", params={"format": "csv", "lang": "en"})
         as_xlsx = client.get("/api/v1/scorecards/2025-10", params={"format": "xlsx"})
@@ -349,7 +350,7 @@ def test_api_serves_csv_and_xlsx_with_filenames(loaded):
 
 
 def test_api_refuses_unknown_format_and_lang_with_the_error_shape(settings):
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=key_headers(settings, "read")) as client:
         bad_format = client.get("/api/v1/scorecards/2025-10", params={"format": "pdf"})
         bad_lang = client.get("/api/v1/scorecards/2025-10", params={"format": "csv", "lang": "de"})
         spec = client.get("/openapi.json").json()

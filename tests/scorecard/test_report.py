@@ -40,6 +40,7 @@ from app.scorecard.report import build_report
 from app.scorecard.report_html import render_report
 from app.scorecard.report_text import number, percent
 from app.scorecard.service import UnknownScope, monthly_scorecard
+from tests.auth import key_headers
 from tests.helpers import LATER, ingest_text
 
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
@@ -359,7 +360,7 @@ def report_html_empty(settings: Settings) -> str:
 
 
 def test_api_serves_html_and_clear_errors(loaded, settings):
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=key_headers(settings, "read")) as client:
         response = client.get("/api/v1/reports/2025-10")
         one = client.get("/api/v1/reports/2025-10", params={"scope": "SE-BD", "lang": "en"})
         unknown = client.get("/api/v1/reports/2025-10", params={"scope": "nowhere"})

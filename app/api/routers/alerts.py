@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 
+from app.access.audit import record_silence
 from app.alerts.queries import PhaseFilter, alert_history, get_alert, list_alerts, list_notifications
 from app.alerts.silences import SilenceError, SilenceRequest, create_silence, expire_silence, list_silences
 from app.api.alerts_schemas import (
@@ -33,7 +34,7 @@ from app.api.alerts_schemas import (
     SilenceIn,
     SilenceOut,
 )
-from app.api.auth import Principal, require_scope
+from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep
 from app.api.schemas import ErrorBody
 
@@ -155,7 +156,7 @@ def get_silences(
     description="Give exactly one of ends_at (with an offset) and duration_minutes, and a reason. Alerts still "
     "change phase and are kept in history while muted; only their notifications are not written.",
 )
-def post_silence(session: SessionDep, principal: AdminPrincipal, body: SilenceIn) -> SilenceOut:
+def post_silence(session: SessionDep, principal: AdminPrincipal, body: SilenceIn, request: Request) -> SilenceOut:
     now = datetime.now(UTC)
     if (body.ends_at is None) == (body.duration_minutes is None):
         raise _invalid("ends_at", "give exactly one of ends_at and duration_minutes")
@@ -165,6 +166,7 @@ def post_silence(session: SessionDep, principal: AdminPrincipal, body: SilenceIn
                                                          reason=body.reason, created_by=principal.name), now)
     except SilenceError as exc:
         raise _invalid(exc.field, str(exc).removeprefix(f"{exc.field}: ")) from None
+    record_silence(session, principal.actor, "silence.create", silence, remote_addr(request))
     return SilenceOut.of(silence, now)
 
 
@@ -174,11 +176,13 @@ def post_silence(session: SessionDep, principal: AdminPrincipal, body: SilenceIn
     responses={**_not_found("silence"), **INVALID},
     summary="End a silence now (admin); one already ended is returned as it was",
 )
-def delete_silence(session: SessionDep, _: AdminPrincipal, silence_id: Id) -> SilenceOut:
+def delete_silence(session: SessionDep, principal: AdminPrincipal, silence_id: Id, request: Request) -> SilenceOut:
     now = datetime.now(UTC)
     silence = expire_silence(session, silence_id, now)
     if silence is None:
         raise HTTPException(404, f"no silence {silence_id}")
+    if silence.ends_at >= now:  # ended now; one that had ended before is unchanged, with nothing to audit
+        record_silence(session, principal.actor, "silence.expire", silence, remote_addr(request))
     session.flush()
     return SilenceOut.of(silence, now)
 

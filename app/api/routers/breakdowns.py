@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import require_scope
 from app.api.breakdown_schemas import ScopeDays, ScopeHours, ScopeSeries
 from app.api.deps import SessionDep
@@ -18,9 +19,11 @@ router = APIRouter(prefix="/api/v1", tags=["breakdowns"], dependencies=[Depends(
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such region or collaboration"},
-    422: {"model": ErrorBody, "description": "A month or date is malformed, or the range is too long"},
+    422: {"model": ErrorBody, "description": "A month or date is malformed, the range is too long, or the code is "
+          "longer than 32 characters or holds control characters"},
 }
-Code = Annotated[str, Path(description="Region code (SE-AC) or collaboration code (norra)")]
+Code = Annotated[str, Path(max_length=32, pattern=NO_CONTROL_CHARS,
+                           description="Region code (SE-AC) or collaboration code (norra)")]
 FromMonth = Annotated[str | None, Query(alias="from", description="First month, YYYY-MM (default: 12 months back)")]
 ToMonth = Annotated[str | None, Query(alias="to", description="Last month, YYYY-MM (default: the current month)")]
 Month = Annotated[str, Query(description="Local month, YYYY-MM", examples=["2025-10"])]

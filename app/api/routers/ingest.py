@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import Principal, require_scope
 from app.api.deps import SessionDep, SettingsDep
 from app.api.ingest_queries import RejectedCursorNotFound, get_run, list_rejected, list_runs, run_exists
@@ -27,6 +28,7 @@ from app.api.ingest_schemas import (
     RejectionOut,
     RunStatus,
 )
+from app.api.limits import too_large_detail
 from app.api.schemas import ErrorBody
 from app.config import Settings
 from app.ingest.loader import RecordKind, RunReport
@@ -47,6 +49,7 @@ CONTENT_TYPES: dict[str, Format] = {
 }
 SPOOL_IN_MEMORY = 1 << 20  # bytes of a body kept in memory before it goes to a temporary file
 SOURCE_NAME = r"^[A-Za-z0-9._-]{1,128}$"
+MAX_ID = 2**63 - 1  # BIGINT; a larger id would overflow the driver instead of finding nothing
 
 IngestPrincipal = Annotated[Principal, Depends(require_scope("ingest"))]
 ReadScope = [Depends(require_scope("read"))]
@@ -57,7 +60,8 @@ SourceParam = Annotated[
     Query(pattern=SOURCE_NAME, max_length=128, description="Source name; record identity is unique per source"),
 ]
 OriginParam = Annotated[
-    str, Query(min_length=1, max_length=512, description="A label for this delivery, e.g. the file name")
+    str, Query(min_length=1, max_length=512, pattern=NO_CONTROL_CHARS,
+               description="A label for this delivery, e.g. the file name")
 ]
 
 
@@ -71,7 +75,7 @@ def _format_of(content_type: str | None) -> Format | None:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return error_response(413, "payload_too_large", f"the body is larger than the limit of {limit} bytes")
+    return error_response(413, "payload_too_large", too_large_detail(limit, "VPT_MAX_UPLOAD_BYTES"))
 
 
 def _report_out(report: RunReport) -> PushReport:
@@ -117,7 +121,7 @@ async def _push(
         body.seek(0)
         report = await run_in_threadpool(
             ingest_bytes, request.app.state.session_factory, settings, record_kind=record_kind, raw=body,
-            fmt=fmt, origin=origin, source_name=source, source_kind="push",
+            fmt=fmt, origin=origin, source_name=source, source_kind="push", max_rows=settings.max_upload_rows,
         )
     log.info("ingest.push.finished", extra={"run_id": report.run_id, "source": source, "principal": principal.name,
                                             "bytes": size})
@@ -133,7 +137,8 @@ async def _push(
 
 
 PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorBody, "description": "The body is larger than max_upload_bytes"},
+    413: {"model": ErrorBody, "description": "The body is larger than VPT_MAX_UPLOAD_BYTES (payload_too_large), "
+          "or the file has more rows than VPT_MAX_UPLOAD_ROWS (too_many_rows: nothing stored, a failed run recorded)"},
     409: {"model": ErrorBody, "description": "The source name belongs to a source of another kind (file, http)"},
     415: {"model": ErrorBody, "description": "The Content-Type is not one of the accepted types"},
     422: {
@@ -144,9 +149,33 @@ PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: One record of each kind, as CSV and as JSON Lines: the examples of the request bodies.
+EXAMPLES: dict[str, dict[Format, str]] = {
+    "call-record": {
+        "csv": "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,"
+               "wrap_seconds\nc001,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:05:00+02:00,"
+               "2025-10-01T08:11:40+02:00,SE-AC,400,120\n",
+        "jsonl": '{"call_id": "c001", "region": "SE-AC", "queue": "vpt", "arrived_at": "2025-10-01T08:00:00+02:00", '
+                 '"outcome": "abandoned", "ended_at": "2025-10-01T08:04:00+02:00"}\n',
+    },
+    "interval-record": {
+        "csv": "region,queue,interval_start,interval_minutes,offered,answered,abandoned,abandoned_short,rejected,"
+               "answered_within_sl,sl_seconds,wait_answered_seconds_sum\n"
+               "SE-Z,vpt,2025-10-01T08:00:00+02:00,15,4,3,1,0,0,2,600,900\n",
+        "jsonl": '{"region": "SE-Z", "queue": "vpt", "interval_start": "2025-10-01T08:15:00+02:00", '
+                 '"interval_minutes": 15, "offered": 2, "answered": 2, "abandoned": 0, "abandoned_short": 0, '
+                 '"rejected": 0, "answered_within_sl": 2, "sl_seconds": 600}\n',
+    },
+}
+
+
 def _request_body(kind: str) -> dict[str, Any]:
-    text = {"schema": {"type": "string", "description": f"The {kind} file"}}
-    return {"requestBody": {"required": True, "content": dict.fromkeys(CONTENT_TYPES, text)}}
+    content = {
+        media_type: {"schema": {"type": "string", "minLength": 1, "description": f"The {kind} file"},
+                     "example": EXAMPLES[kind][fmt]}
+        for media_type, fmt in CONTENT_TYPES.items()
+    }
+    return {"requestBody": {"required": True, "content": content}}
 
 
 @router.post(
@@ -192,10 +221,11 @@ async def push_intervals(
 )
 def get_runs(
     session: SessionDep,
-    source: Annotated[str | None, Query(max_length=128, description="Only this source's runs")] = None,
+    source: Annotated[str | None, Query(max_length=128, pattern=NO_CONTROL_CHARS,
+                                        description="Only this source's runs")] = None,
     status: Annotated[RunStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, description="next_before_id of the previous page")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_before_id of the previous page")] = None,
 ) -> IngestRunPage:
     return list_runs(session, source=source, status=status, limit=limit, before_id=before_id)
 
@@ -207,7 +237,7 @@ def get_runs(
     responses={404: {"model": ErrorBody, "description": "No such run"}, **BAD_PARAMS},
     summary="One ingest run",
 )
-def get_one_run(session: SessionDep, run_id: Annotated[int, Path(ge=1)]) -> IngestRunOut:
+def get_one_run(session: SessionDep, run_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> IngestRunOut:
     run = get_run(session, run_id)
     if run is None:
         raise HTTPException(404, f"no ingest run {run_id}")
@@ -224,9 +254,9 @@ def get_one_run(session: SessionDep, run_id: Annotated[int, Path(ge=1)]) -> Inge
 )
 def get_rejected(
     session: SessionDep,
-    run: Annotated[int, Query(ge=1, description="The ingest run")],
+    run: Annotated[int, Query(ge=1, le=MAX_ID, description="The ingest run")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after_id: Annotated[int | None, Query(ge=1, description="next_after_id of the previous page")] = None,
+    after_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_after_id of the previous page")] = None,
 ) -> RejectedRowPage:
     if not run_exists(session, run):
         raise HTTPException(404, f"no ingest run {run}")

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
+from app.api.auth import require_scope
 from app.api.deps import SessionDep
 from app.api.schemas import CollaborationOut, RegionOut
 from app.db.models import Collaboration, CollaborationMember, Region
 
-router = APIRouter(prefix="/api/v1", tags=["regions"])
+router = APIRouter(prefix="/api/v1", tags=["regions"], dependencies=[Depends(require_scope("read"))])
 
 
 def _members(session: SessionDep) -> list[tuple[str, str]]:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 
-from app.api.auth import require_scope
+from app.api.alerts_schemas import NO_CONTROL_CHARS
+from app.api.auth import AUTH_RESPONSES, require_scope
 from app.api.deps import SessionDep, SettingsDep
 from app.api.schemas import ErrorBody
 from app.scorecard.report import build_report
@@ -25,9 +26,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
           "description": "A printable HTML document, one A4 page per scope"},
     404: {"content": _ERROR_JSON, "description": "No such region or collaboration"},
     422: {"content": _ERROR_JSON, "description": "The month is not YYYY-MM, or lang is not sv or en"},
+    **{status: {"content": _ERROR_JSON, "description": response["description"]}
+       for status, response in AUTH_RESPONSES.items()},
 }
 Month = Annotated[str, Path(description="Local calendar month, YYYY-MM", examples=["2025-10"])]
 Scope = Annotated[str | None, Query(
+    max_length=32, pattern=NO_CONTROL_CHARS,
     description="A region (SE-AC) or collaboration (norra); default: one page per collaboration with data (and per "
     "region with data that belongs to none)",
 )]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
+from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import require_scope
 from app.api.deps import SessionDep
 from app.api.ingest_queries import get_source, list_sources
@@ -25,11 +26,13 @@ def get_sources(session: SessionDep) -> list[SourceOut]:
     response_model=SourceOut,
     responses={
         404: {"model": ErrorBody, "description": "No such source"},
-        422: {"model": ErrorBody, "description": "The name is too long"},
+        422: {"model": ErrorBody, "description": "The name is too long or holds control characters"},
     },
     summary="One source",
 )
-def get_one_source(session: SessionDep, name: Annotated[str, Path(max_length=128)]) -> SourceOut:
+def get_one_source(
+    session: SessionDep, name: Annotated[str, Path(max_length=128, pattern=NO_CONTROL_CHARS)]
+) -> SourceOut:
     source = get_source(session, name)
     if source is None:
         raise HTTPException(404, f"no source {name!r}")

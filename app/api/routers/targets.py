@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 
-from app.api.auth import Principal, require_scope
+from app.access.audit import record_target_set
+from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep
 from app.api.schemas import ErrorBody
 from app.api.targets_schemas import ScopeKind, TargetIn, TargetSetOut, TargetsInForce, TargetVersionOut
@@ -105,12 +106,14 @@ def get_target_history(
     responses={**NOT_FOUND, **INVALID},
     summary="Set a target from a month on (admin): appends a version, history kept",
     description="Stores a new version; a version for the same scope, KPI and month supersedes the earlier one "
-    "(both stay in the history). A past month is allowed and reported as affects_closed_months.",
+    "(both stay in the history). A past month is allowed and reported as affects_closed_months. The change "
+    "and its audit-log row (target.set) commit together.",
 )
 def put_target(
     session: SessionDep,
     principal: AdminPrincipal,
     body: TargetIn,
+    request: Request,
     scope_kind: ScopeKind,
     scope: Annotated[str, Path(max_length=32, description="Region or collaboration code", examples=["SE-AC"])],
     kpi: Annotated[str, Path(max_length=32, description="A targetable KPI", examples=["answer_rate"])],
@@ -120,4 +123,5 @@ def put_target(
             session, scope, kpi, scope_kind=scope_kind, comparator=body.comparator, value=body.value,
             valid_from=body.valid_from, reason=body.reason, set_by=principal.name,
         )
+    record_target_set(session, principal.actor, change, remote_addr(request))
     return TargetSetOut.of_change(change)
