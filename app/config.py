@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     drop_scan_seconds: int = Field(default=15, ge=1)
     ready_requires_worker: bool = Field(default=False, description="/readyz is 503 without a live worker")
     lease_seconds: int = Field(default=60, ge=10, description="A dead worker's job lease expires after this")
+    scorecard_version_ttl_seconds: float = Field(
+        default=1.0, ge=0, le=60,
+        description="The API re-reads the data version at most this often: an ingest shows in its scorecard "
+        "at most this much later (0: on every request)",
+    )
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Links in messages")
     dashboard_url: str | None = Field(default=None, description="Grafana dashboard linked from alert messages")
 

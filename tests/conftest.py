@@ -93,7 +93,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    # Tests read right after they write: the scorecard sees every ingest at once (the 1 s version TTL of
+    # production is tested on its own in tests/scorecard/test_cache.py).
+    return Settings(database_url=database_url, scorecard_version_ttl_seconds=0,  # type: ignore[call-arg]
+                    _env_file=None)
 
 
 @pytest.fixture

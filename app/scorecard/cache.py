@@ -11,7 +11,10 @@ data changes with an ingest run, a new target version or changed definitions, al
   one minute and one data version gets exactly ``monthly_scorecard(..., now=<start of the minute>)``.
 
 The figures are therefore always those ``monthly_scorecard`` gives for the stored data; only the moment they
-describe may be up to a minute old for the month in progress. Renderings of a document (its JSON body) are
+describe may be up to a minute old for the month in progress. The version itself costs a database round trip,
+which under load was most of a cached request's time; the API therefore trusts a version it read for
+``version_ttl`` seconds (``VPT_SCORECARD_VERSION_TTL_SECONDS``, default 1 s): an ingest shows in the API's
+scorecard at most that much later (0 checks on every request). Renderings of a document (its JSON body) are
 kept with it, so a repeated request costs the version lookup and the bytes. ``vpt recompute`` with unchanged
 definitions rebuilds the same figures and so does not move the version; after a code change that alters
 figures, the processes restart with the deployment and start empty.
@@ -20,6 +23,7 @@ figures, the processes restart with the deployment and start empty.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,14 +60,29 @@ class ScorecardCache:
         self._entries: OrderedDict[tuple[Any, ...], CachedScorecard] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
+        self._versions: dict[str, tuple[tuple[Any, ...], float]] = {}
         self.hits = self.misses = 0
 
-    def get(self, session: Session, month: date, definitions: Definitions, now: datetime) -> CachedScorecard:
+    def version(self, session: Session, url: str, ttl: float) -> tuple[Any, ...]:
+        """The data version, read from the database at most once per ``ttl`` seconds per database."""
+        if ttl > 0:
+            with self._lock:
+                known = self._versions.get(url)
+            if known is not None and time.monotonic() - known[1] < ttl:
+                return known[0]
+        current = data_version(session)
+        with self._lock:
+            self._versions[url] = (current, time.monotonic())
+        return current
+
+    def get(self, session: Session, month: date, definitions: Definitions, now: datetime, *,
+            version_ttl: float = 0.0) -> CachedScorecard:
         """The month's document for the data as stored now (see the module docstring for "now")."""
         check_year(month)
         closed = local_month_bounds(month)[1] <= now
         moment = now if closed else now.replace(second=0, microsecond=0)
-        key = (str(session.get_bind().engine.url), month, definitions, data_version(session), closed,
+        url = str(session.get_bind().engine.url)
+        key = (url, month, definitions, self.version(session, url, version_ttl), closed,
                None if closed else moment)
         with self._lock:
             entry = self._entries.get(key)
@@ -89,6 +108,7 @@ class ScorecardCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._versions.clear()
 
 
 #: One per process, shared by every request (documents are keyed by database URL, so tests and benchmarks

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -87,6 +88,29 @@ def test_a_closed_month_is_reused_until_the_data_version_moves(
     assert after_target.document == _uncached(session_factory, settings, OCTOBER, later)
     se_ac = next(s for s in after_target.document["scopes"] if s["scope"] == "SE-AC")
     assert next(t for t in se_ac["targets"] if t["kpi"] == "answer_rate")["value"] == 0.95
+
+
+def test_with_a_version_ttl_an_ingest_shows_once_the_ttl_has_passed(
+    session_factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's default: the version is re-read at most once a second, so a cached request makes no database
+    round trip; an ingest shows at the first request after the TTL, never later."""
+    clock = [1000.0]
+    monkeypatch.setattr("app.scorecard.cache.time.monotonic", lambda: clock[0])
+    ingest(session_factory, settings, "calls", SAMPLES / "calls_october.csv")
+    cache = ScorecardCache()
+    with session_factory() as session:
+        first = cache.get(session, OCTOBER, settings.definitions, CLOSED_NOW, version_ttl=1.0)
+    ingest_text(session_factory, settings, "calls", HEADER + "late2,SE-AC,vpt,2025-10-02T10:00:00Z,answered,"
+                                                             "2025-10-02T10:01:00Z,2025-10-02T10:09:00Z\n")
+    clock[0] += 0.5
+    with session_factory() as session:
+        assert cache.get(session, OCTOBER, settings.definitions, CLOSED_NOW, version_ttl=1.0) is first  # within
+    clock[0] += 0.6
+    with session_factory() as session:
+        fresh = cache.get(session, OCTOBER, settings.definitions, CLOSED_NOW, version_ttl=1.0)
+    assert fresh is not first
+    assert fresh.document == _uncached(session_factory, settings, OCTOBER, CLOSED_NOW)
 
 
 def test_the_month_in_progress_is_computed_as_of_the_minute_and_reused_within_it(

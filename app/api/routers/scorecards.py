@@ -64,7 +64,8 @@ def get_scorecard(
         Query(description="Language of CSV and XLSX headers and labels: sv (default; `;` and decimal comma) or en"),
     ] = "sv",
 ) -> Any:
-    cached = scorecard_cache.get(session, parse_month(month), settings.definitions, datetime.now(UTC))
+    cached = scorecard_cache.get(session, parse_month(month), settings.definitions, datetime.now(UTC),
+                                 version_ttl=settings.scorecard_version_ttl_seconds)
     document = cached.document
     if output_format == "json":
         return Response(cached.rendered("json", scorecard_json), media_type="application/json")
