@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,7 @@ def postgres_server() -> Iterator[str]:
     if external:
         admin_url = external
     else:
-        try:
-            server = PostgresServer.start()
-        except PostgresUnavailable as exc:
-            if IN_CI:
-                pytest.fail(f"PostgreSQL could not be started in CI: {exc}")
-            pytest.skip(f"PostgreSQL unavailable: {exc}")
+        server = start_postgres()
         admin_url = server.admin_url
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -74,21 +70,42 @@ def postgres_server() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A freshly migrated, empty (reference data only) database of each kind."""
-    if request.param == "sqlite":
+    with fresh_database(request, tmp_path, request.param) as url:
+        yield url
+
+
+def start_postgres() -> PostgresServer:
+    """A throwaway server; in CI one that cannot start fails the test, elsewhere the test is skipped."""
+    try:
+        return PostgresServer.start()
+    except PostgresUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL could not be started in CI: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+
+
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> Iterator[str]:
+    """A new migrated database of ``kind`` (a copy of the SQLite template, or a clone of the PostgreSQL one),
+    dropped afterwards: for a test that needs a second one beside ``database_url``."""
+    number = next(_counter)
+    if kind == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "test.db"
+        path = tmp_path / f"test_{number}.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
     admin_url: str = request.getfixturevalue("postgres_server")
-    name = f"vpt_test_{os.getpid()}_{next(_counter)}"
+    name = f"vpt_test_{os.getpid()}_{number}"
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE vpt_template'))
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
 
 
 @pytest.fixture

@@ -16,10 +16,12 @@ __all__ = ["free_port", "running_server"]
 
 
 @contextmanager
-def running_server(app: Any, port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL."""
+def running_server(app: Any, port: int | None = None, **config_options: Any) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL. ``config_options`` go to
+    ``uvicorn.Config`` (e.g. ``log_config=None`` to log through the app's own handler)."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **{"log_level": "warning", "lifespan": "auto",
+                                                                 **config_options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -21,7 +18,7 @@ from app.cli import app as cli_app
 from app.config import Settings
 from app.logs import EventFormatter, RedactSecrets, setup_logging
 from tests.auth import make_key
-from tests.servers import free_port
+from tests.servers import running_server
 
 LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "app", "sqlalchemy.engine")
 FAKE = "vpt_Fake1234_" + "s3cr3t-" * 6 + "x"  # well formed, never stored
@@ -62,20 +59,8 @@ def test_the_filter_redacts_message_arguments_extras_and_tracebacks() -> None:
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """The API under uvicorn configured as ``vpt serve`` does (log_config=None), access log on, at DEBUG."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="debug",
-                                           access_log=True))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with running_server(app, log_config=None, log_level="debug", access_log=True) as url:
+        yield url
 
 
 @pytest.fixture

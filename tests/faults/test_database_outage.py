@@ -23,10 +23,10 @@ from sqlalchemy import create_engine, text
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
-from tests.conftest import IN_CI
+from tests.conftest import start_postgres
 from tests.faults.support import PUBLIC_READ_ENV, wait_for
 from tests.helpers import ingest
-from tests.pgserver import PostgresServer, PostgresUnavailable
+from tests.pgserver import PostgresServer
 from tests.servers import free_port
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -48,12 +48,7 @@ LEAKS = ("Traceback", "SELECT", "FROM ", "psycopg", "sqlalchemy", "sqlalche.me",
 @pytest.fixture
 def dedicated_postgres() -> Iterator[PostgresServer]:
     """A server of this test's own: the suite's shared server must not be stopped under other tests."""
-    try:
-        server = PostgresServer.start()
-    except PostgresUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL could not be started in CI: {exc}")
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    server = start_postgres()
     try:
         yield server
     finally:

@@ -10,7 +10,6 @@ uninterrupted ingest. The pull counterpart (a `vpt worker` killed mid-pull) is i
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -31,6 +30,7 @@ from app.db.session import make_engine, make_session_factory
 from app.ingest.loader import INGEST_LOCK_KEY
 from app.sim.model import SimConfig, simulate
 from app.sim.writers import write_calls_csv
+from tests.conftest import fresh_database
 from tests.helpers import ingest, scorecard
 
 pytestmark = pytest.mark.slow
@@ -51,20 +51,8 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
 @pytest.fixture
 def reference_url(database_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A second fresh database of the same kind, for the uninterrupted ingest."""
-    if database_url.startswith("sqlite"):
-        template: Path = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, tmp_path / "reference.db")
-        yield f"sqlite:///{tmp_path / 'reference.db'}"
-        return
-    admin_url: str = request.getfixturevalue("postgres_server")
-    name = f"vpt_reference_{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE vpt_template'))
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(request, tmp_path, "sqlite" if database_url.startswith("sqlite") else "postgresql") as url:
+        yield url
 
 
 def row_counts(factory: sessionmaker[Session]) -> dict[str, int]:
