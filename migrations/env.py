@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import Connection
@@ -12,6 +13,7 @@ import app.db.auth_models  # noqa: F401  (registers api_keys and audit_log)
 from app.config import Settings
 from app.db.models import Base
 from app.db.session import make_engine
+from app.db.types import UTCDateTime
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -20,12 +22,24 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """A new revision spells the app's column types in plain SQLAlchemy, so it never imports ``app``.
+
+    Migrations must run as they were written, whatever the application later becomes; ``UTCDateTime``
+    only converts values in Python, and its DDL is exactly that of ``DateTime(timezone=True)``.
+    """
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
 
 
@@ -37,6 +51,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -18,8 +18,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 from alembic import op
 
-import app.db.types
-
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -47,7 +45,7 @@ def _seed() -> None:
     targets = sa.Table(
         "targets", meta, sa.Column("scope_kind"), sa.Column("scope_code"), sa.Column("kpi"),
         sa.Column("comparator"), sa.Column("value", sa.Numeric(14, 6)), sa.Column("valid_from", sa.Date()),
-        sa.Column("set_by"), sa.Column("reason"), sa.Column("created_at", app.db.types.UTCDateTime()),
+        sa.Column("set_by"), sa.Column("reason"), sa.Column("created_at", sa.DateTime(timezone=True)),
     )
     op.bulk_insert(regions, [{"code": c, "name": n, "inhabitants": i} for c, n, i in REGIONS])
     op.bulk_insert(collaborations, [{"code": "norra", "name": "Norra sjukvårdsregionen"}])
@@ -68,7 +66,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('short_abandon_seconds', sa.Integer(), nullable=False),
     sa.Column('sl_seconds', sa.Integer(), nullable=False),
-    sa.Column('updated_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('id = 1', name=op.f('ck_aggregate_definitions_single_row')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_aggregate_definitions'))
     )
@@ -87,7 +85,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sources')),
     sa.UniqueConstraint('name', name=op.f('uq_sources_name'))
     )
@@ -101,7 +99,7 @@ def upgrade() -> None:
     sa.Column('valid_from', sa.Date(), nullable=False),
     sa.Column('set_by', sa.String(length=128), nullable=False),
     sa.Column('reason', sa.String(length=512), nullable=False),
-    sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("comparator IN ('>=', '<=')", name=op.f('ck_targets_comparator')),
     sa.CheckConstraint("scope_kind IN ('region', 'collaboration')", name=op.f('ck_targets_scope_kind')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_targets'))
@@ -118,7 +116,7 @@ def upgrade() -> None:
     )
     op.create_table('hourly_aggregates',
     sa.Column('region', sa.String(length=8), nullable=False),
-    sa.Column('hour_start', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hour_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('answered', sa.Integer(), nullable=False),
     sa.Column('abandoned', sa.Integer(), nullable=False),
     sa.Column('short_abandons', sa.Integer(), nullable=False),
@@ -137,7 +135,7 @@ def upgrade() -> None:
     sa.Column('interval_records', sa.Integer(), nullable=False),
     sa.Column('reported_offered', sa.Integer(), nullable=False),
     sa.Column('interval_counted_offered', sa.Integer(), nullable=False),
-    sa.Column('latest_record_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('latest_record_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('wait_bucket_00', sa.Integer(), nullable=True),
     sa.Column('wait_bucket_01', sa.Integer(), nullable=True),
     sa.Column('wait_bucket_02', sa.Integer(), nullable=True),
@@ -162,7 +160,7 @@ def upgrade() -> None:
     op.create_table('hourly_answered_by',
     sa.Column('region', sa.String(length=8), nullable=False),
     sa.Column('answered_by_region', sa.String(length=8), nullable=False),
-    sa.Column('hour_start', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hour_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('answered', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['answered_by_region'], ['regions.code'], name=op.f('fk_hourly_answered_by_answered_by_region_regions')),
     sa.ForeignKeyConstraint(['region'], ['regions.code'], name=op.f('fk_hourly_answered_by_region_regions')),
@@ -178,16 +176,16 @@ def upgrade() -> None:
     sa.Column('origin', sa.String(length=512), nullable=False),
     sa.Column('content_sha256', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('rows_read', sa.Integer(), nullable=False),
     sa.Column('rows_stored', sa.Integer(), nullable=False),
     sa.Column('rows_updated', sa.Integer(), nullable=False),
     sa.Column('rows_unchanged', sa.Integer(), nullable=False),
     sa.Column('rows_rejected', sa.Integer(), nullable=False),
     sa.Column('hours_refreshed', sa.Integer(), nullable=False),
-    sa.Column('first_record_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_record_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_record_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_record_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.CheckConstraint("record_kind IN ('calls', 'intervals')", name=op.f('ck_ingest_runs_record_kind')),
     sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_ingest_runs_status')),
@@ -203,15 +201,15 @@ def upgrade() -> None:
     sa.Column('call_id', sa.String(length=128), nullable=False),
     sa.Column('region', sa.String(length=8), nullable=False),
     sa.Column('queue', sa.String(length=128), nullable=True),
-    sa.Column('arrived_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('arrived_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
-    sa.Column('answered_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ended_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('answered_by_region', sa.String(length=8), nullable=True),
     sa.Column('talk_seconds', sa.Float(), nullable=True),
     sa.Column('wrap_seconds', sa.Float(), nullable=True),
     sa.Column('wait_ms', sa.BigInteger(), nullable=True),
-    sa.Column('hour_start', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hour_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.CheckConstraint("outcome IN ('answered', 'abandoned', 'rejected')", name=op.f('ck_calls_outcome')),
     sa.ForeignKeyConstraint(['answered_by_region'], ['regions.code'], name=op.f('fk_calls_answered_by_region_regions')),
@@ -229,7 +227,7 @@ def upgrade() -> None:
     sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('region', sa.String(length=8), nullable=False),
     sa.Column('queue', sa.String(length=128), nullable=False),
-    sa.Column('interval_start', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('interval_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('interval_minutes', sa.Integer(), nullable=False),
     sa.Column('offered', sa.Integer(), nullable=False),
     sa.Column('answered', sa.Integer(), nullable=False),
@@ -243,8 +241,8 @@ def upgrade() -> None:
     sa.Column('longest_wait_ms', sa.BigInteger(), nullable=True),
     sa.Column('talk_seconds_sum', sa.Float(), nullable=True),
     sa.Column('wrap_seconds_sum', sa.Float(), nullable=True),
-    sa.Column('hour_start', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('interval_end', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hour_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('interval_end', sa.DateTime(timezone=True), nullable=False),
     sa.Column('run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.CheckConstraint('interval_minutes IN (15, 30, 60)', name=op.f('ck_interval_records_interval_minutes')),
     sa.ForeignKeyConstraint(['region'], ['regions.code'], name=op.f('fk_interval_records_region_regions')),

@@ -15,9 +15,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-import app.db.types
-
 revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
@@ -29,16 +26,16 @@ def upgrade() -> None:
     op.create_table('job_leases',
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('holder', sa.String(length=128), nullable=True),
-    sa.Column('acquired_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('expires_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acquired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_job_leases'))
     )
     op.create_table('worker_heartbeats',
     sa.Column('worker_id', sa.String(length=128), nullable=False),
     sa.Column('hostname', sa.String(length=255), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
-    sa.Column('started_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('beat_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('beat_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('current_job', sa.String(length=128), nullable=True),
     sa.PrimaryKeyConstraint('worker_id', name=op.f('pk_worker_heartbeats'))
@@ -50,11 +47,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('config', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('enabled', sa.Boolean(), server_default=sa.true(), nullable=False))
         batch_op.add_column(sa.Column('cursor', sa.String(length=512), nullable=True))
-        batch_op.add_column(sa.Column('delivered_until', app.db.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('delivered_until', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('records_behind', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('last_attempt_at', app.db.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_success_at', app.db.types.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_error_at', app.db.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_attempt_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_error_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('last_error', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('consecutive_failures', sa.Integer(), server_default='0', nullable=False))
 

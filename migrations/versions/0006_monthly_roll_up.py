@@ -1,6 +1,7 @@
 """monthly roll-up
 
-A month is read as 21 rows instead of ~15 600 hourly ones; existing history is rolled up here.
+A month is read as 21 rows instead of ~15 600 hourly ones; existing history is rolled up here, by SQL of
+this revision's own (a migration never imports the application, whose models move on).
 
 Revision ID: 0006
 Revises: 0005
@@ -10,17 +11,27 @@ Create Date: 2026-11-23 13:49:57.960804
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
-
-
-import app.db.types
 
 revision: str = '0006'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Copied from the application as it was at this revision (app.kpi.localtime, app.db.aggregates); do not import.
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+WAIT_BUCKETS = 15
+SUMMED_COLUMNS = (
+    "answered", "abandoned", "short_abandons", "rejected", "answered_within_sl", "answered_sl_unknown",
+    "wait_answered_ms", "wait_abandoned_ms", "call_wait_answered_ms", "answered_wait_unknown",
+    "abandoned_wait_unknown", "longest_wait_unknown", "talk_sum", "wrap_sum", "call_records", "interval_records",
+    "reported_offered", "interval_counted_offered", *[f"wait_bucket_{i:02d}" for i in range(WAIT_BUCKETS)],
+)
+MAX_COLUMNS = ("longest_wait_ms", "latest_record_at")
 
 
 def upgrade() -> None:
@@ -48,7 +59,7 @@ def upgrade() -> None:
     sa.Column('interval_records', sa.Integer(), nullable=False),
     sa.Column('reported_offered', sa.Integer(), nullable=False),
     sa.Column('interval_counted_offered', sa.Integer(), nullable=False),
-    sa.Column('latest_record_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('latest_record_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('wait_bucket_00', sa.Integer(), nullable=False),
     sa.Column('wait_bucket_01', sa.Integer(), nullable=False),
     sa.Column('wait_bucket_02', sa.Integer(), nullable=False),
@@ -74,21 +85,76 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('region', 'answered_by_region', 'month', name=op.f('pk_monthly_answered_by'))
     )
     # ### end Alembic commands ###
-    # Roll up the history already stored, a local month at a time, with the same code ingest uses.
-    from app.db.aggregates import rebuild_month
-    from app.db.types import UTCDateTime
-    from app.kpi.localtime import local_month_of, next_month
+    _roll_up_history()
 
+
+def _roll_up_history() -> None:
+    """Roll up the history already stored, a local month at a time.
+
+    The SQL is written out here, not taken from ``app.db.aggregates``: that code follows today's models, and
+    once a later revision adds an aggregate column it would write a column this revision has not created.
+    """
     conn = op.get_bind()
+    stamp = sa.DateTime(timezone=True)
+    hourly = sa.table("hourly_aggregates", sa.column("region"), sa.column("hour_start", stamp),
+                      *[sa.column(name) for name in (*SUMMED_COLUMNS, *MAX_COLUMNS)])
+    hourly_by = sa.table("hourly_answered_by", sa.column("region"), sa.column("answered_by_region"),
+                         sa.column("hour_start", stamp), sa.column("answered"))
+    monthly = sa.table("monthly_aggregates", sa.column("region"), sa.column("month"),
+                       sa.column("hours_with_data"), *[sa.column(name) for name in (*SUMMED_COLUMNS, *MAX_COLUMNS)])
+    monthly_by = sa.table("monthly_answered_by", sa.column("region"), sa.column("answered_by_region"),
+                          sa.column("month"), sa.column("answered"))
     first, last = conn.execute(sa.select(
-        sa.type_coerce(sa.func.min(sa.column("hour_start")), UTCDateTime),
-        sa.type_coerce(sa.func.max(sa.column("hour_start")), UTCDateTime),
-    ).select_from(sa.table("hourly_aggregates"))).one()
-    if first is not None:
-        month, final = local_month_of(first), local_month_of(last)
-        while month <= final:
-            rebuild_month(conn, month)
-            month = next_month(month)
+        sa.func.min(hourly.c.hour_start), sa.func.max(hourly.c.hour_start),
+    )).one()
+    if first is None:
+        return
+    month, final = _local_month(_as_utc(first)), _local_month(_as_utc(last))
+    while month <= final:
+        following = _next_month(month)
+        start, end = _bound(conn, _local_midnight(month)), _bound(conn, _local_midnight(following))
+        rolled_up = sa.select(
+            hourly.c.region, sa.literal(month, sa.Date()), sa.func.count(),
+            *[sa.func.sum(hourly.c[name]) for name in SUMMED_COLUMNS],
+            *[sa.func.max(hourly.c[name]) for name in MAX_COLUMNS],
+        ).where(hourly.c.hour_start >= start, hourly.c.hour_start < end).group_by(hourly.c.region)
+        conn.execute(monthly.insert().from_select(
+            ["region", "month", "hours_with_data", *SUMMED_COLUMNS, *MAX_COLUMNS], rolled_up
+        ))
+        by_rolled_up = sa.select(
+            hourly_by.c.region, hourly_by.c.answered_by_region, sa.literal(month, sa.Date()),
+            sa.func.sum(hourly_by.c.answered),
+        ).where(hourly_by.c.hour_start >= start, hourly_by.c.hour_start < end).group_by(
+            hourly_by.c.region, hourly_by.c.answered_by_region
+        )
+        conn.execute(monthly_by.insert().from_select(
+            ["region", "answered_by_region", "month", "answered"], by_rolled_up
+        ))
+        month = following
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back naive (they are stored in UTC), PostgreSQL aware."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _bound(conn: sa.Connection, moment: datetime) -> datetime:
+    """An instant as this database stores it: naive UTC on SQLite (compared as text), aware elsewhere."""
+    return moment.replace(tzinfo=None) if conn.dialect.name == "sqlite" else moment
+
+
+def _local_month(moment: datetime) -> date:
+    local = moment.astimezone(STOCKHOLM)
+    return date(local.year, local.month, 1)
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def _local_midnight(month: date) -> datetime:
+    """UTC instant at which a local calendar month starts."""
+    return datetime(month.year, month.month, 1, tzinfo=STOCKHOLM).astimezone(UTC)
 
 
 def downgrade() -> None:

@@ -16,9 +16,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-import app.db.types
-
 revision: str = '0007'
 down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
@@ -31,11 +28,11 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('rule', sa.String(length=40), nullable=True),
     sa.Column('scope', sa.String(length=128), nullable=True),
-    sa.Column('starts_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.String(length=512), nullable=False),
     sa.Column('created_by', sa.String(length=128), nullable=False),
-    sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_silences'))
     )
     with op.batch_alter_table('alert_silences', schema=None) as batch_op:
@@ -48,14 +45,14 @@ def upgrade() -> None:
     sa.Column('kpi', sa.String(length=40), nullable=False),
     sa.Column('period', sa.String(length=16), nullable=False),
     sa.Column('phase', sa.String(length=16), nullable=False),
-    sa.Column('pending_since', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('fired_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pending_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('value', sa.Float(), nullable=True),
     sa.Column('threshold', sa.Float(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
-    sa.Column('evaluated_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('changed_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('evaluated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("phase IN ('inactive', 'pending', 'firing', 'resolved')", name=op.f('ck_alerts_phase')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
     sa.UniqueConstraint('rule', 'scope', 'kpi', 'period', name=op.f('uq_alerts_rule_scope_kpi_period'))
@@ -66,7 +63,7 @@ def upgrade() -> None:
     op.create_table('alert_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('alert_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('old_phase', sa.String(length=16), nullable=False),
     sa.Column('new_phase', sa.String(length=16), nullable=False),
     sa.Column('value', sa.Float(), nullable=True),
@@ -89,11 +86,11 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('next_attempt_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_attempt_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name=op.f('ck_notifications_status')),
     sa.ForeignKeyConstraint(['event_id'], ['alert_events.id'], name=op.f('fk_notifications_event_id_alert_events')),
@@ -105,7 +102,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notifications_event_id'), ['event_id'], unique=False)
 
     with op.batch_alter_table('sources', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_data_at', app.db.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_data_at', sa.DateTime(timezone=True), nullable=True))
 
     op.execute(
         "UPDATE sources SET last_data_at = (SELECT MAX(r.finished_at) FROM ingest_runs r "

@@ -16,9 +16,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-import app.db.types
-
 revision: str = '0008'
 down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
@@ -34,18 +31,18 @@ def upgrade() -> None:
     sa.Column('scopes', sa.String(length=32), nullable=False),
     sa.Column('salt', sa.String(length=32), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=160), nullable=False),
-    sa.Column('expires_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_by', sa.String(length=160), nullable=True),
-    sa.Column('last_used_at', app.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('public_id', name=op.f('uq_api_keys_public_id'))
     )
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', app.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=160), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('subject', sa.String(length=160), nullable=False),
