@@ -3,13 +3,17 @@
 No API key or bearer token ever reaches a log line: ``RedactSecrets``, installed on the handler by
 ``setup_logging``, rewrites every record (message, arguments, extras, traceback) before it is formatted. The
 service never logs a key on purpose (it logs a key's public id at most); the filter is there for what it
-cannot foresee, such as a key pasted into a query string that an access line would otherwise repeat.
+cannot foresee, such as a key pasted into a query string that an access line would otherwise repeat. The same
+filter passes message and extras through the one sanitiser (``app.sanitize.clean``), so text from input logged
+anywhere cannot forge a second log line or steer a terminal that tails the log.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+
+from app.sanitize import clean as _sanitise
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _NOT_CONTEXT = _STANDARD | {"color_message"}  # uvicorn's copy of the message with terminal colours
@@ -27,21 +31,22 @@ def redact(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Removes API keys and bearer tokens from a record's message, arguments, extras and traceback."""
+    """Removes API keys and bearer tokens from a record's message, arguments, extras and traceback, and escapes
+    control characters in the message and extras (a traceback keeps its line breaks)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # arguments that do not fit the format: the formatter reports that, on clean text
             message = str(record.msg)
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
+        safe = _sanitise(redact(message))
+        if safe != message:
+            record.msg, record.args = safe, None
         for key, value in list(vars(record).items()):
             if key in _STANDARD or key.startswith("_") or value is None or isinstance(value, int | float):
                 continue
             text = value if isinstance(value, str) else str(value)
-            cleaned = redact(text)
+            cleaned = _sanitise(redact(text))
             if cleaned != text:
                 setattr(record, key, cleaned)
         if record.exc_info and not record.exc_text:

@@ -30,6 +30,17 @@ def clean(text: str, limit: int | None = None) -> str:
     return text if limit is None else text[:limit]
 
 
+#: Six or more digits, maybe spaced or dashed: could be a phone or personal identity number that slipped into a
+#: field a rejection quotes. Never kept (SPEC §3), so a reason shows the value's shape without them.
+_DIGIT_RUN = re.compile(r"\+?[0-9](?:[ -]?[0-9]){5,}")
+WITHHELD = "[digits removed]"
+
+
+def withhold_digits(text: str) -> str:
+    """``text`` with every run of digits that could identify a caller replaced by ``[digits removed]``."""
+    return _DIGIT_RUN.sub(WITHHELD, text)
+
+
 def clean_optional(text: str | None, limit: int | None = None) -> str | None:
     return None if text is None else clean(text, limit)
 

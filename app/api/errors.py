@@ -1,8 +1,12 @@
-"""Domain errors render as ``{"error": ..., "detail": ...}`` with the status they carry; never a 500."""
+"""Every error renders as ``{"error": ..., "detail": ...}``: domain errors with the status they carry, anything
+unexpected as a 500 in the same shape. A detail may quote input (a file name, a field), so it goes through the
+sanitiser: a lone surrogate in it could not even be encoded, and the response would fail after the work was done.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
@@ -12,9 +16,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db.session import UNAVAILABLE_ERRORS, database_unavailable
 from app.ingest.loader import DefinitionsChanged, IngestError, SourceKindMismatch, TooManyRows
+from app.ingest.lock import IngestBusy
+from app.sanitize import clean
 from app.scorecard.service import InvalidMonth, UnknownScope
 from app.scorecard.targets import InvalidTarget
 
@@ -27,12 +34,75 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     TooManyRows: "too_many_rows",  # an IngestError (413) with its own code: handlers are looked up by MRO
     DefinitionsChanged: "definitions_changed",
     SourceKindMismatch: "source_kind_mismatch",
+    IngestBusy: "ingest_busy",  # 503: another ingest or recompute held the lock too long; retry
     InvalidTarget: "invalid_target",
 }
 
 
+DETAIL_LIMIT = 4000  # characters of one text in a detail
+
+
+def _cleaned(value: object) -> object:
+    """``value`` with every text in it sanitised, however it is nested (validation errors are lists of dicts)."""
+    if isinstance(value, str):
+        return clean(value, DETAIL_LIMIT)
+    if isinstance(value, list | tuple):
+        return [_cleaned(item) for item in value]
+    if isinstance(value, dict):
+        return {_cleaned(key) if isinstance(key, str) else key: _cleaned(item) for key, item in value.items()}
+    return value
+
+
 def _body(error: str, detail: object) -> dict[str, object]:
-    return {"error": error, "detail": detail}
+    return {"error": error, "detail": _cleaned(detail)}
+
+
+def _code(exc: Exception) -> str:
+    """An error code from an exception's class name, for a domain error not listed in DOMAIN_ERRORS."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+
+
+def _status(exc: Exception) -> int | None:
+    """The HTTP status a domain error carries, if it carries one."""
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) and 400 <= status <= 599 else None
+
+
+class RenderUnexpected:
+    """The last resort, inside the other middleware (so CORS still wraps its answer): an exception nothing else
+    handled becomes a JSON error instead of Starlette's text/plain 500. A domain error that carries its status but
+    has no handler of its own is answered with that status; anything else is logged with its traceback and
+    answered 500, its text withheld (it may name a statement, a path, a host). Once a response has started, the
+    exception is passed on: a half-sent body cannot be replaced."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            status = _status(exc)
+            if status is not None:
+                log.warning("api.error", extra={"error": _code(exc), "status": status})
+                response = JSONResponse(_body(_code(exc), str(exc)), status_code=status)
+            else:
+                log.exception("api.unexpected_error", extra={"path": clean(scope.get("path", ""), 200)})
+                response = JSONResponse(_body("internal_error", "an unexpected error; it has been logged"),
+                                        status_code=500)
+            await response(scope, receive, send)
 
 
 RETRY_AFTER_SECONDS = 5
@@ -86,7 +156,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type, code in DOMAIN_ERRORS.items():
 
         async def handler(_: Request, exc: Exception, code: str = code) -> JSONResponse:
-            return JSONResponse(_body(code, str(exc)), status_code=getattr(exc, "status_code", 400))
+            return JSONResponse(_body(code, str(exc)), status_code=_status(exc) or 400)
 
         app.add_exception_handler(exc_type, handler)
 
@@ -122,3 +192,4 @@ def install_error_handlers(app: FastAPI) -> None:
     database_errors: tuple[type[Exception], ...] = (DBAPIError, *UNAVAILABLE_ERRORS)
     for exc_type in database_errors:
         app.add_exception_handler(exc_type, unavailable)
+    app.add_middleware(RenderUnexpected)  # added first, so innermost of the middleware: CORS wraps its answer

@@ -4,28 +4,51 @@ are ingested once, then moved to ``<drop>/processed/`` or to ``<drop>/failed/`` 
 A file is taken only when its size and modification time have stayed the same for ``settle_seconds``, so a
 file still being copied in is left alone. Should the move fail after the commit, the next scan ingests the
 file again, which changes nothing (ingest is idempotent), and moves it then.
+
+Only regular files with a single name are read. Whoever may write into the folder could otherwise make the
+service read any file it can: a symbolic link to ``/etc/vpt/vpt.env`` or ``/proc/self/environ``, or a hard link
+to a file that lives elsewhere. Such an entry, and anything else that is not a regular file (a directory, a
+FIFO), is refused unread: one warning, and the entry itself, never what it points to, is moved to ``failed/``
+beside its reason. The entry is checked before it is opened (``lstat``) and what was opened is checked again
+(``O_NOFOLLOW``, then ``fstat``), so swapping a file for a link in between gains nothing.
+
+A file the service cannot take now (no usable queue map, changed definitions, the ingest lock held, the
+database down) stays where it is for a later scan; only a file at fault is moved to ``failed/``.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import stat
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.ingest.loader import IngestError, RecordKind, RunReport, format_for
+from app.ingest.loader import DefinitionsChanged, IngestError, RecordKind, RunReport, SourceKindMismatch, format_for
+from app.ingest.lock import IngestBusy
 from app.ingest.service import ingest_bytes, queue_log_parser
+from app.sanitize import clean
 
 log = logging.getLogger(__name__)
 
 KINDS: dict[str, RecordKind] = {"calls": "calls", "intervals": "intervals", "queue-log": "calls"}
 SUFFIXES = {".csv", ".jsonl", ".ndjson", ".json", ".log", ".txt", ""}
+#: The file's fault: it is moved to failed/ with the reason (a refused source name is the delivery's problem too).
+REFUSED = (IngestError, SourceKindMismatch)
+#: The service's: the file stays for a later scan, with a warning and no traceback.
+NOT_NOW = (DefinitionsChanged, IngestBusy)
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)  # NONBLOCK: a FIFO
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+SYMLINK = "a symbolic link: only regular files are ingested, never what a link points to"
 
 
 @dataclass(frozen=True)
@@ -37,27 +60,76 @@ class DropResult:
     reason: str | None
 
 
+class RefusedFile(IngestError):
+    """An entry that is not a regular file with a single name: refused before anything of it is read."""
+
+
+class Waiting(Exception):
+    """The service cannot take the file now (e.g. no queue map): it stays where it is for a later scan."""
+
+
 def prepare(drop: Path) -> None:
     for name in (*KINDS, "processed", "failed"):
         (drop / name).mkdir(parents=True, exist_ok=True)
 
 
+def refusal(info: os.stat_result) -> str | None:
+    """Why an entry with this ``lstat`` (or ``fstat``) is not read, or None for a regular file of its own."""
+    mode = info.st_mode
+    if stat.S_ISLNK(mode):
+        return SYMLINK
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        return f"{kind}, not a regular file: only regular files are ingested"
+    if info.st_nlink > 1:
+        return (f"a hard link ({info.st_nlink} names of one file): only files with a single name are ingested, "
+                "so that no file kept elsewhere is read through the drop directory")
+    return None
+
+
+def _open(path: Path) -> BinaryIO:
+    """The file for reading, or ``RefusedFile``; ``FileNotFoundError`` if it is gone."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise RefusedFile(SYMLINK if exc.errno == errno.ELOOP else f"cannot be opened: {exc.strerror}") from None
+    try:
+        reason = refusal(os.fstat(fd))
+        if reason is not None:
+            raise RefusedFile(reason)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def ready_files(
     drop: Path, settle_seconds: float, seen: dict[Path, tuple[int, float]] | None = None, now: float | None = None,
 ) -> list[tuple[str, Path]]:
-    """Files old enough and, when ``seen`` holds the previous scan, unchanged in size and mtime since then:
-    a writer that pauses mid-copy (SFTP, SMB) must not have its half file taken."""
+    """Entries old enough and, when ``seen`` holds the previous scan, unchanged in size and mtime since then:
+    a writer that pauses mid-copy (SFTP, SMB) must not have its half file taken. Entries are looked at, never
+    followed (``lstat``): a link is taken, to be refused, not what it points to."""
     now = time.time() if now is None else now
     found = []
     current: dict[Path, tuple[int, float]] = {}
     for folder in KINDS:
-        for path in sorted((drop / folder).glob("*")):
-            if not path.is_file() or path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+        base = drop / folder
+        if base.is_symlink() or not base.is_dir():
+            log.warning("drop.folder.refused", extra={"folder": clean(str(base)),
+                                                      "reason": "not a directory of the drop directory's own"})
+            continue
+        for path in sorted(base.iterdir()):
+            if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
                 continue
-            stat = path.stat()
-            current[path] = (stat.st_size, stat.st_mtime)
+            try:
+                info = path.lstat()
+            except FileNotFoundError:
+                continue
+            current[path] = (info.st_size, info.st_mtime)
             stable = seen is None or seen.get(path) == current[path]
-            if stable and now - stat.st_mtime >= settle_seconds:
+            if stable and now - info.st_mtime >= settle_seconds:
                 found.append((folder, path))
     if seen is not None:
         seen.clear()
@@ -69,35 +141,28 @@ def _destination(folder: Path, name: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = folder / f"{stamp}_{name}"
     n = 1
-    while target.exists():
+    while target.exists() or target.is_symlink():
         target = folder / f"{stamp}_{n}_{name}"
         n += 1
     return target
 
 
-def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder: str, path: Path) -> DropResult:
-    drop = path.parent.parent
-    kind = KINDS[folder]
-    report: RunReport | None = None
-    reason: str | None = None
-    parser = None
-    if folder == "queue-log":  # an unusable queue map is the service's fault: raise, leaving the file in place
-        parser = queue_log_parser(Path(settings.queue_map_file or ""))
-    try:
-        with path.open("rb") as raw:
-            report = ingest_bytes(
-                factory, settings, record_kind=kind, raw=raw, fmt=format_for(path), origin=path.name,
-                source_name=f"drop-{folder}", source_kind="file", parser=parser,
-            )
-        if report.rows_read and not (report.rows_stored + report.rows_updated + report.rows_unchanged):
-            reason = f"none of the {report.rows_read} rows could be stored: see ingest run {report.run_id}"
-    except IngestError as exc:
-        reason = str(exc)
+def _write_summary(path: Path, summary: dict[str, object]) -> None:
+    """Encoded before the file is made (every text in it is sanitised), and never written through a link."""
+    data = (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(path, _WRITE_FLAGS, 0o666)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def _settle_file(drop: Path, path: Path, report: RunReport | None, reason: str | None) -> DropResult:
+    """Move the entry itself (``rename`` never follows a link) and write its summary beside it."""
     ok = reason is None
     target = _destination(drop / ("processed" if ok else "failed"), path.name)
     path.replace(target)
+    name = clean(path.name)
     summary = {
-        "file": path.name, "ingested_at": datetime.now(UTC).isoformat(), "ok": ok, "reason": reason,
+        "file": name, "ingested_at": datetime.now(UTC).isoformat(), "ok": ok, "reason": reason,
         "run_id": report.run_id if report else None,
         "rows": None if report is None else {
             "read": report.rows_read, "stored": report.rows_stored, "updated": report.rows_updated,
@@ -105,10 +170,43 @@ def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder:
         },
         "rejections": [] if report is None else [r.describe() for r in report.rejections[:20]],
     }
-    suffix = ".report.json" if ok else ".reason.json"
-    target.with_name(target.name + suffix).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    log.info("drop.file.done", extra={"file": path.name, "ok": ok, "moved_to": str(target)})
+    _write_summary(target.with_name(target.name + (".report.json" if ok else ".reason.json")), summary)
+    if ok:
+        log.info("drop.file.done", extra={"file": name, "ok": ok, "moved_to": clean(str(target))})
+    else:
+        log.warning("drop.file.refused", extra={"file": name, "reason": reason, "moved_to": clean(str(target))})
     return DropResult(path, target, ok, report, reason)
+
+
+def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder: str, path: Path) -> DropResult:
+    """Ingest one entry and move it. Raises ``Waiting`` (or one of ``NOT_NOW``, or a database error) when the
+    service cannot take it now, leaving it in place; ``FileNotFoundError`` when it went away meanwhile."""
+    drop = path.parent.parent
+    report: RunReport | None = None
+    reason: str | None = None
+    try:
+        raw = _open(path)
+    except RefusedFile as exc:
+        return _settle_file(drop, path, None, clean(str(exc)))
+    with raw:
+        parser = None
+        if folder == "queue-log":  # an unusable queue map is the service's fault, not the file's
+            if not settings.queue_map_file:
+                raise Waiting("VPT_QUEUE_MAP_FILE is not set")
+            try:
+                parser = queue_log_parser(Path(settings.queue_map_file))
+            except IngestError as exc:
+                raise Waiting(str(exc)) from None
+        try:
+            report = ingest_bytes(
+                factory, settings, record_kind=KINDS[folder], raw=raw, fmt=format_for(path), origin=path.name,
+                source_name=f"drop-{folder}", source_kind="file", parser=parser,
+            )
+            if report.status == "rejected":  # the run's own verdict: rows read, none stored
+                reason = f"none of the {report.rows_read} rows could be stored: see ingest run {report.run_id}"
+        except REFUSED as exc:
+            reason = clean(str(exc))
+    return _settle_file(drop, path, report, reason)
 
 
 def scan(
@@ -116,17 +214,19 @@ def scan(
     seen: dict[Path, tuple[int, float]] | None = None, stop: threading.Event | None = None,
 ) -> list[DropResult]:
     """Ingest every ready file. A problem of the service rather than the file (a missing queue map, changed
-    definitions, a database error) leaves the file where it is for a later scan; it is never moved to failed/."""
+    definitions, a database error) leaves the file where it is for a later scan; it is never moved to failed/.
+    Only an error nobody foresaw is logged with its traceback."""
     prepare(drop)
     results = []
     for folder, path in ready_files(drop, settle_seconds, seen):
         if stop is not None and stop.is_set():
             break
-        if folder == "queue-log" and not settings.queue_map_file:
-            log.warning("drop.file.waiting", extra={"file": path.name, "reason": "VPT_QUEUE_MAP_FILE is not set"})
-            continue
         try:
             results.append(ingest_drop_file(factory, settings, folder, path))
+        except (Waiting, *NOT_NOW) as exc:
+            log.warning("drop.file.waiting", extra={"file": clean(path.name), "reason": clean(str(exc))})
+        except FileNotFoundError:
+            log.info("drop.file.gone", extra={"file": clean(path.name)})
         except Exception:
-            log.exception("drop.file.error", extra={"file": path.name})
+            log.exception("drop.file.error", extra={"file": clean(path.name)})
     return results

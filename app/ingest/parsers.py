@@ -9,18 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 from app.db.models import Call, IntervalRow
 from app.ingest.rows import (
+    FUTURE_TOLERANCE,
     FieldReader,
     RawRow,
     Rejection,
     RowError,
     read_csv_rows,
     read_jsonl_rows,
-    to_utc,
-    to_utc_after,
 )
 from app.kpi.localtime import FallBackResolver
 from app.kpi.records import CallRecord, IntervalRecord, Outcome
@@ -77,6 +77,11 @@ class ParseOptions:
     known_regions: frozenset[str]
     max_field_length: int = 256
     max_line_length: int = 65_536
+    now: datetime | None = None  # the time of ingest (None: the clock's, read once per delivery)
+
+    def not_after(self) -> datetime:
+        """The latest instant a record of this delivery may have."""
+        return (self.now or datetime.now(UTC)) + FUTURE_TOLERANCE
 
 
 def _region(reader: FieldReader, name: str, known: frozenset[str], *, required: bool) -> str | None:
@@ -96,7 +101,7 @@ def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver
     assert call_id is not None and region is not None
     arrived_naive = reader.timestamp("arrived_at", required=True)
     assert arrived_naive is not None
-    arrived_at = to_utc("arrived_at", arrived_naive, resolver, (region, queue))
+    arrived_at = reader.utc("arrived_at", arrived_naive, resolver, (region, queue))
     outcome_text = (reader.text("outcome", required=True) or "").lower()
     try:
         outcome = Outcome(outcome_text)
@@ -106,9 +111,9 @@ def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver
         ) from None
     answered_raw = reader.timestamp("answered_at", required=False)
     ended_raw = reader.timestamp("ended_at", required=False)
-    answered_at = to_utc_after("answered_at", answered_raw, arrived_at) if answered_raw else None
+    answered_at = reader.utc_after("answered_at", answered_raw, arrived_at) if answered_raw else None
     ended_at = (
-        to_utc_after("ended_at", ended_raw, answered_at or arrived_at) if ended_raw else None
+        reader.utc_after("ended_at", ended_raw, answered_at or arrived_at) if ended_raw else None
     )
     answered_by = _region(reader, "answered_by_region", options.known_regions, required=False)
 
@@ -152,7 +157,7 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
     queue = reader.text("queue", required=False) or ""
     start_raw = reader.timestamp("interval_start", required=True)
     assert region is not None and start_raw is not None
-    start = to_utc("interval_start", start_raw, resolver, (region, queue))
+    start = reader.utc("interval_start", start_raw, resolver, (region, queue))
     minutes = reader.count("interval_minutes", required=True)
     if minutes not in INTERVAL_LENGTHS:
         raise RowError("interval_minutes", f"must be 15, 30 or 60, got {minutes}")
@@ -213,18 +218,19 @@ def _parse(
     resolver: FallBackResolver,
     widths: dict[str, int],
 ) -> Iterator[ParseResult]:
+    not_after = options.not_after()
     for row in rows:
-        key = (row.fields.get(key_field) or None) if key_field else None
+        key = row.key or ((row.fields.get(key_field) or None) if key_field else None)
         if key is not None:
             key = key.strip()[:256] or None
         if row.error is not None:
-            yield Rejection(row.position, key, row.error_field, row.error, row.raw_text(columns))
+            yield Rejection(row.position, key, row.error_field, row.error, row.raw_text(columns, row.error_field))
             continue
-        reader = FieldReader(row.fields, options.max_field_length, widths)
+        reader = FieldReader(row.fields, options.max_field_length, widths, not_after)
         try:
             yield Parsed(row.position, build(reader, options, resolver))
         except RowError as exc:
-            yield Rejection(row.position, key, exc.field, exc.reason, row.raw_text(columns))
+            yield Rejection(row.position, key, exc.field, exc.reason, row.raw_text(columns, exc.field))
         except (ValueError, ArithmeticError) as exc:  # a check this parser lacks: the row, not the delivery, fails
             log.warning("ingest.row.unreadable", extra={"position": row.position, "error": type(exc).__name__})
             reason = f"unreadable row ({type(exc).__name__}: {exc})"
@@ -233,7 +239,7 @@ def _parse(
 
 def parse_calls(stream: IO[str], fmt: Format, options: ParseOptions) -> Iterator[ParseResult]:
     rows = (
-        read_csv_rows(stream, CALL_COLUMNS, CALL_REQUIRED, options.max_line_length)
+        read_csv_rows(stream, CALL_COLUMNS, CALL_REQUIRED, options.max_line_length, key_column="call_id")
         if fmt == "csv"
         else read_jsonl_rows(stream, CALL_COLUMNS, options.max_line_length)
     )

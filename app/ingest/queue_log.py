@@ -11,8 +11,10 @@ outcome is settled but might still be revised (left a queue, may enter another) 
 still show up (a transferred call entering a new queue must not be counted twice).
 
 Nothing that identifies a caller leaves this module: ENTERQUEUE's data (url|callerid|position) is never
-read, and the raw text kept for a rejected line holds only the line's structure, with long digit runs
-(a phone number that slipped into the wrong field of a broken line) removed.
+read. A rejected line whose structure could be read (a valid epoch, a call event, a uniqueid and a queue) keeps
+that structure, with long digit runs (a phone number that slipped into the wrong field) removed; one that could
+not be read keeps only its event name, if it names a call event, and the reason, which quotes none of its text:
+such a "line" may be anything at all, a line of a secrets file among them.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from enum import Enum
 from typing import IO
 
 from app.ingest.parsers import CALL_WIDTHS, MAX_WAIT_SECONDS, Parsed, ParseResult
-from app.ingest.rows import BoundedLines, LineTooLong, Rejection, RowError, bad_char_reason
+from app.ingest.rows import FUTURE_TOLERANCE, BoundedLines, LineTooLong, Rejection, RowError, bad_char_reason
 from app.kpi.records import CallRecord, Outcome
+from app.sanitize import withhold_digits
 
 #: How long (in log time) after its last event a left or refused call is taken to be over. A channel that
 #: left a queue and is still in the dialplan a day later to enter another is not a real case.
@@ -59,8 +62,6 @@ _EPOCH_RANGE = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01: anythin
 _UNIX = datetime(1970, 1, 1, tzinfo=UTC)
 _SECONDS = re.compile(r"-?[0-9]{1,12}")
 _DOTTED_ID = re.compile(r"(?:.*-)?[0-9]+\.[0-9]+")  # Asterisk uniqueid: [systemname-]epoch.sequence
-_PHONE = re.compile(r"\+?[0-9](?:[ -]?[0-9]){5,}")  # six or more digits, maybe spaced: could be a number
-_WITHHELD = "[digits removed]"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class QueueLogOptions:
     known_regions: frozenset[str]
     max_field_length: int = 256
     max_line_length: int = 65_536
+    now: datetime | None = None  # the time of ingest (None: the clock's, read once per log)
 
 
 class _State(Enum):
@@ -135,6 +137,7 @@ class QueueLogParser:
         self._reset()
 
     def _reset(self) -> None:
+        self._not_after = (self.options.now or datetime.now(UTC)) + FUTURE_TOLERANCE
         self.lines = self.used = self.ignored = self.rejected = self.pending = 0
         self._calls: dict[str, _Call] = {}
         self._settling: OrderedDict[str, None] = OrderedDict()  # LEFT/REFUSED/DONE calls by last touch
@@ -165,14 +168,20 @@ class QueueLogParser:
         fields = text.split("|")
         try:
             at, line = self._read(position, fields)
-            yield from self._settle(at)
-            if line is None:
-                self.ignored += 1
-                return
+        except RowError as exc:  # not a queue_log line as far as can be told: nothing of its text is kept
+            self.rejected += 1
+            event = fields[4].strip().upper() if len(fields) > 4 else ""
+            yield Rejection(position, None, exc.field, exc.reason, event if event in CALL_EVENTS else "")
+            return
+        yield from self._settle(at)
+        if line is None:
+            self.ignored += 1
+            return
+        try:
             yield from self._apply(line)
         except RowError as exc:
             self.rejected += 1
-            yield Rejection(position, self._key(fields), exc.field, exc.reason, self._raw(fields))
+            yield Rejection(position, line.call_id, exc.field, exc.reason, self._raw(fields))
 
     def _read(self, position: int, fields: list[str]) -> tuple[datetime, _Line | None]:
         """The line's time and call event; no event for a well-formed line that has no bearing on any outcome."""
@@ -183,7 +192,9 @@ class QueueLogParser:
             )
         at = parse_epoch(fields[0])
         if at is None:
-            raise RowError("epoch", f"not an epoch time between 2000 and 2100: {self._show(fields[0])}")
+            raise RowError("epoch", "not an epoch time between 2000 and 2100")
+        if at > self._not_after:
+            raise RowError("epoch", f"more than a day in the future: {at.isoformat()}")
         event = fields[4].strip().upper()
         if not event:
             raise RowError("event", "the event name is empty")
@@ -197,9 +208,9 @@ class QueueLogParser:
             raise RowError("uniqueid", f"longer than {limit} characters")
         if (bad := bad_char_reason(call_id)) is not None:
             raise RowError("uniqueid", bad)
-        if _PHONE.search(call_id) and not _DOTTED_ID.fullmatch(call_id):
+        if withhold_digits(call_id) != call_id and not _DOTTED_ID.fullmatch(call_id):
             # A uniqueid is [systemname-]epoch.sequence; a bare run of digits means a broken line, maybe a number.
-            raise RowError("uniqueid", f"not an Asterisk uniqueid: {self._show(call_id)}")
+            raise RowError("uniqueid", "not an Asterisk uniqueid ([systemname-]epoch.sequence)")
         if not queue or queue.upper() == "NONE":
             raise RowError("queue", f"{event} without a queue name")
         return at, _Line(position, at, call_id, queue, event, [d.strip() for d in fields[5:]])
@@ -427,18 +438,15 @@ class QueueLogParser:
             value = value[: self.options.max_field_length] + "…"
         if (epoch and parse_epoch(value) is not None) or _DOTTED_ID.fullmatch(value):
             return value
-        return _PHONE.sub(_WITHHELD, value)
+        return withhold_digits(value)
 
     def _show(self, value: str) -> str:
         return repr(self._safe(value))
 
-    def _key(self, fields: list[str]) -> str | None:
-        key = fields[1].strip() if len(fields) > 1 else ""
-        return None if not key or key.upper() == "NONE" else self._safe(key)
-
     def _raw(self, fields: list[str]) -> str:
-        """Epoch, uniqueid, queue, agent, event, and the data only of events whose data holds no caller identity."""
-        event = fields[4].strip().upper() if len(fields) > 4 else ""
+        """Of a line whose structure was read: epoch, uniqueid, queue, agent, event, and the data only of events
+        whose data holds no caller identity."""
+        event = fields[4].strip().upper()
         kept = fields if event in DATA_KEPT else fields[:5]
         return "|".join(self._safe(field, epoch=i == 0) for i, field in enumerate(kept))
 

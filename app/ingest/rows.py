@@ -1,7 +1,8 @@
 """Row-level reading shared by the parsers: tabular sources in, named canonical fields out.
 
 A parser sees each row as ``(position, fields)`` with only canonical columns in it; everything else the
-source sent is dropped here, before validation, so caller numbers never travel further.
+source sent is dropped here, before validation, so caller numbers never travel further. A row whose fields
+cannot be placed (a stray delimiter) keeps none of them: its values may sit in the wrong columns.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from app.kpi.localtime import FallBackResolver, NonexistentLocalTime, resolve_after
+from app.sanitize import clean, clean_optional, withhold_digits
 
 #: No duration or sum of durations a platform reports comes near this (31 700 years); a larger value is a
 #: broken row, and rejecting it here keeps it from overflowing a 64-bit millisecond column in the database.
@@ -23,19 +25,20 @@ MAX_NUMBER = 1e12
 #: A call record outside these years is a broken row (a typo, an epoch of 0): rejecting it here also keeps every
 #: conversion to UTC and every calendar step after it clear of the limits of Python's datetime (years 1–9999).
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+#: How far past the time of ingest a record may be (clocks differ, a day report may be dated ahead). A record
+#: from 2099 would otherwise move its source's ``delivered_until`` there for good.
+FUTURE_TOLERANCE = timedelta(days=1)
 
-#: What no text field may hold: C0 control characters but tab, DEL, lone surrogates (a JSON "\ud800" escape)
-#: and U+FFFD, which decoding puts where the bytes were not UTF-8. PostgreSQL refuses NUL in text outright.
-_BAD_CHAR = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff\ufffd]")
-#: What no database stores: NUL (PostgreSQL) and lone surrogates (neither driver can encode them).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def printable(text: str) -> str:
-    """``text`` as it can be stored for an auditor: NUL and lone surrogates written as backslash escapes."""
-    if _UNSTORABLE.search(text) is None:
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+#: What no text field may hold: C0 control characters but tab, DEL, the C1 controls (U+009B is a terminal's CSI),
+#: lone surrogates (a JSON "\ud800" escape) and U+FFFD, which decoding puts where the bytes were not UTF-8.
+#: PostgreSQL refuses NUL in text outright.
+_BAD_CHAR = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
+#: Numbers as platforms write them: ASCII digits only. ``float`` and ``int`` also take "1_000" and other
+#: scripts' digits ("٣"), which no export means as a number.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+#: The widths of ``rejected_rows``' columns: a rejection is cut to them when it is made.
+KEY_WIDTH, FIELD_WIDTH, REASON_WIDTH, RAW_WIDTH = 256, 64, 512, 4096
 
 
 def bad_char_reason(value: str) -> str | None:
@@ -49,6 +52,12 @@ def bad_char_reason(value: str) -> str | None:
     if "\ud800" <= char <= "\udfff":
         return f"not valid Unicode: a lone surrogate U+{ord(char):04X}"
     return f"contains the control character U+{ord(char):04X}"
+
+
+def _quoted_time(value: str) -> str:
+    """A bad timestamp as a reason may quote it: whole when it has a time of day, else with digit runs withheld (a
+    caller's number in the wrong column looks like a date without one)."""
+    return repr(value if ":" in value else withhold_digits(value))
 
 
 class FileFormatError(ValueError):
@@ -71,11 +80,20 @@ class RowError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
+    """A row that could not be stored. Every text in it may hold what the input held, and goes on to a database,
+    a JSON response, a report file and a log: it is made safe here, once, when the rejection is made."""
+
     position: int  # line number, header = 1
     record_key: str | None
     field: str | None
     reason: str
-    raw: str
+    raw: str = ""  # the canonical fields that could be read; never free text of a line that did not parse
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record_key", clean_optional(self.record_key, KEY_WIDTH))
+        object.__setattr__(self, "field", clean_optional(self.field, FIELD_WIDTH))
+        object.__setattr__(self, "reason", clean(self.reason, REASON_WIDTH))
+        object.__setattr__(self, "raw", clean(self.raw, RAW_WIDTH))
 
     def describe(self) -> str:
         where = f"line {self.position}"
@@ -90,14 +108,19 @@ class RawRow:
     fields: dict[str, str | None]
     error: str | None = None  # a row that could not even be split into fields
     error_field: str | None = None  # the canonical field the error is about, if any
+    key: str | None = None  # the record key of a row whose fields could not be placed, if it is unambiguous
 
-    def raw_text(self, columns: Iterable[str]) -> str:
-        """The row as canonical CSV: only known columns, so an auditor sees what we read, nothing more."""
+    def raw_text(self, columns: Iterable[str], suspect: str | None = None) -> str:
+        """The row as canonical CSV: only known columns, so an auditor sees what we read, nothing more;
+        empty when nothing could be read. The value of the ``suspect`` field (the one the row was rejected for)
+        may be anything the source put there, a caller's number included: its digit runs are withheld."""
+        values = [self.fields.get(c) or "" for c in columns]
+        values = [withhold_digits(v) if c == suspect else v for c, v in zip(columns, values, strict=True)]
+        if not any(values):
+            return ""
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="").writerow(
-            [self.fields.get(c) or "" for c in columns]
-        )
-        return printable(buffer.getvalue())
+        csv.writer(buffer, lineterminator="").writerow(values)
+        return buffer.getvalue()
 
 
 class _LineSource:
@@ -188,14 +211,32 @@ def _read_header(lines: BoundedLines, required: frozenset[str]) -> tuple[str, li
     return delimiter, header
 
 
+def _unambiguous(row: list[str], width: int, index: int | None) -> str | None:
+    """The value of column ``index`` of a row with a stray or missing delimiter, if it is the same whether the
+    surplus or missing fields are taken to lie after this column or before it; None otherwise."""
+    if index is None:
+        return None
+    shifted = index + len(row) - width
+    if not (index < len(row) and 0 <= shifted < len(row)):
+        return None
+    value = row[index].strip()
+    return value if value and value == row[shifted].strip() else None
+
+
 def read_csv_rows(
-    stream: IO[str], columns: tuple[str, ...], required: frozenset[str], max_line_length: int = 65_536
+    stream: IO[str], columns: tuple[str, ...], required: frozenset[str], max_line_length: int = 65_536,
+    key_column: str | None = None,
 ) -> Iterator[RawRow]:
-    """Yield canonical fields of each CSV row, streaming; blank lines are skipped."""
+    """Yield canonical fields of each CSV row, streaming; blank lines are skipped.
+
+    A row with more or fewer fields than the header keeps none: an unquoted comma shifts every value after it,
+    so a caller's number in a dropped column would land in a kept one. Only ``key_column`` is read from such a
+    row, and only when it is unambiguous."""
     lines = BoundedLines(stream, max_line_length)
     delimiter, header = _read_header(lines, required)
     wanted = [(i, name) for i, name in enumerate(header) if name in columns]
     width = len(header)
+    key_index = header.index(key_column) if key_column in header else None
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     while True:
         try:
@@ -211,11 +252,11 @@ def read_csv_rows(
         line = lines.position  # a quoted field may span lines: the row's last line
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
-        fields = {name: (row[i] if i < len(row) else None) for i, name in wanted}
         if len(row) != width:
-            yield RawRow(line, fields, f"row has {len(row)} fields, the header has {width}")
+            reason = f"row has {len(row)} fields, the header has {width}"
+            yield RawRow(line, {}, reason, key=_unambiguous(row, width, key_index))
             continue
-        yield RawRow(line, fields)
+        yield RawRow(line, {name: row[i] for i, name in wanted})
 
 
 def _scalar_text(value: object) -> str | None:
@@ -246,7 +287,7 @@ def _json_row(position: int, line: str, columns: tuple[str, ...]) -> RawRow:
     if nested is not None:
         kind = _json_type(obj[nested])
         known = nested if nested in columns else None
-        shown = nested if known else repr(nested[:64])
+        shown = nested if known else repr(withhold_digits(nested[:64]))
         return RawRow(position, fields, f"field {shown} is not a scalar but {kind}: a row must be a flat object", known)
     return RawRow(position, fields)
 
@@ -273,11 +314,13 @@ class FieldReader:
     """Typed access to one row's fields, raising ``RowError`` that names the field."""
 
     def __init__(
-        self, fields: dict[str, str | None], max_length: int, widths: dict[str, int] | None = None
+        self, fields: dict[str, str | None], max_length: int, widths: dict[str, int] | None = None,
+        not_after: datetime | None = None,
     ) -> None:
         self.fields = fields
         self.max_length = max_length
         self.widths = widths or {}  # fields stored in narrower columns than max_length
+        self.not_after = not_after  # the latest instant a record may have (ingest time + FUTURE_TOLERANCE)
 
     def text(self, name: str, *, required: bool) -> str | None:
         value = self.fields.get(name)
@@ -296,28 +339,59 @@ class FieldReader:
         return value
 
     def timestamp(self, name: str, *, required: bool) -> datetime | None:
-        """Parsed as written: aware (converted to UTC) or naive (local wall time, resolved by the caller)."""
+        """Parsed as written: aware (converted to UTC) or naive (local wall time, resolved by the caller with
+        ``utc`` or ``utc_after``, which check the years and the future on the UTC instant)."""
         value = self.text(name, required=required)
         if value is None:
             return None
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise RowError(name, f"invalid timestamp: {value!r} (expected ISO 8601)") from None
-        if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise RowError(name, f"invalid timestamp: {_quoted_time(value)} (expected ISO 8601)") from None
+        # A first, coarse bound keeps the conversions clear of datetime's limits (years 1–9999); the exact one,
+        # on the UTC instant, follows in _checked: "2000-01-01T00:30" in Stockholm is still 1999 in UTC.
+        if not EARLIEST_YEAR - 1 <= moment.year <= LATEST_YEAR + 1:
             raise RowError(name, f"outside the years {EARLIEST_YEAR}–{LATEST_YEAR}: {value!r}")
-        return moment.astimezone(UTC) if moment.tzinfo is not None else moment
+        return self._checked(name, moment.astimezone(UTC)) if moment.tzinfo is not None else moment
+
+    def _checked(self, name: str, moment: datetime) -> datetime:
+        if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise RowError(name, f"outside the years {EARLIEST_YEAR}–{LATEST_YEAR}: {moment.isoformat()} in UTC")
+        if self.not_after is not None and moment > self.not_after:
+            raise RowError(name, f"more than a day in the future: {moment.isoformat()} in UTC")
+        return moment
+
+    def utc(self, name: str, moment: datetime, resolver: FallBackResolver, key: object) -> datetime:
+        """A timestamp as a UTC instant, a naive one resolved by ``resolver`` (fall-back hour in file order)."""
+        if moment.tzinfo is not None:
+            return moment
+        try:
+            return self._checked(name, resolver.to_utc(moment, key))
+        except NonexistentLocalTime:
+            raise RowError(
+                name, f"local time does not exist (spring-forward gap): {moment.isoformat()}"
+            ) from None
+
+    def utc_after(self, name: str, moment: datetime, start: datetime) -> datetime:
+        """A timestamp as a UTC instant, a naive one taken as the first such wall time at or after ``start``."""
+        if moment.tzinfo is not None:
+            return moment
+        try:
+            return self._checked(name, resolve_after(moment, start))
+        except NonexistentLocalTime:
+            raise RowError(
+                name, f"local time does not exist (spring-forward gap): {moment.isoformat()}"
+            ) from None
 
     def number(self, name: str, *, required: bool) -> float | None:
         value = self.text(name, required=required)
         if value is None:
             return None
-        try:
-            number = float(value)
-        except ValueError:
-            raise RowError(name, f"not a number: {value!r}") from None
-        if number != number or number in (float("inf"), float("-inf")):
-            raise RowError(name, f"not a finite number: {value!r}")
+        if _DECIMAL.fullmatch(value) is None:
+            raise RowError(name, f"not a number: {withhold_digits(value)!r} (digits 0-9 and a decimal point)")
+        number = float(value)
+        if number in (float("inf"), float("-inf")):
+            raise RowError(name, f"not a finite number: {withhold_digits(value)!r}")
         if number < 0:
             raise RowError(name, f"negative: {value!r}")
         if number > MAX_NUMBER:
@@ -328,34 +402,14 @@ class FieldReader:
         value = self.text(name, required=required)
         if value is None:
             return None
+        if _WHOLE.fullmatch(value) is None:
+            raise RowError(name, f"not a whole number: {withhold_digits(value)!r} (digits 0-9)")
         try:
             number = int(value)
-        except ValueError:
-            raise RowError(name, f"not a whole number: {value!r}") from None
+        except ValueError:  # more than 4300 digits, when VPT_MAX_FIELD_LENGTH allows that many
+            raise RowError(name, f"too large: more than {maximum}") from None
         if number < 0:
             raise RowError(name, f"negative: {value!r}")
         if number > maximum:
             raise RowError(name, f"too large: {value!r} (at most {maximum})")
         return number
-
-
-def to_utc(name: str, moment: datetime, resolver: FallBackResolver, key: object) -> datetime:
-    if moment.tzinfo is not None:
-        return moment
-    try:
-        return resolver.to_utc(moment, key)
-    except NonexistentLocalTime:
-        raise RowError(
-            name, f"local time does not exist (spring-forward gap): {moment.isoformat()}"
-        ) from None
-
-
-def to_utc_after(name: str, moment: datetime, start: datetime) -> datetime:
-    if moment.tzinfo is not None:
-        return moment
-    try:
-        return resolve_after(moment, start)
-    except NonexistentLocalTime:
-        raise RowError(
-            name, f"local time does not exist (spring-forward gap): {moment.isoformat()}"
-        ) from None

@@ -217,7 +217,7 @@ def jsonl_file(draw: st.DrawFn, columns: tuple[str, ...], row: st.SearchStrategy
         if kind == 4 and values:
             del values[draw(st.sampled_from(sorted(values)))]
         if kind == 5:
-            values = {k: int(v) if v.isdigit() else v for k, v in values.items()}  # numbers as JSON numbers
+            values = {k: int(v) if v.isascii() and v.isdigit() else v for k, v in values.items()}  # as JSON numbers
         text = json.dumps(values, ensure_ascii=draw(st.booleans()))
         if kind == 6:
             text = text[: draw(st.integers(0, len(text)))]  # truncated
