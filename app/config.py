@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
+from ipaddress import ip_address, ip_network
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
@@ -36,6 +37,16 @@ class Settings(BaseSettings):
     max_line_length: int = Field(
         default=65_536, ge=1024, description="Longest line of an ingested file, in characters (that row is rejected)"
     )
+    # Room for the largest legal page: 5000 records (page_size) of up to 2 KiB each is under 10 MiB decoded.
+    max_pull_page_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=64 * 1024,
+        description="Largest decoded page a pull source may send; a larger one is refused as the source's error",
+    )
+    ingest_lock_wait_seconds: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="Longest wait of an ingest or recompute for another to finish; then it gives up (503, exit 1) "
+        "naming the holder, and an ingest records a failed run",
+    )
     log_level: str = Field(default="INFO")
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000)
@@ -64,6 +75,20 @@ class Settings(BaseSettings):
     )
     auth_cache_seconds: float = Field(
         default=10.0, ge=0, le=10, description="How long a verified key is trusted without a lookup (revocation delay)"
+    )
+    # Serving (`vpt serve`, app.api.serving). Nobody's X-Forwarded-For is believed unless listed: the audit log
+    # records the peer itself. Slow clients: a connection may not hold a half-sent request forever.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For is believed; none "
+        "by default",
+    )
+    header_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="A request's headers must arrive within this (408 and close)"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600,
+        description="Longest wait for the next piece of a request body (408 and close), as nginx's client_body_timeout",
     )
 
     # Alerts (SPEC §8). Rules, per-scope thresholds and any number of channels come from the TOML file; the
@@ -96,6 +121,24 @@ class Settings(BaseSettings):
             value = json.loads(text) if text.startswith("[") else [o.strip() for o in text.split(",") if o.strip()]
         if isinstance(value, list) and any(str(origin).strip() == "*" for origin in value):
             raise ValueError("list the allowed origins explicitly; '*' is not accepted")
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        """``10.0.0.5,10.1.0.0/16`` or a JSON list of addresses and networks; a wildcard or a host name is refused
+        (uvicorn would silently never match a malformed entry, or with ``*`` believe every client)."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        if isinstance(value, list):
+            value = [str(entry).strip() for entry in value]
+            for entry in value:
+                try:
+                    ip_network(entry) if "/" in entry else ip_address(entry)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not an IP address or network (10.0.0.5, 10.1.0.0/16); list the "
+                                     "proxies explicitly, '*' is not accepted") from None
         return value
 
     @cached_property

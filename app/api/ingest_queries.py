@@ -124,6 +124,7 @@ def _sources_out(session: Session, sources: Sequence[Source]) -> list[SourceOut]
             runs=RunCounts(
                 total=sum(counts[s.id].values()),
                 succeeded=counts[s.id].get("succeeded", 0),
+                rejected=counts[s.id].get("rejected", 0),
                 failed=counts[s.id].get("failed", 0),
                 running=counts[s.id].get("running", 0),
             ),

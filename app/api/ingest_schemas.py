@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-RunStatus = Literal["running", "succeeded", "failed"]
+from app.ingest.loader import RunStatus as RunStatus  # the verdicts, said once (rejected: rows read, none stored)
 
 
 class RejectionOut(BaseModel):
@@ -24,6 +24,7 @@ class PushReport(BaseModel):
     source: str
     origin: str
     record_kind: Literal["calls", "intervals"]
+    status: RunStatus = Field(description="succeeded, or rejected when rows were read and none could be stored")
     rows_read: int
     rows_stored: int = Field(description="New records")
     rows_updated: int = Field(description="Corrections that replaced a stored record")
@@ -94,6 +95,7 @@ class LatestRun(BaseModel):
 class RunCounts(BaseModel):
     total: int
     succeeded: int
+    rejected: int = Field(description="Runs that read rows and stored none")
     failed: int
     running: int
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import make_url
@@ -29,13 +28,20 @@ from app.cli.base import (
 from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
 from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKind, SourceKindMismatch
+from app.ingest.lock import IngestBusy, LockWait
 from app.ingest.service import ingest_file, queue_log_parser, recompute
 from app.kpi.localtime import local_month_bounds
+from app.sanitize import for_terminal
 from app.scorecard.exports import LANGS, Lang, check_lang, scorecard_csv, scorecard_xlsx
 from app.scorecard.render import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
 
 PROGRESS_MIN_BYTES = 5_000_000
+
+
+def _say_waiting(holder: str) -> None:
+    """A command that waits for the ingest lock says so, and for whom, instead of seeming to hang."""
+    errors.print(f"[dim]waiting for the ingest lock, held by {for_terminal(holder)}[/dim]", highlight=False)
 
 
 @db_app.command("upgrade")
@@ -44,7 +50,7 @@ def db_upgrade() -> None:
     settings = load_settings()
     migrate_upgrade(settings.database_url)
     redacted = make_url(settings.database_url).render_as_string(hide_password=True)
-    console.print(f"database at {redacted} is up to date")
+    console.print(f"database at {for_terminal(redacted)} is up to date")
 
 
 def _ingest(kind: RecordKind, paths: list[Path], source: str | None, parser: Parser | None = None) -> None:
@@ -58,21 +64,26 @@ def _ingest(kind: RecordKind, paths: list[Path], source: str | None, parser: Par
             if show_progress:
                 with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                               TimeRemainingColumn(), console=console, transient=True) as progress:
-                    task = progress.add_task(path.name, total=size)
+                    task = progress.add_task(for_terminal(path.name), total=size)
 
                     def advance(n: int, progress: Progress = progress, task: TaskID = task) -> None:
                         progress.advance(task, n)
 
                     report = ingest_file(
-                        factory, settings, kind, path, source_name=source, on_progress=advance, parser=parser
+                        factory, settings, kind, path, source_name=source, on_progress=advance, parser=parser,
+                        on_lock_wait=_say_waiting,
                     )
             else:
-                report = ingest_file(factory, settings, kind, path, source_name=source, parser=parser)
-        except (IngestError, DefinitionsChanged, SourceKindMismatch) as exc:
-            errors.print(f"[red]failed[/red] {exc}", highlight=False)
+                report = ingest_file(factory, settings, kind, path, source_name=source, parser=parser,
+                                     on_lock_wait=_say_waiting)
+        except (IngestError, IngestBusy, DefinitionsChanged, SourceKindMismatch) as exc:
+            errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
             failed += 1
             continue
         print_report(report)
+        if report.status == "rejected":
+            errors.print(f"[red]no row stored[/red] {for_terminal(report.origin)}: all {report.rows_read} rows were "
+                         f"rejected (run {report.run_id}, status rejected)", highlight=False)
         rejected += report.rows_rejected
     if failed:
         raise typer.Exit(EXIT_FAILED)
@@ -88,13 +99,13 @@ SourceOpt = Annotated[
 
 @ingest_app.command("calls")
 def ingest_calls(paths: PathsArg, source: SourceOpt = None) -> None:
-    """Ingest call-level records (canonical CSV or JSON Lines). Exit 3 when some rows were rejected."""
+    """Ingest call-level records (canonical CSV or JSON Lines). Exit 3 when rows were rejected (or all were)."""
     _ingest("calls", paths, source)
 
 
 @ingest_app.command("intervals")
 def ingest_intervals(paths: PathsArg, source: SourceOpt = None) -> None:
-    """Ingest interval records (canonical CSV). Exit 3 when some rows were rejected."""
+    """Ingest interval records (canonical CSV). Exit 3 when rows were rejected (or all were)."""
     _ingest("intervals", paths, source)
 
 
@@ -108,7 +119,7 @@ def ingest_queue_log(
     try:
         parser = queue_log_parser(queue_map)
     except IngestError as exc:
-        errors.print(f"[red]failed[/red] {exc}", highlight=False)
+        errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     _ingest("calls", paths, source, parser)
 
@@ -118,16 +129,20 @@ def recompute_command(
     from_month: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM")] = None,
     to_month: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM")] = None,
 ) -> None:
-    """Rebuild hourly aggregates from stored records (after changing the definitions, or to verify)."""
+    """Rebuild hourly aggregates from stored records (after changing the definitions, or to verify).
+
+    Waits for a running ingest or recompute up to VPT_INGEST_LOCK_WAIT_SECONDS, then gives up (exit 1).
+    """
     settings = load_settings()
     factory = session_factory(settings)
+    lock = LockWait(settings.ingest_lock_wait_seconds, "recompute", _say_waiting)
     try:
         start = local_month_bounds(parse_month(from_month))[0] if from_month else None
         end = local_month_bounds(parse_month(to_month))[1] if to_month else None
         with transaction(factory) as session:
-            hours = recompute(session, settings.definitions, start, end)
-    except (InvalidMonth, IngestError) as exc:
-        errors.print(f"[red]error[/red] {exc}")
+            hours = recompute(session, settings.definitions, start, end, lock=lock)
+    except (InvalidMonth, IngestError, IngestBusy) as exc:
+        errors.print(f"[red]error[/red] {for_terminal(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
     console.print(f"rebuilt {hours} hours of aggregates")
 
@@ -179,7 +194,7 @@ def scorecard_command(
     try:
         month_date = parse_month(month)
     except InvalidMonth as exc:
-        errors.print(f"[red]error[/red] {exc}")
+        errors.print(f"[red]error[/red] {for_terminal(exc)}")
         raise typer.Exit(2) from None
     factory = session_factory(settings)
     with factory() as session:
@@ -200,9 +215,10 @@ def scorecard_command(
     try:
         out.write_bytes(data)
     except OSError as exc:
-        errors.print(f"[red]error[/red] cannot write {out}: {exc.strerror or exc}", highlight=False)
+        errors.print(f"[red]error[/red] cannot write {for_terminal(out)}: {for_terminal(exc.strerror or exc)}",
+                     highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
-    errors.print(f"wrote the {document['month']} scorecard ({len(document['scopes'])} scopes) to {out}",
+    errors.print(f"wrote the {document['month']} scorecard ({len(document['scopes'])} scopes) to {for_terminal(out)}",
                  highlight=False)
 
 
@@ -267,7 +283,7 @@ def _print_table(document: dict[str, Any], lang: Lang = "sv") -> None:
 
         completeness = scope["completeness"]
         hours = f"{completeness['hours_with_data']}/{completeness['hours_in_month']}"
-        cells = [escape(f"{scope['name']} ({scope['scope']})"), str(kpis["offered"]), str(kpis["answered"]),
+        cells = [for_terminal(f"{scope['name']} ({scope['scope']})"), str(kpis["offered"]), str(kpis["answered"]),
                  styled(format_ratio(kpis["answer_rate"], decimal), "answer_rate")]
         cells += [format_points(delta(scope, "answer_rate"), text["points"], decimal)] if show_delta else []
         cells += [styled(format_seconds(kpis["mean_wait"]), "mean_wait")]

@@ -16,24 +16,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.exc import DataError
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours
 from app.db.models import AggregateDefinitions, IngestRun, Region, RejectedRow, Source
+from app.ingest.lock import INGEST_LOCK_KEY as INGEST_LOCK_KEY  # its name before app.ingest.lock existed
+from app.ingest.lock import LockWait, take_ingest_lock
 from app.ingest.parsers import Format, Parsed, ParseOptions, parse_calls, parse_intervals
-from app.ingest.rows import FileFormatError, Rejection, printable
+from app.ingest.rows import FileFormatError, Rejection
 from app.ingest.staging import CALLS, INTERVALS, StageWriter, merge, stage_row
 from app.kpi.counts import Definitions
 from app.kpi.records import CallRecord
+from app.sanitize import clean
 
 log = logging.getLogger(__name__)
 
 RecordKind = Literal["calls", "intervals"]
+#: A run's verdict. ``rejected``: rows were read and none was stored, updated or found unchanged (all are kept as
+#: rejected rows and the run commits); like ``failed`` it is no success of its source.
+RunStatus = Literal["running", "succeeded", "rejected", "failed"]
 Parser = Callable[[IO[str], ParseOptions], Iterator[Parsed | Rejection]]
-INGEST_LOCK_KEY = 1177_0001  # one ingest at a time per database: aggregates are refreshed in place
 REJECTION_SAMPLE = 20
+#: Who takes the ingest lock, by source kind, when the caller does not say (shown to whoever waits for it).
+_ACTORS = {"push": "api push", "http": "worker pull", "file": "file ingest"}
 #: Byte-order marks of encodings that are not UTF-8 (longest first: UTF-32 LE starts like UTF-16 LE).
 _OTHER_BOMS = (
     (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
@@ -86,10 +94,19 @@ class RunReport:
     last_record_at: datetime | None = None
     seconds: float = 0.0
     rejections: list[Rejection] = field(default_factory=list)  # the first few, for the summary
+    status: RunStatus = "running"
 
     @property
     def balanced(self) -> bool:
         return self.rows_read == self.rows_stored + self.rows_updated + self.rows_unchanged + self.rows_rejected
+
+    @property
+    def verdict(self) -> RunStatus:
+        """The one verdict every reader uses (API, drop directory, CLI, metrics): a delivery that stored nothing
+        did not succeed, whatever its rows were. An empty delivery (no rows) succeeded."""
+        if self.rows_read and not (self.rows_stored + self.rows_updated + self.rows_unchanged):
+            return "rejected"
+        return "succeeded"
 
 
 class HashingReader(io.RawIOBase):
@@ -144,9 +161,26 @@ class SourceKindMismatch(Exception):
         super().__init__(f"source {name!r} is a {kind} source, not {wanted}: deliver under another source name")
 
 
+#: The one push source a push may create on first use: where a push without ``source`` goes.
+DEFAULT_PUSH_SOURCE = "push"
+
+
+class UnknownSource(Exception):
+    """A push to a name no admin made. Pushes create no sources (but the default one): an ingest key that could
+    would squat names a drop folder, a file ingest or a future pull source needs."""
+
+    status_code = 404
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no source {name!r}: an admin makes push sources (`vpt sources add {name} --kind push` "
+                         "or POST /api/v1/sources)")
+
+
 def get_or_create_source(session: Session, name: str, kind: str) -> Source:
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
+        if kind == "push" and name != DEFAULT_PUSH_SOURCE:
+            raise UnknownSource(name)
         source = Source(name=name, kind=kind)
         session.add(source)
         session.flush()
@@ -155,14 +189,11 @@ def get_or_create_source(session: Session, name: str, kind: str) -> Source:
     return source
 
 
-def _lock(session: Session) -> None:
+def _lock(session: Session, wait: LockWait | None = None) -> None:
     """Serialise ingests before anything is read: two first deliveries at once must not both create the
-    source or the definitions row. PostgreSQL: an advisory transaction lock. SQLite: a write statement
-    that matches nothing still takes the database's write lock for the rest of the transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
-    else:
-        session.execute(text("UPDATE aggregate_definitions SET id = id WHERE 0 = 1"))
+    source or the definitions row, and two refreshes of one hour must not both insert it (app.ingest.lock).
+    Raises ``IngestBusy`` when another holds it longer than ``wait.seconds``."""
+    take_ingest_lock(session, wait)
 
 
 def ingest_stream(
@@ -181,21 +212,23 @@ def ingest_stream(
     max_rows: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     parser: Parser | None = None,
+    lock: LockWait | None = None,
 ) -> RunReport:
     """Parse and store one delivery inside the caller's transaction (the caller commits).
 
     ``parser`` replaces the canonical parser of ``record_kind`` (e.g. Asterisk queue_log for calls).
     Raises ``IngestError`` when the file as a whole is unreadable, has more than ``max_rows`` rows or holds a
-    value the database cannot take; row problems are rejections.
+    value the database cannot take; row problems are rejections. Raises ``IngestBusy`` when the ingest lock
+    stays taken longer than ``lock.seconds`` (default ``LockWait``, its actor named after ``source_kind``).
     """
     started = time.perf_counter()
-    _lock(session)
+    _lock(session, lock_for(lock, source_kind, source_name))
     ensure_definitions(session, definitions)
     source = get_or_create_source(session, source_name, source_kind)
-    run = IngestRun(source_id=source.id, record_kind=record_kind, origin=printable(origin)[:512], status="running")
+    run = IngestRun(source_id=source.id, record_kind=record_kind, origin=clean(origin, 512), status="running")
     session.add(run)
     session.flush()
-    report = RunReport(run.id, source_name, origin, record_kind)
+    report = RunReport(run.id, source_name, run.origin, record_kind)  # sanitised: it is shown back
 
     conn = session.connection()
     kind = CALLS if record_kind == "calls" else INTERVALS
@@ -251,22 +284,27 @@ def ingest_stream(
         # delivery fails whole, with the database's reason, rather than as a server error.
         orig = getattr(exc, "orig", None) or exc
         reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-        raise IngestError(f"{origin}: a value does not fit the database: {printable(reason)[:300]}") from exc
+        raise IngestError(f"{origin}: a value does not fit the database: {clean(reason, 300)}") from exc
     writer.drop()
     drop_touched_table(conn)
 
-    run.status = "succeeded"
+    run.status = report.status = report.verdict
     run.finished_at = datetime.now(UTC)
-    source.last_success_at = run.finished_at
+    if report.status == "succeeded":
+        source.last_success_at = run.finished_at
+        source.consecutive_failures = 0
+        # Written even when it read 0: a failed run may have been recorded meanwhile without the lock.
+        flag_modified(source, "consecutive_failures")
+        source.runs_succeeded_total += 1
+    else:  # stored nothing: no success of the source, but no failure of the service either
+        source.runs_rejected_total += 1
     if report.rows_stored or report.rows_updated:
         source.last_data_at = run.finished_at
-    source.consecutive_failures = 0
     source.rows_read_total += report.rows_read
     source.rows_stored_total += report.rows_stored
     source.rows_updated_total += report.rows_updated
     source.rows_unchanged_total += report.rows_unchanged
     source.rows_rejected_total += report.rows_rejected
-    source.runs_succeeded_total += 1
     source.last_run_seconds = time.perf_counter() - started
     if source.kind != "http" and report.last_record_at is not None and (  # a pull sets its own position
         source.delivered_until is None or report.last_record_at > source.delivered_until
@@ -280,7 +318,8 @@ def ingest_stream(
     report.seconds = time.perf_counter() - started
     log.info(
         "ingest.run.finished",
-        extra={"run_id": run.id, "source": source_name, "origin": origin, "read": report.rows_read,
+        extra={"run_id": run.id, "source": source_name, "origin": run.origin, "status": report.status,
+               "read": report.rows_read,
                "stored": report.rows_stored, "updated": report.rows_updated, "rejected": report.rows_rejected},
     )
     return report
@@ -294,31 +333,54 @@ def _check_encoding(head: bytes) -> None:
 
 
 def _rejected_row(run_id: int, rejection: Rejection) -> dict[str, object]:
-    """The row as stored: every text escaped where a database could not hold it and cut to its column."""
-    key = rejection.record_key
+    """The row as stored: a ``Rejection``'s texts are sanitised and cut to these columns when it is made."""
     return {
-        "run_id": run_id, "position": rejection.position,
-        "record_key": printable(key)[:256] if key is not None else None,
-        "field": printable(rejection.field)[:64] if rejection.field is not None else None,
-        "reason": printable(rejection.reason)[:512], "raw": printable(rejection.raw)[:4096],
+        "run_id": run_id, "position": rejection.position, "record_key": rejection.record_key,
+        "field": rejection.field, "reason": rejection.reason, "raw": rejection.raw,
     }
 
 
+def default_actor(source_kind: str) -> str:
+    return _ACTORS.get(source_kind, f"{source_kind} ingest")
+
+
+def lock_for(lock: LockWait | None, source_kind: str, source_name: str) -> LockWait:
+    """The caller's ``LockWait`` (default: named after the source kind), its actor naming the source too."""
+    lock = lock or LockWait(actor=default_actor(source_kind))
+    return LockWait(lock.seconds, f"{lock.actor} source={source_name}", lock.on_wait)
+
+
 def record_failed_run(
-    session: Session, *, record_kind: RecordKind, source_name: str, source_kind: str, origin: str, error: str
+    session: Session, *, record_kind: RecordKind, source_name: str, source_kind: str, origin: str, error: str,
+    lock: LockWait | None = None,
 ) -> int:
-    """A delivery that could not be ingested still leaves a trace (in its own transaction)."""
-    _lock(session)
-    source = get_or_create_source(session, source_name, source_kind)
+    """A delivery that could not be ingested still leaves a trace (in its own transaction).
+
+    PostgreSQL records it without the ingest lock, so a delivery that gave up waiting for the lock is recorded
+    while the lock is still held; a first delivery of the same name racing to create the source is met by a
+    savepoint. SQLite writes nothing without its write lock: there it is waited for like any ingest.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        try:
+            with session.begin_nested():
+                source = get_or_create_source(session, source_name, source_kind)
+        except IntegrityError:  # created meanwhile by a delivery that held the lock
+            source = get_or_create_source(session, source_name, source_kind)
+    else:
+        _lock(session, lock_for(lock, source_kind, source_name))
+        source = get_or_create_source(session, source_name, source_kind)
     run = IngestRun(
-        source_id=source.id, record_kind=record_kind, origin=printable(origin)[:512], status="failed",
-        finished_at=datetime.now(UTC), error=printable(error)[:4000],
+        source_id=source.id, record_kind=record_kind, origin=clean(origin, 512), status="failed",
+        finished_at=datetime.now(UTC), error=clean(error, 4000),
     )
     session.add(run)
-    source.last_error_at = run.finished_at
-    source.last_error = run.error
-    source.consecutive_failures += 1
-    source.runs_failed_total += 1
+    # Increments in SQL: without the lock an ingest of this source may update its row at the same time.
+    session.execute(
+        update(Source).where(Source.id == source.id).values(
+            last_error_at=run.finished_at, last_error=run.error,
+            consecutive_failures=Source.consecutive_failures + 1, runs_failed_total=Source.runs_failed_total + 1,
+        ).execution_options(synchronize_session=False)
+    )
     session.flush()
     return run.id
 

@@ -148,6 +148,11 @@ class VptCollector(Collector):
                                    labels=SCOPE)
         remaining = GaugeMetricFamily("vpt_expected_remaining_calls", "Calls forecast for the rest of the month",
                                       labels=SCOPE)
+        partial = GaugeMetricFamily("vpt_scope_partial", "1 when the month's data start late or end early (a "
+                                    "collaboration: any member region, or one without data)", labels=WINDOWED)
+        member_missing = GaugeMetricFamily("vpt_scope_member_without_data", "1 for a collaboration's member region "
+                                           "without data in the month, 0 for one with data",
+                                           labels=[*WINDOWED, "region"])
 
         seen: dict[tuple[str, str], str] = {}
 
@@ -176,6 +181,11 @@ class VptCollector(Collector):
                             needed.add_metric(labels, target["needed"])
                 if window == "month_to_date" and scope["forecast"]:
                     remaining.add_metric(labels, scope["forecast"]["expected_remaining_offered"])
+                completeness = scope["completeness"]
+                partial.add_metric([*labels, window], 1 if completeness["partial"] else 0)
+                for member in completeness["members"]:
+                    member_missing.add_metric([*labels, window, member["code"]],
+                                              0 if member["hours_with_data"] else 1)
         for figures in today:
             seen[(figures.scope, figures.kind)] = figures.name
             add_kpis([figures.scope, figures.kind, "today"], figures.kpis.as_dict())
@@ -183,7 +193,7 @@ class VptCollector(Collector):
             info.add_metric([code, kind], {"name": name})
         yield info
         yield from gauges.values()
-        yield from (target_rate, target_wait, status, needed, remaining)
+        yield from (target_rate, target_wait, status, needed, remaining, partial, member_missing)
 
     # -- counters ----------------------------------------------------------------------------------------
 
@@ -222,7 +232,8 @@ class VptCollector(Collector):
         cadence = GaugeMetricFamily("vpt_source_cadence_seconds", "Expected seconds between pulls",
                                     labels=["source"])
         rows = CounterMetricFamily("vpt_ingest_rows", "Rows read by ingest, by result", labels=["source", "result"])
-        runs = CounterMetricFamily("vpt_ingest_runs", "Ingest runs by status", labels=["source", "status"])
+        runs = CounterMetricFamily("vpt_ingest_runs", "Ingest runs by status: succeeded, rejected (rows read, none "
+                                   "stored), failed", labels=["source", "status"])
         duration = GaugeMetricFamily("vpt_ingest_last_run_duration_seconds", "Duration of the last ingest run",
                                      labels=["source"])
         for source in session.scalars(select(Source).order_by(Source.name)):
@@ -239,6 +250,7 @@ class VptCollector(Collector):
             for result in RESULTS:
                 rows.add_metric([source.name, result], getattr(source, f"rows_{result}_total"))
             runs.add_metric([source.name, "succeeded"], source.runs_succeeded_total)
+            runs.add_metric([source.name, "rejected"], source.runs_rejected_total)  # rows read, none stored
             runs.add_metric([source.name, "failed"], source.runs_failed_total)
         yield from (last_success, last_error, delivered, failures, behind, cadence, rows, runs, duration)
 

@@ -215,7 +215,11 @@ def test_an_hour_of_garbage_from_one_source_is_rejected_counted_and_alerted_for_
         kept = list(session.scalars(select(RejectedRow).where(RejectedRow.run_id.in_([r.id for r in runs]))))
     assert source.rows_rejected_total == rejected_in_reports == sum(r.rows_rejected for r in runs) == len(kept)
     assert source.rows_stored_total == sent["garbage"]
-    assert all(run.status == "succeeded" for run in runs)
+    # A pull batch whose every record was rejected stored nothing: its run is rejected (issue 12, item 9).
+    stored_nothing = [run.rows_read > 0 and run.rows_stored + run.rows_updated + run.rows_unchanged == 0
+                      for run in runs]
+    assert [run.status for run in runs] == ["rejected" if nothing else "succeeded" for nothing in stored_nothing]
+    assert {run.status for run in runs} == {"succeeded", "rejected"}
     assert {row.record_key for row in kept if row.record_key} == garbage_keys
     assert {row.field for row in kept} >= {"region", "arrived_at", "outcome", "answered_at", "talk_seconds",
                                            "call_id"}
