@@ -27,12 +27,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.models import JobLease, Source
 from app.db.session import transaction
+from app.ingest.bounded_body import ACCEPT_ENCODING, BodyCorrupt, BodyRefused, read_capped, read_snippet
 from app.ingest.loader import RecordKind, ingest_stream
-from app.ingest.sources import PullSourceConfig
+from app.ingest.lock import LockWait
+from app.ingest.sources import PullSourceConfig, redact_url
+from app.sanitize import clean
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_BYTES_SETTING = "VPT_MAX_PULL_PAGE_BYTES"
 
 
 class PullError(Exception):
@@ -91,33 +95,47 @@ def retry_delay(attempt: int, config: PullSourceConfig, response: httpx.Response
 
 
 def fetch_page(
-    client: httpx.Client, config: PullSourceConfig, since: str | None, *, sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
+    client: httpx.Client, config: PullSourceConfig, since: str | None, *, max_bytes: int,
+    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
 ) -> FeedPage:
+    """One page, retried on transient faults; a page larger than ``max_bytes`` decoded is refused unread.
+
+    Redirects are never followed, whatever the client's setting: the auth header must not reach another host,
+    and the operator fixes ``base_url`` from the target the error names.
+    """
     rng = rng or random.Random()
     params: dict[str, str | int] = {"limit": config.page_size}
     if since:
         params["since"] = since
     url = config.base_url.rstrip("/") + "/" + config.kind
     shown = config.public_url.rstrip("/") + "/" + config.kind  # never a password in a message or log line
-    headers = config.auth_header()
+    headers = {"Accept-Encoding": ACCEPT_ENCODING, **config.auth_header()}
     problem = ""
     for attempt in range(config.max_retries + 1):
         response: httpx.Response | None = None
         try:
-            response = client.get(url, params=params, headers=headers, timeout=config.timeout_seconds)
-            if response.status_code in RETRYABLE_STATUS:
-                problem = f"HTTP {response.status_code}"
-            elif response.status_code >= 400:
-                raise PullError(f"{shown}: HTTP {response.status_code} {response.text[:200]!r}")
-            else:
-                return _page(response, config)
+            with client.stream("GET", url, params=params, headers=headers, timeout=config.timeout_seconds,
+                               follow_redirects=False) as response:
+                status = response.status_code
+                if status in RETRYABLE_STATUS:
+                    problem = f"HTTP {status}"
+                elif 300 <= status < 400:
+                    raise PullError(f"{shown}: HTTP {status} {_redirect_target(response)}; redirects are not "
+                                    "followed (the auth header must not go elsewhere): correct base_url")
+                elif status >= 400:
+                    raise PullError(f"{shown}: HTTP {status} {read_snippet(response)!r}")
+                else:
+                    return _page(read_capped(response, max_bytes, MAX_BYTES_SETTING), config)
+        except BodyRefused as exc:
+            raise PullError(f"{shown}: {exc}") from None
         except httpx.TimeoutException:
             problem = f"timed out after {config.timeout_seconds} s"
         except httpx.TransportError as exc:
             problem = f"{type(exc).__name__}: {exc}"
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a truncated body: the next try may be whole
             problem = f"body is not valid JSON ({exc})"
+        except BodyCorrupt as exc:
+            problem = str(exc)
         if attempt < config.max_retries:
             delay = retry_delay(attempt, config, response, rng)
             if delay > config.backoff_max_seconds:
@@ -128,8 +146,20 @@ def fetch_page(
     raise PullError(f"{shown}: {problem} (gave up after {config.max_retries + 1} attempts)")
 
 
-def _page(response: httpx.Response, config: PullSourceConfig) -> FeedPage:
-    body = json.loads(response.content)
+def _redirect_target(response: httpx.Response) -> str:
+    """Where a redirect points, absolute, without its password or query values, safe to store and print."""
+    location = response.headers.get("location")
+    if not location:
+        return "without a Location"
+    try:
+        target = str(response.url.join(location))
+    except (httpx.InvalidURL, ValueError):
+        target = location
+    return f"redirects to {clean(redact_url(target), 300)}"
+
+
+def _page(content: bytes, config: PullSourceConfig) -> FeedPage:
+    body = json.loads(content)
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise PullError(f"{config.name}: a page must be an object with a 'records' list")
     records = body["records"]
@@ -181,14 +211,14 @@ def _timestamp(value: object) -> datetime | None:
 
 
 def iter_pages(
-    client: httpx.Client, config: PullSourceConfig, since: str | None, *, sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
+    client: httpx.Client, config: PullSourceConfig, since: str | None, *, max_bytes: int,
+    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
 ) -> Iterator[FeedPage]:
     """Follow ``next_cursor`` until the feed says it has no more; a feed that stops advancing is an error."""
     seen: set[str] = set()
     cursor = since
     while True:
-        page = fetch_page(client, config, cursor, sleep=sleep, rng=rng)
+        page = fetch_page(client, config, cursor, max_bytes=max_bytes, sleep=sleep, rng=rng)
         yield page
         if not page.has_more:
             return
@@ -257,7 +287,8 @@ def pull_source(
     buffer: list[dict[str, Any]] = []
     newest = position
     try:
-        for page in iter_pages(client, config, since, sleep=pause, rng=rng):
+        for page in iter_pages(client, config, since, max_bytes=settings.max_pull_page_bytes, sleep=pause,
+                               rng=rng):
             report.pages += 1
             report.records += len(page.records)
             buffer.extend(page.records)
@@ -319,6 +350,7 @@ def _store(
     payload, pending = _as_jsonl(records, config)
     report.pending += pending
     kind: RecordKind = "calls" if config.kind == "calls" else "intervals"
+    stored_nothing = False
     with transaction(factory) as session:
         if lease is not None:
             _hold(session, lease)
@@ -328,7 +360,9 @@ def _store(
                 source_kind="http", origin=f"{config.public_url.rstrip('/')}/{config.kind}",
                 definitions=settings.definitions, batch_rows=settings.ingest_batch_rows,
                 max_field_length=settings.max_field_length, max_line_length=settings.max_line_length,
+                lock=LockWait(settings.ingest_lock_wait_seconds, f"worker pull source={config.name}"),
             )
+            stored_nothing = run.status == "rejected"
             report.stored += run.rows_stored
             report.updated += run.rows_updated
             report.unchanged += run.rows_unchanged
@@ -339,5 +373,6 @@ def _store(
             source.delivered_until = newest
         source.cursor = page.next_cursor
         source.records_behind = page.remaining if page.remaining is not None else (0 if not page.has_more else None)
-        source.last_success_at = datetime.now(UTC)
-        source.consecutive_failures = 0
+        if not stored_nothing:  # a page whose every record was rejected is no success (the run says rejected)
+            source.last_success_at = datetime.now(UTC)
+            source.consecutive_failures = 0

@@ -102,6 +102,9 @@ class PullSourceConfig:
             raise SourceConfigError(f"{where}: kind must be 'calls' or 'intervals', not {self.kind!r}")
         if not self.base_url.startswith(("http://", "https://")):
             raise SourceConfigError(f"{where}: base_url must start with http:// or https://")
+        if "?" in self.base_url or "#" in self.base_url:  # "/calls" and ?since=&limit= are appended to it
+            raise SourceConfigError(f"{where}: base_url must not have a query string or fragment ('?', '#'); "
+                                    "put a token in the variable named by auth_header_env")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise SourceConfigError(f"{where}: page_size must be between 1 and {MAX_PAGE_SIZE}")
         if self.cadence_seconds < 1 or self.overlap_seconds < 0 or self.max_retries < 0:

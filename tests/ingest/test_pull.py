@@ -286,3 +286,27 @@ def test_a_stop_request_ends_a_retry_wait_at_once_without_blaming_the_source(
                              client, stop=stop)
     assert report.stopped_early and time.monotonic() - started < 5
     assert source_row(session_factory).last_error is None
+
+
+def test_a_pull_whose_every_record_is_rejected_is_no_success_for_its_source(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Issue 12, item 9: one verdict everywhere. The position moves on (the records are kept as rejected rows),
+    but the source's last success and failure streak stay where the last pull that stored something left them."""
+    good = ScriptedFeed([call(n) for n in range(5)])
+    with running_server(good.app()) as url, httpx.Client() as client:
+        pull_source(session_factory, settings, config(url), client)
+    before = source_row(session_factory)
+    assert before.last_success_at is not None
+
+    garbage = [call(n) | {"region": "SE-XX"} for n in range(5, 10)]  # an unknown region: every row rejected
+    feed = ScriptedFeed(garbage)
+    with running_server(feed.app()) as url, httpx.Client() as client:
+        report = pull_source(session_factory, settings, config(url), client)
+    assert (report.stored, report.rejected) == (0, 5)
+    after = source_row(session_factory)
+    assert after.last_success_at == before.last_success_at
+    assert after.cursor == "idx:5"
+    with session_factory() as session:
+        statuses = session.scalars(select(IngestRun.status).order_by(IngestRun.id)).all()
+    assert statuses == ["succeeded", "rejected"]
