@@ -12,6 +12,11 @@ requests a second). The salt makes equal secrets hash differently and rules out 
 
 Scopes: ``read``, ``ingest``, ``admin``. ``admin`` implies the other two; ``ingest`` does not imply ``read``
 (a pushing platform has no business reading scorecards).
+
+Sources: an ingest key may be bound to the push sources it may write (``api_key_sources``); a push elsewhere is
+refused (403). A key bound to none may write every push source, as every ingest key could before bindings
+existed. Bindings are fixed when the key is made and outlive a removed source, so a bound key never becomes
+unbound; an admin key takes no binding (it may make and remove sources anyway).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from app.access.audit import record
 from app.db.auth_models import ApiKey
+from app.db.models import ApiKeySource, Source
 
 Scope = Literal["read", "ingest", "admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
@@ -44,6 +50,9 @@ _ALPHANUMERIC = string.ascii_letters + string.digits
 #: Compared against when the public id is unknown, so a miss costs the same HMAC as a hit.
 _DUMMY_SALT, _DUMMY_HASH = "00" * 16, "00" * 32
 LAST_USED_RESOLUTION_SECONDS = 60
+SOURCE_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+_SOURCE_NAME = re.compile(SOURCE_NAME_PATTERN)
+MAX_KEY_SOURCES = 100
 
 
 class InvalidKeyRequest(ValueError):
@@ -52,6 +61,18 @@ class InvalidKeyRequest(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class UnknownKeySource(InvalidKeyRequest):
+    """A key bound to a source that does not exist: the same 404 as a push to it."""
+
+    status_code = 404
+
+
+class KeySourceKindMismatch(InvalidKeyRequest):
+    """A key bound to a file or pull source, which take no pushes: the same 409 as a push to it."""
+
+    status_code = 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +84,7 @@ class KeyIdentity:
     name: str
     scopes: frozenset[Scope]
     expires_at: datetime | None
+    sources: frozenset[str] | None = None  # the push sources it may write; None: every one
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +93,7 @@ class NewKey:
 
     row: ApiKey
     key: str
+    sources: list[str] | None = None
 
 
 Rejection = Literal["malformed", "invalid", "revoked", "expired"]
@@ -97,6 +120,44 @@ def scopes_of(row: ApiKey) -> frozenset[Scope]:
     return frozenset(cast(list[Scope], row.scopes.split()))
 
 
+def parse_sources(session: Session, names: Iterable[str] | None, scopes: frozenset[Scope]) -> list[str] | None:
+    """The sorted, distinct push sources a new key is bound to, each checked to exist and take pushes."""
+    if names is None:
+        return None
+    chosen = sorted({name.strip() for name in names})
+    if not chosen:
+        return None
+    if "ingest" not in scopes or "admin" in scopes:
+        raise InvalidKeyRequest("sources", "only a key with the ingest scope and without admin is bound to sources")
+    if len(chosen) > MAX_KEY_SOURCES:
+        raise InvalidKeyRequest("sources", f"at most {MAX_KEY_SOURCES} sources")
+    for name in chosen:
+        if not _SOURCE_NAME.match(name):
+            raise InvalidKeyRequest("sources", "a source name is 1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'")
+    kinds = {name: kind for name, kind in session.execute(select(Source.name, Source.kind)
+                                                          .where(Source.name.in_(chosen)))}
+    for name in chosen:
+        if name not in kinds:
+            raise UnknownKeySource("sources", f"no source {name!r}: make it first with `vpt sources add {name} "
+                                              "--kind push` or POST /api/v1/sources")
+        if kinds[name] != "push":
+            raise KeySourceKindMismatch("sources", f"source {name!r} is a {kinds[name]} source, which takes no "
+                                                   "pushes")
+    return chosen
+
+
+def key_sources(session: Session, key_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+    """The sources each bound key may write, by key id (of ``key_ids``, or of every key); unbound keys absent."""
+    query = select(ApiKeySource.key_id, ApiKeySource.source_name).order_by(ApiKeySource.key_id,
+                                                                            ApiKeySource.source_name)
+    if key_ids is not None:
+        query = query.where(ApiKeySource.key_id.in_(list(key_ids)))
+    bound: dict[int, list[str]] = {}
+    for key_id, name in session.execute(query):
+        bound.setdefault(key_id, []).append(name)
+    return bound
+
+
 def hash_secret(salt_hex: str, secret: str) -> str:
     return hmac.new(bytes.fromhex(salt_hex), secret.encode(), hashlib.sha256).hexdigest()
 
@@ -118,9 +179,12 @@ def _new_public_id() -> str:
 
 def create_key(
     session: Session, *, name: str, scopes: Iterable[str], actor: str, expires_at: datetime | None = None,
-    remote_addr: str | None = None, now: datetime | None = None,
+    sources: Iterable[str] | None = None, remote_addr: str | None = None, now: datetime | None = None,
 ) -> NewKey:
-    """Make a key and its audit row (``key.create``). The returned ``key`` is the only copy of the secret."""
+    """Make a key and its audit row (``key.create``). The returned ``key`` is the only copy of the secret.
+
+    ``sources`` binds an ingest key to the push sources it may write (each must exist and be a push source).
+    """
     now = now or datetime.now(UTC)
     name = name.strip()
     if not _NAME.match(name):
@@ -128,6 +192,7 @@ def create_key(
     chosen = parse_scopes(scopes)
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
         raise InvalidKeyRequest("expires_at", "must be a time in the future, with a time zone")
+    bound = parse_sources(session, sources, chosen)
     public_id = _new_public_id()
     while session.scalar(select(ApiKey.id).where(ApiKey.public_id == public_id)) is not None:
         public_id = _new_public_id()  # 62^7 × 52 ids: a collision is rare, but never a crash
@@ -138,10 +203,13 @@ def create_key(
                  expires_at=expires_at.astimezone(UTC) if expires_at else None)
     session.add(row)
     session.flush()
+    session.add_all(ApiKeySource(key_id=row.id, source_name=source) for source in bound or ())
     record(session, actor=actor, action="key.create", subject=f"key:{public_id}", remote_addr=remote_addr,
            details={"id": row.id, "name": name, "scopes": sorted(chosen),
-                    "expires_at": row.expires_at.isoformat() if row.expires_at else None}, now=now)
-    return NewKey(row=row, key=f"{KEY_PREFIX}{public_id}_{secret}")
+                    "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+                    **({"sources": bound} if bound else {})}, now=now)
+    session.flush()
+    return NewKey(row=row, key=f"{KEY_PREFIX}{public_id}_{secret}", sources=bound)
 
 
 def list_keys(session: Session) -> list[ApiKey]:
@@ -186,8 +254,13 @@ def verify(session: Session, presented: str, now: datetime) -> KeyIdentity | Rej
         return "revoked"
     if row.expires_at is not None and row.expires_at <= now:
         return "expired"
-    return KeyIdentity(id=row.id, public_id=row.public_id, name=row.name, scopes=scopes_of(row),
-                       expires_at=row.expires_at)
+    scopes = scopes_of(row)
+    sources = None
+    if "ingest" in scopes and "admin" not in scopes:  # only such a key can be bound: no extra read for the rest
+        bound = key_sources(session, [row.id]).get(row.id)
+        sources = frozenset(bound) if bound else None
+    return KeyIdentity(id=row.id, public_id=row.public_id, name=row.name, scopes=scopes, expires_at=row.expires_at,
+                       sources=sources)
 
 
 def touch_last_used(session: Session, key_id: int, now: datetime) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.access.keys import NAME_PATTERN, Scope
+from app.access.keys import MAX_KEY_SOURCES, NAME_PATTERN, SOURCE_NAME_PATTERN, Scope
 from app.db.auth_models import ApiKey, AuditEntry
 
 
@@ -25,6 +25,10 @@ class ApiKeyIn(BaseModel):
                                 examples=[["ingest"]])
     expires_at: Annotated[datetime | None, AfterValidator(_aware)] = Field(
         default=None, description="When the key stops working (with an offset); never when left out")
+    sources: list[Annotated[str, Field(pattern=SOURCE_NAME_PATTERN, max_length=128)]] | None = Field(
+        default=None, max_length=MAX_KEY_SOURCES,
+        description="The push sources an ingest key (without admin) may write, each an existing push source; "
+        "every push source when left out", examples=[["platform-norra"]])
 
 
 class ApiKeyOut(BaseModel):
@@ -39,12 +43,15 @@ class ApiKeyOut(BaseModel):
     revoked_at: datetime | None
     revoked_by: str | None
     last_used_at: datetime | None = Field(description="At most a minute stale")
+    sources: list[str] | None = Field(description="The push sources the key may write; null: every push source "
+                                      "(as its scopes allow)")
 
     @classmethod
-    def of(cls, row: ApiKey) -> ApiKeyOut:
+    def of(cls, row: ApiKey, sources: list[str] | None) -> ApiKeyOut:
         return cls(id=row.id, public_id=row.public_id, name=row.name, scopes=row.scopes.split(),  # type: ignore[arg-type]
                    created_at=row.created_at, created_by=row.created_by, expires_at=row.expires_at,
-                   revoked_at=row.revoked_at, revoked_by=row.revoked_by, last_used_at=row.last_used_at)
+                   revoked_at=row.revoked_at, revoked_by=row.revoked_by, last_used_at=row.last_used_at,
+                   sources=sources)
 
 
 class ApiKeyCreatedOut(ApiKeyOut):

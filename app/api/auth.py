@@ -67,6 +67,10 @@ class Principal:
     name: str
     scopes: frozenset[Scope]
     key_id: str | None = None
+    sources: frozenset[str] | None = None  # the push sources the key may write; None: every one
+
+    def may_write(self, source: str) -> bool:
+        return self.sources is None or source in self.sources
 
     @property
     def actor(self) -> str:
@@ -180,7 +184,8 @@ def require_scope(scope: Scope) -> Callable[..., Principal]:
         if not (public or grants(identity.scopes, scope)):
             log.info("auth.forbidden", extra={"key": identity.public_id, "scope": scope})
             raise HTTPException(403, f"this API key lacks the {scope!r} scope")
-        return Principal(name=identity.name, scopes=identity.scopes, key_id=identity.public_id)
+        return Principal(name=identity.name, scopes=identity.scopes, key_id=identity.public_id,
+                         sources=identity.sources)
 
     dependency.__name__ = f"require_scope_{scope}"
     return dependency

@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from app.access.audit import list_entries
-from app.access.keys import SCOPES, InvalidKeyRequest, create_key, find_key, list_keys, revoke_key
+from app.access.keys import SCOPES, InvalidKeyRequest, create_key, find_key, key_sources, list_keys, revoke_key
 from app.cli.alerts import local
 from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, session_factory
 from app.db.session import transaction
+from app.sanitize import for_terminal as escape  # markup escaped and control characters shown
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -56,8 +56,15 @@ def create_command(
     scopes: Annotated[list[str], typer.Option("--scope", help=f"One of {', '.join(SCOPES)}; repeat for more")],
     expires: Annotated[str | None, typer.Option("--expires", help="90d, 12h, 4w or an ISO date; never if left out")]
     = None,
+    sources: Annotated[list[str] | None, typer.Option(
+        "--source", help="A push source the ingest key may write (repeat for more); every push source if left out")]
+    = None,
 ) -> None:
-    """Make an API key and print it once. admin implies read and ingest; ingest does not imply read."""
+    """Make an API key and print it once. admin implies read and ingest; ingest does not imply read.
+
+    An ingest key bound with --source may push only to those sources (each must exist: `vpt sources add NAME
+    --kind push`); one without may push to every push source.
+    """
     now = datetime.now(UTC)
     try:
         expires_at = parse_expiry(expires, now) if expires is not None else None
@@ -65,12 +72,15 @@ def create_command(
         raise _fail(f"--expires: {exc}") from None
     try:
         with transaction(session_factory(load_settings())) as session:
-            made = create_key(session, name=name, scopes=scopes, actor=cli_actor(), expires_at=expires_at, now=now)
+            made = create_key(session, name=name, scopes=scopes, actor=cli_actor(), expires_at=expires_at,
+                              sources=sources, now=now)
             row = made.row
     except InvalidKeyRequest as exc:
-        option = {"name": "--name", "scopes": "--scope", "expires_at": "--expires"}.get(exc.field, exc.field)
+        option = {"name": "--name", "scopes": "--scope", "expires_at": "--expires", "sources": "--source"}.get(
+            exc.field, exc.field)
         raise _fail(f"{option}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
-    errors.print(f"key {row.id} ({row.public_id}) '{escape(row.name)}', scopes {row.scopes}, "
+    bound = f", may write {escape(', '.join(made.sources))}" if made.sources else ""
+    errors.print(f"key {row.id} ({row.public_id}) '{escape(row.name)}', scopes {row.scopes}{bound}, "
                  f"expires {local(row.expires_at) if row.expires_at else 'never'}", highlight=False)
     errors.print("[yellow]warning[/yellow] this is the only time the key is shown: it is stored only as a salted "
                  "hash and cannot be shown again. Keep it in a secret store.", highlight=False)
@@ -79,16 +89,22 @@ def create_command(
 
 @keys_app.command("list")
 def list_command() -> None:
-    """Every key: id, public id, name, scopes, created, last used, expiry, revoked. Never a secret."""
+    """Every key: id, public id, name, scopes, sources it may write, created, last used, expiry, revoked. Never a
+    secret."""
     now = datetime.now(UTC)
     with session_factory(load_settings())() as session:
         rows = list_keys(session)
+        bound = key_sources(session)
     table = Table(title="API keys")
-    for header in ("ID", "Public ID", "Name", "Scopes", "Created", "By", "Last used", "Expires", "Revoked"):
+    for header in ("ID", "Public ID", "Name", "Scopes", "Sources", "Created", "By", "Last used", "Expires",
+                   "Revoked"):
         table.add_column(header, justify="right" if header == "ID" else "left")
     for row in rows:
         expired = row.expires_at is not None and row.expires_at <= now
-        table.add_row(str(row.id), row.public_id, escape(row.name), row.scopes, local(row.created_at),
+        pushes = "any push" if {"ingest", "admin"} & set(row.scopes.split()) else ""
+        writes = escape(", ".join(bound[row.id])) if row.id in bound else pushes
+        table.add_row(str(row.id), row.public_id, escape(row.name), row.scopes, writes,
+                      local(row.created_at),
                       escape(row.created_by), local(row.last_used_at),
                       ("[red]" if expired else "") + (local(row.expires_at) if row.expires_at else "never"),
                       f"[red]{local(row.revoked_at)}[/] {escape(row.revoked_by or '')}" if row.revoked_at else "no")

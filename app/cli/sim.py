@@ -9,9 +9,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory, sim_app, sources_app
+from app.cli.base import (
+    EXIT_FAILED,
+    app,
+    cli_actor,
+    console,
+    errors,
+    load_settings,
+    session_factory,
+    sim_app,
+    sources_app,
+)
 from app.db.session import transaction
 from app.kpi.localtime import STOCKHOLM
+from app.sanitize import for_terminal
 from app.sim.model import SimConfig
 
 RegionsOpt = Annotated[str, typer.Option(help="Comma-separated region codes")]
@@ -24,7 +35,7 @@ def _regions(text: str) -> tuple[str, ...]:
     codes = tuple(code.strip().upper() for code in text.split(",") if code.strip())
     unknown = sorted(set(codes) - {code for code, _name, _people in REGIONS})
     if not codes or unknown:
-        errors.print(f"[red]error[/red] unknown region code(s): {', '.join(unknown) or '(none given)'}")
+        errors.print(f"[red]error[/red] unknown region code(s): {for_terminal(', '.join(unknown) or '(none given)')}")
         raise typer.Exit(2)
     return codes
 
@@ -35,7 +46,7 @@ def _moment(text: str | None, default: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        errors.print(f"[red]error[/red] {text!r} is not an ISO 8601 date or time")
+        errors.print(f"[red]error[/red] {for_terminal(repr(text))} is not an ISO 8601 date or time")
         raise typer.Exit(2) from None
     return moment.replace(tzinfo=STOCKHOLM) if moment.tzinfo is None else moment
 
@@ -62,7 +73,7 @@ def simulate_command(
     try:
         start, end = date.fromisoformat(from_date), date.fromisoformat(to_date)
     except ValueError as exc:
-        errors.print(f"[red]error[/red] {exc}")
+        errors.print(f"[red]error[/red] {for_terminal(exc)}")
         raise typer.Exit(2) from None
     if end < start:
         errors.print("[red]error[/red] --to is before --from")
@@ -70,7 +81,7 @@ def simulate_command(
     config = SimConfig(seed=seed, regions=_regions(regions))
     paths = write_simulation(config, start, end, out, output_format)  # type: ignore[arg-type]
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {for_terminal(path)}")
 
 
 @sim_app.command("serve")
@@ -94,22 +105,34 @@ def sim_serve(
         config=SimConfig(seed=seed, regions=_regions(regions)), start=_moment(feed_start, start_of_today()),
         clock_origin=_moment(clock, datetime.now(UTC)), speed=speed, lag_share=lag_share, token=token,
     )
-    console.print(f"platform API on http://{host}:{port}/calls and /intervals (speed {speed}×)")
+    console.print(f"platform API on http://{for_terminal(host)}:{port}/calls and /intervals (speed {speed}×)")
     uvicorn.run(create_platform_app(options), host=host, port=port, log_level="warning")
 
 
 @sources_app.command("add")
 def sources_add(
     name: Annotated[str, typer.Argument(help="Source name")],
-    url: Annotated[str, typer.Option(help="Base URL of the platform API")],
-    kind: Annotated[str, typer.Option(help="calls or intervals")] = "calls",
+    url: Annotated[str | None, typer.Option(help="Base URL of the platform API (pull sources)")] = None,
+    kind: Annotated[str, typer.Option(help="calls or intervals (a pull source), or push")] = "calls",
     cadence: Annotated[int, typer.Option(help="Seconds between pulls")] = 60,
     overlap: Annotated[int, typer.Option(help="Seconds re-read before the stored position")] = 300,
     page_size: Annotated[int, typer.Option(help="Records per page")] = 1000,
     auth_header_env: Annotated[str | None, typer.Option(help="Variable holding the Authorization value")] = None,
     start: Annotated[str | None, typer.Option(help="Where a new source starts reading (ISO time)")] = None,
 ) -> None:
-    """Create or change an HTTP pull source in the database; a running worker picks it up."""
+    """Create or change an HTTP pull source in the database; a running worker picks it up.
+
+    With --kind push (and no --url), make a push source instead: ingest keys may then push to it.
+    """
+    if kind == "push":
+        if url is not None or auth_header_env is not None or start is not None:
+            errors.print("[red]error[/red] a push source takes no --url, --auth-header-env or --start")
+            raise typer.Exit(2)
+        _add_push_source(name)
+        return
+    if url is None:
+        errors.print("[red]error[/red] --url is required for a pull source (--kind calls or intervals)")
+        raise typer.Exit(2)
     from app.ingest.sources import PullSourceConfig, SourceConfigError, save_source
 
     settings = load_settings()
@@ -122,9 +145,61 @@ def sources_add(
         with transaction(session_factory(settings)) as session:
             save_source(session, config)
     except SourceConfigError as exc:
-        errors.print(f"[red]error[/red] {exc}")
+        errors.print(f"[red]error[/red] {for_terminal(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
-    console.print(f"source {name} saved")
+    console.print(f"source {for_terminal(name)} saved")
+
+
+def _add_push_source(name: str) -> None:
+    from app.access.audit import record
+    from app.ingest.loader import SourceKindMismatch
+    from app.ingest.lock import IngestBusy, LockWait
+    from app.ingest.source_admin import InvalidSourceName, SourceNameReserved, create_push_source, reserved_names
+    from app.sanitize import for_terminal
+
+    settings = load_settings()
+    try:
+        with transaction(session_factory(settings)) as session:
+            _, made = create_push_source(session, name, reserved_names(settings),
+                                         LockWait(settings.ingest_lock_wait_seconds, "cli source.create"))
+            if made:
+                record(session, actor=cli_actor(), action="source.create", subject=f"source:{name}",
+                       details={"kind": "push"})
+    except (InvalidSourceName, SourceKindMismatch, SourceNameReserved, IngestBusy) as exc:
+        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    console.print(f"push source {for_terminal(name)} made: ingest keys may push to it" if made
+                  else f"push source {for_terminal(name)} exists already: nothing changed", highlight=False)
+
+
+@sources_app.command("remove")
+def sources_remove(
+    name: Annotated[str, typer.Argument(help="Source name")],
+    purge: Annotated[bool, typer.Option("--purge", help="Also delete its records, ingest runs and rejected rows")]
+    = False,
+) -> None:
+    """Remove a source. One that holds records or ingest runs only with --purge, which deletes them with it and
+    rebuilds the aggregates of the hours they touched, in one transaction with its audit row."""
+    from app.access.audit import record
+    from app.ingest.loader import UnknownSource
+    from app.ingest.lock import IngestBusy, LockWait
+    from app.ingest.source_admin import InvalidSourceName, SourceNotEmpty, remove_source
+    from app.sanitize import for_terminal
+
+    settings = load_settings()
+    try:
+        with transaction(session_factory(settings)) as session:
+            removal = remove_source(session, name, purge=purge,
+                                    lock=LockWait(settings.ingest_lock_wait_seconds, "cli source.remove"))
+            record(session, actor=cli_actor(), action="source.remove", subject=f"source:{name}",
+                   details=removal.details())
+    except (InvalidSourceName, UnknownSource, SourceNotEmpty, IngestBusy) as exc:
+        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    purged = (f": deleted {removal.calls} calls, {removal.intervals} interval records, {removal.runs} ingest runs "
+              f"and {removal.rejected_rows} rejected rows; {removal.hours_refreshed} hours of aggregates rebuilt"
+              if removal.purged else "")
+    console.print(f"{removal.kind} source {for_terminal(name)} removed{purged}", highlight=False)
 
 
 @sources_app.command("list")
@@ -142,12 +217,12 @@ def sources_list() -> None:
         table.add_column(header)
     for row in rows:
         table.add_row(
-            row.name, row.kind, "ja" if row.enabled else "nej",
+            for_terminal(row.name), for_terminal(row.kind), "ja" if row.enabled else "nej",
             _when(row.last_success_at), _when(row.delivered_until),
             "" if row.records_behind is None else str(row.records_behind),
             "" if row.last_error is None or (row.last_success_at and row.last_error_at and
                                              row.last_success_at > row.last_error_at)
-            else f"{_when(row.last_error_at)} {row.last_error[:60]}",
+            else f"{_when(row.last_error_at)} {for_terminal(row.last_error[:60])}",
         )
     console.print(table)
 
@@ -166,21 +241,21 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
     with factory() as session:
         configs = {config.name: config for config in pull_sources(session)}
     if name not in configs:
-        errors.print(f"[red]error[/red] no enabled pull source named {name}")
+        errors.print(f"[red]error[/red] no enabled pull source named {for_terminal(name)}")
         raise typer.Exit(EXIT_FAILED)
     lease = source_lease(name, worker_identity(), settings.lease_seconds)
     with leased(factory, lease.name, lease.holder, lease.seconds) as taken:
         if not taken:
-            errors.print(f"source {name} is being pulled by a worker right now")
+            errors.print(f"source {for_terminal(name)} is being pulled by a worker right now")
             raise typer.Exit(EXIT_FAILED)
         try:
             with httpx.Client() as client:
                 report = pull_source(factory, settings, configs[name], client, lease=lease)
         except PullError as exc:
-            errors.print(f"[red]failed[/red] {exc}")
+            errors.print(f"[red]failed[/red] {for_terminal(exc)}")  # may quote the platform's reply
             raise typer.Exit(EXIT_FAILED) from None
     console.print(
-        f"{name}: {report.pages} pages, {report.records} records: stored {report.stored}, updated "
+        f"{for_terminal(name)}: {report.pages} pages, {report.records} records: stored {report.stored}, updated "
         f"{report.updated}, unchanged {report.unchanged}, rejected {report.rejected}, still queued {report.pending}"
     )
 

@@ -104,13 +104,27 @@ class Source(Base):
     rows_rejected_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     runs_succeeded_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     runs_failed_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    runs_rejected_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_run_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class ApiKeySource(Base):
+    """A push source an ingest key may write. A key with no rows here may write every push source.
+
+    By name, without foreign keys: removing a source must leave its bindings (else a key bound only to it would
+    become unbound, free to write anywhere), and ``api_keys`` lives in ``auth_models`` (keys are never deleted).
+    """
+
+    __tablename__ = "api_key_sources"
+
+    key_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    source_name: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
 class IngestRun(Base):
     __tablename__ = "ingest_runs"
     __table_args__ = (
-        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+        CheckConstraint("status IN ('running', 'succeeded', 'rejected', 'failed')", name="status"),
         CheckConstraint("record_kind IN ('calls', 'intervals')", name="record_kind"),
     )
 

@@ -41,6 +41,11 @@ def push(client: TestClient, body: bytes, *, kind: str = "calls", headers=CSV, *
     return client.post(f"/api/v1/ingest/{kind}", content=body, headers=headers, params=params)
 
 
+def make_source(client: TestClient, name: str) -> None:
+    """A push source other than the default, which an admin makes before anyone pushes to it."""
+    assert client.post("/api/v1/sources", json={"name": name}).status_code == 201
+
+
 # --- push --------------------------------------------------------------------------------------------------
 
 
@@ -66,6 +71,7 @@ def test_csv_push_is_stored_and_reported(settings, session_factory):
 
 def test_interval_push(settings, session_factory):
     with client_for(settings) as client:
+        make_source(client, "platform-z")
         response = push(client, INTERVALS_CSV, kind="intervals", headers={"Content-Type": "application/csv"},
                         source="platform-z")
     assert response.status_code == 200, response.text
@@ -172,6 +178,7 @@ def test_the_first_push_to_a_new_source_twice_at_once(settings, session_factory,
     """The race where the source (and, on an untouched database, the stored definitions) do not exist yet."""
     if warm == "definitions":
         with client_for(settings) as client:
+            make_source(client, "elsewhere")
             assert push(client, HEADER.encode(), source="elsewhere").status_code == 200
     with running_server(create_app(settings)) as base_url:
         responses = push_concurrently(base_url, CALLS_CSV, admin_headers(settings))
@@ -288,6 +295,7 @@ def test_mixed_good_and_bad_rows_is_200_naming_line_and_field(settings, session_
 
 def test_a_file_that_cannot_be_read_is_a_failed_run(settings):
     with client_for(settings) as client:
+        make_source(client, "broken")
         response = push(client, b"call_id,region\nx1,SE-AC\n", source="broken", origin="nocolumns.csv")
         runs = client.get("/api/v1/ingest/runs", params={"source": "broken"}).json()["runs"]
     assert response.status_code == 422
@@ -303,6 +311,7 @@ def test_a_file_that_cannot_be_read_is_a_failed_run(settings):
 def test_runs_are_listed_newest_first_with_keyset_pages(settings):
     with client_for(settings) as client:
         ids = [push(client, CALLS_CSV, origin=f"d{i}.csv").json()["run_id"] for i in range(3)]
+        make_source(client, "other")
         push(client, b"nothing,useful\n", source="other", origin="broken.csv")  # a failed run of another source
         first = client.get("/api/v1/ingest/runs", params={"limit": 2, "source": "push"}).json()
         second = client.get("/api/v1/ingest/runs",
@@ -361,14 +370,14 @@ def test_sources_show_freshness_after_success_and_failure(settings):
     assert after_success["last_success_at"] is not None and after_success["last_error"] is None
     assert after_success["delivered_until"] == "2025-10-31T23:00:00Z"
     assert after_success["latest_run"]["status"] == "succeeded"
-    assert after_success["runs"] == {"total": 1, "succeeded": 1, "failed": 0, "running": 0}
+    assert after_success["runs"] == {"total": 1, "succeeded": 1, "rejected": 0, "failed": 0, "running": 0}
     assert after_success["config"] is None
     assert failed.status_code == 422
     assert "missing required column" in after_failure["last_error"]
     assert after_failure["last_error_at"] is not None and after_failure["consecutive_failures"] == 1
     assert after_failure["last_success_at"] == after_success["last_success_at"]
     assert after_failure["latest_run"]["status"] == "failed"
-    assert after_failure["runs"] == {"total": 2, "succeeded": 1, "failed": 1, "running": 0}
+    assert after_failure["runs"] == {"total": 2, "succeeded": 1, "rejected": 0, "failed": 1, "running": 0}
     assert listing == [after_failure]
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from sqlalchemy import event
 
 from app.access.audit import list_entries
-from app.access.keys import InvalidKeyRequest, create_key, find_key, list_keys, revoke_key
+from app.access.keys import InvalidKeyRequest, create_key, find_key, key_sources, list_keys, revoke_key
 from app.api.access_schemas import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditPageOut
 from app.api.auth import Authenticator, Principal, remote_addr, require_scope
 from app.api.deps import SessionDep
@@ -31,19 +32,29 @@ INVALID: dict[int | str, dict[str, Any]] = {
 @router.get("/keys", response_model=list[ApiKeyOut], responses=INVALID,
             summary="Every API key, revoked ones too (admin); never a secret")
 def get_keys(session: SessionDep, _: AdminPrincipal) -> list[ApiKeyOut]:
-    return [ApiKeyOut.of(row) for row in list_keys(session)]
+    bound = key_sources(session)
+    return [ApiKeyOut.of(row, bound.get(row.id)) for row in list_keys(session)]
 
 
-@router.post("/keys", response_model=ApiKeyCreatedOut, responses=INVALID,
+@router.post("/keys", response_model=ApiKeyCreatedOut,
+             responses={404: {"model": ErrorBody, "description": "A source in sources does not exist"},
+                        409: {"model": ErrorBody, "description": "A source in sources is a file or pull source, "
+                              "which takes no pushes"}, **INVALID},
              summary="Make an API key (admin); the answer holds the key, shown this once")
-def post_key(session: SessionDep, principal: AdminPrincipal, body: ApiKeyIn, request: Request) -> ApiKeyCreatedOut:
+def post_key(
+    session: SessionDep, principal: AdminPrincipal, body: ApiKeyIn, request: Request
+) -> ApiKeyCreatedOut | JSONResponse:
     try:
         made = create_key(session, name=body.name, scopes=body.scopes, actor=principal.actor,
-                          expires_at=body.expires_at, remote_addr=remote_addr(request))
+                          expires_at=body.expires_at, sources=body.sources, remote_addr=remote_addr(request))
     except InvalidKeyRequest as exc:
-        raise RequestValidationError([{"loc": ("body", exc.field), "msg": str(exc).removeprefix(f"{exc.field}: "),
-                                       "type": "invalid_key"}]) from None
-    return ApiKeyCreatedOut(**ApiKeyOut.of(made.row).model_dump(), key=made.key)
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        status = getattr(exc, "status_code", 422)
+        if status != 422:  # a source that is missing (404) or takes no pushes (409), as a push to it would be
+            return JSONResponse({"error": "not_found" if status == 404 else "source_kind_mismatch",
+                                 "detail": message}, status_code=status)
+        raise RequestValidationError([{"loc": ("body", exc.field), "msg": message, "type": "invalid_key"}]) from None
+    return ApiKeyCreatedOut(**ApiKeyOut.of(made.row, made.sources).model_dump(), key=made.key)
 
 
 @router.delete(
@@ -64,7 +75,7 @@ def delete_key(
         authenticator.invalidate()
         # Again once the revocation is committed: a request verifying the key meanwhile saw it still valid.
         event.listen(session, "after_commit", lambda _: authenticator.invalidate(), once=True)
-    return ApiKeyOut.of(row)
+    return ApiKeyOut.of(row, key_sources(session, [row.id]).get(row.id))
 
 
 @router.get("/audit", response_model=AuditPageOut, responses=INVALID,

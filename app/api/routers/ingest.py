@@ -31,9 +31,11 @@ from app.api.ingest_schemas import (
 from app.api.limits import too_large_detail
 from app.api.schemas import ErrorBody
 from app.config import Settings
-from app.ingest.loader import RecordKind, RunReport
+from app.ingest.loader import DEFAULT_PUSH_SOURCE, RecordKind, RunReport, UnknownSource
 from app.ingest.parsers import Format
 from app.ingest.service import ingest_bytes
+from app.ingest.source_admin import check_push_source
+from app.sanitize import clean
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,9 @@ BAD_PARAMS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody, "descri
 
 SourceParam = Annotated[
     str,
-    Query(pattern=SOURCE_NAME, max_length=128, description="Source name; record identity is unique per source"),
+    Query(pattern=SOURCE_NAME, max_length=128,
+          description="A push source an admin made (POST /api/v1/sources); the default, push, is made by its "
+          "first push. Record identity is unique per source"),
 ]
 OriginParam = Annotated[
     str, Query(min_length=1, max_length=512, pattern=NO_CONTROL_CHARS,
@@ -66,7 +70,7 @@ OriginParam = Annotated[
 
 
 def error_response(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status)
+    return JSONResponse({"error": error, "detail": clean(detail), **extra}, status_code=status)  # may quote a header
 
 
 def _format_of(content_type: str | None) -> Format | None:
@@ -82,6 +86,7 @@ def _report_out(report: RunReport) -> PushReport:
     return PushReport(
         run_id=report.run_id, source=report.source, origin=report.origin,
         record_kind=report.record_kind,  # type: ignore[arg-type]
+        status=report.status,
         rows_read=report.rows_read, rows_stored=report.rows_stored, rows_updated=report.rows_updated,
         rows_unchanged=report.rows_unchanged, rows_rejected=report.rows_rejected,
         hours_refreshed=report.hours_refreshed, first_record_at=report.first_record_at,
@@ -93,9 +98,20 @@ def _report_out(report: RunReport) -> PushReport:
     )
 
 
+def _check_source(request: Request, source: str) -> None:
+    with request.app.state.session_factory() as session:
+        check_push_source(session, source)
+
+
 async def _push(
     request: Request, settings: Settings, principal: Principal, record_kind: RecordKind, source: str, origin: str
 ) -> PushReport | JSONResponse:
+    if not principal.may_write(source):  # before the name is looked up: a bound key learns nothing of others
+        return error_response(403, "forbidden", f"this API key may not write source {source!r}")
+    try:  # before the body is read; a 409 (SourceKindMismatch) goes to its handler
+        await run_in_threadpool(_check_source, request, source)
+    except UnknownSource as exc:
+        return error_response(404, "not_found", str(exc))
     fmt = _format_of(request.headers.get("content-type"))
     if fmt is None:
         accepted = ", ".join(CONTENT_TYPES)
@@ -119,14 +135,17 @@ async def _push(
         if size == 0:
             return error_response(422, "empty_body", f"the body is empty: send a {fmt} file of {record_kind}")
         body.seek(0)
-        report = await run_in_threadpool(
-            ingest_bytes, request.app.state.session_factory, settings, record_kind=record_kind, raw=body,
-            fmt=fmt, origin=origin, source_name=source, source_kind="push", max_rows=settings.max_upload_rows,
-        )
+        try:
+            report = await run_in_threadpool(
+                ingest_bytes, request.app.state.session_factory, settings, record_kind=record_kind, raw=body,
+                fmt=fmt, origin=origin, source_name=source, source_kind="push", max_rows=settings.max_upload_rows,
+            )
+        except UnknownSource as exc:  # removed while the body arrived
+            return error_response(404, "not_found", str(exc))
     log.info("ingest.push.finished", extra={"run_id": report.run_id, "source": source, "principal": principal.name,
                                             "bytes": size})
     out = _report_out(report)
-    if report.rows_read > 0 and report.rows_stored + report.rows_updated + report.rows_unchanged == 0:
+    if report.status == "rejected":  # the run's verdict: rows read, none stored (app.ingest.loader.RunReport)
         return error_response(
             422, "no_rows_stored",
             f"none of the {report.rows_read} rows could be stored; every row was rejected and kept: "
@@ -139,8 +158,13 @@ async def _push(
 PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "The body is larger than VPT_MAX_UPLOAD_BYTES (payload_too_large), "
           "or the file has more rows than VPT_MAX_UPLOAD_ROWS (too_many_rows: nothing stored, a failed run recorded)"},
+    403: {"model": ErrorBody, "description": "The API key lacks the ingest scope, or is bound to other sources"},
+    404: {"model": ErrorBody, "description": "No such source: an admin makes push sources (POST /api/v1/sources); "
+          "only the default, push, is made by its first push"},
     409: {"model": ErrorBody, "description": "The source name belongs to a source of another kind (file, http)"},
     415: {"model": ErrorBody, "description": "The Content-Type is not one of the accepted types"},
+    503: {"model": ErrorBody, "description": "Another ingest or recompute held the ingest lock longer than "
+          "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy, naming it): nothing stored, a failed run recorded; retry"},
     422: {
         "model": PushErrorBody,
         "description": "Empty body, unreadable file (a failed run is recorded), bad parameters, or every row "
@@ -189,7 +213,7 @@ async def push_calls(
     request: Request,
     settings: SettingsDep,
     principal: IngestPrincipal,
-    source: SourceParam = "push",
+    source: SourceParam = DEFAULT_PUSH_SOURCE,
     origin: OriginParam = "upload",
 ) -> PushReport | JSONResponse:
     return await _push(request, settings, principal, "calls", source, origin)
@@ -206,7 +230,7 @@ async def push_intervals(
     request: Request,
     settings: SettingsDep,
     principal: IngestPrincipal,
-    source: SourceParam = "push",
+    source: SourceParam = DEFAULT_PUSH_SOURCE,
     origin: OriginParam = "upload",
 ) -> PushReport | JSONResponse:
     return await _push(request, settings, principal, "intervals", source, origin)

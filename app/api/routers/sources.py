@@ -1,22 +1,70 @@
-"""Sources and their freshness (SPEC §7). A source's config is never shown whole: it may hold auth headers."""
+"""Sources and their freshness (SPEC §7); making push sources and removing sources (admin, audited).
+
+A source's config is never shown whole: it may hold auth headers. Pushes create no sources (but the default
+``push``): an admin makes each push source here or with ``vpt sources add NAME --kind push``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from app.access.audit import record
 from app.api.alerts_schemas import NO_CONTROL_CHARS
-from app.api.auth import require_scope
-from app.api.deps import SessionDep
+from app.api.auth import Principal, remote_addr, require_scope
+from app.api.deps import SessionDep, SettingsDep
 from app.api.ingest_queries import get_source, list_sources
 from app.api.ingest_schemas import SourceOut
 from app.api.schemas import ErrorBody
+from app.ingest.loader import SourceKindMismatch, UnknownSource
+from app.ingest.lock import LockWait
+from app.ingest.source_admin import (
+    SourceNameReserved,
+    SourceNotEmpty,
+    create_push_source,
+    remove_source,
+    reserved_names,
+)
+from app.ingest.sources import NAME
 
-router = APIRouter(prefix="/api/v1", tags=["sources"], dependencies=[Depends(require_scope("read"))])
+router = APIRouter(prefix="/api/v1", tags=["sources"])
+
+ReadScope = [Depends(require_scope("read"))]
+AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "The name is too long or holds other characters than A–Z, a–z, 0–9, "
+          "'.', '_', '-'"},
+}
+SourceName = Annotated[str, Path(max_length=128, pattern=NAME.pattern, description="The source's name")]
 
 
-@router.get("/sources", response_model=list[SourceOut], summary="Every source, its freshness and its latest run")
+class SourceIn(BaseModel):
+    name: str = Field(pattern=NAME.pattern, max_length=128, description="Unique among all sources",
+                      examples=["platform-norra"])
+    kind: Literal["push"] = Field(default="push", description="Only push sources are made here; pull sources "
+                                  "with `vpt sources add NAME --url URL`")
+
+
+class SourceRemovalOut(BaseModel):
+    name: str
+    kind: str = Field(description="file, push or http")
+    purged: bool = Field(description="Whether its records were deleted with it")
+    calls: int = Field(description="Call records deleted with it")
+    intervals: int = Field(description="Interval records deleted with it")
+    runs: int = Field(description="Ingest runs deleted with it")
+    rejected_rows: int = Field(description="Rejected rows deleted with it")
+    hours_refreshed: int = Field(description="Hours of aggregates rebuilt from the records that remain")
+
+
+def _error(status: int, error: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+
+
+@router.get("/sources", response_model=list[SourceOut], dependencies=ReadScope,
+            summary="Every source, its freshness and its latest run")
 def get_sources(session: SessionDep) -> list[SourceOut]:
     return list_sources(session)
 
@@ -24,6 +72,7 @@ def get_sources(session: SessionDep) -> list[SourceOut]:
 @router.get(
     "/sources/{name}",
     response_model=SourceOut,
+    dependencies=ReadScope,
     responses={
         404: {"model": ErrorBody, "description": "No such source"},
         422: {"model": ErrorBody, "description": "The name is too long or holds control characters"},
@@ -37,3 +86,70 @@ def get_one_source(
     if source is None:
         raise HTTPException(404, f"no source {name!r}")
     return source
+
+
+@router.post(
+    "/sources",
+    response_model=SourceOut,
+    status_code=201,
+    responses={
+        200: {"model": SourceOut, "description": "The push source existed already: nothing changed"},
+        409: {"model": ErrorBody, "description": "The name belongs to a file or pull source, or is reserved for "
+              "file ingests (a drop folder's, VPT_DEFAULT_SOURCE)"},
+        503: {"model": ErrorBody, "description": "An ingest or recompute held the ingest lock longer than "
+              "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy; nothing changed, retry)"},
+        **INVALID,
+    },
+    summary="Make a push source (admin); ingest keys may then push to it",
+)
+def post_source(
+    session: SessionDep, settings: SettingsDep, principal: AdminPrincipal, body: SourceIn, request: Request,
+    response: Response,
+) -> SourceOut | JSONResponse:
+    try:
+        source, made = create_push_source(session, body.name, reserved_names(settings),
+                                          LockWait(settings.ingest_lock_wait_seconds, "api source.create"))
+    except SourceKindMismatch as exc:
+        return _error(409, "source_kind_mismatch", str(exc))
+    except SourceNameReserved as exc:
+        return _error(409, "source_name_reserved", str(exc))
+    if made:
+        record(session, actor=principal.actor, action="source.create", subject=f"source:{source.name}",
+               details={"kind": source.kind}, remote_addr=remote_addr(request))
+    else:
+        response.status_code = 200
+    out = get_source(session, source.name)
+    assert out is not None  # made or found in this transaction
+    return out
+
+
+@router.delete(
+    "/sources/{name}",
+    response_model=SourceRemovalOut,
+    responses={
+        404: {"model": ErrorBody, "description": "No such source"},
+        409: {"model": ErrorBody, "description": "The source holds records or ingest runs and purge is not true "
+              "(source_not_empty; nothing changed)"},
+        503: {"model": ErrorBody, "description": "An ingest or recompute held the ingest lock longer than "
+              "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy; nothing changed, retry)"},
+        **INVALID,
+    },
+    summary="Remove a source (admin); one holding records only with purge=true, which deletes them too",
+    description="A purge deletes the source's calls, interval records, ingest runs and rejected rows and rebuilds "
+    "the aggregates of the hours they touched, in one transaction with its audit row (source.remove). API keys "
+    "bound to the name keep their binding.",
+)
+def delete_source(
+    session: SessionDep, settings: SettingsDep, principal: AdminPrincipal, request: Request, name: SourceName,
+    purge: Annotated[bool, Query(description="Also delete its records, runs and rejected rows")] = False,
+) -> SourceRemovalOut | JSONResponse:
+    try:
+        removal = remove_source(session, name, purge=purge,
+                                lock=LockWait(settings.ingest_lock_wait_seconds, "api source.remove"))
+    except UnknownSource:
+        return _error(404, "not_found", f"no source {name!r}")
+    except SourceNotEmpty as exc:
+        return _error(409, "source_not_empty", str(exc))
+    record(session, actor=principal.actor, action="source.remove", subject=f"source:{name}",
+           details=removal.details(), remote_addr=remote_addr(request))
+    return SourceRemovalOut(name=removal.name, **removal.details())

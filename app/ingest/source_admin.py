@@ -1,0 +1,183 @@
+"""Making push sources and removing sources: admin actions (``vpt sources add/remove``, ``/api/v1/sources``).
+
+Pushes create no sources (but ``DEFAULT_PUSH_SOURCE``), so a push source is made here, by an admin. Removing a
+source that holds records needs ``purge``: its calls, interval records, runs and rejected rows go in the
+caller's transaction, under the ingest lock, together with the aggregates of every hour they touched, so
+the hourly and monthly figures and the metrics' running totals equal a recompute from what remains.
+
+The caller writes the audit row (``source.create``, ``source.remove``) in the same transaction: the API and
+the CLI know the actor, and ingest does not depend on access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, insert, select, union
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours, touched_hours
+from app.db.models import AggregateDefinitions, Call, IngestRun, IntervalRow, RejectedRow, Source
+from app.ingest.dropdir import KINDS as DROP_FOLDERS
+from app.ingest.loader import DEFAULT_PUSH_SOURCE, SourceKindMismatch, UnknownSource
+from app.ingest.lock import LockWait, take_ingest_lock
+from app.ingest.sources import NAME
+from app.kpi.counts import Definitions
+
+
+class InvalidSourceName(ValueError):
+    status_code = 422
+
+    def __init__(self) -> None:
+        super().__init__("a source name is 1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'")
+
+
+class SourceNameReserved(Exception):
+    """A name the file ingests use (a drop folder's, ``VPT_DEFAULT_SOURCE``): a push source under it would
+    refuse their next delivery."""
+
+    status_code = 409
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"source name {name!r} is reserved for file ingests (the drop directory, `vpt ingest`)")
+
+
+class SourceNotEmpty(Exception):
+    """Removing a source that holds records (or ingest runs) without ``purge``."""
+
+    status_code = 409
+
+    def __init__(self, removal: Removal) -> None:
+        super().__init__(
+            f"source {removal.name!r} holds {removal.calls} calls, {removal.intervals} interval records and "
+            f"{removal.runs} ingest runs ({removal.rejected_rows} rejected rows): purge them with it "
+            "(`vpt sources remove --purge`, DELETE ?purge=true) or keep the source"
+        )
+        self.removal = removal
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """What a removal took (or would take) with it."""
+
+    name: str
+    kind: str
+    calls: int
+    intervals: int
+    runs: int
+    rejected_rows: int
+    hours_refreshed: int = 0
+    purged: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.calls or self.intervals or self.runs)
+
+    def details(self) -> dict[str, Any]:
+        """The audit row's details."""
+        return {key: value for key, value in asdict(self).items() if key != "name"}
+
+
+def reserved_names(settings: Settings) -> frozenset[str]:
+    """The names file ingests create their sources under: the drop folders' and ``VPT_DEFAULT_SOURCE``."""
+    return frozenset({settings.default_source, *(f"drop-{folder}" for folder in DROP_FOLDERS)})
+
+
+def _check_name(name: str) -> None:
+    if not NAME.match(name):
+        raise InvalidSourceName()
+
+
+def check_push_source(session: Session, name: str) -> None:
+    """Refuse a push before its body is read: an unknown name (but the default) or a source of another kind.
+
+    The ingest itself resolves the source again, under the lock: this is the early answer, not the guard.
+    """
+    kind = session.scalar(select(Source.kind).where(Source.name == name))
+    if kind is None and name != DEFAULT_PUSH_SOURCE:
+        raise UnknownSource(name)
+    if kind is not None and kind != "push":
+        raise SourceKindMismatch(name, kind, "push")
+
+
+def create_push_source(
+    session: Session, name: str, reserved: frozenset[str] = frozenset(), lock: LockWait | None = None
+) -> tuple[Source, bool]:
+    """The push source ``name`` and whether it was made now; making one that exists is a no-op.
+
+    ``reserved`` are names the file ingests use: refused, so no push source can block them. Raises
+    ``IngestBusy`` when the ingest lock stays taken longer than ``lock.seconds``.
+    """
+    _check_name(name)
+    # Two admins making the same name at once, or a first delivery to it: one makes it, the other finds it.
+    take_ingest_lock(session, lock or LockWait(actor="source.create"))
+    source = session.scalar(select(Source).where(Source.name == name))
+    if source is not None:
+        if source.kind != "push":
+            raise SourceKindMismatch(name, source.kind, "push")
+        return source, False
+    if name in reserved:
+        raise SourceNameReserved(name)
+    source = Source(name=name, kind="push")
+    session.add(source)
+    session.flush()
+    return source, True
+
+
+def remove_source(session: Session, name: str, *, purge: bool = False, lock: LockWait | None = None) -> Removal:
+    """Remove a source of any kind; one holding records or runs only with ``purge``, which deletes them too.
+
+    Key bindings by its name stay: a key bound to it writes nowhere until a source of that name exists again.
+    Raises ``IngestBusy`` when the ingest lock stays taken longer than ``lock.seconds``.
+    """
+    _check_name(name)
+    take_ingest_lock(session, lock or LockWait(actor="source.remove"))
+    source = session.scalar(select(Source).where(Source.name == name))
+    if source is None:
+        raise UnknownSource(name)
+    runs = select(IngestRun.id).where(IngestRun.source_id == source.id).scalar_subquery()
+    removal = Removal(
+        name=name, kind=source.kind,
+        calls=_count(session, Call, Call.source_id == source.id),
+        intervals=_count(session, IntervalRow, IntervalRow.source_id == source.id),
+        runs=_count(session, IngestRun, IngestRun.source_id == source.id),
+        rejected_rows=_count(session, RejectedRow, RejectedRow.run_id.in_(runs)),
+        purged=purge,
+    )
+    if not removal.empty and not purge:
+        raise SourceNotEmpty(removal)
+    hours = 0
+    if not removal.empty:
+        hours = _purge(session, source.id)
+    session.delete(source)
+    session.flush()
+    return replace(removal, hours_refreshed=hours)
+
+
+def _count(session: Session, model: type[Any], condition: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model).where(condition)) or 0)
+
+
+def _purge(session: Session, source_id: int) -> int:
+    """Delete the source's records, runs and rejected rows; rebuild the hours they touched. Returns the hours."""
+    conn = session.connection()
+    create_touched_table(conn)
+    touched = union(
+        select(Call.region, Call.hour_start).where(Call.source_id == source_id),
+        select(IntervalRow.region, IntervalRow.hour_start).where(IntervalRow.source_id == source_id),
+    )
+    conn.execute(insert(touched_hours).from_select(["region", "hour_start"], touched))
+    runs = select(IngestRun.id).where(IngestRun.source_id == source_id).scalar_subquery()
+    conn.execute(delete(RejectedRow).where(RejectedRow.run_id.in_(runs)))
+    conn.execute(delete(Call).where(Call.source_id == source_id))
+    conn.execute(delete(IntervalRow).where(IntervalRow.source_id == source_id))
+    conn.execute(delete(IngestRun).where(IngestRun.source_id == source_id))
+    hours = 0
+    stored = session.get(AggregateDefinitions, 1)
+    if stored is not None:  # absent only if nothing was ever ingested, and then no hour has figures
+        # The definitions the figures were built with, whatever the settings say now: every other hour keeps them.
+        hours = refresh_touched_hours(conn, Definitions(stored.short_abandon_seconds, stored.sl_seconds))
+    drop_touched_table(conn)
+    return hours
