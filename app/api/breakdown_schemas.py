@@ -27,7 +27,8 @@ class ScopeSeries(BaseModel):
 class DayFigures(BaseModel):
     date: str = Field(examples=["2025-10-26"])
     weekday: int = Field(description="ISO weekday, 1 = Monday")
-    kpis: Kpis
+    kpis: Kpis = Field(description="For a region, answered_by/for_other_regions are those of the day, as in its "
+                       "monthly figures; null for a collaboration")
     hours_with_data: int
     hours_in_day: int = Field(description="23 on the spring DST day, 25 on the autumn one, else 24")
 
@@ -45,7 +46,8 @@ class HourFigures(BaseModel):
                             examples=["2025-10-26T02:00:00+01:00"])
     local_hour: str = Field(examples=["02:00"])
     utc_offset: str = Field(examples=["+02:00"], description="Tells the two 02:00 hours of the autumn DST day apart")
-    has_data: bool
+    has_data: bool = Field(description="The hour has records of the scope's own calls (a region's hour without "
+                           "them may still show calls it answered for other regions)")
     kpis: Kpis
 
 

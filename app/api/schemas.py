@@ -40,8 +40,11 @@ class Kpis(BaseModel):
     wait_p50: float | None = Field(description="Median wait of answered calls (histogram estimate); call data only")
     wait_p90: float | None
     longest_wait: float | None
-    answered_by_other_regions: int | None = Field(description="This region's calls answered elsewhere")
-    answered_for_other_regions: int | None = Field(description="Other regions' calls answered here")
+    answered_by_other_regions: int | None = Field(
+        description="This region's calls answered by another region, where the source names the answering region; "
+        "null for a collaboration")
+    answered_for_other_regions: int | None = Field(
+        description="Other regions' calls answered here; null for a collaboration")
 
 
 class TargetStatus(BaseModel):
@@ -74,11 +77,34 @@ class Comparisons(BaseModel):
     previous_year: KpiDeltas
 
 
+class MemberCompleteness(BaseModel):
+    code: str = Field(examples=["SE-Y"])
+    name: str
+    hours_with_data: int = Field(description="0: the region has no data in the month")
+    first_hour_with_data: str | None = Field(description="Start of the region's first hour with data, UTC")
+    latest_record_at: str | None = Field(description="The region's newest record in the month, UTC")
+    partial: bool = Field(description="No data, or data that start late or end early (see Completeness.partial)")
+
+
 class Completeness(BaseModel):
     hours_with_data: int
     hours_in_month: int = Field(description="744 for most 31-day months; 745 in October, 743 in March (DST)")
-    latest_record_at: str | None = Field(description="Newest record in the month, UTC")
-    partial: bool = Field(description="The newest record is more than 6 hours before the month's end (or now)")
+    latest_record_at: str | None = Field(description="Newest record in the month, UTC (of any member region)")
+    partial: bool = Field(
+        description="The data start late (the first hour with data begins more than 6 hours after the month's "
+        "start) or end early (the newest record is more than 6 hours before the month's end, or before now for "
+        "the month in progress); for a collaboration, any member region is partial or has no data at all "
+        "(its completeness is that of its weakest member)")
+    first_hour_with_data: str | None = Field(
+        description="Start of the first hour with data in the month, UTC (of any member region)")
+    starts_late: bool = Field(description="A region (or a member with data) starts late")
+    ends_early: bool = Field(description="A region (or a member with data) ends early")
+    members: list[MemberCompleteness] = Field(
+        description="A collaboration's member regions, each with its own completeness; "
+        "empty for a region")
+    members_without_data: list[str] = Field(
+        description="A collaboration's member regions without any data in the month (also "
+        "named in data_quality); empty for a region", examples=[["SE-Y"]])
 
 
 class ScopeScorecard(BaseModel):

@@ -7,6 +7,7 @@ Every figure is summed from hourly aggregates, as the scorecard is; days and hou
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,11 +24,16 @@ from app.kpi.localtime import (
     local_day_bounds,
     local_month_bounds,
     next_month,
-    utc_iso,
 )
-from app.scorecard.queries import counts_by_hour, counts_by_region, distinct_hours_with_data
+from app.scorecard.completeness import RegionData, completeness
+from app.scorecard.queries import (
+    counts_by_hour,
+    counts_by_region,
+    cross_region_by_hour,
+    distinct_hours_with_data,
+    first_hours_in_span,
+)
 from app.scorecard.service import (
-    PARTIAL_AFTER,
     InvalidMonth,
     ScopeFigures,
     UnknownScope,
@@ -59,15 +65,25 @@ def resolve_scope(session: Session, kind: str, code: str) -> tuple[str, list[str
 
 
 def _figures(session: Session, kind: str, code: str, name: str, regions: list[str], start: datetime,
-             end: datetime) -> ScopeFigures:
-    by_region = counts_by_region(session, regions, start, end)
+             end: datetime, names: dict[str, str]) -> tuple[ScopeFigures, list[RegionData]]:
+    """The scope's figures and each of its regions' data, which its completeness is judged on."""
+    by_region = {region: value for region, value in counts_by_region(session, regions, start, end).items()
+                 if value[0].has_data}
     counts = sum_counts([counts for counts, _ in by_region.values()]) if by_region else Counts()
     if kind == "region":
         hours = by_region[code][1] if code in by_region else 0
     else:
         hours = distinct_hours_with_data(session, regions, start, end) if by_region else 0
-    return ScopeFigures(code, kind, name, counts, compute_kpis(counts, cross_region=kind == "region"), hours,
-                        hours_between(start, end))
+    firsts = first_hours_in_span(session, by_region, start, end)
+    members = [
+        RegionData(region, names.get(region, region), by_region[region][1], firsts.get(region),
+                   by_region[region][0].latest_record_at) if region in by_region
+        else RegionData(region, names.get(region, region), 0, None, None)
+        for region in regions
+    ]
+    figures = ScopeFigures(code, kind, name, counts, compute_kpis(counts, cross_region=kind == "region"), hours,
+                           hours_between(start, end), tuple(regions) if kind == "collaboration" else ())
+    return figures, members
 
 
 def parse_date(text: str) -> date:
@@ -96,26 +112,22 @@ def monthly_series(
     session: Session, kind: str, code: str, first: date, last: date, now: datetime
 ) -> dict[str, Any]:
     name, regions = resolve_scope(session, kind, code)
+    names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(regions))).all())
     targets = targets_by_scope(session).get((kind, code), [])
     months = []
     month = first
     while month <= last:
         start, end = local_month_bounds(month)
-        figures = _figures(session, kind, code, name, regions, start, end)
+        figures, members = _figures(session, kind, code, name, regions, start, end, names)
         closed = end <= now
-        latest = figures.counts.latest_record_at
         months.append({
             "month": month.strftime("%Y-%m"),
             "closed": closed,
             "kpis": figures.kpis.as_dict(),
             "targets": target_rows(targets, figures, month, closed, _forecast(session, kind, code, regions, figures,
                                                                              now, start, end)) if start <= now else [],
-            "completeness": {
-                "hours_with_data": figures.hours_with_data,
-                "hours_in_month": figures.hours_in_span,
-                "latest_record_at": utc_iso(latest),
-                "partial": latest is None or latest < min(end, now) - PARTIAL_AFTER,
-            },
+            "completeness": completeness(kind, figures.hours_with_data, figures.hours_in_span,
+                                         figures.counts.latest_record_at, members, start, end, now),
         })
         month = next_month(month)
     return {"scope": code, "kind": kind, "name": name, "months": months}
@@ -132,15 +144,31 @@ def _forecast(
     return forecasts_for(session, {key: regions}, [key], now, end, {key: figures.counts.latest_record_at})[key]
 
 
+def _by_hour(session: Session, kind: str, code: str, regions: list[str], start: datetime,
+             end: datetime) -> tuple[dict[datetime, Counts], set[datetime]]:
+    """Counts per UTC hour and the hours with records. A region's hours also carry its calls answered by other
+    regions and those it answered for them, as its monthly figures do (an hour may have only the latter); a
+    collaboration's do not, as its monthly figures do not."""
+    by_hour = counts_by_hour(session, regions, start, end)
+    with_data = set(by_hour)
+    if kind == "region":
+        for hour, (by_others, for_others) in cross_region_by_hour(session, code, start, end).items():
+            by_hour[hour] = replace(by_hour.get(hour, Counts()), answered_by_other_regions=by_others,
+                                    answered_for_other_regions=for_others)
+    return by_hour, with_data
+
+
 def daily(session: Session, kind: str, code: str, month: date) -> dict[str, Any]:
     name, regions = resolve_scope(session, kind, code)
     start, end = local_month_bounds(month)
     by_day: dict[date, list[Counts]] = {}
     hours_by_day: dict[date, set[datetime]] = {}
-    for hour, counts in counts_by_hour(session, regions, start, end).items():
+    by_hour, with_data = _by_hour(session, kind, code, regions, start, end)
+    for hour, counts in by_hour.items():
         day = hour.astimezone(STOCKHOLM).date()
         by_day.setdefault(day, []).append(counts)
-        hours_by_day.setdefault(day, set()).add(hour)
+        if hour in with_data:
+            hours_by_day.setdefault(day, set()).add(hour)
     days = []
     day = month
     while day < next_month(month):
@@ -149,7 +177,7 @@ def daily(session: Session, kind: str, code: str, month: date) -> dict[str, Any]
         days.append({
             "date": day.isoformat(),
             "weekday": day.isoweekday(),
-            "kpis": compute_kpis(counts, cross_region=False).as_dict(),
+            "kpis": compute_kpis(counts, cross_region=kind == "region").as_dict(),
             "hours_with_data": len(hours_by_day.get(day, ())),
             "hours_in_day": hours_between(day_start, day_end),
         })
@@ -160,7 +188,7 @@ def daily(session: Session, kind: str, code: str, month: date) -> dict[str, Any]
 def hourly(session: Session, kind: str, code: str, day: date) -> dict[str, Any]:
     name, regions = resolve_scope(session, kind, code)
     start, end = local_day_bounds(day)
-    by_hour = counts_by_hour(session, regions, start, end)
+    by_hour, with_data = _by_hour(session, kind, code, regions, start, end)
     hours = []
     hour = start
     while hour < end:
@@ -171,8 +199,8 @@ def hourly(session: Session, kind: str, code: str, day: date) -> dict[str, Any]:
             "hour_start": local.isoformat(),
             "local_hour": local.strftime("%H:%M"),
             "utc_offset": f"{offset[:3]}:{offset[3:]}",
-            "has_data": hour in by_hour,
-            "kpis": compute_kpis(counts, cross_region=False).as_dict(),
+            "has_data": hour in with_data,
+            "kpis": compute_kpis(counts, cross_region=kind == "region").as_dict(),
         })
         hour += timedelta(hours=1)
     return {"scope": code, "kind": kind, "name": name, "date": day.isoformat(), "hours_in_day": len(hours),

@@ -40,12 +40,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from app.scorecard.completeness import member_notes
+
 Lang = Literal["sv", "en"]
 LANGS: tuple[Lang, ...] = ("sv", "en")
 #: ratio, ratio_delta: fractions; seconds: waits; seconds_delta, seconds_plain: seconds kept as seconds in XLSX;
-#: count: integers; number: a float count (forecast); text: free text; label, status, flag: translated codes.
+#: count: integers; number: a float count (forecast); text: free text; label, status, flag: translated codes;
+#: notes: the data-quality notes, those about completeness in the export's language.
 Kind = Literal["text", "label", "count", "number", "ratio", "ratio_delta", "seconds", "seconds_delta",
-               "seconds_plain", "status", "flag", "timestamp"]
+               "seconds_plain", "status", "flag", "timestamp", "notes"]
 
 STATUS_LABELS: dict[Lang, dict[str, str]] = {
     "sv": {"met": "uppfyllt", "missed": "missat", "no_data": "ingen data", "on_track": "på väg", "at_risk": "risk",
@@ -124,6 +127,18 @@ def _delta(kpi: str, against: str) -> Getter:
 
 def _section(section: str, field: str) -> Getter:
     return lambda _doc, scope: (scope.get(section) or {}).get(field)
+
+
+def _notes(document: dict[str, Any], scope: dict[str, Any]) -> tuple[list[str], dict[str, Any], str]:
+    return list(scope.get("data_quality") or []), scope.get("completeness") or {}, str(document.get("month") or "")
+
+
+def localized_notes(value: tuple[list[str], dict[str, Any], str], lang: Lang) -> list[str]:
+    """The document's notes (English), those naming a member region without data in ``lang``: the others come
+    from the input's checks and stay in English."""
+    notes, completeness, month = value
+    english = set(member_notes(completeness, month, "en"))
+    return member_notes(completeness, month, lang) + [note for note in notes if note not in english]
 
 
 def _col(key: str, kind: Kind, sv: str, en: str, explain_sv: str, explain_en: str, get: Getter | None = None) -> Column:
@@ -214,8 +229,12 @@ COLUMNS: tuple[Column, ...] = (
          "743 in March and 745 in October (daylight saving time), otherwise days × 24",
          _section("completeness", "hours_in_month")),
     _col("partial", "flag", "Ofullständig", "Partial",
-         "Ja när den senaste posten är mer än 6 timmar före månadens slut (eller nu)",
-         "Yes when the newest record is more than 6 hours before the month's end (or now)",
+         "Ja när underlaget börjar mer än 6 timmar efter månadens början eller den senaste posten är mer än "
+         "6 timmar före månadens slut (eller nu); för en samverkan när någon medlemsregion är ofullständig eller "
+         "saknar data (den svagaste medlemmen avgör)",
+         "Yes when the data start more than 6 hours after the month's start or the newest record is more than "
+         "6 hours before the month's end (or now); for a collaboration when any member region is partial or has "
+         "no data (the weakest member decides)",
          _section("completeness", "partial")),
     _col("latest_record_at", "timestamp", "Senaste post", "Latest record", "tidpunkt för månadens senaste post",
          "time of the newest record of the month", _section("completeness", "latest_record_at")),
@@ -231,8 +250,9 @@ COLUMNS: tuple[Column, ...] = (
          "pågående månad: medelväntetid som behövs på återstående besvarade samtal för att nå målet",
          "month in progress: the mean wait needed on the remaining answered calls to reach the target",
          _target("mean_wait", "needed")),
-    _col("data_quality", "text", "Datakvalitet", "Data quality", "anmärkningar om indata (på engelska)",
-         "notes on the input data", lambda _d, s: "; ".join(s.get("data_quality") or []) or None),
+    _col("data_quality", "notes", "Datakvalitet", "Data quality",
+         "anmärkningar om indata, bland annat medlemsregioner utan data (kontrollerna av indata på engelska)",
+         "notes on the input data, among them member regions without data", _notes),
 )
 
 _UNITS: dict[str, dict[Lang, dict[str, str]]] = {
@@ -281,6 +301,8 @@ def _localize(column: Column, value: Any, lang: Lang) -> Any:
         return FLAG_LABELS[lang][bool(value)]
     if column.kind == "text":
         return safe_text(str(value))
+    if column.kind == "notes":
+        return safe_text("; ".join(localized_notes(value, lang))) or None
     return value
 
 
@@ -385,7 +407,7 @@ def _scorecard_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
     title.font = Font(bold=True, size=14)
     sheet.row_dimensions[1].height = 22
     headers = [header(c, lang, "xlsx") for c in COLUMNS]
-    widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind != "text" else 12), 18)
+    widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind not in ("text", "notes") else 12), 18)
               for c, h in zip(COLUMNS, headers, strict=True)]
     for index, text in enumerate(headers, start=1):
         cell = _put(sheet, 2, index, text)
@@ -400,7 +422,7 @@ def _scorecard_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
                 if colours:
                     cell.fill = PatternFill(fill_type="solid", fgColor=colours[0])
                     cell.font = Font(color=colours[1])
-            if column.kind == "text" and value:
+            if column.kind in ("text", "notes") and value:
                 widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width

@@ -100,8 +100,8 @@ def _month_counts(session: Session, regions: Iterable[str] | None, month: date) 
 def counts_by_hour(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> dict[datetime, Counts]:
     """Counts summed over ``regions`` per UTC hour in [start, end): the material of daily and hourly views.
 
-    Answered-by/for-other-region figures are left out: inside a set of regions they are not help from
-    outside, and for one region the monthly scorecard shows them.
+    Answered-by/for-other-region figures are not in these rows: for one region ``cross_region_by_hour`` gives
+    them; inside a collaboration they are not help from outside (its monthly figures leave them out too).
     """
     hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
     query = (
@@ -111,6 +111,43 @@ def counts_by_hour(session: Session, regions: Iterable[str], start: datetime, en
         .order_by(agg.c.hour_start)
     )
     return {row["hour"]: _counts(row) for row in session.execute(query).mappings()}
+
+
+def cross_region_by_hour(
+    session: Session, region: str, start: datetime, end: datetime
+) -> dict[datetime, tuple[int, int]]:
+    """Per UTC hour in [start, end): (this region's calls answered by another region, other regions' calls
+    answered by this one), each at the caller's arrival hour as in the monthly figures, so the days of a month
+    sum to the month. An hour may have calls answered for others and no calls of its own."""
+    hour = type_coerce(answered_by.c.hour_start, UTCDateTime).label("hour")
+    in_span = (answered_by.c.hour_start >= start, answered_by.c.hour_start < end,
+               answered_by.c.region != answered_by.c.answered_by_region)
+    out: dict[datetime, tuple[int, int]] = {}
+    by_others = (select(hour, func.sum(answered_by.c.answered))
+                 .where(answered_by.c.region == region, *in_span).group_by(answered_by.c.hour_start))
+    for moment, answered in session.execute(by_others):
+        out[moment] = (int(answered), 0)
+    for_others = (select(hour, func.sum(answered_by.c.answered))
+                  .where(answered_by.c.answered_by_region == region, *in_span).group_by(answered_by.c.hour_start))
+    for moment, answered in session.execute(for_others):
+        out[moment] = (out.get(moment, (0, 0))[0], int(answered))
+    return out
+
+
+def first_hours_in_span(
+    session: Session, regions: Iterable[str], start: datetime, end: datetime
+) -> dict[str, datetime]:
+    """Each region's first hour with data in [start, end): one index lookup per region (as ``first_hours``),
+    where a grouped query would read every hour of the span."""
+    parts = [
+        select(literal(region, String).label("region"),
+               type_coerce(func.min(agg.c.hour_start), UTCDateTime).label("first"))
+        .where(agg.c.region == region, agg.c.hour_start >= start, agg.c.hour_start < end)
+        for region in sorted(set(regions))
+    ]
+    if not parts:
+        return {}
+    return {region: first for region, first in session.execute(union_all(*parts)).all() if first is not None}
 
 
 def _add_cross_region(

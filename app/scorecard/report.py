@@ -90,6 +90,10 @@ class Completeness:
     hours_in_month: int
     latest_record_at: str | None  # ISO 8601, UTC
     partial: bool
+    first_hour_with_data: str | None = None  # ISO 8601, UTC
+    starts_late: bool = False
+    missing_members: tuple[str, ...] = ()  # names of a collaboration's member regions without data
+    partial_members: tuple[str, ...] = ()  # names of its members with data that start late or end early
 
 
 @dataclass(frozen=True)
@@ -194,12 +198,7 @@ def _page(session: Session, by_key: dict[tuple[str, str], dict[str, Any]], kind:
     return ReportPage(
         main=main,
         members=members,
-        completeness=Completeness(
-            hours_with_data=completeness["hours_with_data"],
-            hours_in_month=completeness["hours_in_month"],
-            latest_record_at=completeness["latest_record_at"],
-            partial=completeness["partial"],
-        ),
+        completeness=_completeness(completeness),
         forecast=None if forecast is None else ForecastFigures(
             expected_remaining_offered=forecast["expected_remaining_offered"],
             expected_total_offered=forecast["expected_total_offered"],
@@ -207,6 +206,21 @@ def _page(session: Session, by_key: dict[tuple[str, str], dict[str, Any]], kind:
         ),
         series=points,
         worst_days=worst_days(daily(session, kind, code, month)["days"]),
+    )
+
+
+def _completeness(completeness: dict[str, Any]) -> Completeness:
+    members = completeness.get("members") or []
+    return Completeness(
+        hours_with_data=completeness["hours_with_data"],
+        hours_in_month=completeness["hours_in_month"],
+        latest_record_at=completeness["latest_record_at"],
+        partial=completeness["partial"],
+        first_hour_with_data=completeness.get("first_hour_with_data"),
+        starts_late=bool(completeness.get("starts_late")),
+        missing_members=tuple(sorted((m["name"] for m in members if not m["hours_with_data"]), key=swedish_sort_key)),
+        partial_members=tuple(sorted((m["name"] for m in members if m["hours_with_data"] and m["partial"]),
+                                     key=swedish_sort_key)),
     )
 
 

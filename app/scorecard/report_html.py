@@ -33,6 +33,7 @@ from app.scorecard.report_text import (
     minutes_limit,
     moment,
     month_name,
+    names_list,
     number,
     percent,
     percent_judged,
@@ -176,6 +177,21 @@ def _notes(report: Report, page: ReportPage, lang: Lang) -> list[str]:
             hours=number(page.completeness.hours_with_data, lang), total=number(page.completeness.hours_in_month, lang),
             latest="–" if latest is None else moment(datetime.fromisoformat(latest), lang),
         ))
+        notes.extend(_completeness_notes(page, month, lang))
+    return notes
+
+
+def _completeness_notes(page: ReportPage, month: str, lang: Lang) -> list[str]:
+    """Why a partial month is partial: a region's late start; a collaboration's partial and missing members."""
+    t, completeness = TEXT[lang], page.completeness
+    notes = []
+    if page.main.kind == "region" and completeness.starts_late and completeness.first_hour_with_data is not None:
+        notes.append(t["starts_late"].format(first=moment(datetime.fromisoformat(completeness.first_hour_with_data),
+                                                          lang)))
+    if completeness.partial_members:
+        notes.append(t["partial_members"].format(names=names_list(completeness.partial_members, lang)))
+    if completeness.missing_members:
+        notes.append(t["missing_members"].format(names=names_list(completeness.missing_members, lang), month=month))
     return notes
 
 

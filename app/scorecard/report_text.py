@@ -65,6 +65,11 @@ TEXT: dict[Lang, dict[str, str]] = {
         "no_forecast": "Det finns för lite historik för en prognos; status bedöms på månaden hittills.",
         "partial": "Ofullständigt underlag: samtal under {hours} av {total} timmar, senaste samtal {latest}. "
                    "Siffrorna kan ändras när resterande data kommer in.",
+        "starts_late": "Underlaget börjar först {first}.",
+        "partial_members": "Ofullständigt underlag från {names}.",
+        "missing_members": "Ingen data från {names} i {month}; samverkans siffror omfattar bara de övriga "
+                           "medlemsregionerna.",
+        "and": "och",
         "no_data": "Inga samtal är registrerade för {name} i {month}.",
         "no_pages": "Inga samtal är registrerade för {month}.",
         "summary": "{kpi} {value} mot målet {target}: {status}.",
@@ -119,6 +124,11 @@ TEXT: dict[Lang, dict[str, str]] = {
         "no_forecast": "Too little history for a forecast; status is judged on the month so far.",
         "partial": "Partial data: calls in {hours} of {total} hours, latest call {latest}. Figures may change "
                    "when the rest of the data arrives.",
+        "starts_late": "The data begin only at {first}.",
+        "partial_members": "Partial data from {names}.",
+        "missing_members": "No data from {names} in {month}; the collaboration's figures cover only the other "
+                           "member regions.",
+        "and": "and",
         "no_data": "No calls are recorded for {name} in {month}.",
         "no_pages": "No calls are recorded for {month}.",
         "summary": "{kpi} {value} against the target {target}: {status}.",
@@ -161,6 +171,13 @@ TEXT: dict[Lang, dict[str, str]] = {
 def marks_legend(lang: Lang, statuses: tuple[str, ...] = ("met", "missed", "at_risk", "no_data")) -> str:
     """"✓ uppfyllt  ✗ ej uppfyllt …", each mark bound to its word by a non-breaking space."""
     return "  ".join(f"{MARKS[s]}{NBSP}{STATUS_WORDS[lang][s]}" for s in statuses)
+
+
+def names_list(names: tuple[str, ...] | list[str], lang: Lang) -> str:
+    """"A, B och C" / "A, B and C"."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {TEXT[lang]['and']} {names[-1]}"
 
 
 def number(value: float | None, lang: Lang, digits: int = 0) -> str:

@@ -27,16 +27,16 @@ from app.kpi.forecast import (
 from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
 from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds, previous_month, utc_iso
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
+from app.scorecard.completeness import PARTIAL_AFTER, RegionData, completeness, member_notes
 from app.scorecard.queries import (
     counts_by_region,
     distinct_hours_with_data,
     first_hours,
+    first_hours_in_span,
     offered_by_region_hour,
     stored_definitions,
 )
 
-#: A span whose newest record is older than this before its end (or now) is reported as partial.
-PARTIAL_AFTER = 6 * HOUR
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -75,6 +75,7 @@ class ScopeFigures:
     kpis: Kpis
     hours_with_data: int
     hours_in_span: int
+    members: tuple[str, ...] = ()  # a collaboration's member regions, with data or not
 
 
 def targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
@@ -161,8 +162,34 @@ def region_and_collaboration_figures(
         scopes.append(ScopeFigures(
             collab.code, "collaboration", collab.name, counts, compute_kpis(counts, cross_region=False),
             distinct_hours_with_data(session, regions, start, end) if collaboration_hours else 0, hours_in_span,
+            tuple(sorted(regions)),
         ))
     return scopes
+
+
+def completeness_by_scope(
+    session: Session, all_figures: list[ScopeFigures], start: datetime, end: datetime, now: datetime
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The completeness of every scope of ``region_and_collaboration_figures``: a collaboration's from its
+    members' own (the weakest decides), a member region without data named."""
+    regions = {f.scope: f for f in all_figures if f.kind == "region"}
+    firsts = first_hours_in_span(session, regions, start, end)
+    names = dict(session.execute(select(Region.code, Region.name)).all())
+
+    def data(code: str) -> RegionData:
+        region = regions.get(code)
+        if region is None:
+            return RegionData(code, names.get(code, code), 0, None, None)
+        return RegionData(code, region.name, region.hours_with_data, firsts.get(code),
+                          region.counts.latest_record_at)
+
+    return {
+        (f.kind, f.scope): completeness(
+            f.kind, f.hours_with_data, f.hours_in_span, f.counts.latest_record_at,
+            [data(f.scope)] if f.kind == "region" else [data(r) for r in f.members], start, end, now,
+        )
+        for f in all_figures
+    }
 
 
 def scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
@@ -280,9 +307,9 @@ def monthly_scorecard(
         session, members, [(f.kind, f.scope) for f in all_figures], now, end,
         {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures},
     ) if in_progress else {}
+    completeness_of = completeness_by_scope(session, all_figures, start, end, now)
     for figures in all_figures:
         key = (figures.kind, figures.scope)
-        latest = figures.counts.latest_record_at
         forecast = forecasts.get(key)
         kpis = figures.kpis.as_dict()
         scopes.append({
@@ -298,13 +325,9 @@ def monthly_scorecard(
             },
             "comparisons": {name: _comparison(kpis, by_scope.get(key), other_month)
                             for name, (other_month, by_scope) in before.items()} if comparisons else None,
-            "completeness": {
-                "hours_with_data": figures.hours_with_data,
-                "hours_in_month": figures.hours_in_span,
-                "latest_record_at": utc_iso(latest),
-                "partial": latest is None or latest < min(end, now) - PARTIAL_AFTER,
-            },
-            "data_quality": data_quality_notes(figures.counts, region=figures.kind == "region"),
+            "completeness": completeness_of[key],
+            "data_quality": data_quality_notes(figures.counts, region=figures.kind == "region")
+            + member_notes(completeness_of[key], month.strftime("%Y-%m")),
         })
     return {
         "month": month.strftime("%Y-%m"),

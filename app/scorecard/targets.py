@@ -26,7 +26,7 @@ from app.db.models import Collaboration, Region, TargetVersion
 from app.kpi.formulas import TARGETABLE_KPIS
 from app.kpi.localtime import local_month_of
 from app.kpi.targets import Comparator
-from app.scorecard.service import UnknownScope
+from app.scorecard.service import FIRST_YEAR, LAST_YEAR, UnknownScope
 
 SCOPE_KINDS: tuple[str, ...] = ("region", "collaboration")
 #: KPIs that are ratios of offered calls: a target is a number in [0, 1].
@@ -95,8 +95,8 @@ def parse_month_field(text: str, field: str) -> date:
     if not _MONTH.match(text):
         raise InvalidTarget([(field, f"must be a month YYYY-MM, got {text!r}")])
     year, month = int(text[:4]), int(text[5:])
-    if year < 1:
-        raise InvalidTarget([(field, f"must be a month YYYY-MM, got {text!r}")])
+    if not FIRST_YEAR <= year <= LAST_YEAR:  # the scorecards' range: no scorecard judges a month outside it
+        raise InvalidTarget([(field, f"year must be between {FIRST_YEAR} and {LAST_YEAR}, got {year}")])
     return date(year, month, 1)
 
 
@@ -257,7 +257,11 @@ def _parse_valid_from(raw: date | str, problems: list[tuple[str, str]]) -> date 
         if raw.day != 1:
             problems.append(("valid_from", f"must be the first day of a month, got {raw.isoformat()}"))
             return None
-        return raw
+        try:
+            return parse_month_field(f"{raw.year:04d}-{raw.month:02d}", "valid_from")
+        except InvalidTarget as exc:
+            problems.extend(exc.problems)
+            return None
     try:
         return parse_month_field(raw.strip(), "valid_from")
     except InvalidTarget as exc:

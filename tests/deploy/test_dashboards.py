@@ -25,6 +25,8 @@ CONTRACT_METRICS = frozenset({
     "vpt_target_answer_rate_ratio", "vpt_target_mean_wait_seconds",
     "vpt_target_status",
     "vpt_needed_answer_rate_ratio", "vpt_expected_remaining_calls",
+    # completeness: a partial month, and a collaboration's member without data (issue 12, item 10)
+    "vpt_scope_partial", "vpt_scope_member_without_data",
     # counters and histogram per region
     "vpt_calls_ingested_total", "vpt_calls_corrected_total", "vpt_answered_wait_seconds",
     # ingest health

@@ -1,0 +1,94 @@
+"""How complete a scope's month is (SPEC §5), and the notes that say so in Swedish and English.
+
+A region's month is partial when its data start late (the first hour with data begins more than
+``PARTIAL_AFTER`` after the month's start) or end early (the newest record is more than ``PARTIAL_AFTER``
+before the month's end, or before now for the month in progress). A collaboration is as complete as its
+weakest member: it is partial when any member region is, and a member region without data in the month is
+named, because the collaboration's figures then silently stand for fewer regions than its name says.
+
+Pure: the service gathers each region's figures; this module decides and words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from app.kpi.localtime import HOUR, utc_iso
+
+#: Data that start later than this after the month's start, or end earlier than this before its end (or now),
+#: make the month partial.
+PARTIAL_AFTER = 6 * HOUR
+
+Lang = Literal["sv", "en"]
+
+
+@dataclass(frozen=True)
+class RegionData:
+    """One region's data in the span: what its completeness is judged on."""
+
+    code: str
+    name: str
+    hours_with_data: int
+    first_hour: datetime | None  # UTC start of the first hour with data
+    latest_record_at: datetime | None
+
+
+def starts_late(first_hour: datetime | None, start: datetime) -> bool:
+    return first_hour is None or first_hour - start > PARTIAL_AFTER
+
+
+def ends_early(latest: datetime | None, end: datetime, now: datetime) -> bool:
+    return latest is None or latest < min(end, now) - PARTIAL_AFTER
+
+
+def completeness(
+    kind: str, hours_with_data: int, hours_in_span: int, latest: datetime | None, members: list[RegionData],
+    start: datetime, end: datetime, now: datetime,
+) -> dict[str, Any]:
+    """The ``completeness`` object of a scope's month; ``members`` is the region itself for a region.
+
+    The first four keys are those of earlier versions; the rest were added without changing their meaning
+    (``latest_record_at`` stays the newest record of any member).
+    """
+    firsts = [m.first_hour for m in members if m.first_hour is not None]
+    first = min(firsts) if firsts else None
+    with_data = [m for m in members if m.hours_with_data > 0]
+    late = any(starts_late(m.first_hour, start) for m in with_data) if with_data else True
+    early = any(ends_early(m.latest_record_at, end, now) for m in with_data) if with_data else True
+    missing = [m for m in members if m.hours_with_data == 0]
+    return {
+        "hours_with_data": hours_with_data,
+        "hours_in_month": hours_in_span,
+        "latest_record_at": utc_iso(latest),
+        "partial": late or early or bool(missing),
+        "first_hour_with_data": utc_iso(first),
+        "starts_late": late,
+        "ends_early": early,
+        "members": [] if kind == "region" else [{
+            "code": m.code,
+            "name": m.name,
+            "hours_with_data": m.hours_with_data,
+            "first_hour_with_data": utc_iso(m.first_hour),
+            "latest_record_at": utc_iso(m.latest_record_at),
+            "partial": m.hours_with_data == 0 or starts_late(m.first_hour, start)
+            or ends_early(m.latest_record_at, end, now),
+        } for m in members],
+        "members_without_data": [m.code for m in missing] if kind != "region" else [],
+    }
+
+
+NOTES: dict[Lang, dict[str, str]] = {
+    "sv": {"missing": "Medlemsregionen {name} ({code}) saknar data för {month}: samverkans siffror omfattar inte "
+                      "den regionen"},
+    "en": {"missing": "member region {name} ({code}) has no data in {month}: the collaboration's figures leave "
+                      "it out"},
+}
+
+
+def member_notes(completeness: dict[str, Any], month: str, lang: Lang = "en") -> list[str]:
+    """A note naming each member region without data (the document's ``data_quality`` has the English ones)."""
+    names = {m.get("code"): m.get("name") for m in completeness.get("members") or []}
+    return [NOTES[lang]["missing"].format(name=names.get(code) or code, code=code, month=month)
+            for code in completeness.get("members_without_data") or []]
