@@ -2,7 +2,9 @@
 
 A row is written by the same session, in the same transaction, as the change it records, so the two commit
 together or not at all. Actors are ``key:<name>:<public id>`` for API keys and ``cli:<os user>`` for the
-command line; ``remote_addr`` is the API client's address as the server saw it (a proxy's, behind one).
+command line; ``remote_addr`` is the API client's address as the server saw it: the peer itself, or the address a
+proxy listed in ``VPT_FORWARDED_ALLOW_IPS`` forwarded (``app.api.serving``); nobody else's ``X-Forwarded-For`` is
+believed. Text is stored through the sanitiser: a forwarded address or a key name is whatever someone sent.
 Rows are never updated or deleted by the service.
 """
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.db.alert_models import AlertSilence
 from app.db.auth_models import AuditEntry
+from app.sanitize import clean
 from app.scorecard.targets import TargetChange
 
 ACTIONS = ("target.set", "key.create", "key.revoke", "silence.create", "silence.expire")
@@ -32,11 +35,17 @@ def record(
     session: Session, *, actor: str, action: str, subject: str, details: dict[str, Any] | None = None,
     remote_addr: str | None = None, now: datetime | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(at=now or datetime.now(UTC), actor=actor[:160], action=action, subject=subject[:160],
-                       details=details, remote_addr=remote_addr[:64] if remote_addr else None)
+    entry = AuditEntry(at=now or datetime.now(UTC), actor=clean(actor, 160), action=action, subject=clean(subject, 160),
+                       details=_cleaned(details), remote_addr=clean(remote_addr, 64) if remote_addr else None)
     session.add(entry)
     session.flush()
     return entry
+
+
+def _cleaned(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    if details is None:
+        return None
+    return {key: clean(value) if isinstance(value, str) else value for key, value in details.items()}
 
 
 def record_target_set(session: Session, actor: str, change: TargetChange, remote_addr: str | None = None) -> None:

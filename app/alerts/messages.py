@@ -68,9 +68,9 @@ def duration(seconds: float | None, lang: Lang) -> str:
     if seconds is None:
         return "–"
     total = round(seconds)
-    if total >= 3600:
+    if total >= 3600:  # seconds too, when there are any: an age of 1 h 0 min 30 s must not read as its 1 h limit
         hours, rest = divmod(total, 3600)
-        return f"{hours} h {rest // 60} min"
+        return f"{hours} h {rest // 60} min" + (f" {rest % 60:02d} s" if rest % 60 else "")
     minutes, secs = divmod(total, 60)
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 

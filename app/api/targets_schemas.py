@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.scorecard.service import FIRST_YEAR, LAST_YEAR
 from app.scorecard.targets import MONTH_REGEX, REASON_MAX, TargetChange, TargetRecord
 
 ScopeKind = Literal["region", "collaboration"]
@@ -63,7 +64,8 @@ class TargetIn(BaseModel):
     )
     valid_from: str = Field(
         pattern=MONTH_REGEX, examples=["2026-01"],
-        description="YYYY-MM. A past month is allowed: closed months are then judged again by this version",
+        description=f"YYYY-MM, a year from {FIRST_YEAR} to {LAST_YEAR} (the scorecards' range). A past month is "
+        "allowed: closed months are then judged again by this version",
     )
     reason: str = Field(
         min_length=1, max_length=REASON_MAX, pattern=r"^[^\x00]*$",  # PostgreSQL stores no NUL in text

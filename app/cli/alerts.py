@@ -2,29 +2,29 @@
 
 The same read functions as the API (``app.alerts.queries``) and the same silence service
 (``app.alerts.silences``). Times are shown in Europe/Stockholm, where the people reading them are; the API
-speaks UTC. Exit 0 on success, 1 with a message naming the option at fault.
+speaks UTC. Exit 0 on success, 1 with a message naming the option at fault. A value is shown beside its threshold
+precisely enough that two different numbers never read the same (7 min 1 s / 7 min, not 7 min / 7 min).
 
 ``alerts_app`` is the sub-app other commands (evaluate, deliver) register on.
 """
 
 from __future__ import annotations
 
-import getpass
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from app.access.audit import record_silence
 from app.alerts.queries import DeliverySummary, alert_history, list_alerts, list_notifications
 from app.alerts.silences import SilenceError, SilenceRequest, create_silence, expire_silence, list_silences
-from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, session_factory
+from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, os_user, session_factory
 from app.db.alert_models import NOTIFICATION_STATUSES, AlertEvent, AlertSilence
 from app.db.session import transaction
 from app.kpi.localtime import STOCKHOLM
+from app.sanitize import for_terminal
 from app.scorecard.targets import RATIO_KPIS
 
 alerts_app = typer.Typer(help="Built-in alerts: state, history and the notification outbox.", no_args_is_help=True)
@@ -40,7 +40,7 @@ LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="At m
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error[/red] {escape(message)}", highlight=False)
+    errors.print(f"[red]error[/red] {for_terminal(message)}", highlight=False)
     return typer.Exit(EXIT_FAILED)
 
 
@@ -48,42 +48,56 @@ def local(moment: datetime | None) -> str:
     return "–" if moment is None else moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
-def duration_text(seconds: float) -> str:
-    """A wait or an age as people say it: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
-    whole = round(seconds)
-    if abs(whole) < 60:
-        return f"{whole} s"
-    minutes = whole // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+def duration_text(seconds: float, decimals: int = 0) -> str:
+    """A wait or an age as people say it, every unit from the largest to the smallest that is not zero, down to
+    the second: 45 s, 7 min 1 s, 12 min, 1 h 0 min 5 s, 2 d 4 h. ``decimals`` are of the seconds."""
+    sign, rest = ("−" if seconds < 0 else ""), round(abs(seconds), decimals)
+    whole = int(rest)
+    days, whole = divmod(whole, 86_400)
+    hours, whole = divmod(whole, 3600)
+    minutes, secs = divmod(whole, 60)
+    units = [(days, "d"), (hours, "h"), (minutes, "min"), (secs + rest - int(rest), "s")]
+    shown = [i for i, (amount, _) in enumerate(units) if amount]
+    if not shown:
+        return f"{0:.{decimals}f} s"
+    return sign + " ".join(f"{amount:.{decimals if unit == 's' else 0}f} {unit}"
+                           for amount, unit in units[shown[0]:shown[-1] + 1])
 
 
-def value_text(kpi: str, value: float | None) -> str:
-    """Ratios as percentages, everything else (waits, ages of data) as a duration."""
+def value_text(kpi: str, value: float | None, decimals: int | None = None) -> str:
+    """Ratios as percentages (one decimal), everything else (waits, ages of data) as a duration (whole seconds);
+    ``decimals`` asks for more."""
     if value is None:
         return "–"
-    return f"{value * 100:.1f} %" if kpi in RATIO_KPIS else duration_text(value)
+    if kpi in RATIO_KPIS:
+        return f"{value * 100:.{1 if decimals is None else decimals + 1}f} %"
+    return duration_text(value, decimals or 0)
+
+
+def compared_text(kpi: str, value: float | None, threshold: float | None) -> str:
+    """``value / threshold``, with as many more decimals (up to 3) as it takes for two different numbers not to
+    read the same: a mean wait of 600.4 s against 600 s is 10 min 0.4 s / 10 min, not 10 min / 10 min."""
+    decimals: int | None = None
+    while (value is not None and threshold is not None and value != threshold and (decimals or 0) < 3
+           and value_text(kpi, value, decimals) == value_text(kpi, threshold, decimals)):
+        decimals = (decimals or 0) + 1
+    return f"{value_text(kpi, value, decimals)} / {value_text(kpi, threshold, decimals)}"
 
 
 def _phase(phase: str) -> str:
-    return f"[{PHASE_STYLE.get(phase, '')}]{phase}[/]"
+    return f"[{PHASE_STYLE.get(phase, '')}]{for_terminal(phase)}[/]"
 
 
 def _notified(delivery: DeliverySummary, event: AlertEvent | None) -> str:
     if event is not None and event.silence_id is not None and not delivery.total:
         return f"muted (silence {event.silence_id})"
-    text = escape(delivery.describe())
+    text = for_terminal(delivery.describe())
     style = "bold red" if delivery.failed else "yellow" if delivery.pending else "green" if delivery.delivered else ""
     return f"[{style}]{text}[/]" if style else text
 
 
 def _key(rule: str, scope: str, kpi: str, period: str) -> list[str]:
-    return [escape(rule), escape(scope), escape(kpi or "–"), escape(period or "–")]
+    return [for_terminal(rule), for_terminal(scope), for_terminal(kpi or "–"), for_terminal(period or "–")]
 
 
 @alerts_app.command("list")
@@ -103,7 +117,7 @@ def list_command(
     for view in page.alerts:
         a = view.alert
         table.add_row(str(a.id), _phase(a.phase), *_key(a.rule, a.scope, a.kpi, a.period),
-                      f"{value_text(a.kpi, a.value)} / {value_text(a.kpi, a.threshold)}", local(a.fired_at),
+                      compared_text(a.kpi, a.value, a.threshold), local(a.fired_at),
                       local(a.resolved_at), _notified(view.delivery, view.latest_event))
     console.print(table)
     if not page.alerts:
@@ -128,7 +142,7 @@ def history_command(
         e, a = view.event, view.alert
         table.add_row(local(e.at), str(a.id), *_key(a.rule, a.scope, a.kpi, a.period),
                       f"{_phase(e.old_phase)} → {_phase(e.new_phase)}",
-                      f"{value_text(a.kpi, e.value)} / {value_text(a.kpi, e.threshold)}", _notified(view.delivery, e))
+                      compared_text(a.kpi, e.value, e.threshold), _notified(view.delivery, e))
     console.print(table)
     if not page.events:
         console.print("no alert has changed phase yet")
@@ -154,9 +168,9 @@ def notifications_command(
         key = " ".join(part for part in (a.rule, a.scope, a.kpi, a.period) if part)
         when = local(n.delivered_at) if n.status == "delivered" else (
             local(n.next_attempt_at) if n.status == "pending" else "–")
-        table.add_row(str(n.id), local(n.created_at), f"{escape(key)} → {_phase(view.event.new_phase)}",
-                      escape(n.channel), f"[{STATUS_STYLE.get(n.status, '')}]{n.status}[/]", str(n.attempts), when,
-                      escape(n.last_error or ""), escape(view.title))
+        table.add_row(str(n.id), local(n.created_at), f"{for_terminal(key)} → {_phase(view.event.new_phase)}",
+                      for_terminal(n.channel), f"[{STATUS_STYLE.get(n.status, '')}]{for_terminal(n.status)}[/]",
+                      str(n.attempts), when, for_terminal(n.last_error or ""), for_terminal(view.title))
     console.print(table)
     if not page.notifications:
         console.print("no notifications")
@@ -179,18 +193,11 @@ def parse_duration(text: str) -> timedelta:
     return length
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
-        return "unknown"
-
-
 def _silence_row(silence: AlertSilence, now: datetime) -> list[str]:
     active = silence.starts_at <= now < silence.ends_at
-    return [str(silence.id), escape(silence.rule or "any"), escape(silence.scope or "any"), local(silence.starts_at),
-            local(silence.ends_at), "[green]yes[/]" if active else "[dim]no[/]", escape(silence.reason),
-            escape(silence.created_by)]
+    return [str(silence.id), for_terminal(silence.rule or "any"), for_terminal(silence.scope or "any"),
+            local(silence.starts_at), local(silence.ends_at), "[green]yes[/]" if active else "[dim]no[/]",
+            for_terminal(silence.reason), for_terminal(silence.created_by)]
 
 
 @silences_app.command("add")
@@ -216,13 +223,13 @@ def add_command(
     try:
         with transaction(factory) as session:
             silence = create_silence(session, SilenceRequest(rule=rule, scope=scope, ends_at=ends_at, reason=reason,
-                                                             created_by=by or _os_user()), now)
+                                                             created_by=by or os_user()), now)
             record_silence(session, cli_actor(), "silence.create", silence)
     except SilenceError as exc:
         field = OPTION_OF_FIELD.get(exc.field, exc.field)
         raise _fail(f"{field}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
-    console.print(f"silence {silence.id}: {escape(silence.rule or 'every rule')} in "
-                  f"{escape(silence.scope or 'every scope')} muted until {local(silence.ends_at)} (Stockholm)",
+    console.print(f"silence {silence.id}: {for_terminal(silence.rule or 'every rule')} in "
+                  f"{for_terminal(silence.scope or 'every scope')} muted until {local(silence.ends_at)} (Stockholm)",
                   highlight=False)
 
 

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import typer
-from rich.markup import escape
 
 from app.alerts.channel_config import ChannelConfigError
 from app.alerts.channels import DeliveryError, send
@@ -23,6 +22,7 @@ from app.alerts.rulebook import RuleConfigError
 from app.alerts.service import Alerting
 from app.cli.alerts import alerts_app
 from app.cli.base import EXIT_FAILED, console, errors, load_settings, session_factory
+from app.sanitize import for_terminal
 
 
 def _alerting() -> Alerting:
@@ -30,7 +30,7 @@ def _alerting() -> Alerting:
     try:
         return Alerting(settings, session_factory(settings), f"{socket.gethostname()}:{os.getpid()}:cli")
     except (ChannelConfigError, RuleConfigError) as exc:
-        errors.print(f"[red]alert configuration[/red]: {escape(str(exc))}", highlight=False)
+        errors.print(f"[red]alert configuration[/red]: {for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
 
 
@@ -44,7 +44,7 @@ def evaluate_command() -> None:
     console.print(f"{report.evaluated} keys evaluated, {len(report.transitions)} changes, "
                   f"{report.notifications} notifications written, {report.silenced} silenced")
     for transition in report.transitions:
-        console.print(f"  {escape(str(transition.key))}: {transition.old.value} → {transition.new.value}")
+        console.print(f"  {for_terminal(transition.key)}: {transition.old.value} → {transition.new.value}")
 
 
 @alerts_app.command("deliver")
@@ -66,7 +66,7 @@ def channels_command() -> None:
     if not alerting.channels:
         console.print("no channels: alerts are kept and shown, but no one is notified (README \"Alerts\")")
     for line in alerting.describe():
-        console.print(escape(line), highlight=False)
+        console.print(for_terminal(line), highlight=False)
 
 
 @alerts_app.command("test")
@@ -78,8 +78,8 @@ def test_command(
     alerting = _alerting()
     channel = next((c for c in alerting.channels if c.name == name), None)
     if channel is None:
-        errors.print(f"[red]error[/red] no channel {escape(name)!r}; known: "
-                     f"{escape(', '.join(c.name for c in alerting.channels) or 'none')}", highlight=False)
+        errors.print(f"[red]error[/red] no channel '{for_terminal(name)}'; known: "
+                     f"{for_terminal(', '.join(c.name for c in alerting.channels) or 'none')}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
     now = datetime.now(UTC)
     message = render(
@@ -93,6 +93,6 @@ def test_command(
         send(channel, message)
     except DeliveryError as exc:
         errors.print(f"[red]not delivered[/red] ({'retryable' if exc.retryable else 'refused'}): "
-                     f"{escape(str(exc))}", highlight=False)
+                     f"{for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
-    console.print(f"delivered a test message to {escape(channel.describe())}", highlight=False)
+    console.print(f"delivered a test message to {for_terminal(channel.describe())}", highlight=False)

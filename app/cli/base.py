@@ -1,4 +1,8 @@
-"""What every ``vpt`` command shares: the Typer apps, consoles, exit codes and run reports."""
+"""What every ``vpt`` command shares: the Typer apps, consoles, exit codes and run reports.
+
+Rich reads ``[...]`` in printed text as markup (``[link=...]`` makes a hyperlink) and a terminal obeys escape
+sequences, so every value that came from input or storage is printed through ``app.sanitize.for_terminal``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 from app.ingest.loader import RunReport
 from app.logs import setup_logging
+from app.sanitize import for_terminal
 
 app = typer.Typer(
     help="vpt-monitor: accessibility of 1177 Vårdguiden på telefon.", no_args_is_help=True,
@@ -60,13 +65,15 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
 
 def print_report(report: RunReport) -> None:
     console.print(
-        f"[bold]{report.origin}[/bold] ({report.record_kind}, source {report.source}, run {report.run_id}): "
+        f"[bold]{for_terminal(report.origin)}[/bold] ({report.record_kind}, source {for_terminal(report.source)}, "
+        f"run {report.run_id}): "
         f"read {report.rows_read}, stored {report.rows_stored}, updated {report.rows_updated}, "
         f"unchanged {report.rows_unchanged}, rejected {report.rows_rejected}; "
         f"{report.hours_refreshed} hours refreshed in {report.seconds:.2f} s"
     )
     for rejection in report.rejections[:10]:
-        errors.print(f"  [yellow]rejected[/yellow] {report.origin} {rejection.describe()}", highlight=False)
+        errors.print(f"  [yellow]rejected[/yellow] {for_terminal(report.origin)} {for_terminal(rejection.describe())}",
+                     highlight=False)
     if report.rows_rejected > 10:
         errors.print(f"  … and {report.rows_rejected - 10} more (GET /api/v1/ingest/rejected?run={report.run_id})")
 

@@ -89,6 +89,7 @@ def demo(
     import uvicorn
 
     from app.api.app import create_app
+    from app.api.serving import uvicorn_options
     from app.cli.run import build_worker
     from app.sim.server import PlatformOptions, create_platform_app
 
@@ -145,7 +146,9 @@ def demo(
     console.print(f"  drop files into:          {settings.drop_dir}/calls/")
     console.print("  Ctrl-C stops everything\n")
     try:
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", log_config=None)
+        # The options of `vpt serve`: slow-client timeouts, and no X-Forwarded-For believed from anyone unlisted.
+        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                    **uvicorn_options(settings))
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; the shutdown below is the answer
         pass
     finally:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory
+from app.sanitize import for_terminal
 from app.scorecard.report import build_report
 from app.scorecard.report_html import render_report
 from app.scorecard.report_text import LANGS, Lang
@@ -35,7 +35,7 @@ def report_command(
     try:
         month_date = parse_month(month)
     except InvalidMonth as exc:
-        errors.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
         raise typer.Exit(2) from None
     settings = load_settings()
     factory = session_factory(settings)
@@ -43,12 +43,12 @@ def report_command(
         with factory() as session:
             report = build_report(session, month_date, settings.definitions, datetime.now(UTC), scope)
     except UnknownScope as exc:
-        errors.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     html = render_report(report, lang_code(lang))
     _write_atomically(out, html)
     names = ", ".join(page.main.name for page in report.pages) or "no data"
-    console.print(f"wrote {escape(str(out))}: {len(report.pages)} page(s) ({escape(names)})", highlight=False)
+    console.print(f"wrote {for_terminal(out)}: {len(report.pages)} page(s) ({for_terminal(names)})", highlight=False)
 
 
 def lang_code(text: str) -> Lang:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.cli.base import EXIT_FAILED, app, errors, load_settings, session_factory, start_logging
 from app.config import Settings
+from app.sanitize import for_terminal
 
 if TYPE_CHECKING:
     from app.ingest.worker import Worker
@@ -24,14 +25,15 @@ def serve(
     import uvicorn
 
     from app.api.app import create_app
+    from app.api.serving import uvicorn_options
 
     settings = load_settings()
     start_logging(settings)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down cleanly and re-raises the signal it handled
-        # log_config=None: uvicorn's loggers (access lines included) propagate to our handler, so they get the
-        # same format and the same redaction of keys and bearer tokens (app.logs) as everything else.
+        # Forwarded addresses believed only from VPT_FORWARDED_ALLOW_IPS, header and body clocks for slow
+        # clients, logs through our handler: app.api.serving.
         uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
-                    log_config=None)
+                    **uvicorn_options(settings))
 
 
 @app.command("worker")
@@ -61,7 +63,7 @@ def build_worker(settings: Settings, factory: sessionmaker[Session], worker_id: 
     try:
         alerting = Alerting(settings, factory, worker.worker_id, stopping=worker.stopping)
     except (ChannelConfigError, RuleConfigError) as exc:
-        errors.print(f"[red]alert configuration[/red]: {exc}", highlight=False)
+        errors.print(f"[red]alert configuration[/red]: {for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     worker.after_ingest.append(alerting.evaluate)
     worker.schedule(alerting.evaluate, settings.alert_evaluate_seconds, "alerts:evaluate")

@@ -11,12 +11,12 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from app.access.audit import record_target_set
 from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, session_factory
 from app.db.session import transaction
+from app.sanitize import for_terminal
 from app.scorecard.service import UnknownScope
 from app.scorecard.targets import (
     SECOND_KPIS,
@@ -36,7 +36,7 @@ app.add_typer(targets_app, name="targets")
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error[/red] {escape(message)}", highlight=False)
+    errors.print(f"[red]error[/red] {for_terminal(message)}", highlight=False)
     return typer.Exit(EXIT_FAILED)
 
 
@@ -70,7 +70,7 @@ def _print_table(title: str, records: list[TargetRecord], history: bool) -> None
         ]
         if history:
             row.append(record.created_at.strftime("%Y-%m-%d %H:%M:%S"))
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(for_terminal(cell) for cell in row))
     console.print(table)
     if not records:
         console.print("inga mål")
@@ -131,14 +131,15 @@ def set_command(
         raise _fail(str(exc)) from None
     except InvalidTarget as exc:
         for field, message in exc.problems:
-            errors.print(f"[red]error[/red] {escape(_option_name(field))}: {escape(message)}", highlight=False)
+            errors.print(f"[red]error[/red] {for_terminal(_option_name(field))}: {for_terminal(message)}",
+                         highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     version = change.version
-    console.print(f"sparat: {escape(_describe(version))}, satt av {escape(version.set_by)} "
+    console.print(f"sparat: {for_terminal(_describe(version))}, satt av {for_terminal(version.set_by)} "
                   f"(version {version.id})", highlight=False)
     if change.previous is not None:
-        console.print(f"ersätter: {escape(_describe(change.previous))}, satt av "
-                      f"{escape(change.previous.set_by)}", highlight=False)
+        console.print(f"ersätter: {for_terminal(_describe(change.previous))}, satt av "
+                      f"{for_terminal(change.previous.set_by)}", highlight=False)
     if change.affects_closed_months:
         errors.print(f"[yellow]obs[/yellow] {version.valid_from_month} är en stängd månad: styrkorten från "
                      f"{version.valid_from_month} bedöms nu mot detta mål", highlight=False)

@@ -48,7 +48,7 @@ def test_alerts_list_shows_state_values_local_times_and_delivery(seeded: Seeded)
     assert [r[0] for r in table] == [str(i) for i in (seeded.at_risk, seeded.slip, seeded.stale, seeded.worker)]
     assert table[0][1:] == ["firing", "target_at_risk", "SE-AC", "answer_rate", "2025-10", "81.0 % / 85.0 %",
                             "2025-10-06 10:30", "–", "1 delivered, 1 pending, 1 failed (connection refused)"]
-    assert table[1][6:9] == ["6 min / 15 min", "2025-10-06 10:10", "2025-10-06 10:50"]  # Stockholm, UTC+2
+    assert table[1][6:9] == ["6 min 40 s / 15 min", "2025-10-06 10:10", "2025-10-06 10:50"]  # Stockholm, UTC+2
     assert table[2][1:3] == ["pending", "data_stale"] and table[2][6] == "2 h / 1 h"
     assert table[3][-1] == f"muted (silence {seeded.silence})"
 

@@ -101,4 +101,6 @@ def test_the_identity_of_a_notification_is_stable_and_distinct() -> None:
 
 def test_number_formats() -> None:
     assert percent(0.85, "sv") == "85,0 %" and percent(0.85, "en") == "85.0%" and percent(None, "sv") == "–"
-    assert duration(59.6, "sv") == "1 min 00 s" and duration(7265, "en") == "2 h 1 min" and duration(5, "sv") == "5 s"
+    assert duration(59.6, "sv") == "1 min 00 s" and duration(5, "sv") == "5 s"
+    # seconds over an hour too: a data age of 1 h 0 min 30 s must not read as its limit of 1 h 0 min
+    assert duration(7265, "en") == "2 h 1 min 05 s" and duration(3630, "sv") == "1 h 0 min 30 s" != duration(3600, "sv")
