@@ -57,26 +57,44 @@ def idempotency_key(key: AlertKey, phase: str, at: datetime, channel: str) -> st
     return "vpt-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def percent(value: float | None, lang: Lang) -> str:
+def percent(value: float | None, lang: Lang, extra: int = 0) -> str:
     if value is None:
         return "–"
-    text = f"{100 * value:.1f}"
+    text = f"{100 * value:.{1 + extra}f}"
     return f"{text.replace('.', ',')} %" if lang == "sv" else f"{text}%"
 
 
-def duration(seconds: float | None, lang: Lang) -> str:
+def duration(seconds: float | None, lang: Lang, extra: int = 0) -> str:
+    """Whole seconds, or ``extra`` decimals of them (only to tell a value from a target it would read as)."""
     if seconds is None:
         return "–"
-    total = round(seconds)
-    if total >= 3600:  # seconds too, when there are any: an age of 1 h 0 min 30 s must not read as its 1 h limit
-        hours, rest = divmod(total, 3600)
-        return f"{hours} h {rest // 60} min" + (f" {rest % 60:02d} s" if rest % 60 else "")
-    minutes, secs = divmod(total, 60)
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+    total = round(seconds, extra) if extra else round(seconds)
+    whole = int(total)
+    fraction = total - whole
+    def secs_text(secs: int, pad: bool) -> str:
+        if not extra:
+            return f"{secs:02d}" if pad else str(secs)
+        text = f"{secs + fraction:0{3 + extra if pad else 0}.{extra}f}"
+        return text.replace(".", ",") if lang == "sv" else text
+    if whole >= 3600:  # seconds too, when there are any: an age of 1 h 0 min 30 s must not read as its 1 h limit
+        hours, rest = divmod(whole, 3600)
+        return f"{hours} h {rest // 60} min" + (f" {secs_text(rest % 60, True)} s" if rest % 60 or fraction else "")
+    minutes, secs = divmod(whole, 60)
+    return f"{minutes} min {secs_text(secs, True)} s" if minutes else f"{secs_text(secs, False)} s"
 
 
-def kpi_value(kpi: str, value: float | None, lang: Lang) -> str:
-    return duration(value, lang) if kpi in SECONDS_KPIS else percent(value, lang)
+def compared(kpi: str, value: float | None, target: float | None, lang: Lang) -> tuple[str, str]:
+    """``value`` and ``target`` as text, with up to 3 more decimals where two different numbers would read the
+    same: an answer rate of 84.96 % against 85 % must not read "85,0 % (mål 85,0 %)" in a message saying it missed."""
+    for extra in range(4):
+        shown = kpi_value(kpi, value, lang, extra), kpi_value(kpi, target, lang, extra)
+        if value is None or target is None or value == target or shown[0] != shown[1]:
+            return shown
+    return shown
+
+
+def kpi_value(kpi: str, value: float | None, lang: Lang, extra: int = 0) -> str:
+    return duration(value, lang, extra) if kpi in SECONDS_KPIS else percent(value, lang, extra)
 
 
 def month_name(period: str, lang: Lang) -> str:
@@ -112,10 +130,10 @@ def _facts(key: AlertKey, details: dict[str, Any], lang: Lang) -> list[tuple[str
     facts = [(labels.get(kind, labels["region"]), str(details.get("scope_name") or key.scope))]
     if key.kpi:
         facts.append((labels["kpi"], KPI_NAMES[lang].get(key.kpi, key.kpi).capitalize()))
-        facts.append((labels["value"], kpi_value(key.kpi, details.get("value"), lang)))
+        value, target = compared(key.kpi, details.get("value"), details.get("target"), lang)
+        facts.append((labels["value"], value))
         if details.get("target") is not None:
-            facts.append((labels["target"], f"{details.get('comparator', '')} "
-                                            f"{kpi_value(key.kpi, details['target'], lang)}".strip()))
+            facts.append((labels["target"], f"{details.get('comparator', '')} {target}".strip()))
     if key.rule == "fast_slip":
         facts.append((labels["window"], f"{details.get('hours')} h"))
         facts.append((labels["calls"], str(details.get("offered", "–"))))
@@ -190,8 +208,7 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
     kpi = KPI_NAMES[lang].get(key.kpi, key.kpi)
     Kpi = kpi[:1].upper() + kpi[1:]
     month = month_name(key.period, lang)
-    value = kpi_value(key.kpi, d.get("value"), lang)
-    target = kpi_value(key.kpi, d.get("target"), lang)
+    value, target = compared(key.kpi, d.get("value"), d.get("target"), lang)
     firing = status == "firing"
     needed = _needed_sentence(key.kpi, d, lang)
     ended = None if firing else _watch_ended(key, d, lang)
@@ -238,7 +255,7 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
     if key.rule == "fast_slip":
         hours, offered, answered = d.get("hours") or 0, d.get("offered"), d.get("answered")
         since = local_time(d.get("window_start"))[-5:]
-        threshold = kpi_value(key.kpi, d.get("threshold"), lang)
+        value, threshold = compared(key.kpi, d.get("value"), d.get("threshold"), lang)
         span_sv = "den senaste timmen" if hours == 1 else f"de senaste {hours} timmarna"
         span_en = "the last hour" if hours == 1 else f"the last {hours} hours"
         if key.kpi == "mean_wait":

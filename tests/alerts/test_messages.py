@@ -104,3 +104,14 @@ def test_number_formats() -> None:
     assert duration(59.6, "sv") == "1 min 00 s" and duration(5, "sv") == "5 s"
     # seconds over an hour too: a data age of 1 h 0 min 30 s must not read as its limit of 1 h 0 min
     assert duration(7265, "en") == "2 h 1 min 05 s" and duration(3630, "sv") == "1 h 0 min 30 s" != duration(3600, "sv")
+
+
+def test_a_value_never_reads_as_the_target_it_missed() -> None:
+    """Issue 12, item 12: wherever a figure is compared with its target, two different numbers read differently."""
+    from app.alerts.messages import compared
+
+    assert compared("answer_rate", 0.8496, 0.85, "sv") == ("84,96 %", "85,00 %")
+    assert compared("answer_rate", 0.81, 0.85, "en") == ("81.0%", "85.0%")  # no decimals where none are needed
+    assert compared("mean_wait", 421, 420, "sv") == ("7 min 01 s", "7 min 00 s")
+    assert compared("mean_wait", 600.4, 600, "sv") == ("10 min 00,4 s", "10 min 00,0 s")
+    assert compared("mean_wait", 600, 600, "en") == ("10 min 00 s", "10 min 00 s")
