@@ -49,13 +49,13 @@ from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
-from app.db.reference import REGIONS  # noqa: E402
 from app.db.session import make_engine, make_session_factory  # noqa: E402
 from app.ingest.loader import RunReport  # noqa: E402
 from app.ingest.parsers import ParseOptions, parse_calls  # noqa: E402
 from app.ingest.rows import Rejection  # noqa: E402
 from app.ingest.service import ingest_file  # noqa: E402
 from app.kpi.localtime import STOCKHOLM  # noqa: E402
+from app.kpi.reference import REGIONS  # noqa: E402
 
 HEADER = (
     "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"

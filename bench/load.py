@@ -50,8 +50,8 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from app.db.migrate import upgrade  # noqa: E402
-from app.db.reference import REGIONS  # noqa: E402
 from app.kpi.localtime import STOCKHOLM, floor_hour, local_month_bounds, local_month_of, next_month  # noqa: E402
+from app.kpi.reference import REGIONS  # noqa: E402
 from tests.pgserver import PostgresServer, _free_port  # noqa: E402
 
 filler = importlib.import_module("scorecard")  # bench/scorecard.py: its data generator and roll-up

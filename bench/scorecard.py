@@ -53,10 +53,10 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.db.models import HourlyAggregate, HourlyAnsweredBy  # noqa: E402
-from app.db.reference import REGIONS  # noqa: E402
 from app.db.session import make_engine, make_session_factory  # noqa: E402
 from app.kpi.histogram import WAIT_BUCKET_EDGES  # noqa: E402
 from app.kpi.localtime import STOCKHOLM, local_month_bounds, next_month  # noqa: E402
+from app.kpi.reference import REGIONS  # noqa: E402
 from app.scorecard.service import monthly_scorecard  # noqa: E402
 
 SEED = 1177

@@ -23,9 +23,9 @@ from sqlalchemy import create_engine, text
 
 from app.db import aggregates
 from app.db.migrate import PROJECT_ROOT, alembic_config, check
-from app.db.reference import COLLABORATIONS, DEFAULT_TARGETS, REGIONS
 from app.db.types import UTCDateTime, to_sqlite_text
 from app.kpi.localtime import local_month_of
+from app.kpi.reference import COLLABORATIONS, DEFAULT_TARGETS, REGIONS
 
 VERSIONS = PROJECT_ROOT / "migrations" / "versions"
 _numbers = itertools.count()
@@ -119,7 +119,7 @@ def test_down_to_base_and_up_again(empty_url):
 
 
 def test_seeded_reference_data_is_todays(empty_url):
-    """Revision 0001 writes its own copy of the reference data; it must equal app.db.reference, stored as before."""
+    """Revision 0001 writes its own copy of the reference data; it must equal app.kpi.reference, stored as before."""
     command.upgrade(alembic_config(empty_url), "head")
     engine = create_engine(empty_url)
     targets = sa.table("targets", *[sa.column(name) for name in (

@@ -31,9 +31,9 @@ from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKin
 from app.ingest.lock import IngestBusy, LockWait
 from app.ingest.service import ingest_file, queue_log_parser, recompute
 from app.kpi.localtime import local_month_bounds
+from app.reports.exports import LANGS, Lang, check_lang, scorecard_csv, scorecard_xlsx
+from app.reports.terminal import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.sanitize import for_terminal
-from app.scorecard.exports import LANGS, Lang, check_lang, scorecard_csv, scorecard_xlsx
-from app.scorecard.render import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
 
 PROGRESS_MIN_BYTES = 5_000_000

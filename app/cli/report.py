@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 
 from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory
+from app.reports.board import build_report
+from app.reports.board_html import render_report
+from app.reports.board_text import LANGS, Lang
 from app.sanitize import for_terminal
-from app.scorecard.report import build_report
-from app.scorecard.report_html import render_report
-from app.scorecard.report_text import LANGS, Lang
 from app.scorecard.service import InvalidMonth, UnknownScope, parse_month
 
 

@@ -30,7 +30,7 @@ DEFAULT_REGIONS = "SE-BD,SE-AC,SE-Z,SE-Y"
 
 
 def _regions(text: str) -> tuple[str, ...]:
-    from app.db.reference import REGIONS
+    from app.kpi.reference import REGIONS
 
     codes = tuple(code.strip().upper() for code in text.split(",") if code.strip())
     unknown = sorted(set(codes) - {code for code, _name, _people in REGIONS})

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 
-from app.db.reference import REGIONS
 from app.kpi.localtime import STOCKHOLM, local_day_bounds
 from app.kpi.records import CallRecord, Outcome
+from app.kpi.reference import REGIONS
 from app.sim.calendar import (
     ANNUAL_MEAN_FACTOR,
     HOUR_PROFILE,

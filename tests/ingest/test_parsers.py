@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from app.db.reference import REGIONS
 from app.ingest.parsers import Parsed, ParseOptions, parse_calls, parse_intervals
 from app.ingest.rows import FileFormatError, Rejection
+from app.kpi.reference import REGIONS
 
 OPTIONS = ParseOptions(frozenset(code for code, _, _ in REGIONS))
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"

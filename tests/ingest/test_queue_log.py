@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.db.reference import REGIONS
 from app.ingest.parsers import Parsed
 from app.ingest.queue_log import QueueLogOptions, QueueLogParser, parse_epoch, parse_queue_log
 from app.ingest.queue_map import QueueMapError, read_queue_map
 from app.ingest.rows import Rejection
 from app.kpi.records import CallRecord, Outcome
+from app.kpi.reference import REGIONS
 
 KNOWN = frozenset(code for code, _, _ in REGIONS)
 QUEUES = {"vpt_ac": "SE-AC", "vpt_ac_barn": "SE-AC", "vpt_bd": "SE-BD", "vpt_bd_barn": "SE-BD", "vpt_test": "SE-QQ"}

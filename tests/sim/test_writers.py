@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from app.db.reference import REGIONS
 from app.ingest.parsers import Parsed, ParseOptions, parse_calls, parse_intervals
 from app.kpi.localtime import STOCKHOLM
 from app.kpi.records import CallRecord, IntervalRecord, Outcome
+from app.kpi.reference import REGIONS
 from app.sim.model import SimConfig, simulate
 from app.sim.writers import (
     caller_number,

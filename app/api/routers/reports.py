@@ -12,9 +12,9 @@ from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import AUTH_RESPONSES, require_scope
 from app.api.deps import SessionDep, SettingsDep
 from app.api.schemas import ErrorBody
-from app.scorecard.report import build_report
-from app.scorecard.report_html import render_report
-from app.scorecard.report_text import Lang
+from app.reports.board import build_report
+from app.reports.board_html import render_report
+from app.reports.board_text import Lang
 from app.scorecard.service import parse_month
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], dependencies=[Depends(require_scope("read"))])

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from app.api.auth import require_scope
 from app.api.deps import SessionDep, SettingsDep
 from app.api.schemas import ErrorBody, Scorecard
+from app.reports.exports import scorecard_csv, scorecard_xlsx
 from app.scorecard.cache import scorecard_cache
-from app.scorecard.exports import scorecard_csv, scorecard_xlsx
 from app.scorecard.service import parse_month
 
 router = APIRouter(prefix="/api/v1", tags=["scorecards"], dependencies=[Depends(require_scope("read"))])

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from app.kpi.localtime import STOCKHOLM
-from app.scorecard.render import STATUS_MARK, format_seconds
+from app.reports.terminal import STATUS_MARK, format_seconds
 
 Lang = Literal["sv", "en"]
 LANGS: tuple[Lang, ...] = ("sv", "en")

@@ -21,7 +21,7 @@ from app.cli import app as cli_app
 from app.cli import data as cli_data
 from app.db.models import Region
 from app.kpi.formulas import KPI_KEYS
-from app.scorecard.exports import COLUMNS, header, safe_text, scorecard_csv, scorecard_rows, scorecard_xlsx
+from app.reports.exports import COLUMNS, header, safe_text, scorecard_csv, scorecard_rows, scorecard_xlsx
 from tests.auth import key_headers
 from tests.helpers import ingest_text
 

@@ -12,7 +12,7 @@ the region or collaboration asked for. A page holds:
 
 Every figure comes from ``monthly_scorecard``, ``monthly_series`` and ``daily``, so the report shows
 exactly what the API, the CLI and the CSV/XLSX exports show. This module only reads; rendering is
-``app.scorecard.report_html`` (pure, no I/O).
+``app.reports.board_html`` (pure, no I/O).
 """
 
 from __future__ import annotations

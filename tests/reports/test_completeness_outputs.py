@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.scorecard.exports import scorecard_csv, scorecard_xlsx
-from app.scorecard.report import build_report
-from app.scorecard.report_html import render_report
+from app.reports.board import build_report
+from app.reports.board_html import render_report
+from app.reports.exports import scorecard_csv, scorecard_xlsx
 from app.scorecard.service import monthly_scorecard
 from tests.helpers import LATER, ingest
 

@@ -36,9 +36,9 @@ from app.cli import app as cli_app
 from app.config import Settings
 from app.db.models import Collaboration, CollaborationMember, TargetVersion
 from app.kpi.localtime import STOCKHOLM
-from app.scorecard.report import build_report
-from app.scorecard.report_html import render_report
-from app.scorecard.report_text import number, percent
+from app.reports.board import build_report
+from app.reports.board_html import render_report
+from app.reports.board_text import number, percent
 from app.scorecard.service import UnknownScope, monthly_scorecard
 from tests.auth import key_headers
 from tests.helpers import LATER, ingest_text
@@ -396,7 +396,7 @@ def test_cli_writes_the_file(loaded, settings, tmp_path: Path, monkeypatch):
 
 
 def test_a_figure_never_rounds_across_its_target():
-    from app.scorecard.report_text import delta, percent_judged, wait
+    from app.reports.board_text import delta, percent_judged, wait
 
     assert percent_judged(0.8496, "sv", ">=", 0.85) == "84,96\u00a0%"  # not "85,0 %" next to ✗
     assert percent_judged(0.8504, "sv", ">=", 0.85) == "85,0\u00a0%"

@@ -24,9 +24,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.scorecard.report import build_report
-from app.scorecard.report_html import render_report
-from app.scorecard.svg import FILL
+from app.reports.board import build_report
+from app.reports.board_html import render_report
+from app.reports.svg import FILL
 from app.sim.model import SimConfig, simulate
 from app.sim.writers import write_calls_csv
 from tests.conftest import IN_CI

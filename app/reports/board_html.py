@@ -3,7 +3,7 @@
 One A4 page per ``ReportPage`` (a page break between them): the title, when it was made and on what data,
 a boxed note when the month is in progress (with the forecast and what the rest of the month must achieve)
 or the data are partial, a two-sentence summary, the scorecard table (the scope and its member regions),
-thirteen months of answer rate and of mean wait against their targets (inline SVG, ``app.scorecard.svg``),
+thirteen months of answer rate and of mean wait against their targets (inline SVG, ``app.reports.svg``),
 the month's five worst days and the definitions.
 
 Print first: ``@page`` A4 with margins, black text, no background colour that carries meaning; every status
@@ -17,8 +17,8 @@ from datetime import date, datetime
 from html import escape
 from typing import Literal
 
-from app.scorecard.report import DayFigures, MonthPoint, Report, ReportPage, ScopeRow, TargetState
-from app.scorecard.report_text import (
+from app.reports.board import DayFigures, MonthPoint, Report, ReportPage, ScopeRow, TargetState
+from app.reports.board_text import (
     COMPARATOR,
     MARKS,
     MONTHS_SHORT,
@@ -40,7 +40,7 @@ from app.scorecard.report_text import (
     target_value,
     wait,
 )
-from app.scorecard.svg import Chart, Slot, nice_ticks, render_chart
+from app.reports.svg import Chart, Slot, nice_ticks, render_chart
 
 #: The scorecard table: header key, KPI shown, share shown under it, KPI of the change (under it), KPI of the mark.
 COLUMNS: tuple[tuple[str, str, str | None, str | None, str | None], ...] = (
