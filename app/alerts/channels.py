@@ -4,7 +4,8 @@
 later (the receiver is down, slow or throttling) or to give up (the receiver refuses this request and will
 refuse it again). Error texts go to logs and the outbox table, so they never hold a key, a password or a Slack
 or Teams URL (those URLs are credentials): at most the channel name, scheme and host, a status code and the
-start of the response body, with every secret of the channel blanked out.
+start of the response body, with every secret of the channel blanked out. How each kind sends is its entry in
+``DELIVERIES``; how it is configured, its ``ChannelKind`` in ``app.alerts.channel_config.KINDS``.
 
 Signed webhooks
 ---------------
@@ -33,7 +34,9 @@ import logging
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -41,13 +44,13 @@ from typing import Any
 
 import httpx
 
-from app.alerts.channel_config import ChannelConfig, ChannelConfigError, load_channels, safe_url
+from app.alerts.channel_config import KINDS, ChannelConfig, ChannelConfigError, load_channels, safe_url
 from app.alerts.message import AlertMessage
 from app.kpi.localtime import utc_iso
 
 __all__ = [
-    "ChannelConfig", "ChannelConfigError", "DeliveryError", "email_message", "load_channels", "send",
-    "slack_payload", "teams_payload", "verify_signature", "webhook_request",
+    "DELIVERIES", "KINDS", "ChannelConfig", "ChannelConfigError", "DeliveryError", "HttpDelivery", "email_message",
+    "load_channels", "send", "slack_payload", "teams_payload", "verify_signature", "webhook_request",
 ]
 
 logger = logging.getLogger(__name__)
@@ -79,11 +82,10 @@ def send(
     """Deliver ``message`` once. ``client`` (its own TLS settings win over ``tls_verify``) lets the caller reuse
     connections; without it a client is made and closed here. ``now`` stamps the signature and the mail Date."""
     moment = now or datetime.now(UTC)
-    if channel.kind == "email":
-        _send_mail(channel, email_message(channel, message, moment))
-    else:
-        body, headers = webhook_request(channel, message, moment)
-        _post(channel, body, headers, client)
+    deliver = DELIVERIES.get(channel.kind)
+    if deliver is None:  # a configuration made in code: load_channels refuses an unknown kind
+        raise _failure(channel, "no such kind of channel", retryable=False)
+    deliver(channel, message, moment, client)
     logger.debug("alerts.channel.delivered", extra={"channel": channel.name, "kind": channel.kind,
                                                      "key": message.idempotency_key, "status": message.status})
 
@@ -110,20 +112,11 @@ def _sign(secret: bytes, timestamp: str, body: bytes) -> str:
 
 
 def webhook_request(channel: ChannelConfig, message: AlertMessage, now: datetime) -> tuple[bytes, dict[str, str]]:
-    """The exact body bytes and headers of one attempt; the body is the same on every retry."""
-    if channel.kind == "slack":
-        payload = slack_payload(message)
-    elif channel.kind == "teams":
-        payload = teams_payload(message)
-    else:
-        payload = _alertmanager_payload(channel, message)
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    timestamp = str(int(now.timestamp()))
-    headers = {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key,
-               "X-VPT-Timestamp": timestamp}
-    if channel.kind == "webhook" and channel.secret is not None:
-        headers["X-VPT-Signature"] = "sha256=" + _sign(channel.secret.get_secret_value().encode(), timestamp, body)
-    return body, headers
+    """The exact body bytes and headers of one attempt of a kind that posts JSON; the same body on every retry."""
+    delivery = DELIVERIES.get(channel.kind)
+    if not isinstance(delivery, HttpDelivery):
+        raise ValueError(f"channel {channel.name!r} ({channel.kind}) does not post JSON")
+    return delivery.request(channel, message, now)
 
 
 def _alertmanager_payload(channel: ChannelConfig, message: AlertMessage) -> dict[str, Any]:
@@ -255,10 +248,12 @@ def _cut(text: str, limit: int) -> str:
 # --- transports ---------------------------------------------------------------------------------------------
 
 
-def _post(channel: ChannelConfig, body: bytes, headers: dict[str, str], client: httpx.Client | None) -> None:
+def _post(
+    channel: ChannelConfig, body: bytes, headers: dict[str, str], client: httpx.Client | None, *, path_is_safe: bool,
+) -> None:
     if not channel.url:
         raise _failure(channel, "no URL configured", retryable=False)
-    where = safe_url(channel.url, with_path=channel.kind == "webhook")
+    where = safe_url(channel.url, with_path=path_is_safe)
     try:
         verify: bool | ssl.SSLContext = True if channel.tls_verify is True else _tls_context(channel.tls_verify)
     except OSError as exc:
@@ -359,3 +354,47 @@ def _failure(channel: ChannelConfig, text: str, *, retryable: bool, status: int 
     for secret in channel.secret_strings():
         text = text.replace(secret, "***")
     return DeliveryError(f"channel {channel.name!r} ({channel.kind}): {text}", retryable=retryable, status=status)
+
+
+# --- the kinds ------------------------------------------------------------------------------------------------
+
+#: Sends one message to one channel: channel, message, the time of the attempt, the caller's HTTP client (if any).
+Sender = Callable[[ChannelConfig, AlertMessage, datetime, httpx.Client | None], None]
+
+
+@dataclass(frozen=True)
+class HttpDelivery:
+    """A kind that posts JSON: its payload, whether it signs (``X-VPT-Signature`` when the channel has a secret)
+    and whether its URL's path may be shown in an error (it holds no token)."""
+
+    payload: Callable[[ChannelConfig, AlertMessage], dict[str, Any]]
+    signs: bool = False
+    path_is_safe: bool = False
+
+    def request(self, channel: ChannelConfig, message: AlertMessage, now: datetime) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(self.payload(channel, message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        timestamp = str(int(now.timestamp()))
+        headers = {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key,
+                   "X-VPT-Timestamp": timestamp}
+        if self.signs and channel.secret is not None:
+            headers["X-VPT-Signature"] = "sha256=" + _sign(channel.secret.get_secret_value().encode(), timestamp, body)
+        return body, headers
+
+    def __call__(
+        self, channel: ChannelConfig, message: AlertMessage, now: datetime, client: httpx.Client | None
+    ) -> None:
+        body, headers = self.request(channel, message, now)
+        _post(channel, body, headers, client, path_is_safe=self.path_is_safe)
+
+
+def _send_email(channel: ChannelConfig, message: AlertMessage, now: datetime, _: httpx.Client | None) -> None:
+    _send_mail(channel, email_message(channel, message, now))
+
+
+#: How each kind of channel sends, by the names of ``app.alerts.channel_config.KINDS`` (how each is configured).
+DELIVERIES: dict[str, Sender] = {
+    "webhook": HttpDelivery(_alertmanager_payload, signs=True, path_is_safe=True),
+    "slack": HttpDelivery(lambda _, message: slack_payload(message)),
+    "teams": HttpDelivery(lambda _, message: teams_payload(message)),
+    "email": _send_email,
+}

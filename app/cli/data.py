@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
@@ -25,15 +25,20 @@ from app.cli.base import (
     print_report,
     session_factory,
 )
+from app.config import Settings
 from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
-from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKind, SourceKindMismatch
+from app.ingest.formats import FormatUnavailable, default_formats
+from app.ingest.loader import DefinitionsChanged, IngestError, Parser, SourceKindMismatch
 from app.ingest.lock import IngestBusy, LockWait
-from app.ingest.service import ingest_file, queue_log_parser, recompute
+from app.ingest.service import ingest_file, recompute
+from app.kpi.catalog import CATALOG
+from app.kpi.glossary import LANGS, UNITS, Lang, status_mark, status_word
 from app.kpi.localtime import local_month_bounds
-from app.reports.exports import LANGS, Lang, check_lang, scorecard_csv, scorecard_xlsx
+from app.reports.exports import check_lang, scorecard_csv, scorecard_xlsx
 from app.reports.terminal import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.sanitize import for_terminal
+from app.scorecard.document import ScopeEntry, ScorecardDocument
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
 
 PROGRESS_MIN_BYTES = 5_000_000
@@ -53,11 +58,23 @@ def db_upgrade() -> None:
     console.print(f"database at {for_terminal(redacted)} is up to date")
 
 
-def _ingest(kind: RecordKind, paths: list[Path], source: str | None, parser: Parser | None = None) -> None:
-    settings = load_settings()
+def _ingest(command: str, paths: list[Path], source: str | None, settings: Settings | None = None) -> None:
+    """Each file in the format the registry chooses for ``vpt ingest <command>`` (by its suffix). A format that
+    cannot be read at all (no usable queue map) ends the command before the next file: it would fail every one."""
+    settings = settings or load_settings()
+    formats = default_formats()
     factory = session_factory(settings)
+    parsers: dict[str, Parser] = {}
     rejected = failed = 0
     for path in paths:
+        chosen = formats.for_file(path, command=command)
+        if chosen.name not in parsers:
+            try:
+                parsers[chosen.name] = chosen.make_parser(settings)
+            except FormatUnavailable as exc:
+                errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
+                raise typer.Exit(EXIT_FAILED) from None
+        parser, kind = parsers[chosen.name], chosen.record_kind
         size = path.stat().st_size if path.is_file() else 0
         show_progress = console.is_terminal and size >= PROGRESS_MIN_BYTES
         try:
@@ -91,7 +108,7 @@ def _ingest(kind: RecordKind, paths: list[Path], source: str | None, parser: Par
         raise typer.Exit(EXIT_SOME_REJECTED)
 
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Files: .csv (or .jsonl for calls)")]
+PathsArg = Annotated[list[Path], typer.Argument(help="Files: .csv, or .jsonl (see `vpt ingest formats`)")]
 SourceOpt = Annotated[
     str | None, typer.Option(help="Source name; record ids are unique within a source (default VPT_DEFAULT_SOURCE)")
 ]
@@ -116,12 +133,28 @@ def ingest_queue_log(
     source: SourceOpt = None,
 ) -> None:
     """Ingest Asterisk queue_log files; calls still queued at the end of a log wait for a later log."""
-    try:
-        parser = queue_log_parser(queue_map)
-    except IngestError as exc:
-        errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
-    _ingest("calls", paths, source, parser)
+    settings = load_settings().model_copy(update={"queue_map_file": str(queue_map)})
+    _ingest("queue-log", paths, source, settings)
+
+
+@ingest_app.command("formats")
+def ingest_formats() -> None:
+    """List the formats files and pushes may come in (built-in and from plugins' vpt.formats entry points).
+    Exit 1 when a plugin's entry point was refused."""
+    formats = default_formats()
+    table = Table(title="Ingest formats")
+    for header in ("Name", "Records", "vpt ingest", "Drop folder", "Suffixes", "Push media types", "Entry point"):
+        table.add_column(header)
+    for member in formats:
+        suffixes = ", ".join(suffix or "(none)" for suffix in member.suffixes)
+        table.add_row(*(for_terminal(text) for text in (
+            member.name, member.record_kind, member.cli_command or "–", member.drop_folder or "–", suffixes or "–",
+            ", ".join(member.media_types) or "–", member.origin)))
+    console.print(table)
+    for problem in formats.problems:
+        errors.print(f"[red]refused[/red] {for_terminal(problem)}", highlight=False)
+    if formats.problems:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("recompute")
@@ -204,7 +237,7 @@ def scorecard_command(
         _print_table(document, language)
         return
     if output_format == "json":
-        data = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        data = (json.dumps(document.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     elif output_format == "csv":
         data = scorecard_csv(document, language).encode("utf-8")
     else:
@@ -218,31 +251,41 @@ def scorecard_command(
         errors.print(f"[red]error[/red] cannot write {for_terminal(out)}: {for_terminal(exc.strerror or exc)}",
                      highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
-    errors.print(f"wrote the {document['month']} scorecard ({len(document['scopes'])} scopes) to {for_terminal(out)}",
+    errors.print(f"wrote the {document.month} scorecard ({len(document.scopes)} scopes) to {for_terminal(out)}",
                  highlight=False)
 
 
+#: The legend's statuses, grouped by their mark (a terminal without colour still tells them apart).
+_LEGEND_GROUPS = (("met", "on_track"), ("missed", "unreachable"), ("at_risk",), ("no_data",))
+
+
+def _legend(lang: Lang) -> str:
+    """"✓ uppfyllt / i fas  ✗ ej uppfyllt / kan inte nås  ! i fara  – ingen data": the glossary's words."""
+    return "  ".join(f"{status_mark(group[0])} " + " / ".join(status_word(s, lang) for s in group)
+                     for group in _LEGEND_GROUPS)
+
+
 TABLE_TEXT = {
-    "sv": {"title": "Styrkort 1177 VPT", "in_progress": "pågår", "points": "p.e.", "partial": "ofullständig",
-           "legend": "✓ mål uppfyllt / på väg  ✗ missat / ouppnåeligt  ! risk  – ingen data   Δ mån: mot föregående "
-           "månad", "empty": "ingen data för månaden"},
-    "en": {"title": "Scorecard 1177 VPT", "in_progress": "in progress", "points": "pp", "partial": "partial",
-           "legend": "✓ target met / on track  ✗ missed / unreachable  ! at risk  – no data   Δ month: against the "
-           "previous month", "empty": "no data for this month"},
+    "sv": {"title": "Styrkort 1177 VPT", "in_progress": "pågår", "points": UNITS["points"].short["sv"],
+           "partial": "ofullständig", "legend": _legend("sv") + "   Δ mån: mot föregående månad",
+           "empty": "ingen data för månaden"},
+    "en": {"title": "Scorecard 1177 VPT", "in_progress": "in progress", "points": UNITS["points"].short["en"],
+           "partial": "partial", "legend": _legend("en") + "   Δ month: against the previous month",
+           "empty": "no data for this month"},
 }
-TABLE_HEADERS = {  # short headers: the export labels (exports.COLUMNS) are too wide for a terminal
-    "sv": {"name": "Område", "offered": "Inkommande", "answered": "Besvarade", "answer_rate": "Svarsfrekvens",
-           "delta": "Δ mån", "mean_wait": "Medelväntetid", "service_level": "Servicenivå", "abandoned": "Avbrutna",
-           "rejected": "Kön full", "hours": "Timmar med data", "remaining": "Prognos återst.",
+_OTHER_HEADERS: dict[Lang, dict[str, str]] = {
+    "sv": {"name": "Område", "delta": "Δ mån", "hours": "Timmar med data", "remaining": "Prognos återst.",
            "needed": "Behövd svarsfrekvens"},
-    "en": {"name": "Region/collaboration", "offered": "Offered", "answered": "Answered", "answer_rate": "Answer rate",
-           "delta": "Δ month", "mean_wait": "Mean wait", "service_level": "Service level", "abandoned": "Abandoned",
-           "rejected": "Queue full", "hours": "Hours with data", "remaining": "Forecast rest",
+    "en": {"name": "Region/collaboration", "delta": "Δ month", "hours": "Hours with data", "remaining": "Forecast rest",
            "needed": "Answer rate needed"},
 }
+#: The KPIs' short labels (the export's are too wide for a terminal) and the table's other headings.
+TABLE_HEADERS = {
+    lang: {spec.key: spec.short[lang] for spec in CATALOG} | other for lang, other in _OTHER_HEADERS.items()
+}
 
 
-def _print_table(document: dict[str, Any], lang: Lang = "sv") -> None:
+def _print_table(document: ScorecardDocument, lang: Lang = "sv") -> None:
     """The scorecard in the terminal, values coloured by their target's status.
 
     The month-over-month change and, for a month in progress, the forecast and the needed answer rate
@@ -251,20 +294,20 @@ def _print_table(document: dict[str, Any], lang: Lang = "sv") -> None:
     text = TABLE_TEXT[lang]
     decimal = "," if lang == "sv" else "."
     label = TABLE_HEADERS[lang]
-    scopes = document["scopes"]
+    scopes = document.scopes
 
-    def delta(scope: dict[str, Any], kpi: str) -> float | None:
-        previous = (scope.get("comparisons") or {}).get("previous_month") or {}
-        value = (previous.get("delta") or {}).get(kpi)
+    def delta(scope: ScopeEntry, kpi: str) -> float | None:
+        value = scope.delta(kpi)
         return None if value is None else float(value)
 
-    def target(scope: dict[str, Any], kpi: str) -> dict[str, Any]:
-        return next((t for t in scope.get("targets") or [] if t.get("kpi") == kpi), {})
+    def needed(scope: ScopeEntry, kpi: str) -> float | None:
+        target = scope.target(kpi)
+        return None if target is None else target.needed
 
     show_delta = any(delta(s, k) is not None for s in scopes for k in ("answer_rate", "mean_wait"))
-    show_forecast = any(s.get("forecast") for s in scopes)
-    show_needed = any(target(s, "answer_rate").get("needed") is not None for s in scopes)
-    title = f"{text['title']} {document['month']}" + ("" if document["closed"] else f" ({text['in_progress']})")
+    show_forecast = any(s.forecast for s in scopes)
+    show_needed = any(needed(s, "answer_rate") is not None for s in scopes)
+    title = f"{text['title']} {document.month}" + ("" if document.closed else f" ({text['in_progress']})")
     table = Table(title=title)
     headers = ["name", "offered", "answered", "answer_rate", *(["delta"] if show_delta else []), "mean_wait",
                *(["delta"] if show_delta else []), "service_level", "abandoned", "rejected", "hours",
@@ -273,29 +316,29 @@ def _print_table(document: dict[str, Any], lang: Lang = "sv") -> None:
     for key in headers[1:]:
         table.add_column(label[key], justify="right")
     for scope in scopes:
-        kpis = scope["kpis"]
+        kpis = scope.kpis
 
-        def styled(value: str, kpi: str, scope: dict[str, Any] = scope, mark: bool = True) -> str:
-            state = target(scope, kpi).get("status", "")
+        def styled(value: str, kpi: str, scope: ScopeEntry = scope, mark: bool = True) -> str:
+            target = scope.target(kpi)
+            state = "" if target is None else target.status.value
             style = STATUS_STYLE.get(state, "")
             suffix = f" {STATUS_MARK.get(state, '')}" if mark else ""
             return f"[{style}]{value}{suffix}[/{style}]" if style else value
 
-        completeness = scope["completeness"]
-        hours = f"{completeness['hours_with_data']}/{completeness['hours_in_month']}"
-        cells = [for_terminal(f"{scope['name']} ({scope['scope']})"), str(kpis["offered"]), str(kpis["answered"]),
-                 styled(format_ratio(kpis["answer_rate"], decimal), "answer_rate")]
+        completeness = scope.completeness
+        hours = f"{completeness.hours_with_data}/{completeness.hours_in_month}"
+        cells = [for_terminal(f"{scope.name} ({scope.scope})"), str(kpis.offered), str(kpis.answered),
+                 styled(format_ratio(kpis.answer_rate, decimal), "answer_rate")]
         cells += [format_points(delta(scope, "answer_rate"), text["points"], decimal)] if show_delta else []
-        cells += [styled(format_seconds(kpis["mean_wait"]), "mean_wait")]
+        cells += [styled(format_seconds(kpis.mean_wait), "mean_wait")]
         cells += [format_seconds(delta(scope, "mean_wait"), signed=True)] if show_delta else []
-        cells += [format_ratio(kpis["service_level"], decimal), str(kpis["abandoned"]), str(kpis["rejected"]),
-                  hours + (" *" if completeness.get("partial") else "")]
+        cells += [format_ratio(kpis.service_level, decimal), str(kpis.abandoned), str(kpis.rejected),
+                  hours + (" *" if completeness.partial else "")]
         if show_forecast:
-            remaining = (scope.get("forecast") or {}).get("expected_remaining_offered")
+            remaining = None if scope.forecast is None else scope.forecast.expected_remaining_offered
             cells.append("–" if remaining is None else f"{remaining:.0f}")
         if show_needed:
-            needed = target(scope, "answer_rate").get("needed")
-            cells.append(styled(format_ratio(needed, decimal), "answer_rate", mark=False))
+            cells.append(styled(format_ratio(needed(scope, "answer_rate"), decimal), "answer_rate", mark=False))
         table.add_row(*cells)
     console.print(table)
     console.print(f"{text['legend']}   * {text['partial']}", style="dim")

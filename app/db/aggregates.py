@@ -10,14 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Connection,
     Date,
     Integer,
-    MetaData,
     Select,
-    String,
     Table,
     and_,
     case,
@@ -40,7 +37,7 @@ from app.db.models import (
     MonthlyAnsweredBy,
 )
 from app.db.totals import apply_change, touched_sums
-from app.db.types import UTCDateTime
+from app.db.touched import create_touched_table, drop_touched_table, touched_hours
 from app.kpi.counts import Definitions
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 from app.kpi.localtime import local_month_bounds, local_month_of
@@ -62,29 +59,10 @@ SUMMED_COLUMNS = [
 ]
 MAX_COLUMNS = ["longest_wait_ms", "latest_record_at"]
 
-_temp_metadata = MetaData()
-#: The (region, hour) pairs an ingest touched; created per transaction.
-touched_hours = Table(
-    "touched_hours",
-    _temp_metadata,
-    Column("region", String(8), primary_key=True),
-    Column("hour_start", UTCDateTime, primary_key=True),
-    prefixes=["TEMPORARY"],
-)
-
 
 def _touches(table: Table) -> ColumnElement[bool]:
     """The rows of ``table`` (keyed by region and hour) that fall in ``touched_hours``."""
     return and_(touched_hours.c.region == table.c.region, touched_hours.c.hour_start == table.c.hour_start)
-
-
-def create_touched_table(conn: Connection) -> None:
-    touched_hours.drop(conn, checkfirst=True)
-    touched_hours.create(conn)
-
-
-def drop_touched_table(conn: Connection) -> None:
-    touched_hours.drop(conn, checkfirst=True)
 
 
 def _one(condition: ColumnElement[bool]) -> ColumnElement[int]:

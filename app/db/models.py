@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.db.types import UTCDateTime
 from app.kpi.histogram import BUCKET_COUNT
+from app.kpi.records import CALL_ID_LENGTH, QUEUE_LENGTH
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -180,9 +181,9 @@ class Call(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source_id: Mapped[int] = mapped_column(Integer)
-    call_id: Mapped[str] = mapped_column(String(128))
+    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH))
     region: Mapped[str] = mapped_column(String(8))
-    queue: Mapped[str | None] = mapped_column(String(128))
+    queue: Mapped[str | None] = mapped_column(String(QUEUE_LENGTH))
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(16))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -207,7 +208,7 @@ class IntervalRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source_id: Mapped[int] = mapped_column(Integer)
     region: Mapped[str] = mapped_column(String(8))
-    queue: Mapped[str] = mapped_column(String(128), default="")
+    queue: Mapped[str] = mapped_column(String(QUEUE_LENGTH), default="")
     interval_start: Mapped[datetime] = mapped_column(UTCDateTime)
     interval_minutes: Mapped[int] = mapped_column(Integer)
     offered: Mapped[int] = mapped_column(Integer)

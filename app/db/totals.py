@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.db.models import HourlyAggregate, RegionTotal
+from app.db.touched import touched_hours
 
 OUTCOMES = ("answered", "abandoned", "rejected", "short_abandons")
 GROW_ONLY = ("call_wait_answered_ms", *[f"wait_bucket_{i:02d}" for i in range(15)])
@@ -22,8 +23,6 @@ Sums = dict[str, dict[str, int]]
 
 def touched_sums(conn: Connection) -> Sums:
     """Per region, the sums of the tracked columns over the hours in ``touched_hours``."""
-    from app.db.aggregates import touched_hours  # the temp table lives with the refresh
-
     agg = HourlyAggregate.__table__
     query = (
         select(agg.c.region, *[func.sum(agg.c[name]).label(name) for name in TRACKED])

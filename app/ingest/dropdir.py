@@ -1,5 +1,6 @@
-"""A drop directory: files written into ``<drop>/calls/``, ``<drop>/intervals/`` or ``<drop>/queue-log/``
-are ingested once, then moved to ``<drop>/processed/`` or to ``<drop>/failed/`` beside a reason file.
+"""A drop directory: files written into ``<drop>/calls/``, ``<drop>/intervals/`` or ``<drop>/queue-log/`` (or
+the folder of a plugin's format: app.ingest.formats) are ingested once, then moved to ``<drop>/processed/`` or to
+``<drop>/failed/`` beside a reason file. The folder and the file's suffix choose the format.
 
 A file is taken only when its size and modification time have stayed the same for ``settle_seconds``, so a
 file still being copied in is left alone. Should the move fail after the commit, the next scan ingests the
@@ -33,15 +34,16 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.ingest.loader import DefinitionsChanged, IngestError, RecordKind, RunReport, SourceKindMismatch, format_for
+from app.ingest.formats import FormatRegistry, FormatUnavailable, builtin_formats, default_formats
+from app.ingest.loader import DefinitionsChanged, IngestError, RecordKind, RunReport, SourceKindMismatch
 from app.ingest.lock import IngestBusy
-from app.ingest.service import ingest_bytes, queue_log_parser
+from app.ingest.service import ingest_bytes
 from app.sanitize import clean
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, RecordKind] = {"calls": "calls", "intervals": "intervals", "queue-log": "calls"}
-SUFFIXES = {".csv", ".jsonl", ".ndjson", ".json", ".log", ".txt", ""}
+#: The built-in formats' folders and what their files hold; a plugin's format may add one (``FormatRegistry``).
+KINDS: dict[str, RecordKind] = builtin_formats().drop_folders()
 #: The file's fault: it is moved to failed/ with the reason (a refused source name is the delivery's problem too).
 REFUSED = (IngestError, SourceKindMismatch)
 #: The service's: the file stays for a later scan, with a warning and no traceback.
@@ -68,8 +70,8 @@ class Waiting(Exception):
     """The service cannot take the file now (e.g. no queue map): it stays where it is for a later scan."""
 
 
-def prepare(drop: Path) -> None:
-    for name in (*KINDS, "processed", "failed"):
+def prepare(drop: Path, formats: FormatRegistry | None = None) -> None:
+    for name in (*(formats or default_formats()).drop_folders(), "processed", "failed"):
         (drop / name).mkdir(parents=True, exist_ok=True)
 
 
@@ -107,21 +109,24 @@ def _open(path: Path) -> BinaryIO:
 
 def ready_files(
     drop: Path, settle_seconds: float, seen: dict[Path, tuple[int, float]] | None = None, now: float | None = None,
+    formats: FormatRegistry | None = None,
 ) -> list[tuple[str, Path]]:
     """Entries old enough and, when ``seen`` holds the previous scan, unchanged in size and mtime since then:
     a writer that pauses mid-copy (SFTP, SMB) must not have its half file taken. Entries are looked at, never
     followed (``lstat``): a link is taken, to be refused, not what it points to."""
     now = time.time() if now is None else now
+    registry = formats or default_formats()
+    suffixes = registry.suffixes()
     found = []
     current: dict[Path, tuple[int, float]] = {}
-    for folder in KINDS:
+    for folder in registry.drop_folders():
         base = drop / folder
         if base.is_symlink() or not base.is_dir():
             log.warning("drop.folder.refused", extra={"folder": clean(str(base)),
                                                       "reason": "not a directory of the drop directory's own"})
             continue
         for path in sorted(base.iterdir()):
-            if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+            if path.name.startswith(".") or path.suffix.lower() not in suffixes:
                 continue
             try:
                 info = path.lstat()
@@ -178,9 +183,12 @@ def _settle_file(drop: Path, path: Path, report: RunReport | None, reason: str |
     return DropResult(path, target, ok, report, reason)
 
 
-def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder: str, path: Path) -> DropResult:
+def ingest_drop_file(
+    factory: sessionmaker[Session], settings: Settings, folder: str, path: Path, formats: FormatRegistry | None = None,
+) -> DropResult:
     """Ingest one entry and move it. Raises ``Waiting`` (or one of ``NOT_NOW``, or a database error) when the
     service cannot take it now, leaving it in place; ``FileNotFoundError`` when it went away meanwhile."""
+    chosen = (formats or default_formats()).for_file(path, folder=folder)
     drop = path.parent.parent
     report: RunReport | None = None
     reason: str | None = None
@@ -189,17 +197,13 @@ def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder:
     except RefusedFile as exc:
         return _settle_file(drop, path, None, clean(str(exc)))
     with raw:
-        parser = None
-        if folder == "queue-log":  # an unusable queue map is the service's fault, not the file's
-            if not settings.queue_map_file:
-                raise Waiting("VPT_QUEUE_MAP_FILE is not set")
-            try:
-                parser = queue_log_parser(Path(settings.queue_map_file))
-            except IngestError as exc:
-                raise Waiting(str(exc)) from None
+        try:
+            parser = chosen.make_parser(settings)
+        except FormatUnavailable as exc:  # e.g. no usable queue map: the service's fault, not the file's
+            raise Waiting(str(exc)) from None
         try:
             report = ingest_bytes(
-                factory, settings, record_kind=KINDS[folder], raw=raw, fmt=format_for(path), origin=path.name,
+                factory, settings, record_kind=chosen.record_kind, raw=raw, origin=path.name,
                 source_name=f"drop-{folder}", source_kind="file", parser=parser,
             )
             if report.status == "rejected":  # the run's own verdict: rows read, none stored
@@ -212,17 +216,19 @@ def ingest_drop_file(factory: sessionmaker[Session], settings: Settings, folder:
 def scan(
     factory: sessionmaker[Session], settings: Settings, drop: Path, settle_seconds: float = 2.0,
     seen: dict[Path, tuple[int, float]] | None = None, stop: threading.Event | None = None,
+    formats: FormatRegistry | None = None,
 ) -> list[DropResult]:
     """Ingest every ready file. A problem of the service rather than the file (a missing queue map, changed
     definitions, a database error) leaves the file where it is for a later scan; it is never moved to failed/.
     Only an error nobody foresaw is logged with its traceback."""
-    prepare(drop)
+    registry = formats or default_formats()
+    prepare(drop, registry)
     results = []
-    for folder, path in ready_files(drop, settle_seconds, seen):
+    for folder, path in ready_files(drop, settle_seconds, seen, formats=registry):
         if stop is not None and stop.is_set():
             break
         try:
-            results.append(ingest_drop_file(factory, settings, folder, path))
+            results.append(ingest_drop_file(factory, settings, folder, path, registry))
         except (Waiting, *NOT_NOW) as exc:
             log.warning("drop.file.waiting", extra={"file": clean(path.name), "reason": clean(str(exc))})
         except FileNotFoundError:

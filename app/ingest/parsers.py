@@ -10,9 +10,8 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
-from app.db.models import Call, IntervalRow
 from app.ingest.rows import (
     FUTURE_TOLERANCE,
     FieldReader,
@@ -23,21 +22,19 @@ from app.ingest.rows import (
     read_jsonl_rows,
 )
 from app.kpi.localtime import FallBackResolver
-from app.kpi.records import CallRecord, IntervalRecord, Outcome
+from app.kpi.records import (
+    CALL_COLUMNS,
+    CALL_ID_LENGTH,
+    INTERVAL_COLUMNS,
+    QUEUE_LENGTH,
+    CallRecord,
+    IntervalRecord,
+    Outcome,
+)
 
 log = logging.getLogger(__name__)
 
-CALL_COLUMNS: tuple[str, ...] = (
-    "call_id", "region", "queue", "arrived_at", "outcome", "answered_at", "ended_at",
-    "answered_by_region", "talk_seconds", "wrap_seconds",
-)
 CALL_REQUIRED = frozenset({"call_id", "region", "arrived_at", "outcome"})
-
-INTERVAL_COLUMNS: tuple[str, ...] = (
-    "region", "queue", "interval_start", "interval_minutes", "offered", "answered", "abandoned",
-    "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_seconds_sum",
-    "wait_abandoned_seconds_sum", "longest_wait_seconds", "talk_seconds_sum", "wrap_seconds_sum",
-)
 INTERVAL_REQUIRED = frozenset({
     "region", "interval_start", "interval_minutes", "offered", "answered", "abandoned", "abandoned_short",
     "rejected", "answered_within_sl", "sl_seconds",
@@ -49,16 +46,9 @@ INTERVAL_LENGTHS = (15, 30, 60)
 #: million in an hour is a broken row; the bound also keeps the 32-bit hourly and monthly sums far from overflow.
 MAX_INTERVAL_CALLS = 1_000_000
 
-
-def _width(attribute: Any) -> int:
-    length = attribute.type.length
-    assert isinstance(length, int)
-    return length
-
-
 #: Text fields whose column is narrower than ``max_field_length`` may be: checked against the column's width.
-CALL_WIDTHS = {"call_id": _width(Call.call_id), "queue": _width(Call.queue)}
-INTERVAL_WIDTHS = {"queue": _width(IntervalRow.queue)}
+CALL_WIDTHS = {"call_id": CALL_ID_LENGTH, "queue": QUEUE_LENGTH}
+INTERVAL_WIDTHS = {"queue": QUEUE_LENGTH}
 
 Format = Literal["csv", "jsonl"]
 

@@ -7,7 +7,7 @@ is recorded in a second one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -19,6 +19,8 @@ from app.config import Settings
 from app.db.aggregates import create_touched_table, drop_touched_table, mark_span_touched, refresh_touched_hours
 from app.db.models import AggregateDefinitions
 from app.db.session import transaction
+from app.ingest.builtin_formats import queue_log_parser
+from app.ingest.formats import FormatRegistry, default_formats
 from app.ingest.loader import (
     IngestError,
     Parser,
@@ -28,15 +30,11 @@ from app.ingest.loader import (
     UnknownSource,
     default_actor,
     ensure_definitions,
-    format_for,
     ingest_stream,
     record_failed_run,
 )
 from app.ingest.lock import IngestBusy, LockWait, take_ingest_lock
-from app.ingest.parsers import Format, Parsed, ParseOptions
-from app.ingest.queue_log import QueueLogOptions, parse_queue_log
-from app.ingest.queue_map import QueueMapError, read_queue_map
-from app.ingest.rows import Rejection
+from app.ingest.parsers import Format
 from app.kpi.counts import Definitions
 from app.sanitize import clean
 
@@ -49,8 +47,8 @@ def ingest_bytes(
     *,
     record_kind: RecordKind,
     raw: IO[bytes],
-    fmt: Format,
     origin: str,
+    fmt: Format | None = None,
     source_name: str | None = None,
     source_kind: str = "file",
     on_progress: Callable[[int], None] | None = None,
@@ -59,10 +57,14 @@ def ingest_bytes(
     actor: str | None = None,
     on_lock_wait: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Ingest one delivery in one transaction. ``max_rows`` (a push's ``max_upload_rows``) refuses a longer
+    """Ingest one delivery in one transaction, read by ``parser`` (what the format registry, app.ingest.formats,
+    chose for it) or else by the canonical parser of ``record_kind`` in encoding ``fmt`` (for callers that write
+    canonical records themselves: the demo, tests). ``max_rows`` (a push's ``max_upload_rows``) refuses a longer
     delivery whole with ``TooManyRows``; like any ``IngestError`` it leaves a failed run behind, and so does
     ``IngestBusy`` (the lock stayed taken past ``VPT_INGEST_LOCK_WAIT_SECONDS``). ``actor`` names this ingest to
     whoever waits for the lock meanwhile (default: after ``source_kind``)."""
+    if parser is None and fmt is None:
+        raise TypeError("ingest_bytes reads with a parser or a canonical encoding (fmt)")
     source = source_name or settings.default_source
     lock = LockWait(settings.ingest_lock_wait_seconds, actor or default_actor(source_kind), on_lock_wait)
     try:
@@ -71,7 +73,7 @@ def ingest_bytes(
                 session,
                 record_kind=record_kind,
                 raw=raw,
-                fmt=fmt,
+                fmt=fmt or "csv",  # read only without a parser
                 source_name=source,
                 source_kind=source_kind,
                 origin=origin,
@@ -116,30 +118,22 @@ def ingest_file(
     on_progress: Callable[[int], None] | None = None,
     parser: Parser | None = None,
     on_lock_wait: Callable[[str], None] | None = None,
+    formats: FormatRegistry | None = None,
 ) -> RunReport:
+    """Ingest one file of ``record_kind``. Without ``parser`` the format is chosen as ``vpt ingest
+    <record_kind>`` chooses it: by the file's suffix among that command's formats."""
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
+    if parser is None:
+        chosen = (formats or default_formats()).for_file(path, command=record_kind)
+        if chosen.record_kind != record_kind:
+            raise IngestError(f"{path.name}: format {chosen.name} holds {chosen.record_kind}, not {record_kind}")
+        parser = chosen.make_parser(settings)
     with path.open("rb") as raw:
         return ingest_bytes(
-            factory, settings, record_kind=record_kind, raw=raw, fmt=format_for(path), origin=path.name,
-            source_name=source_name, on_progress=on_progress, parser=parser, actor="cli ingest",
-            on_lock_wait=on_lock_wait,
+            factory, settings, record_kind=record_kind, raw=raw, origin=path.name, source_name=source_name,
+            on_progress=on_progress, parser=parser, actor="cli ingest", on_lock_wait=on_lock_wait,
         )
-
-
-def queue_log_parser(map_path: Path) -> Parser:
-    """Asterisk queue_log with queue names mapped to regions by a ``queue,region`` CSV (SPEC §3)."""
-    try:
-        with map_path.open(encoding="utf-8-sig", newline="") as stream:
-            queue_map = read_queue_map(stream)
-    except (OSError, QueueMapError) as exc:
-        raise IngestError(f"queue map {map_path}: {exc}") from exc
-
-    def parse(stream: IO[str], options: ParseOptions) -> Iterator[Parsed | Rejection]:
-        return parse_queue_log(stream, QueueLogOptions(
-            queue_map, options.known_regions, options.max_field_length, options.max_line_length))
-
-    return parse
 
 
 def recompute(
@@ -176,5 +170,5 @@ def recompute(
     return hours
 
 
-__all__ = ["IngestBusy", "IngestError", "ingest_bytes", "ingest_file", "recompute"]
+__all__ = ["IngestBusy", "IngestError", "ingest_bytes", "ingest_file", "queue_log_parser", "recompute"]
 

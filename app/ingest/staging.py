@@ -38,7 +38,7 @@ from app.db.aggregates import touched_hours
 from app.db.models import Call, IntervalRow
 from app.db.types import UTCDateTime, to_sqlite_text
 from app.kpi.localtime import floor_hour
-from app.kpi.records import CallRecord, IntervalRecord, optional_ms
+from app.kpi.records import CALL_ID_LENGTH, QUEUE_LENGTH, CallRecord, IntervalRecord, optional_ms
 
 _meta = MetaData()
 
@@ -46,9 +46,9 @@ stage_calls = Table(
     "stage_calls",
     _meta,
     Column("seq", Integer, primary_key=True),
-    Column("call_id", String(128)),
+    Column("call_id", String(CALL_ID_LENGTH)),
     Column("region", String(8)),
-    Column("queue", String(128)),
+    Column("queue", String(QUEUE_LENGTH)),
     Column("arrived_at", UTCDateTime),
     Column("outcome", String(16)),
     Column("answered_at", UTCDateTime),
@@ -66,7 +66,7 @@ stage_intervals = Table(
     _meta,
     Column("seq", Integer, primary_key=True),
     Column("region", String(8)),
-    Column("queue", String(128)),
+    Column("queue", String(QUEUE_LENGTH)),
     Column("interval_start", UTCDateTime),
     Column("interval_minutes", Integer),
     Column("offered", Integer),

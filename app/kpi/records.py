@@ -11,6 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+#: The canonical columns (SPEC §3) in their documented order: what the parsers read and the simulator writes.
+CALL_COLUMNS: tuple[str, ...] = (
+    "call_id", "region", "queue", "arrived_at", "outcome", "answered_at", "ended_at",
+    "answered_by_region", "talk_seconds", "wrap_seconds",
+)
+INTERVAL_COLUMNS: tuple[str, ...] = (
+    "region", "queue", "interval_start", "interval_minutes", "offered", "answered", "abandoned",
+    "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_seconds_sum",
+    "wait_abandoned_seconds_sum", "longest_wait_seconds", "talk_seconds_sum", "wrap_seconds_sum",
+)
+#: The longest ``call_id`` and ``queue`` a record may have: the widths of their columns in storage, checked by the
+#: parsers so that a longer value is a rejected row rather than a failed delivery.
+CALL_ID_LENGTH = 128
+QUEUE_LENGTH = 128
+
 
 class Outcome(StrEnum):
     ANSWERED = "answered"

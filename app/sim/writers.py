@@ -17,9 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Literal
 
-from app.ingest.parsers import CALL_COLUMNS, INTERVAL_COLUMNS
 from app.kpi.localtime import next_month
-from app.kpi.records import CallRecord, IntervalRecord, Outcome
+from app.kpi.records import CALL_COLUMNS, INTERVAL_COLUMNS, CallRecord, IntervalRecord, Outcome
 from app.sim.model import SimConfig, queue_name, simulate
 
 OutputFormat = Literal["calls", "intervals", "queue-log"]

@@ -1,7 +1,8 @@
 """Push ingest of files and visibility into ingest runs and rejected rows (SPEC §3, §7).
 
 A push is one delivery: the body is spooled (to disk past a small size, never whole in memory), then
-handed to ``ingest_bytes``, which owns its transaction. The push handlers therefore take no request
+handed to ``ingest_bytes``, which owns its transaction. Its Content-Type chooses the format among those of its
+record kind (app.ingest.formats). The push handlers therefore take no request
 session. Re-pushing a delivery stores nothing new: its rows come back as ``rows_unchanged``.
 """
 
@@ -18,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import Principal, require_scope
 from app.api.deps import SessionDep, SettingsDep
-from app.api.ingest_queries import RejectedCursorNotFound, get_run, list_rejected, list_runs, run_exists
 from app.api.ingest_schemas import (
     IngestRunOut,
     IngestRunPage,
@@ -31,8 +31,9 @@ from app.api.ingest_schemas import (
 from app.api.limits import too_large_detail
 from app.api.schemas import ErrorBody
 from app.config import Settings
+from app.ingest.formats import FormatUnavailable, IngestFormat, builtin_formats, default_formats
 from app.ingest.loader import DEFAULT_PUSH_SOURCE, RecordKind, RunReport, UnknownSource
-from app.ingest.parsers import Format
+from app.ingest.queries import get_run, list_rejected, list_runs, run_exists
 from app.ingest.service import ingest_bytes
 from app.ingest.source_admin import check_push_source
 from app.sanitize import clean
@@ -41,14 +42,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 
-CONTENT_TYPES: dict[str, Format] = {
-    "text/csv": "csv",
-    "application/csv": "csv",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    "application/x-jsonlines": "jsonl",
-    "application/json-lines": "jsonl",
-}
+#: The media types of the built-in formats, as the OpenAPI document lists them (a plugin's are accepted too).
+CONTENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(m for f in builtin_formats() for m in f.media_types))
 SPOOL_IN_MEMORY = 1 << 20  # bytes of a body kept in memory before it goes to a temporary file
 SOURCE_NAME = r"^[A-Za-z0-9._-]{1,128}$"
 MAX_ID = 2**63 - 1  # BIGINT; a larger id would overflow the driver instead of finding nothing
@@ -73,9 +68,11 @@ def error_response(status: int, error: str, detail: str, **extra: Any) -> JSONRe
     return JSONResponse({"error": error, "detail": clean(detail), **extra}, status_code=status)  # may quote a header
 
 
-def _format_of(content_type: str | None) -> Format | None:
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    return CONTENT_TYPES.get(media_type)
+def _format_of(record_kind: RecordKind, content_type: str | None) -> tuple[IngestFormat | None, tuple[str, ...]]:
+    """The format the Content-Type chooses, and every media type pushes of ``record_kind`` may have. In a thread:
+    the first call loads the plugins."""
+    formats = default_formats()
+    return formats.for_media_type(record_kind, content_type), formats.media_types(record_kind)
 
 
 def _too_large(limit: int) -> JSONResponse:
@@ -112,13 +109,16 @@ async def _push(
         await run_in_threadpool(_check_source, request, source)
     except UnknownSource as exc:
         return error_response(404, "not_found", str(exc))
-    fmt = _format_of(request.headers.get("content-type"))
-    if fmt is None:
-        accepted = ", ".join(CONTENT_TYPES)
+    chosen, accepted = await run_in_threadpool(_format_of, record_kind, request.headers.get("content-type"))
+    if chosen is None:
         return error_response(
             415, "unsupported_media_type",
-            f"Content-Type {request.headers.get('content-type')!r} is not accepted; send one of: {accepted}",
+            f"Content-Type {request.headers.get('content-type')!r} is not accepted; send one of: {', '.join(accepted)}",
         )
+    try:
+        parser = await run_in_threadpool(chosen.make_parser, settings)
+    except FormatUnavailable as exc:  # the service's problem, not the delivery's: before the body is read
+        return error_response(503, "format_unavailable", str(exc))
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -133,12 +133,12 @@ async def _push(
                 return _too_large(limit)
             body.write(chunk)
         if size == 0:
-            return error_response(422, "empty_body", f"the body is empty: send a {fmt} file of {record_kind}")
+            return error_response(422, "empty_body", f"the body is empty: send a {chosen.name} file")
         body.seek(0)
         try:
             report = await run_in_threadpool(
                 ingest_bytes, request.app.state.session_factory, settings, record_kind=record_kind, raw=body,
-                fmt=fmt, origin=origin, source_name=source, source_kind="push", max_rows=settings.max_upload_rows,
+                parser=parser, origin=origin, source_name=source, source_kind="push", max_rows=settings.max_upload_rows,
             )
         except UnknownSource as exc:  # removed while the body arrived
             return error_response(404, "not_found", str(exc))
@@ -164,7 +164,8 @@ PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "The source name belongs to a source of another kind (file, http)"},
     415: {"model": ErrorBody, "description": "The Content-Type is not one of the accepted types"},
     503: {"model": ErrorBody, "description": "Another ingest or recompute held the ingest lock longer than "
-          "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy, naming it): nothing stored, a failed run recorded; retry"},
+          "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy, naming it): nothing stored, a failed run recorded; retry. "
+          "Or the format cannot be read now (format_unavailable: a plugin's parser cannot be made)"},
     422: {
         "model": PushErrorBody,
         "description": "Empty body, unreadable file (a failed run is recorded), bad parameters, or every row "
@@ -173,32 +174,16 @@ PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-#: One record of each kind, as CSV and as JSON Lines: the examples of the request bodies.
-EXAMPLES: dict[str, dict[Format, str]] = {
-    "call-record": {
-        "csv": "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,"
-               "wrap_seconds\nc001,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:05:00+02:00,"
-               "2025-10-01T08:11:40+02:00,SE-AC,400,120\n",
-        "jsonl": '{"call_id": "c001", "region": "SE-AC", "queue": "vpt", "arrived_at": "2025-10-01T08:00:00+02:00", '
-                 '"outcome": "abandoned", "ended_at": "2025-10-01T08:04:00+02:00"}\n',
-    },
-    "interval-record": {
-        "csv": "region,queue,interval_start,interval_minutes,offered,answered,abandoned,abandoned_short,rejected,"
-               "answered_within_sl,sl_seconds,wait_answered_seconds_sum\n"
-               "SE-Z,vpt,2025-10-01T08:00:00+02:00,15,4,3,1,0,0,2,600,900\n",
-        "jsonl": '{"region": "SE-Z", "queue": "vpt", "interval_start": "2025-10-01T08:15:00+02:00", '
-                 '"interval_minutes": 15, "offered": 2, "answered": 2, "abandoned": 0, "abandoned_short": 0, '
-                 '"rejected": 0, "answered_within_sl": 2, "sl_seconds": 600}\n',
-    },
-}
-
-
-def _request_body(kind: str) -> dict[str, Any]:
-    content = {
-        media_type: {"schema": {"type": "string", "minLength": 1, "description": f"The {kind} file"},
-                     "example": EXAMPLES[kind][fmt]}
-        for media_type, fmt in CONTENT_TYPES.items()
-    }
+def _request_body(record_kind: RecordKind, label: str) -> dict[str, Any]:
+    """The request body of a push as the built-in formats of ``record_kind`` describe it (their examples)."""
+    content: dict[str, Any] = {}
+    for member in builtin_formats():
+        if member.record_kind != record_kind:
+            continue
+        for media_type in member.media_types:
+            content[media_type] = {"schema": {"type": "string", "minLength": 1, "description": f"The {label} file"}}
+            if member.example is not None:
+                content[media_type]["example"] = member.example
     return {"requestBody": {"required": True, "content": content}}
 
 
@@ -206,7 +191,7 @@ def _request_body(kind: str) -> dict[str, Any]:
     "/calls",
     response_model=PushReport,
     responses=PUSH_RESPONSES,
-    openapi_extra=_request_body("call-record"),
+    openapi_extra=_request_body("calls", "call-record"),
     summary="Push a file of call records (CSV or JSON Lines in the canonical columns)",
 )
 async def push_calls(
@@ -223,7 +208,7 @@ async def push_calls(
     "/intervals",
     response_model=PushReport,
     responses=PUSH_RESPONSES,
-    openapi_extra=_request_body("interval-record"),
+    openapi_extra=_request_body("intervals", "interval-record"),
     summary="Push a file of interval records (CSV or JSON Lines in the canonical columns)",
 )
 async def push_intervals(
@@ -251,7 +236,7 @@ def get_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_before_id of the previous page")] = None,
 ) -> IngestRunPage:
-    return list_runs(session, source=source, status=status, limit=limit, before_id=before_id)
+    return IngestRunPage.of(list_runs(session, source=source, status=status, limit=limit, before_id=before_id))
 
 
 @router.get(
@@ -265,7 +250,7 @@ def get_one_run(session: SessionDep, run_id: Annotated[int, Path(ge=1, le=MAX_ID
     run = get_run(session, run_id)
     if run is None:
         raise HTTPException(404, f"no ingest run {run_id}")
-    return run
+    return IngestRunOut.of(run)
 
 
 @router.get(
@@ -284,8 +269,5 @@ def get_rejected(
 ) -> RejectedRowPage:
     if not run_exists(session, run):
         raise HTTPException(404, f"no ingest run {run}")
-    try:
-        return list_rejected(session, run_id=run, limit=limit, after_id=after_id)
-    except RejectedCursorNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return RejectedRowPage.of(list_rejected(session, run_id=run, limit=limit, after_id=after_id))  # or not_found
 
