@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from app.access.audit import record
 from app.db.auth_models import ApiKey
 from app.db.models import ApiKeySource, Source
+from app.errors import VptError
 
 Scope = Literal["read", "ingest", "admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
@@ -55,8 +56,11 @@ _SOURCE_NAME = re.compile(SOURCE_NAME_PATTERN)
 MAX_KEY_SOURCES = 100
 
 
-class InvalidKeyRequest(ValueError):
+class InvalidKeyRequest(VptError, ValueError):
     """A key that cannot be made as asked; names the field at fault."""
+
+    code = "invalid_key"
+    status_code = 422
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -66,12 +70,14 @@ class InvalidKeyRequest(ValueError):
 class UnknownKeySource(InvalidKeyRequest):
     """A key bound to a source that does not exist: the same 404 as a push to it."""
 
+    code = "not_found"
     status_code = 404
 
 
 class KeySourceKindMismatch(InvalidKeyRequest):
     """A key bound to a file or pull source, which take no pushes: the same 409 as a push to it."""
 
+    code = "source_kind_mismatch"
     status_code = 409
 
 

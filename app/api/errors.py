@@ -1,6 +1,7 @@
-"""Every error renders as ``{"error": ..., "detail": ...}``: domain errors with the status they carry, anything
-unexpected as a 500 in the same shape. A detail may quote input (a file name, a field), so it goes through the
-sanitiser: a lone surrogate in it could not even be encoded, and the response would fail after the work was done.
+"""Every error renders as ``{"error": ..., "detail": ...}``: a domain error (``app.errors.VptError``, whatever its
+class) with the code and status it carries, anything unexpected as a 500 in the same shape. A detail may quote
+input (a file name, a field), so it goes through the sanitiser: a lone surrogate in it could not even be encoded,
+and the response would fail after the work was done.
 """
 
 from __future__ import annotations
@@ -19,24 +20,10 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db.session import UNAVAILABLE_ERRORS, database_unavailable
-from app.ingest.loader import DefinitionsChanged, IngestError, SourceKindMismatch, TooManyRows
-from app.ingest.lock import IngestBusy
+from app.errors import VptError
 from app.sanitize import clean
-from app.scorecard.service import InvalidMonth, UnknownScope
-from app.scorecard.targets import InvalidTarget
 
 log = logging.getLogger(__name__)
-
-DOMAIN_ERRORS: dict[type[Exception], str] = {
-    InvalidMonth: "invalid_month",
-    UnknownScope: "not_found",
-    IngestError: "ingest_failed",
-    TooManyRows: "too_many_rows",  # an IngestError (413) with its own code: handlers are looked up by MRO
-    DefinitionsChanged: "definitions_changed",
-    SourceKindMismatch: "source_kind_mismatch",
-    IngestBusy: "ingest_busy",  # 503: another ingest or recompute held the lock too long; retry
-    InvalidTarget: "invalid_target",
-}
 
 
 DETAIL_LIMIT = 4000  # characters of one text in a detail
@@ -58,20 +45,23 @@ def _body(error: str, detail: object) -> dict[str, object]:
 
 
 def _code(exc: Exception) -> str:
-    """An error code from an exception's class name, for a domain error not listed in DOMAIN_ERRORS."""
+    """An error code: a domain error's own, else one from the class name (an exception that carries a status but
+    is no ``VptError``)."""
+    if isinstance(exc, VptError):
+        return exc.code
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
 
 
 def _status(exc: Exception) -> int | None:
-    """The HTTP status a domain error carries, if it carries one."""
+    """The HTTP status an exception carries, if it carries one."""
     status = getattr(exc, "status_code", None)
     return status if isinstance(status, int) and 400 <= status <= 599 else None
 
 
 class RenderUnexpected:
     """The last resort, inside the other middleware (so CORS still wraps its answer): an exception nothing else
-    handled becomes a JSON error instead of Starlette's text/plain 500. A domain error that carries its status but
-    has no handler of its own is answered with that status; anything else is logged with its traceback and
+    handled becomes a JSON error instead of Starlette's text/plain 500. An exception that carries an HTTP status
+    but no handler (a ``VptError`` has one) is answered with that status; anything else is logged with its traceback and
     answered 500, its text withheld (it may name a statement, a path, a host). Once a response has started, the
     exception is passed on: a half-sent body cannot be replaced."""
 
@@ -153,12 +143,8 @@ def _allowed_methods(request: Request) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    for exc_type, code in DOMAIN_ERRORS.items():
-
-        async def handler(_: Request, exc: Exception, code: str = code) -> JSONResponse:
-            return JSONResponse(_body(code, str(exc)), status_code=_status(exc) or 400)
-
-        app.add_exception_handler(exc_type, handler)
+    async def domain_error(_: Request, exc: VptError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status_code)
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
@@ -187,6 +173,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_body("database_unavailable", "database unavailable"), status_code=503,
                             headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
+    app.add_exception_handler(VptError, domain_error)  # type: ignore[arg-type]  # every subclass: found by MRO
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     database_errors: tuple[type[Exception], ...] = (DBAPIError, *UNAVAILABLE_ERRORS)

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.db.models import IngestRun, RejectedRow
 from app.ingest.loader import RunStatus as RunStatus  # the verdicts, said once (rejected: rows read, none stored)
+from app.ingest.queries import RejectedPage, RunPage, RunView, SourceView
 
 
 class RejectionOut(BaseModel):
@@ -65,10 +67,19 @@ class IngestRunOut(BaseModel):
     content_sha256: str | None
     error: str | None = Field(description="Why a failed run failed as a whole")
 
+    @classmethod
+    def of(cls, view: RunView) -> IngestRunOut:
+        fields = {name: getattr(view.run, name) for name in cls.model_fields if name != "source"}
+        return cls(source=view.source, **fields)
+
 
 class IngestRunPage(BaseModel):
     runs: list[IngestRunOut] = Field(description="Newest first")
     next_before_id: int | None = Field(description="Pass as before_id for the next page; null on the last page")
+
+    @classmethod
+    def of(cls, page: RunPage) -> IngestRunPage:
+        return cls(runs=[IngestRunOut.of(view) for view in page.runs], next_before_id=page.next_before_id)
 
 
 class RejectedRowOut(BaseModel):
@@ -79,17 +90,31 @@ class RejectedRowOut(BaseModel):
     reason: str
     raw: str = Field(description="The row's canonical columns only; other columns are never stored")
 
+    @classmethod
+    def of(cls, row: RejectedRow) -> RejectedRowOut:
+        return cls(id=row.id, position=row.position, record_key=row.record_key, field=row.field, reason=row.reason,
+                   raw=row.raw)
+
 
 class RejectedRowPage(BaseModel):
     run_id: int
     rows: list[RejectedRowOut] = Field(description="In file order")
     next_after_id: int | None = Field(description="Pass as after_id for the next page; null on the last page")
 
+    @classmethod
+    def of(cls, page: RejectedPage) -> RejectedRowPage:
+        return cls(run_id=page.run_id, rows=[RejectedRowOut.of(row) for row in page.rows],
+                   next_after_id=page.next_after_id)
+
 
 class LatestRun(BaseModel):
     id: int
     status: RunStatus
     finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: IngestRun) -> LatestRun:
+        return cls(id=run.id, status=run.status, finished_at=run.finished_at)  # type: ignore[arg-type]
 
 
 class RunCounts(BaseModel):
@@ -123,3 +148,18 @@ class SourceOut(BaseModel):
     config: SourcePublicConfig | None
     latest_run: LatestRun | None
     runs: RunCounts
+
+    @classmethod
+    def of(cls, view: SourceView) -> SourceOut:
+        s, runs = view.source, view.runs
+        return cls(
+            name=s.name, kind=s.kind, enabled=s.enabled, created_at=s.created_at, last_attempt_at=s.last_attempt_at,
+            last_success_at=s.last_success_at, last_error_at=s.last_error_at, last_error=s.last_error,
+            consecutive_failures=s.consecutive_failures, delivered_until=s.delivered_until,
+            records_behind=s.records_behind, cursor=s.cursor,
+            config=SourcePublicConfig(base_url=view.config.base_url, cadence_seconds=view.config.cadence_seconds)
+            if view.config is not None else None,
+            latest_run=LatestRun.of(view.latest_run) if view.latest_run is not None else None,
+            runs=RunCounts(total=runs.total, succeeded=runs.succeeded, rejected=runs.rejected, failed=runs.failed,
+                           running=runs.running),
+        )

@@ -1,26 +1,43 @@
-"""What every ``vpt`` command shares: the Typer apps, consoles, exit codes and run reports.
+"""What every ``vpt`` command shares: the Typer apps, consoles, exit codes, error lines and run reports.
 
 Rich reads ``[...]`` in printed text as markup (``[link=...]`` makes a hyperlink) and a terminal obeys escape
 sequences, so every value that came from input or storage is printed through ``app.sanitize.for_terminal``.
+
+A domain error (``app.errors.VptError``) that a command does not render itself (as ``vpt targets set`` names
+the option at fault) is printed one way, by ``fail``, whichever command raised it: ``error <message>``, exit 1.
 """
 
 from __future__ import annotations
 
 import getpass
+from typing import Any
 
 import typer
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
+from typer.core import TyperGroup
 
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
+from app.errors import VptError
 from app.ingest.loader import RunReport
 from app.logs import setup_logging
 from app.sanitize import for_terminal
 
+
+class _Commands(TyperGroup):
+    """The root group: a domain error no command caught is an error line and exit 1, not a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VptError as exc:
+            raise fail(exc) from None
+
+
 app = typer.Typer(
     help="vpt-monitor: accessibility of 1177 Vårdguiden på telefon.", no_args_is_help=True,
-    pretty_exceptions_enable=False,
+    pretty_exceptions_enable=False, cls=_Commands,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load files of call or interval records.", no_args_is_help=True)
@@ -37,6 +54,12 @@ if not console.is_terminal:  # piped to a file or another program: do not wrap a
 errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
 
 EXIT_OK, EXIT_FAILED, EXIT_SOME_REJECTED = 0, 1, 3
+
+
+def fail(problem: VptError | str, exit_code: int = EXIT_FAILED) -> typer.Exit:
+    """Print ``problem`` as every command prints an error, and the exit to raise: ``raise fail(exc) from None``."""
+    errors.print(f"[red]error[/red] {for_terminal(str(problem))}", highlight=False)
+    return typer.Exit(exit_code)
 
 
 def load_settings() -> Settings:

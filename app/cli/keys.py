@@ -18,7 +18,7 @@ from rich.table import Table
 from app.access.audit import list_entries
 from app.access.keys import SCOPES, InvalidKeyRequest, create_key, find_key, key_sources, list_keys, revoke_key
 from app.cli.alerts import local
-from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, session_factory
+from app.cli.base import app, cli_actor, console, errors, fail, load_settings, session_factory
 from app.db.session import transaction
 from app.sanitize import for_terminal as escape  # markup escaped and control characters shown
 
@@ -27,11 +27,6 @@ app.add_typer(keys_app, name="keys")
 
 EXPIRY = re.compile(r"^(?P<n>\d+)(?P<unit>[dhw])$")
 MAX_EXPIRY = timedelta(days=3660)
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error[/red] {escape(message)}", highlight=False)
-    return typer.Exit(EXIT_FAILED)
 
 
 def parse_expiry(text: str, now: datetime) -> datetime:
@@ -69,7 +64,7 @@ def create_command(
     try:
         expires_at = parse_expiry(expires, now) if expires is not None else None
     except ValueError as exc:
-        raise _fail(f"--expires: {exc}") from None
+        raise fail(f"--expires: {exc}") from None
     try:
         with transaction(session_factory(load_settings())) as session:
             made = create_key(session, name=name, scopes=scopes, actor=cli_actor(), expires_at=expires_at,
@@ -78,7 +73,7 @@ def create_command(
     except InvalidKeyRequest as exc:
         option = {"name": "--name", "scopes": "--scope", "expires_at": "--expires", "sources": "--source"}.get(
             exc.field, exc.field)
-        raise _fail(f"{option}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
+        raise fail(f"{option}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
     bound = f", may write {escape(', '.join(made.sources))}" if made.sources else ""
     errors.print(f"key {row.id} ({row.public_id}) '{escape(row.name)}', scopes {row.scopes}{bound}, "
                  f"expires {local(row.expires_at) if row.expires_at else 'never'}", highlight=False)
@@ -119,7 +114,7 @@ def revoke_command(key: Annotated[str, typer.Argument(help="The key's ID or publ
     with transaction(session_factory(load_settings())) as session:
         row = find_key(session, key)
         if row is None:
-            raise _fail(f"no key {key!r}")
+            raise fail(f"no key {key!r}")
         revoked = revoke_key(session, row, actor=cli_actor())
         public_id, when = row.public_id, row.revoked_at
     if revoked:

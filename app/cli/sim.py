@@ -151,23 +151,15 @@ def sources_add(
 
 
 def _add_push_source(name: str) -> None:
-    from app.access.audit import record
-    from app.ingest.loader import SourceKindMismatch
-    from app.ingest.lock import IngestBusy, LockWait
-    from app.ingest.source_admin import InvalidSourceName, SourceNameReserved, create_push_source, reserved_names
+    from app.ingest.lock import LockWait
+    from app.ingest.source_admin import create_push_source, reserved_names
     from app.sanitize import for_terminal
 
     settings = load_settings()
-    try:
-        with transaction(session_factory(settings)) as session:
-            _, made = create_push_source(session, name, reserved_names(settings),
-                                         LockWait(settings.ingest_lock_wait_seconds, "cli source.create"))
-            if made:
-                record(session, actor=cli_actor(), action="source.create", subject=f"source:{name}",
-                       details={"kind": "push"})
-    except (InvalidSourceName, SourceKindMismatch, SourceNameReserved, IngestBusy) as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
+    with transaction(session_factory(settings)) as session:  # a refusal is printed as every domain error is
+        _, made = create_push_source(session, name, reserved_names(settings),
+                                     LockWait(settings.ingest_lock_wait_seconds, "cli source.create"),
+                                     actor=cli_actor())
     console.print(f"push source {for_terminal(name)} made: ingest keys may push to it" if made
                   else f"push source {for_terminal(name)} exists already: nothing changed", highlight=False)
 
@@ -180,22 +172,14 @@ def sources_remove(
 ) -> None:
     """Remove a source. One that holds records or ingest runs only with --purge, which deletes them with it and
     rebuilds the aggregates of the hours they touched, in one transaction with its audit row."""
-    from app.access.audit import record
-    from app.ingest.loader import UnknownSource
-    from app.ingest.lock import IngestBusy, LockWait
-    from app.ingest.source_admin import InvalidSourceName, SourceNotEmpty, remove_source
+    from app.ingest.lock import LockWait
+    from app.ingest.source_admin import remove_source
     from app.sanitize import for_terminal
 
     settings = load_settings()
-    try:
-        with transaction(session_factory(settings)) as session:
-            removal = remove_source(session, name, purge=purge,
-                                    lock=LockWait(settings.ingest_lock_wait_seconds, "cli source.remove"))
-            record(session, actor=cli_actor(), action="source.remove", subject=f"source:{name}",
-                   details=removal.details())
-    except (InvalidSourceName, UnknownSource, SourceNotEmpty, IngestBusy) as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
+    with transaction(session_factory(settings)) as session:  # a refusal is printed as every domain error is
+        removal = remove_source(session, name, purge=purge, actor=cli_actor(),
+                                lock=LockWait(settings.ingest_lock_wait_seconds, "cli source.remove"))
     purged = (f": deleted {removal.calls} calls, {removal.intervals} interval records, {removal.runs} ingest runs "
               f"and {removal.rejected_rows} rejected rows; {removal.hours_refreshed} hours of aggregates rebuilt"
               if removal.purged else "")

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours
 from app.db.models import AggregateDefinitions, IngestRun, Region, RejectedRow, Source
+from app.errors import VptError
 from app.ingest.lock import INGEST_LOCK_KEY as INGEST_LOCK_KEY  # its name before app.ingest.lock existed
 from app.ingest.lock import LockWait, take_ingest_lock
 from app.ingest.parsers import Format, Parsed, ParseOptions, parse_calls, parse_intervals
@@ -48,15 +49,17 @@ _OTHER_BOMS = (
 )
 
 
-class IngestError(Exception):
+class IngestError(VptError):
     """The delivery as a whole could not be ingested; nothing of it was stored."""
 
+    code = "ingest_failed"
     status_code = 422
 
 
 class TooManyRows(IngestError):
     """A delivery has more rows than ``max_upload_rows``: refused whole, so nothing of it is stored."""
 
+    code = "too_many_rows"  # an IngestError with its own code
     status_code = 413
 
     def __init__(self, origin: str, limit: int) -> None:
@@ -67,7 +70,8 @@ class TooManyRows(IngestError):
         self.limit = limit
 
 
-class DefinitionsChanged(Exception):
+class DefinitionsChanged(VptError):
+    code = "definitions_changed"
     status_code = 409
 
     def __init__(self, stored: Definitions, wanted: Definitions) -> None:
@@ -151,10 +155,11 @@ def ensure_definitions(session: Session, wanted: Definitions) -> None:
         raise DefinitionsChanged(current, wanted)
 
 
-class SourceKindMismatch(Exception):
+class SourceKindMismatch(VptError):
     """Records are identified within their source, so a push into a pull source's name would overwrite that
     feed's calls and move its position: a source takes deliveries of one kind only."""
 
+    code = "source_kind_mismatch"
     status_code = 409
 
     def __init__(self, name: str, kind: str, wanted: str) -> None:
@@ -165,10 +170,11 @@ class SourceKindMismatch(Exception):
 DEFAULT_PUSH_SOURCE = "push"
 
 
-class UnknownSource(Exception):
+class UnknownSource(VptError):
     """A push to a name no admin made. Pushes create no sources (but the default one): an ingest key that could
     would squat names a drop folder, a file ingest or a future pull source needs."""
 
+    code = "not_found"
     status_code = 404
 
     def __init__(self, name: str) -> None:

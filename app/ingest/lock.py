@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.errors import VptError
 from app.sanitize import clean
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ _SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
 _APPLICATION_NAME = re.compile(r"[^A-Za-z0-9 ._=:/-]")
 
 
-class IngestBusy(Exception):
+class IngestBusy(VptError):
     """Another ingest or recompute held the lock longer than this caller would wait; nothing was changed.
 
     503, not 409: the request is sound and the same delivery succeeds once the lock is free (ingest is idempotent),
@@ -40,6 +41,7 @@ class IngestBusy(Exception):
     directory leaves the file in place for its next scan instead of moving it to ``failed/``.
     """
 
+    code = "ingest_busy"
     status_code = 503
 
     def __init__(self, actor: str, holder: str, waited: float) -> None:

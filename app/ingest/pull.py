@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.models import JobLease, Source
 from app.db.session import transaction
+from app.errors import VptError
 from app.ingest.bounded_body import ACCEPT_ENCODING, BodyCorrupt, BodyRefused, read_capped, read_snippet
 from app.ingest.loader import RecordKind, ingest_stream
 from app.ingest.lock import LockWait
@@ -39,8 +40,13 @@ RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_BYTES_SETTING = "VPT_MAX_PULL_PAGE_BYTES"
 
 
-class PullError(Exception):
-    """The feed could not be read; what was committed before stays, the rest is read again next time."""
+class PullError(VptError):
+    """The feed could not be read; what was committed before stays, the rest is read again next time.
+
+    502: the platform, not the caller, is at fault (no endpoint pulls today; the CLI and the worker report it)."""
+
+    code = "pull_failed"
+    status_code = 502
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ source that holds records needs ``purge``: its calls, interval records, runs and
 caller's transaction, under the ingest lock, together with the aggregates of every hour they touched, so
 the hourly and monthly figures and the metrics' running totals equal a recompute from what remains.
 
-The caller writes the audit row (``source.create``, ``source.remove``) in the same transaction: the API and
-the CLI know the actor, and ingest does not depend on access.
+Each writes its audit row (``source.create``, ``source.remove``) in the same transaction, as the actor the entry
+point names: making a source that exists already changes nothing and writes none.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, select, union
 from sqlalchemy.orm import Session
 
+from app.access.audit import record
 from app.config import Settings
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours, touched_hours
 from app.db.models import AggregateDefinitions, Call, IngestRun, IntervalRow, RejectedRow, Source
+from app.errors import VptError
 from app.ingest.dropdir import KINDS as DROP_FOLDERS
 from app.ingest.loader import DEFAULT_PUSH_SOURCE, SourceKindMismatch, UnknownSource
 from app.ingest.lock import LockWait, take_ingest_lock
@@ -27,26 +29,29 @@ from app.ingest.sources import NAME
 from app.kpi.counts import Definitions
 
 
-class InvalidSourceName(ValueError):
+class InvalidSourceName(VptError, ValueError):
+    code = "invalid_source_name"
     status_code = 422
 
     def __init__(self) -> None:
         super().__init__("a source name is 1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'")
 
 
-class SourceNameReserved(Exception):
+class SourceNameReserved(VptError):
     """A name the file ingests use (a drop folder's, ``VPT_DEFAULT_SOURCE``): a push source under it would
     refuse their next delivery."""
 
+    code = "source_name_reserved"
     status_code = 409
 
     def __init__(self, name: str) -> None:
         super().__init__(f"source name {name!r} is reserved for file ingests (the drop directory, `vpt ingest`)")
 
 
-class SourceNotEmpty(Exception):
+class SourceNotEmpty(VptError):
     """Removing a source that holds records (or ingest runs) without ``purge``."""
 
+    code = "source_not_empty"
     status_code = 409
 
     def __init__(self, removal: Removal) -> None:
@@ -103,9 +108,11 @@ def check_push_source(session: Session, name: str) -> None:
 
 
 def create_push_source(
-    session: Session, name: str, reserved: frozenset[str] = frozenset(), lock: LockWait | None = None
+    session: Session, name: str, reserved: frozenset[str] = frozenset(), lock: LockWait | None = None, *,
+    actor: str | None = None, remote_addr: str | None = None,
 ) -> tuple[Source, bool]:
-    """The push source ``name`` and whether it was made now; making one that exists is a no-op.
+    """The push source ``name`` and whether it was made now (with its audit row, as ``actor``); making one that
+    exists is a no-op.
 
     ``reserved`` are names the file ingests use: refused, so no push source can block them. Raises
     ``IngestBusy`` when the ingest lock stays taken longer than ``lock.seconds``.
@@ -123,11 +130,17 @@ def create_push_source(
     source = Source(name=name, kind="push")
     session.add(source)
     session.flush()
+    record(session, actor=actor, action="source.create", subject=f"source:{name}", details={"kind": source.kind},
+           remote_addr=remote_addr)
     return source, True
 
 
-def remove_source(session: Session, name: str, *, purge: bool = False, lock: LockWait | None = None) -> Removal:
+def remove_source(
+    session: Session, name: str, *, purge: bool = False, lock: LockWait | None = None, actor: str | None = None,
+    remote_addr: str | None = None,
+) -> Removal:
     """Remove a source of any kind; one holding records or runs only with ``purge``, which deletes them too.
+    Writes the audit row as ``actor``.
 
     Key bindings by its name stay: a key bound to it writes nowhere until a source of that name exists again.
     Raises ``IngestBusy`` when the ingest lock stays taken longer than ``lock.seconds``.
@@ -153,7 +166,10 @@ def remove_source(session: Session, name: str, *, purge: bool = False, lock: Loc
         hours = _purge(session, source.id)
     session.delete(source)
     session.flush()
-    return replace(removal, hours_refreshed=hours)
+    removal = replace(removal, hours_refreshed=hours)
+    record(session, actor=actor, action="source.remove", subject=f"source:{name}", details=removal.details(),
+           remote_addr=remote_addr)
+    return removal
 
 
 def _count(session: Session, model: type[Any], condition: ColumnElement[bool]) -> int:

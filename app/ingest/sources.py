@@ -30,12 +30,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Source
+from app.errors import VptError
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 MAX_PAGE_SIZE = 5000
 
 
-class SourceConfigError(ValueError):
+class SourceConfigError(VptError, ValueError):
+    code = "source_config_error"
     status_code = 422
 
 

@@ -49,11 +49,9 @@ def post_key(
                           expires_at=body.expires_at, sources=body.sources, remote_addr=remote_addr(request))
     except InvalidKeyRequest as exc:
         message = str(exc).removeprefix(f"{exc.field}: ")
-        status = getattr(exc, "status_code", 422)
-        if status != 422:  # a source that is missing (404) or takes no pushes (409), as a push to it would be
-            return JSONResponse({"error": "not_found" if status == 404 else "source_kind_mismatch",
-                                 "detail": message}, status_code=status)
-        raise RequestValidationError([{"loc": ("body", exc.field), "msg": message, "type": "invalid_key"}]) from None
+        if exc.status_code != 422:  # a source that is missing (404) or takes no pushes (409), as a push to it would be
+            return JSONResponse({"error": exc.code, "detail": message}, status_code=exc.status_code)
+        raise RequestValidationError([{"loc": ("body", exc.field), "msg": message, "type": exc.code}]) from None
     return ApiKeyCreatedOut(**ApiKeyOut.of(made.row, made.sources).model_dump(), key=made.key)
 
 

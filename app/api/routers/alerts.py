@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 
-from app.access.audit import record_silence
 from app.alerts.queries import PhaseFilter, alert_history, get_alert, list_alerts, list_notifications
 from app.alerts.silences import SilenceError, SilenceRequest, create_silence, expire_silence, list_silences
 from app.api.alerts_schemas import (
@@ -163,10 +162,10 @@ def post_silence(session: SessionDep, principal: AdminPrincipal, body: SilenceIn
     ends_at = body.ends_at or now + timedelta(minutes=body.duration_minutes or 0)
     try:
         silence = create_silence(session, SilenceRequest(rule=body.rule, scope=body.scope, ends_at=ends_at,
-                                                         reason=body.reason, created_by=principal.name), now)
+                                                         reason=body.reason, created_by=principal.name), now,
+                                 actor=principal.actor, remote_addr=remote_addr(request))
     except SilenceError as exc:
         raise _invalid(exc.field, str(exc).removeprefix(f"{exc.field}: ")) from None
-    record_silence(session, principal.actor, "silence.create", silence, remote_addr(request))
     return SilenceOut.of(silence, now)
 
 
@@ -178,12 +177,9 @@ def post_silence(session: SessionDep, principal: AdminPrincipal, body: SilenceIn
 )
 def delete_silence(session: SessionDep, principal: AdminPrincipal, silence_id: Id, request: Request) -> SilenceOut:
     now = datetime.now(UTC)
-    silence = expire_silence(session, silence_id, now)
+    silence = expire_silence(session, silence_id, now, actor=principal.actor, remote_addr=remote_addr(request))
     if silence is None:
         raise HTTPException(404, f"no silence {silence_id}")
-    if silence.ends_at >= now:  # ended now; one that had ended before is unchanged, with nothing to audit
-        record_silence(session, principal.actor, "silence.expire", silence, remote_addr(request))
-    session.flush()
     return SilenceOut.of(silence, now)
 
 

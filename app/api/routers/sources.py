@@ -9,25 +9,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from app.access.audit import record
 from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep, SettingsDep
-from app.api.ingest_queries import get_source, list_sources
 from app.api.ingest_schemas import SourceOut
 from app.api.schemas import ErrorBody
-from app.ingest.loader import SourceKindMismatch, UnknownSource
+from app.ingest.loader import UnknownSource
 from app.ingest.lock import LockWait
-from app.ingest.source_admin import (
-    SourceNameReserved,
-    SourceNotEmpty,
-    create_push_source,
-    remove_source,
-    reserved_names,
-)
+from app.ingest.queries import get_source, list_sources
+from app.ingest.source_admin import create_push_source, remove_source, reserved_names
 from app.ingest.sources import NAME
 
 router = APIRouter(prefix="/api/v1", tags=["sources"])
@@ -59,14 +51,10 @@ class SourceRemovalOut(BaseModel):
     hours_refreshed: int = Field(description="Hours of aggregates rebuilt from the records that remain")
 
 
-def _error(status: int, error: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status)
-
-
 @router.get("/sources", response_model=list[SourceOut], dependencies=ReadScope,
             summary="Every source, its freshness and its latest run")
 def get_sources(session: SessionDep) -> list[SourceOut]:
-    return list_sources(session)
+    return [SourceOut.of(view) for view in list_sources(session)]
 
 
 @router.get(
@@ -85,7 +73,7 @@ def get_one_source(
     source = get_source(session, name)
     if source is None:
         raise HTTPException(404, f"no source {name!r}")
-    return source
+    return SourceOut.of(source)
 
 
 @router.post(
@@ -105,22 +93,16 @@ def get_one_source(
 def post_source(
     session: SessionDep, settings: SettingsDep, principal: AdminPrincipal, body: SourceIn, request: Request,
     response: Response,
-) -> SourceOut | JSONResponse:
-    try:
-        source, made = create_push_source(session, body.name, reserved_names(settings),
-                                          LockWait(settings.ingest_lock_wait_seconds, "api source.create"))
-    except SourceKindMismatch as exc:
-        return _error(409, "source_kind_mismatch", str(exc))
-    except SourceNameReserved as exc:
-        return _error(409, "source_name_reserved", str(exc))
-    if made:
-        record(session, actor=principal.actor, action="source.create", subject=f"source:{source.name}",
-               details={"kind": source.kind}, remote_addr=remote_addr(request))
-    else:
+) -> SourceOut:
+    # source_kind_mismatch and source_name_reserved (409), ingest_busy (503) go to the error handler
+    source, made = create_push_source(session, body.name, reserved_names(settings),
+                                      LockWait(settings.ingest_lock_wait_seconds, "api source.create"),
+                                      actor=principal.actor, remote_addr=remote_addr(request))
+    if not made:
         response.status_code = 200
     out = get_source(session, source.name)
     assert out is not None  # made or found in this transaction
-    return out
+    return SourceOut.of(out)
 
 
 @router.delete(
@@ -142,14 +124,11 @@ def post_source(
 def delete_source(
     session: SessionDep, settings: SettingsDep, principal: AdminPrincipal, request: Request, name: SourceName,
     purge: Annotated[bool, Query(description="Also delete its records, runs and rejected rows")] = False,
-) -> SourceRemovalOut | JSONResponse:
-    try:
+) -> SourceRemovalOut:
+    try:  # source_not_empty (409) and ingest_busy (503) go to the error handler
         removal = remove_source(session, name, purge=purge,
-                                lock=LockWait(settings.ingest_lock_wait_seconds, "api source.remove"))
-    except UnknownSource:
-        return _error(404, "not_found", f"no source {name!r}")
-    except SourceNotEmpty as exc:
-        return _error(409, "source_not_empty", str(exc))
-    record(session, actor=principal.actor, action="source.remove", subject=f"source:{name}",
-           details=removal.details(), remote_addr=remote_addr(request))
+                                lock=LockWait(settings.ingest_lock_wait_seconds, "api source.remove"),
+                                actor=principal.actor, remote_addr=remote_addr(request))
+    except UnknownSource:  # its own text tells how to make a push source: here only that there is none
+        raise HTTPException(404, f"no source {name!r}") from None
     return SourceRemovalOut(name=removal.name, **removal.details())

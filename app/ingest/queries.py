@@ -1,44 +1,82 @@
-"""Read queries behind the ingest-visibility endpoints: runs, rejected rows, sources. Read only."""
+"""The read side of ingest: runs, their rejected rows, and sources with their freshness. Read only.
+
+Plain functions over a Session, returning the stored rows wrapped in small dataclasses (as ``app.alerts.queries``
+does); rendering them is the caller's business (the API maps them to its schemas). A source's stored config may
+hold auth headers, so a view carries only ``PublicConfig``, never the config itself.
+
+Paging is by keyset on ids: runs newest first (``before_id``), rejected rows in file order (``after_id``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.api.ingest_schemas import (
-    IngestRunOut,
-    IngestRunPage,
-    LatestRun,
-    RejectedRowOut,
-    RejectedRowPage,
-    RunCounts,
-    SourceOut,
-    SourcePublicConfig,
-)
 from app.db.models import IngestRun, RejectedRow, Source
+from app.errors import VptError
 from app.ingest.sources import redact_url
 
-_RUN_FIELDS = (
-    "id", "record_kind", "origin", "status", "started_at", "finished_at", "rows_read", "rows_stored",
-    "rows_updated", "rows_unchanged", "rows_rejected", "hours_refreshed", "first_record_at", "last_record_at",
-    "content_sha256", "error",
-)
 
-
-class RejectedCursorNotFound(LookupError):
+class RejectedCursorNotFound(VptError, LookupError):
     """``after_id`` names no rejected row of the run."""
 
+    code = "not_found"
+    status_code = 404
 
-def _run_out(run: IngestRun, source_name: str) -> IngestRunOut:
-    return IngestRunOut(source=source_name, **{name: getattr(run, name) for name in _RUN_FIELDS})
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    run: IngestRun
+    source: str  # the source's name
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    runs: list[RunView]  # newest first
+    next_before_id: int | None  # pass as ``before_id`` for the next (older) page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedPage:
+    run_id: int
+    rows: list[RejectedRow]  # in file order
+    next_after_id: int | None  # pass as ``after_id`` for the next page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """A source's runs by verdict."""
+
+    total: int
+    succeeded: int
+    rejected: int
+    failed: int
+    running: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublicConfig:
+    """The settings of a source that are safe to show."""
+
+    base_url: str | None  # with any password and query values masked
+    cadence_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    source: Source
+    config: PublicConfig | None
+    latest_run: IngestRun | None
+    runs: RunTotals
 
 
 def list_runs(
     session: Session, *, source: str | None, status: str | None, limit: int, before_id: int | None
-) -> IngestRunPage:
+) -> RunPage:
     query = select(IngestRun, Source.name).join(Source, Source.id == IngestRun.source_id)
     if source is not None:
         query = query.where(Source.name == source)
@@ -47,18 +85,18 @@ def list_runs(
     if before_id is not None:
         query = query.where(IngestRun.id < before_id)
     rows = session.execute(query.order_by(IngestRun.id.desc()).limit(limit + 1)).all()
-    runs = [_run_out(run, name) for run, name in rows[:limit]]
-    return IngestRunPage(runs=runs, next_before_id=runs[-1].id if len(rows) > limit else None)
+    runs = [RunView(run, name) for run, name in rows[:limit]]
+    return RunPage(runs=runs, next_before_id=runs[-1].run.id if len(rows) > limit else None)
 
 
-def get_run(session: Session, run_id: int) -> IngestRunOut | None:
+def get_run(session: Session, run_id: int) -> RunView | None:
     row = session.execute(
         select(IngestRun, Source.name).join(Source, Source.id == IngestRun.source_id).where(IngestRun.id == run_id)
     ).first()
-    return _run_out(row[0], row[1]) if row is not None else None
+    return RunView(row[0], row[1]) if row is not None else None
 
 
-def list_rejected(session: Session, *, run_id: int, limit: int, after_id: int | None) -> RejectedRowPage:
+def list_rejected(session: Session, *, run_id: int, limit: int, after_id: int | None) -> RejectedPage:
     """Rejected rows of one run in file order (position, then id), keyset-paged by the last row's id."""
     query = select(RejectedRow).where(RejectedRow.run_id == run_id)
     if after_id is not None:
@@ -68,13 +106,9 @@ def list_rejected(session: Session, *, run_id: int, limit: int, after_id: int | 
         if position is None:
             raise RejectedCursorNotFound(f"run {run_id} has no rejected row {after_id}")
         query = query.where(tuple_(RejectedRow.position, RejectedRow.id) > tuple_(position, after_id))
-    rows = session.scalars(query.order_by(RejectedRow.position, RejectedRow.id).limit(limit + 1)).all()
-    out = [
-        RejectedRowOut(id=r.id, position=r.position, record_key=r.record_key, field=r.field, reason=r.reason,
-                       raw=r.raw)
-        for r in rows[:limit]
-    ]
-    return RejectedRowPage(run_id=run_id, rows=out, next_after_id=out[-1].id if len(rows) > limit else None)
+    rows = list(session.scalars(query.order_by(RejectedRow.position, RejectedRow.id).limit(limit + 1)))
+    page = rows[:limit]
+    return RejectedPage(run_id=run_id, rows=page, next_after_id=page[-1].id if len(rows) > limit else None)
 
 
 def run_exists(session: Session, run_id: int) -> bool:
@@ -84,19 +118,19 @@ def run_exists(session: Session, run_id: int) -> bool:
 # --- sources --------------------------------------------------------------------------------------------
 
 
-def public_config(config: dict[str, Any] | None) -> SourcePublicConfig | None:
+def public_config(config: dict[str, Any] | None) -> PublicConfig | None:
     """Only keys known to be harmless; the config may hold auth headers and is never shown whole."""
     if not config:
         return None
     base_url = config.get("base_url")
     cadence = config.get("cadence_seconds")
-    return SourcePublicConfig(
+    return PublicConfig(
         base_url=redact_url(base_url) if isinstance(base_url, str) else None,
         cadence_seconds=cadence if isinstance(cadence, int) and not isinstance(cadence, bool) else None,
     )
 
 
-def _sources_out(session: Session, sources: Sequence[Source]) -> list[SourceOut]:
+def _source_views(session: Session, sources: Sequence[Source]) -> list[SourceView]:
     ids = [s.id for s in sources]
     if not ids:
         return []
@@ -110,18 +144,11 @@ def _sources_out(session: Session, sources: Sequence[Source]) -> list[SourceOut]
     newest = (
         select(func.max(IngestRun.id)).where(IngestRun.source_id.in_(ids)).group_by(IngestRun.source_id)
     ).scalar_subquery()
-    latest = {
-        run.source_id: LatestRun(id=run.id, status=run.status, finished_at=run.finished_at)  # type: ignore[arg-type]
-        for run in session.scalars(select(IngestRun).where(IngestRun.id.in_(newest)))
-    }
+    latest = {run.source_id: run for run in session.scalars(select(IngestRun).where(IngestRun.id.in_(newest)))}
     return [
-        SourceOut(
-            name=s.name, kind=s.kind, enabled=s.enabled, created_at=s.created_at, last_attempt_at=s.last_attempt_at,
-            last_success_at=s.last_success_at, last_error_at=s.last_error_at, last_error=s.last_error,
-            consecutive_failures=s.consecutive_failures, delivered_until=s.delivered_until,
-            records_behind=s.records_behind, cursor=s.cursor, config=public_config(s.config),
-            latest_run=latest.get(s.id),
-            runs=RunCounts(
+        SourceView(
+            source=s, config=public_config(s.config), latest_run=latest.get(s.id),
+            runs=RunTotals(
                 total=sum(counts[s.id].values()),
                 succeeded=counts[s.id].get("succeeded", 0),
                 rejected=counts[s.id].get("rejected", 0),
@@ -133,10 +160,10 @@ def _sources_out(session: Session, sources: Sequence[Source]) -> list[SourceOut]
     ]
 
 
-def list_sources(session: Session) -> list[SourceOut]:
-    return _sources_out(session, session.scalars(select(Source).order_by(Source.name)).all())
+def list_sources(session: Session) -> list[SourceView]:
+    return _source_views(session, session.scalars(select(Source).order_by(Source.name)).all())
 
 
-def get_source(session: Session, name: str) -> SourceOut | None:
+def get_source(session: Session, name: str) -> SourceView | None:
     source = session.scalar(select(Source).where(Source.name == name))
-    return _sources_out(session, [source])[0] if source is not None else None
+    return _source_views(session, [source])[0] if source is not None else None
