@@ -36,6 +36,7 @@ from app.db.migrate import upgrade  # noqa: E402
 from app.db.session import make_engine, make_session_factory  # noqa: E402
 from app.kpi.localtime import STOCKHOLM, next_month  # noqa: E402
 from app.scorecard import service  # noqa: E402
+from app.scorecard.forecast_cache import ForecastHistoryCache  # noqa: E402
 from bench.scorecard import SEED, Dataset, Layout, Timing, fill_postgres, month_range, postgres, roll_up  # noqa: E402
 
 
@@ -66,14 +67,15 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
         factory = make_session_factory(make_engine(settings))
         book = RuleBook()
+        history = ForecastHistoryCache()  # one per process, as the worker makes at its start
 
         def scorecard() -> None:
             with factory() as session:
                 service.monthly_scorecard(session, month, settings.definitions, now, comparisons=False,
-                                          collaboration_hours=False)
+                                          collaboration_hours=False, history=history)
 
         def evaluation() -> None:
-            evaluate_alerts(factory, settings, book, [], now=now, worker_id="bench")
+            evaluate_alerts(factory, settings, book, [], now=now, worker_id="bench", history=history)
 
         started = time.perf_counter()
         evaluation()

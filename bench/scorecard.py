@@ -397,7 +397,7 @@ def run_timings(
     is_sqlite = backend == "sqlite"
     try:
         probe = in_fresh_session(factory, lambda s, m: monthly_scorecard(s, m, settings.definitions))(months[0])
-        region_scopes = sum(1 for scope in probe["scopes"] if scope["kind"] == "region")
+        region_scopes = sum(1 for scope in probe.scopes if scope.kind == "region")
         if region_scopes != regions:
             print(f"  WARNING: scorecard of {months[0]:%Y-%m} has {region_scopes} region scopes, expected {regions}")
         timings = [
@@ -436,10 +436,8 @@ def time_metrics(label: str, settings: Settings, month: date, requests: int, war
         made.register(collector)
         return made, collector
 
-    from app.scorecard import service
-
-    def first_scrape(_: CollectorRegistry, __: VptCollector) -> None:
-        service._history_cache.clear()  # nothing cached anywhere: a process's first scrape
+    def first_scrape(_: CollectorRegistry, collector: VptCollector) -> None:
+        collector.history.clear()  # nothing cached anywhere: a process's first scrape
 
     def after_ingest(_: CollectorRegistry, collector: VptCollector) -> None:
         collector._cache.pop("month_to_date", None)  # a new ingest run: the month in progress is recomputed

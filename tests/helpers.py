@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.ingest.loader import RecordKind, RunReport
 from app.ingest.service import ingest_bytes, ingest_file
+from app.scorecard.document import ScorecardDocument
 from app.scorecard.service import monthly_scorecard
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)  # "now" for which every month of the fixtures is closed
@@ -31,7 +32,7 @@ def ingest_text(
     )
 
 
-def scorecard(factory: sessionmaker[Session], settings: Settings, month: str) -> dict[str, Any]:
+def scorecard(factory: sessionmaker[Session], settings: Settings, month: str) -> ScorecardDocument:
     with factory() as session:
         return monthly_scorecard(session, date(int(month[:4]), int(month[5:]), 1), settings.definitions, LATER)
 
@@ -40,8 +41,8 @@ def figures(factory: sessionmaker[Session], settings: Settings, months: list[str
     """``{"SE-AC/2025-10": kpis}`` as in the reference fixtures."""
     out: dict[str, dict[str, Any]] = {}
     for month in months:
-        for scope in scorecard(factory, settings, month)["scopes"]:
-            out[f"{scope['scope']}/{month}"] = scope["kpis"]
+        for scope in scorecard(factory, settings, month).scopes:
+            out[f"{scope.scope}/{month}"] = scope.kpis.as_dict()
     return out
 
 

@@ -37,6 +37,8 @@ from app.db.models import Source, WorkerHeartbeat
 from app.db.session import transaction
 from app.kpi.counts import Counts, sum_counts
 from app.kpi.localtime import STOCKHOLM, floor_hour, local_month_of, previous_month, utc_iso
+from app.scorecard.document import ScorecardDocument, TargetEntry
+from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import counts_by_region
 from app.scorecard.service import monthly_scorecard, scope_regions
 
@@ -47,22 +49,23 @@ HEARTBEATS_LOOKED_AT = timedelta(days=7)  # older rows are history, not workers 
 
 def evaluate_alerts(
     factory: sessionmaker[Session], settings: Settings, rulebook: RuleBook, channels: list[ChannelConfig], *,
-    now: datetime | None = None, worker_id: str | None = None,
+    now: datetime | None = None, worker_id: str | None = None, history: ForecastHistoryCache | None = None,
 ) -> ApplyReport:
+    """``history``: the worker's cache of the hours a forecast samples (made at its start)."""
     now = now or datetime.now(UTC)
     with transaction(factory) as session:
-        evaluated = list(observe(session, settings, rulebook, now, worker_id))
+        evaluated = list(observe(session, settings, rulebook, now, worker_id, history))
         return apply_evaluation(session, evaluated, now, channels=channels, link_for=link_maker(settings, now),
                                 retry_for=timedelta(hours=settings.alert_retry_hours))
 
 
 def observe(session: Session, settings: Settings, rulebook: RuleBook, now: datetime,
-            worker_id: str | None = None) -> Iterator[Evaluated]:
+            worker_id: str | None = None, history: ForecastHistoryCache | None = None) -> Iterator[Evaluated]:
     month = local_month_of(now)
     current = monthly_scorecard(session, month, settings.definitions, now, comparisons=False,
-                                collaboration_hours=False)
+                                collaboration_hours=False, history=history)
     closed = monthly_scorecard(session, previous_month(month), settings.definitions, now, comparisons=False,
-                               collaboration_hours=False)
+                               collaboration_hours=False, history=history)
     for document in (current, closed):
         yield from _month_rules(document, rulebook)
     yield from _fast_slip(session, current, rulebook, now)
@@ -70,38 +73,40 @@ def observe(session: Session, settings: Settings, rulebook: RuleBook, now: datet
     yield from _worker_stale(session, settings, rulebook, now, worker_id)
 
 
-def _scope_details(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _scope_details(document: ScorecardDocument) -> dict[str, dict[str, Any]]:
+    """Per scope, the facts an alert message states (stored with the alert as JSON) and its targets by KPI."""
     out = {}
-    for scope in document["scopes"]:
-        by_kpi = {t["kpi"]: t for t in scope["targets"]}
+    for scope in document.scopes:
+        by_kpi = {t.kpi: t for t in scope.targets}
         rate, wait = by_kpi.get("answer_rate"), by_kpi.get("mean_wait")
-        forecast = scope.get("forecast") or {}
-        out[scope["scope"]] = {
-            "scope_name": scope["name"], "scope_kind": scope["kind"], "month": document["month"],
-            "closed": document["closed"], "offered": scope["kpis"].get("offered"),
-            "needed_answer_rate": None if rate is None or document["closed"] else rate.get("needed"),
-            "needed_mean_wait": None if wait is None or document["closed"] else wait.get("needed"),
-            "expected_remaining_offered": forecast.get("expected_remaining_offered"),
+        out[scope.scope] = {
+            "scope_name": scope.name, "scope_kind": scope.kind, "month": document.month,
+            "closed": document.closed, "offered": scope.kpis.offered,
+            "needed_answer_rate": None if rate is None or document.closed else rate.needed,
+            "needed_mean_wait": None if wait is None or document.closed else wait.needed,
+            "expected_remaining_offered": (None if scope.forecast is None
+                                           else scope.forecast.expected_remaining_offered),
             "targets": by_kpi,
         }
     return out
 
 
-def _month_rules(document: dict[str, Any], rulebook: RuleBook) -> Iterator[Evaluated]:
+def _month_rules(document: ScorecardDocument, rulebook: RuleBook) -> Iterator[Evaluated]:
     scopes = _scope_details(document)
-    kpis = {scope["scope"]: scope["kpis"] for scope in document["scopes"]}
+    kpis = {scope.scope: scope.kpis for scope in document.scopes}
     for observation in month_target_observations(document, rulebook):
         key = observation.key
         base = dict(scopes[key.scope])
-        target = base.pop("targets")[key.kpi]
-        details = {**base, "value": kpis[key.scope].get(key.kpi), "target": target["value"],
-                   "comparator": target["comparator"], "status": target["status"], "needed": target.get("needed")}
+        target: TargetEntry = base.pop("targets")[key.kpi]
+        details = {**base, "value": kpis[key.scope].value(key.kpi), "target": target.value,
+                   "comparator": target.comparator.value, "status": target.status.value, "needed": target.needed}
         yield Evaluated(observation, rulebook(key.rule, key.scope).for_duration, details)
 
 
-def _fast_slip(session: Session, document: dict[str, Any], rulebook: RuleBook, now: datetime) -> Iterator[Evaluated]:
+def _fast_slip(session: Session, document: ScorecardDocument, rulebook: RuleBook,
+               now: datetime) -> Iterator[Evaluated]:
     """Counts over the current hour so far and the ``hours`` whole hours before it (never less than ``hours``)."""
-    if document["closed"]:
+    if document.closed:
         return
     details = _scope_details(document)
     members = scope_regions(session)
@@ -120,15 +125,15 @@ def _fast_slip(session: Session, document: dict[str, Any], rulebook: RuleBook, n
             rate_target = targets.get("answer_rate")
             wait_target = targets.get("mean_wait") if counts.answered_wait_unknown == 0 else None
             window = WindowFigures(code, counts.offered, counts.answered, counts.wait_answered_ms,
-                                   None if rate_target is None else rate_target["value"],
-                                   None if wait_target is None else wait_target["value"])
+                                   None if rate_target is None else rate_target.value,
+                                   None if wait_target is None else wait_target.value)
             for observation in fast_slip_observations(window, settings):
                 target = targets[observation.key.kpi]
                 extra = {"scope_name": scope["scope_name"], "scope_kind": scope["scope_kind"],
                          "month": scope["month"], "hours": hours, "window_start": utc_iso(start),
                          "offered": counts.offered, "answered": counts.answered, "value": observation.value,
-                         "threshold": observation.threshold, "target": target["value"],
-                         "comparator": target["comparator"], "needed_answer_rate": scope["needed_answer_rate"],
+                         "threshold": observation.threshold, "target": target.value,
+                         "comparator": target.comparator.value, "needed_answer_rate": scope["needed_answer_rate"],
                          "needed_mean_wait": scope["needed_mean_wait"],
                          "expected_remaining_offered": scope["expected_remaining_offered"]}
                 yield Evaluated(observation, settings.for_duration, extra)

@@ -23,6 +23,7 @@ from app.alerts.rulebook import RuleBook, load_rulebook
 from app.alerts.store import ApplyReport
 from app.config import Settings
 from app.db.leases import leased, renew_lease
+from app.scorecard.forecast_cache import ForecastHistoryCache
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class Alerting:
         self, settings: Settings, factory: sessionmaker[Session], holder: str, *,
         rulebook: RuleBook | None = None, channels: list[ChannelConfig] | None = None,
         clock: Callable[[], datetime] | None = None, sender: Sender | None = None,
-        stopping: threading.Event | None = None,
+        stopping: threading.Event | None = None, history: ForecastHistoryCache | None = None,
     ) -> None:
         self.settings = settings
         self.factory = factory
@@ -45,6 +46,8 @@ class Alerting:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sender = sender
         self.stopping = stopping or threading.Event()
+        # The forecast's sampled hours, kept between evaluations: the worker's own cache, made at its start.
+        self.history = history if history is not None else ForecastHistoryCache()
         self._evaluating = threading.Lock()
         self._delivering = threading.Lock()
 
@@ -53,7 +56,7 @@ class Alerting:
             if not taken:
                 return None
             report = evaluate_alerts(self.factory, self.settings, self.rulebook, self.channels, now=self.clock(),
-                                     worker_id=self.holder)
+                                     worker_id=self.holder, history=self.history)
         if report.notifications:
             self.deliver()  # do not wait for the next delivery tick to tell people
         return report

@@ -29,6 +29,7 @@ from app.api.routers import (
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 from app.metrics.collector import VptCollector
+from app.scorecard.cache import ScorecardCache
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,8 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.authenticator = Authenticator(app.state.session_factory, settings.auth_cache_seconds)
+        app.state.scorecard_cache = ScorecardCache()  # this app's own: another app in the process has another
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(VptCollector(app.state.session_factory, settings))
+        registry.register(VptCollector(app.state.session_factory, settings,
+                                       history=app.state.scorecard_cache.history))
         app.state.metrics_registry = registry
         yield
         app.state.authenticator.close()

@@ -6,10 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas import Completeness, Kpis, TargetStatus
+from app.api.schemas import FROM_DOCUMENT, Completeness, Kpis, TargetStatus
 
 
 class MonthFigures(BaseModel):
+    """``app.scorecard.document.SeriesMonth``."""
+
+    model_config = FROM_DOCUMENT
+
     month: str = Field(examples=["2025-10"])
     closed: bool
     kpis: Kpis
@@ -18,6 +22,8 @@ class MonthFigures(BaseModel):
 
 
 class ScopeSeries(BaseModel):
+    model_config = FROM_DOCUMENT
+
     scope: str
     kind: Literal["region", "collaboration"]
     name: str

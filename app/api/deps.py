@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db.session import transaction
+from app.scorecard.cache import ScorecardCache
+from app.scorecard.forecast_cache import ForecastHistoryCache
 
 
 def get_settings(request: Request) -> Settings:
@@ -21,5 +23,16 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_scorecard_cache(request: Request) -> ScorecardCache:
+    """The app's scorecard cache, made in ``lifespan`` (never shared with another app in the process)."""
+    return request.app.state.scorecard_cache  # type: ignore[no-any-return]
+
+
+def get_forecast_history(request: Request) -> ForecastHistoryCache:
+    return get_scorecard_cache(request).history
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ScorecardCacheDep = Annotated[ScorecardCache, Depends(get_scorecard_cache)]
+ForecastHistoryDep = Annotated[ForecastHistoryCache, Depends(get_forecast_history)]

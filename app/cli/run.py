@@ -58,10 +58,12 @@ def build_worker(settings: Settings, factory: sessionmaker[Session], worker_id: 
     from app.alerts.rulebook import RuleConfigError
     from app.alerts.service import Alerting
     from app.ingest.worker import Worker
+    from app.scorecard.forecast_cache import ForecastHistoryCache
 
     worker = Worker(settings, factory, worker_id=worker_id)
     try:
-        alerting = Alerting(settings, factory, worker.worker_id, stopping=worker.stopping)
+        alerting = Alerting(settings, factory, worker.worker_id, stopping=worker.stopping,
+                            history=ForecastHistoryCache())  # this worker's: never shared with another in the process
     except (ChannelConfigError, RuleConfigError) as exc:
         errors.print(f"[red]alert configuration[/red]: {for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import UTC, date, datetime, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -100,6 +101,18 @@ def next_month(month: date) -> date:
 
 def previous_month(month: date) -> date:
     return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+@overload
+def utc_iso(moment: datetime) -> str: ...
+
+
+@overload
+def utc_iso(moment: None) -> None: ...
+
+
+@overload
+def utc_iso(moment: datetime | None) -> str | None: ...
 
 
 def utc_iso(moment: datetime | None) -> str | None:

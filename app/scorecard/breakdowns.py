@@ -26,6 +26,8 @@ from app.kpi.localtime import (
     next_month,
 )
 from app.scorecard.completeness import RegionData, completeness
+from app.scorecard.document import KpiFigures, SeriesDocument, SeriesMonth
+from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import (
     counts_by_hour,
     counts_by_region,
@@ -109,8 +111,11 @@ def month_range(first: str | None, last: str | None, now: datetime) -> tuple[dat
 
 
 def monthly_series(
-    session: Session, kind: str, code: str, first: date, last: date, now: datetime
-) -> dict[str, Any]:
+    session: Session, kind: str, code: str, first: date, last: date, now: datetime, *,
+    history: ForecastHistoryCache | None = None,
+) -> SeriesDocument:
+    """Each month's figures and status; the month in progress judged against its forecast, as in the scorecard
+    (``history``: the process's cache of the hours a forecast samples)."""
     name, regions = resolve_scope(session, kind, code)
     names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(regions))).all())
     targets = targets_by_scope(session).get((kind, code), [])
@@ -120,28 +125,30 @@ def monthly_series(
         start, end = local_month_bounds(month)
         figures, members = _figures(session, kind, code, name, regions, start, end, names)
         closed = end <= now
-        months.append({
-            "month": month.strftime("%Y-%m"),
-            "closed": closed,
-            "kpis": figures.kpis.as_dict(),
-            "targets": target_rows(targets, figures, month, closed, _forecast(session, kind, code, regions, figures,
-                                                                             now, start, end)) if start <= now else [],
-            "completeness": completeness(kind, figures.hours_with_data, figures.hours_in_span,
-                                         figures.counts.latest_record_at, members, start, end, now),
-        })
+        forecast = _forecast(session, kind, code, regions, figures, now, start, end, history)
+        months.append(SeriesMonth(
+            month=month.strftime("%Y-%m"),
+            closed=closed,
+            kpis=KpiFigures.of(figures.kpis),
+            targets=target_rows(targets, figures, month, closed, forecast) if start <= now else (),
+            completeness=completeness(kind, figures.hours_with_data, figures.hours_in_span,
+                                      figures.counts.latest_record_at, members, start, end, now),
+        ))
         month = next_month(month)
-    return {"scope": code, "kind": kind, "name": name, "months": months}
+    return SeriesDocument(scope=code, kind="region" if kind == "region" else "collaboration", name=name,
+                       months=tuple(months))
 
 
 def _forecast(
     session: Session, kind: str, code: str, regions: list[str], figures: ScopeFigures, now: datetime,
-    start: datetime, end: datetime,
+    start: datetime, end: datetime, history: ForecastHistoryCache | None,
 ) -> Forecast | None:
     """The month in progress is judged as in the monthly scorecard: against the forecast of the rest."""
     if not start <= now < end:
         return None
     key = (kind, code)
-    return forecasts_for(session, {key: regions}, [key], now, end, {key: figures.counts.latest_record_at})[key]
+    return forecasts_for(session, {key: regions}, [key], now, end, {key: figures.counts.latest_record_at},
+                         history)[key]
 
 
 def _by_hour(session: Session, kind: str, code: str, regions: list[str], start: datetime,

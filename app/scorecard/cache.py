@@ -18,6 +18,10 @@ scorecard at most that much later (0 checks on every request). Renderings of a d
 kept with it, so a repeated request costs the version lookup and the bytes. ``vpt recompute`` with unchanged
 definitions rebuilds the same figures and so does not move the version; after a code change that alters
 figures, the processes restart with the deployment and start empty.
+
+A ``ScorecardCache`` is an object made where a process starts (the API app's ``lifespan``) and handed to what
+needs it, never module state: two apps in one process (tests) never share an entry. It carries the app's
+``ForecastHistoryCache`` (``app.scorecard.forecast_cache``), which the app's metrics collector shares.
 """
 
 from __future__ import annotations
@@ -34,19 +38,19 @@ from sqlalchemy.orm import Session
 
 from app.kpi.counts import Definitions
 from app.kpi.localtime import local_month_bounds
+from app.scorecard.document import ScorecardDocument
+from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import data_version
 from app.scorecard.service import check_year, monthly_scorecard
 
 MAX_ENTRIES = 48  # documents of 21 regions are ~50 kB of JSON each: a few MB at most
-
-
 @dataclass
 class CachedScorecard:
-    document: dict[str, Any]
+    document: ScorecardDocument
     _renderings: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def rendered(self, name: str, render: Callable[[dict[str, Any]], Any]) -> Any:
+    def rendered(self, name: str, render: Callable[[ScorecardDocument], Any]) -> Any:
         """``render(document)``, computed once per document (e.g. the JSON body of the API)."""
         with self._lock:
             if name not in self._renderings:
@@ -55,8 +59,11 @@ class CachedScorecard:
 
 
 class ScorecardCache:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    """Month documents by database, month, definitions and data version; ``history`` serves their forecasts."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, history: ForecastHistoryCache | None = None) -> None:
         self.max_entries = max_entries
+        self.history = history if history is not None else ForecastHistoryCache()
         self._entries: OrderedDict[tuple[Any, ...], CachedScorecard] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
@@ -95,7 +102,8 @@ class ScorecardCache:
             with self._lock:
                 entry = self._entries.get(key)
             if entry is None:
-                entry = CachedScorecard(monthly_scorecard(session, month, definitions, moment))
+                entry = CachedScorecard(monthly_scorecard(session, month, definitions, moment,
+                                                          history=self.history))
                 with self._lock:
                     self.misses += 1
                     self._entries[key] = entry
@@ -109,8 +117,4 @@ class ScorecardCache:
         with self._lock:
             self._entries.clear()
             self._versions.clear()
-
-
-#: One per process, shared by every request (documents are keyed by database URL, so tests and benchmarks
-#: with several databases in one process never see each other's).
-scorecard_cache = ScorecardCache()
+        self.history.clear()

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
 
+from app.kpi.glossary import Lang
 from app.kpi.localtime import HOUR, utc_iso
+from app.scorecard.document import Completeness, MemberCompleteness
 
 #: Data that start later than this after the month's start, or end earlier than this before its end (or now),
 #: make the month partial.
 PARTIAL_AFTER = 6 * HOUR
 
-Lang = Literal["sv", "en"]
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,10 @@ def ends_early(latest: datetime | None, end: datetime, now: datetime) -> bool:
 def completeness(
     kind: str, hours_with_data: int, hours_in_span: int, latest: datetime | None, members: list[RegionData],
     start: datetime, end: datetime, now: datetime,
-) -> dict[str, Any]:
-    """The ``completeness`` object of a scope's month; ``members`` is the region itself for a region.
+) -> Completeness:
+    """The completeness of a scope's month; ``members`` is the region itself for a region.
 
-    The first four keys are those of earlier versions; the rest were added without changing their meaning
+    The first four fields are those of earlier versions; the rest were added without changing their meaning
     (``latest_record_at`` stays the newest record of any member).
     """
     firsts = [m.first_hour for m in members if m.first_hour is not None]
@@ -58,25 +58,25 @@ def completeness(
     late = any(starts_late(m.first_hour, start) for m in with_data) if with_data else True
     early = any(ends_early(m.latest_record_at, end, now) for m in with_data) if with_data else True
     missing = [m for m in members if m.hours_with_data == 0]
-    return {
-        "hours_with_data": hours_with_data,
-        "hours_in_month": hours_in_span,
-        "latest_record_at": utc_iso(latest),
-        "partial": late or early or bool(missing),
-        "first_hour_with_data": utc_iso(first),
-        "starts_late": late,
-        "ends_early": early,
-        "members": [] if kind == "region" else [{
-            "code": m.code,
-            "name": m.name,
-            "hours_with_data": m.hours_with_data,
-            "first_hour_with_data": utc_iso(m.first_hour),
-            "latest_record_at": utc_iso(m.latest_record_at),
-            "partial": m.hours_with_data == 0 or starts_late(m.first_hour, start)
+    return Completeness(
+        hours_with_data=hours_with_data,
+        hours_in_month=hours_in_span,
+        latest_record_at=utc_iso(latest),
+        partial=late or early or bool(missing),
+        first_hour_with_data=utc_iso(first),
+        starts_late=late,
+        ends_early=early,
+        members=() if kind == "region" else tuple(MemberCompleteness(
+            code=m.code,
+            name=m.name,
+            hours_with_data=m.hours_with_data,
+            first_hour_with_data=utc_iso(m.first_hour),
+            latest_record_at=utc_iso(m.latest_record_at),
+            partial=m.hours_with_data == 0 or starts_late(m.first_hour, start)
             or ends_early(m.latest_record_at, end, now),
-        } for m in members],
-        "members_without_data": [m.code for m in missing] if kind != "region" else [],
-    }
+        ) for m in members),
+        members_without_data=tuple(m.code for m in missing) if kind != "region" else (),
+    )
 
 
 NOTES: dict[Lang, dict[str, str]] = {
@@ -87,8 +87,8 @@ NOTES: dict[Lang, dict[str, str]] = {
 }
 
 
-def member_notes(completeness: dict[str, Any], month: str, lang: Lang = "en") -> list[str]:
+def member_notes(completeness: Completeness, month: str, lang: Lang = "en") -> list[str]:
     """A note naming each member region without data (the document's ``data_quality`` has the English ones)."""
-    names = {m.get("code"): m.get("name") for m in completeness.get("members") or []}
+    names = {m.code: m.name for m in completeness.members}
     return [NOTES[lang]["missing"].format(name=names.get(code) or code, code=code, month=month)
-            for code in completeness.get("members_without_data") or []]
+            for code in completeness.members_without_data]

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Collaboration, CollaborationMember, Region, TargetVersion
+from app.errors import VptError
 from app.kpi.counts import Counts, Definitions, sum_counts
 from app.kpi.forecast import (
     Forecast,
@@ -28,6 +26,17 @@ from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
 from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds, previous_month, utc_iso
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
 from app.scorecard.completeness import PARTIAL_AFTER, RegionData, completeness, member_notes
+from app.scorecard.document import (
+    Comparison,
+    Comparisons,
+    Completeness,
+    ForecastEntry,
+    KpiFigures,
+    ScopeEntry,
+    ScorecardDocument,
+    TargetEntry,
+)
+from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import (
     counts_by_region,
     distinct_hours_with_data,
@@ -40,11 +49,13 @@ from app.scorecard.queries import (
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-class InvalidMonth(ValueError):
+class InvalidMonth(VptError, ValueError):
+    code = "invalid_month"
     status_code = 422
 
 
-class UnknownScope(LookupError):
+class UnknownScope(VptError, LookupError):
+    code = "not_found"
     status_code = 404
 
 
@@ -94,7 +105,7 @@ def targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
 
 def target_rows(
     targets: list[Target], figures: ScopeFigures, month: date, closed: bool, forecast: Forecast | None,
-) -> list[dict[str, Any]]:
+) -> tuple[TargetEntry, ...]:
     """Each target in force with its status; for the month in progress also what the rest must achieve."""
     rows = []
     kpis, counts = figures.kpis, figures.counts
@@ -118,16 +129,15 @@ def target_rows(
                 status = in_progress_status(target, kpis.exact(kpi), needed)
             else:
                 status = month_to_date_status(kpis, target)
-        row: dict[str, Any] = {
-            "kpi": kpi,
-            "comparator": target.comparator.value,
-            "value": float(target.value),
-            "valid_from": target.valid_from.strftime("%Y-%m"),
-            "status": status.value,
-            "needed": None if needed is None else round(float(needed), 6),
-        }
-        rows.append(row)
-    return rows
+        rows.append(TargetEntry(
+            kpi=kpi,
+            comparator=target.comparator,
+            value=float(target.value),
+            valid_from=target.valid_from.strftime("%Y-%m"),
+            status=status,
+            needed=None if needed is None else round(float(needed), 6),
+        ))
+    return tuple(rows)
 
 
 def region_and_collaboration_figures(
@@ -169,7 +179,7 @@ def region_and_collaboration_figures(
 
 def completeness_by_scope(
     session: Session, all_figures: list[ScopeFigures], start: datetime, end: datetime, now: datetime
-) -> dict[tuple[str, str], dict[str, Any]]:
+) -> dict[tuple[str, str], Completeness]:
     """The completeness of every scope of ``region_and_collaboration_figures``: a collaboration's from its
     members' own (the weakest decides), a member region without data named."""
     regions = {f.scope: f for f in all_figures if f.kind == "region"}
@@ -203,33 +213,21 @@ def scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
     return members
 
 
-#: The sampled past hours change only as hours complete, and late records for them are rare, so their values
-#: are kept for a few minutes: a scrape or scorecard right after an ingest then reads only this month's sums.
-FORECAST_HISTORY_SECONDS = 300
-_history_cache: dict[tuple[str, tuple[str, ...], datetime], tuple[float, Any]] = {}
-_history_lock = threading.Lock()
-
-
 def _forecast_history(
-    session: Session, regions: list[str], plan: SamplePlan, hour: datetime
+    session: Session, regions: list[str], plan: SamplePlan, hour: datetime, history: ForecastHistoryCache | None
 ) -> tuple[dict[str, dict[datetime, int]], dict[str, datetime]]:
-    key = (str(session.get_bind().engine.url), tuple(regions), hour)
-    now = time.monotonic()
-    with _history_lock:
-        hit = _history_cache.get(key)
-        if hit is not None and now - hit[0] < FORECAST_HISTORY_SECONDS:
-            return hit[1]  # type: ignore[no-any-return]
-    value = (offered_by_region_hour(session, regions, plan.sample_hours), first_hours(session, regions))
-    with _history_lock:
-        for stale in [k for k, (at, _) in _history_cache.items() if now - at >= FORECAST_HISTORY_SECONDS]:
-            del _history_cache[stale]
-        _history_cache[key] = (now, value)
-    return value
+    def read() -> tuple[dict[str, dict[datetime, int]], dict[str, datetime]]:
+        return offered_by_region_hour(session, regions, plan.sample_hours), first_hours(session, regions)
+
+    if history is None:
+        return read()
+    return history.get((str(session.get_bind().engine.url), tuple(regions), hour), read)
 
 
 def forecasts_for(
     session: Session, members: dict[tuple[str, str], list[str]], scopes: list[tuple[str, str]], now: datetime,
     end: datetime, latest: dict[tuple[str, str], datetime | None] | None = None,
+    history: ForecastHistoryCache | None = None,
 ) -> dict[tuple[str, str], Forecast]:
     """Expected calls for the rest of the month per scope, from the same weekday and hour of recent weeks
     (§6). One query fetches the history of every region; a collaboration's is the sum of its members'.
@@ -237,7 +235,7 @@ def forecasts_for(
     When the scope's data is partial (its newest record is more than ``PARTIAL_AFTER`` old), the rest starts
     where the data ends, not at "now": calls of hours not yet delivered (a daily file, a late report) are still
     to come, and leaving them out would make the target look unreachable. Otherwise a quiet last hour is
-    just quiet, and the rest starts now.
+    just quiet, and the rest starts now. ``history`` (the process's cache) keeps the sampled hours a while.
     """
     regions = sorted({region for scope in scopes for region in members.get(scope, [scope[1]])})
     out: dict[tuple[str, str], Forecast] = {}
@@ -250,26 +248,26 @@ def forecasts_for(
         by_start.setdefault(start, []).append(scope)
     for start, group in by_start.items():
         plan = sample_plan(start, end)
-        history, first = _forecast_history(session, regions, plan, floor_hour(start))
+        sampled, first = _forecast_history(session, regions, plan, floor_hour(start), history)
         for scope in group:
             regions_of_scope = members.get(scope, [scope[1]])
             offered: dict[datetime, int] = {}
             for region in regions_of_scope:
-                for hour, value in history.get(region, {}).items():
+                for hour, value in sampled.get(region, {}).items():
                     offered[hour] = offered.get(hour, 0) + value
             starts = [first[r] for r in regions_of_scope if r in first]
             out[scope] = forecast_rest(offered, start, end, min(starts) if starts else None, plan=plan)
     return out
 
 
-def _comparison(kpis: dict[str, Any], other: Kpis | None, month: date) -> dict[str, Any]:
-    other_values = None if other is None else other.as_dict()
+def _comparison(kpis: KpiFigures, other: Kpis | None, month: date) -> Comparison:
+    other_values = None if other is None else KpiFigures.of(other)
     delta: dict[str, float | None] = {}
     for key in KPI_KEYS:
-        now_value = kpis.get(key)
-        then_value = None if other_values is None else other_values.get(key)
+        now_value = kpis.value(key)
+        then_value = None if other_values is None else other_values.value(key)
         delta[key] = None if now_value is None or then_value is None else round(now_value - then_value, 6)
-    return {"month": month.strftime("%Y-%m"), "kpis": other_values, "delta": delta}
+    return Comparison(month=month.strftime("%Y-%m"), kpis=other_values, delta=delta)
 
 
 def _kpis_by_scope(session: Session, month: date) -> dict[tuple[str, str], Kpis]:
@@ -280,12 +278,13 @@ def _kpis_by_scope(session: Session, month: date) -> dict[tuple[str, str], Kpis]
 
 def monthly_scorecard(
     session: Session, month: date, definitions: Definitions, now: datetime | None = None, *,
-    comparisons: bool = True, collaboration_hours: bool = True,
-) -> dict[str, Any]:
+    comparisons: bool = True, collaboration_hours: bool = True, history: ForecastHistoryCache | None = None,
+) -> ScorecardDocument:
     """The scorecard of one local month: figures, targets and status, comparisons, completeness.
 
     ``comparisons=False`` leaves the deltas out (``null``) and ``collaboration_hours=False`` a collaboration's
-    hours with data (0) for callers that do not show them (metrics).
+    hours with data (0) for callers that do not show them (metrics). ``history``: the process's cache of the
+    hours a forecast samples (``app.scorecard.forecast_cache``); without it they are read every time.
     A month in progress also carries the forecast of its remaining calls and, per target, what those calls
     must achieve (``needed``). Month-over-month and year-over-year deltas compare with the whole earlier
     month (for a month in progress: the month so far against the whole earlier month).
@@ -299,40 +298,42 @@ def monthly_scorecard(
     members = scope_regions(session) if in_progress else {}
     month_before = previous_month(month)
     previous_year = date(month.year - 1, month.month, 1)
-    before = {"previous_month": (month_before, _kpis_by_scope(session, month_before)),
-              "previous_year": (previous_year, _kpis_by_scope(session, previous_year))} if comparisons else {}
+    before = ((month_before, _kpis_by_scope(session, month_before)),
+              (previous_year, _kpis_by_scope(session, previous_year))) if comparisons else None
     scopes = []
     all_figures = region_and_collaboration_figures(session, start, end, collaboration_hours=collaboration_hours)
     forecasts = forecasts_for(
         session, members, [(f.kind, f.scope) for f in all_figures], now, end,
-        {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures},
+        {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures}, history,
     ) if in_progress else {}
     completeness_of = completeness_by_scope(session, all_figures, start, end, now)
     for figures in all_figures:
         key = (figures.kind, figures.scope)
         forecast = forecasts.get(key)
-        kpis = figures.kpis.as_dict()
-        scopes.append({
-            "scope": figures.scope,
-            "kind": figures.kind,
-            "name": figures.name,
-            "kpis": kpis,
-            "targets": target_rows(targets.get(key, []), figures, month, closed, forecast),
-            "forecast": None if forecast is None or not forecast.weeks else {
-                "expected_remaining_offered": round(float(forecast.expected_rest), 1),
-                "expected_total_offered": round(float(figures.counts.offered + forecast.expected_rest), 1),
-                "weeks": forecast.weeks,
-            },
-            "comparisons": {name: _comparison(kpis, by_scope.get(key), other_month)
-                            for name, (other_month, by_scope) in before.items()} if comparisons else None,
-            "completeness": completeness_of[key],
-            "data_quality": data_quality_notes(figures.counts, region=figures.kind == "region")
-            + member_notes(completeness_of[key], month.strftime("%Y-%m")),
-        })
-    return {
-        "month": month.strftime("%Y-%m"),
-        "closed": closed,
-        "definitions": {"short_abandon_seconds": stored.short_abandon_seconds, "sl_seconds": stored.sl_seconds},
-        "generated_at": utc_iso(now),
-        "scopes": scopes,
-    }
+        kpis = KpiFigures.of(figures.kpis)
+        scopes.append(ScopeEntry(
+            scope=figures.scope,
+            kind="region" if figures.kind == "region" else "collaboration",
+            name=figures.name,
+            kpis=kpis,
+            targets=target_rows(targets.get(key, []), figures, month, closed, forecast),
+            forecast=None if forecast is None or not forecast.weeks else ForecastEntry(
+                expected_remaining_offered=round(float(forecast.expected_rest), 1),
+                expected_total_offered=round(float(figures.counts.offered + forecast.expected_rest), 1),
+                weeks=forecast.weeks,
+            ),
+            comparisons=None if before is None else Comparisons(
+                previous_month=_comparison(kpis, before[0][1].get(key), before[0][0]),
+                previous_year=_comparison(kpis, before[1][1].get(key), before[1][0]),
+            ),
+            completeness=completeness_of[key],
+            data_quality=tuple(data_quality_notes(figures.counts, region=figures.kind == "region")
+                               + member_notes(completeness_of[key], month.strftime("%Y-%m"))),
+        ))
+    return ScorecardDocument(
+        month=month.strftime("%Y-%m"),
+        closed=closed,
+        definitions=stored,
+        generated_at=utc_iso(now),
+        scopes=tuple(scopes),
+    )

@@ -19,6 +19,7 @@ from app.alerts.rules import (
     month_target_observations,
     worker_stale_observation,
 )
+from tests.scorecard.documents import document as typed
 
 T0 = datetime(2025, 10, 6, 8, 0, tzinfo=UTC)
 KEY = AlertKey("fast_slip", "SE-AC", "answer_rate")
@@ -98,7 +99,7 @@ DOCUMENT = {"month": "2025-10", "closed": False, "scopes": [{"scope": "SE-Z", "k
 
 
 def test_month_rules_from_a_scorecard_document() -> None:
-    observed = {(o.key.rule, o.key.kpi): o for o in month_target_observations(DOCUMENT, RuleBook())}
+    observed = {(o.key.rule, o.key.kpi): o for o in month_target_observations(typed(DOCUMENT), RuleBook())}
     assert observed[("target_at_risk", "answer_rate")].breached
     assert observed[("target_unreachable", "answer_rate")].recovered  # needed 0.95 ≤ 0.98
     assert observed[("target_at_risk", "mean_wait")].recovered  # 500 ≤ 600 − 15
@@ -108,7 +109,7 @@ def test_month_rules_from_a_scorecard_document() -> None:
 def test_month_rules_say_nothing_on_the_first_night_of_a_month() -> None:
     """4 calls on 1 November, 2 answered: 50 %, 'at risk' by the scorecard, but no verdict below 300 calls."""
     early = {**DOCUMENT, "scopes": [{**DOCUMENT["scopes"][0], "kpis": {"offered": 4, "answer_rate": 0.5}}]}
-    observations = list(month_target_observations(early, RuleBook()))
+    observations = list(month_target_observations(typed(early), RuleBook()))
     assert observations and all(not o.breached and not o.recovered for o in observations)
 
 
@@ -117,14 +118,14 @@ def test_a_ratio_kpi_with_an_upper_bound_recovers_by_a_ratio_margin() -> None:
     document = {"month": "2025-10", "closed": False, "scopes": [{"scope": "SE-Z", "kpis": {
         "offered": 1200, "abandon_rate": 0.01}, "targets": [
         {"kpi": "abandon_rate", "comparator": "<=", "value": 0.05, "status": "on_track", "needed": None}]}]}
-    observed = {o.key.rule: o for o in month_target_observations(document, RuleBook())}
+    observed = {o.key.rule: o for o in month_target_observations(typed(document), RuleBook())}
     assert observed["target_at_risk"].recovered
 
 
 def test_a_closed_month_settles_at_risk_and_unreachable_and_reports_missed() -> None:
     closed = {**DOCUMENT, "closed": True, "scopes": [{"scope": "SE-Z", "kpis": {"answer_rate": 0.8}, "targets": [
         {"kpi": "answer_rate", "comparator": ">=", "value": 0.85, "status": "missed"}]}]}
-    observed = {o.key.rule: o for o in month_target_observations(closed, RuleBook())}
+    observed = {o.key.rule: o for o in month_target_observations(typed(closed), RuleBook())}
     assert observed["target_missed"].breached and not observed["target_missed"].recovered
     assert observed["target_at_risk"].recovered and observed["target_unreachable"].recovered
 
@@ -134,7 +135,7 @@ def test_rules_can_be_switched_off_and_tuned_per_scope() -> None:
         "target_at_risk": {"enabled": False},
         "fast_slip": {"min_calls": 40, "scopes": {"SE-Z": {"min_calls": 10, "hours": 3}}},
     }})
-    rules = {o.key.rule for o in month_target_observations(DOCUMENT, book)}
+    rules = {o.key.rule for o in month_target_observations(typed(DOCUMENT), book)}
     assert rules == {"target_unreachable"}
     assert book("fast_slip", "SE-Z").min_calls == 10 and book("fast_slip", "SE-Z").hours == 3
     assert book("fast_slip", "SE-AC").min_calls == 40 and book("fast_slip", "SE-AC").hours == 2

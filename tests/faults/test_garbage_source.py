@@ -234,7 +234,7 @@ def test_an_hour_of_garbage_from_one_source_is_rejected_counted_and_alerted_for_
         assert sum(run["rows_rejected"] for run in page["runs"]) == source.rows_rejected_total
 
     # Figures: the healthy region has exactly the calls it was sent; the other region only its good calls.
-    kpis = {s["scope"]: s["kpis"] for s in scorecard(session_factory, settings, "2025-03")["scopes"]}
+    kpis = {s.scope: s.kpis.as_dict() for s in scorecard(session_factory, settings, "2025-03").scopes}
     for region, calls in (("SE-AC", sent["healthy"]), ("SE-BD", sent["garbage"])):
         figures = kpis[region]
         assert figures["offered"] == calls and figures["answered"] == calls * 4 // 5, (region, figures)

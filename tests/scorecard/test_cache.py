@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db.models import TargetVersion
 from app.db.session import transaction
 from app.scorecard.cache import ScorecardCache
+from app.scorecard.document import ScorecardDocument
 from app.scorecard.service import monthly_scorecard
 from tests.helpers import ingest, ingest_text
 
@@ -33,8 +34,8 @@ IN_PROGRESS_NOW = datetime(2025, 10, 20, 12, 34, 56, 789, tzinfo=UTC)
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
 
 
-def _fastapi_body(document: dict[str, Any]) -> bytes:
-    """What the route sent before the cache: the dict returned through ``response_model``."""
+def _fastapi_body(document: ScorecardDocument) -> bytes:
+    """What the route sent before the cache: the document returned through ``response_model``."""
     app = FastAPI()
 
     @app.get("/s", response_model=Scorecard, response_model_exclude_unset=True)
@@ -45,7 +46,7 @@ def _fastapi_body(document: dict[str, Any]) -> bytes:
         return client.get("/s").content
 
 
-def _uncached(factory: sessionmaker[Session], settings: Settings, month: date, now: datetime) -> dict[str, Any]:
+def _uncached(factory: sessionmaker[Session], settings: Settings, month: date, now: datetime) -> ScorecardDocument:
     with factory() as session:
         return monthly_scorecard(session, month, settings.definitions, now)
 
@@ -54,7 +55,7 @@ def test_the_cached_body_is_the_bytes_fastapi_sends(session_factory: sessionmake
     ingest(session_factory, settings, "calls", SAMPLES / "calls_october.csv")
     for now in (CLOSED_NOW, IN_PROGRESS_NOW):
         document = _uncached(session_factory, settings, OCTOBER, now)
-        assert document["scopes"]
+        assert document.scopes
         assert scorecard_json(document) == _fastapi_body(document)
 
 
@@ -76,8 +77,8 @@ def test_a_closed_month_is_reused_until_the_data_version_moves(
     with session_factory() as session:
         after_ingest = cache.get(session, OCTOBER, settings.definitions, later)
     assert after_ingest is not first and after_ingest.document == _uncached(session_factory, settings, OCTOBER, later)
-    offered = {s["scope"]: s["kpis"]["offered"] for s in after_ingest.document["scopes"]}
-    assert offered["SE-AC"] == {s["scope"]: s["kpis"]["offered"] for s in first.document["scopes"]}["SE-AC"] + 1
+    offered = {s.scope: s.kpis.offered for s in after_ingest.document.scopes}
+    assert offered["SE-AC"] == {s.scope: s.kpis.offered for s in first.document.scopes}["SE-AC"] + 1
 
     with transaction(session_factory) as session:
         session.add(TargetVersion(scope_kind="region", scope_code="SE-AC", kpi="answer_rate", comparator=">=",
@@ -86,8 +87,8 @@ def test_a_closed_month_is_reused_until_the_data_version_moves(
         after_target = cache.get(session, OCTOBER, settings.definitions, later)
     assert after_target is not after_ingest
     assert after_target.document == _uncached(session_factory, settings, OCTOBER, later)
-    se_ac = next(s for s in after_target.document["scopes"] if s["scope"] == "SE-AC")
-    assert next(t for t in se_ac["targets"] if t["kpi"] == "answer_rate")["value"] == 0.95
+    se_ac = next(s for s in after_target.document.scopes if s.scope == "SE-AC")
+    assert next(t for t in se_ac.targets if t.kpi == "answer_rate").value == 0.95
 
 
 def test_with_a_version_ttl_an_ingest_shows_once_the_ttl_has_passed(
@@ -124,7 +125,7 @@ def test_the_month_in_progress_is_computed_as_of_the_minute_and_reused_within_it
         assert cache.get(session, OCTOBER, settings.definitions, minute + timedelta(seconds=59)) is entry
         next_minute = cache.get(session, OCTOBER, settings.definitions, minute + timedelta(seconds=60))
     assert entry.document == _uncached(session_factory, settings, OCTOBER, minute)
-    assert entry.document["closed"] is False and entry.document["generated_at"] == "2025-10-20T12:34:00Z"
+    assert entry.document.closed is False and entry.document.generated_at == "2025-10-20T12:34:00Z"
     assert next_minute is not entry
     assert next_minute.document == _uncached(session_factory, settings, OCTOBER, minute + timedelta(seconds=60))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.kpi.localtime import STOCKHOLM
 from app.scorecard.breakdowns import monthly_series
+from app.scorecard.document import MemberCompleteness, ScopeEntry
 from app.scorecard.service import monthly_scorecard
 from tests.helpers import LATER, ingest, ingest_text
 
@@ -36,11 +36,11 @@ def calls(*rows: tuple[str, str]) -> str:
 
 
 def scopes(factory: sessionmaker[Session], settings: Settings, content: str,
-           now: datetime = LATER) -> dict[str, dict[str, Any]]:
+           now: datetime = LATER) -> dict[str, ScopeEntry]:
     ingest_text(factory, settings, "calls", content)
     with factory() as session:
         document = monthly_scorecard(session, OCTOBER, settings.definitions, now)
-    return {s["scope"]: s for s in document["scopes"]}
+    return {s.scope: s for s in document.scopes}
 
 
 def whole_month(*regions: str) -> list[tuple[str, str]]:
@@ -56,22 +56,22 @@ def test_the_samples_norra_is_partial_and_names_the_member_without_data(
     ingest(session_factory, settings, "intervals", SAMPLES / "intervals_october.csv")
     with session_factory() as session:
         document = monthly_scorecard(session, OCTOBER, settings.definitions, LATER)
-    norra = next(s for s in document["scopes"] if s["scope"] == "norra")
-    completeness = norra["completeness"]
-    assert completeness["partial"] is True
-    assert completeness["members_without_data"] == ["SE-Y"]
+    norra = next(s for s in document.scopes if s.scope == "norra")
+    completeness = norra.completeness
+    assert completeness.partial is True
+    assert completeness.members_without_data == ("SE-Y",)
     assert ("member region Västernorrland (SE-Y) has no data in 2025-10: the collaboration's figures leave it out"
-            in norra["data_quality"])
-    members = {m["code"]: m for m in completeness["members"]}
+            in norra.data_quality)
+    members = {m.code: m for m in completeness.members}
     assert sorted(members) == ["SE-AC", "SE-BD", "SE-Y", "SE-Z"]
-    assert members["SE-BD"]["latest_record_at"] == "2025-10-02T18:00:00Z" and members["SE-BD"]["partial"] is True
-    assert members["SE-Y"] == {"code": "SE-Y", "name": "Västernorrland", "hours_with_data": 0,
-                               "first_hour_with_data": None, "latest_record_at": None, "partial": True}
-    assert members["SE-AC"]["first_hour_with_data"] == "2025-10-01T06:00:00Z"  # 08:00 local: starts late
-    assert members["SE-Z"]["first_hour_with_data"] == "2025-10-25T23:00:00Z"
-    bd = next(s for s in document["scopes"] if s["scope"] == "SE-BD")
-    assert bd["completeness"]["partial"] is True and bd["completeness"]["ends_early"] is True
-    assert bd["completeness"]["members"] == [] and bd["completeness"]["members_without_data"] == []
+    assert members["SE-BD"].latest_record_at == "2025-10-02T18:00:00Z" and members["SE-BD"].partial is True
+    assert members["SE-Y"] == MemberCompleteness(code="SE-Y", name="Västernorrland", hours_with_data=0,
+                                                 first_hour_with_data=None, latest_record_at=None, partial=True)
+    assert members["SE-AC"].first_hour_with_data == "2025-10-01T06:00:00Z"  # 08:00 local: starts late
+    assert members["SE-Z"].first_hour_with_data == "2025-10-25T23:00:00Z"
+    bd = next(s for s in document.scopes if s.scope == "SE-BD")
+    assert bd.completeness.partial is True and bd.completeness.ends_early is True
+    assert bd.completeness.members == () and bd.completeness.members_without_data == ()
 
 
 def test_a_collaboration_is_as_complete_as_its_weakest_member(
@@ -81,14 +81,14 @@ def test_a_collaboration_is_as_complete_as_its_weakest_member(
     month's end, yet it is partial."""
     found = scopes(session_factory, settings, calls(*whole_month("SE-AC", "SE-BD", "SE-Z"),
                                                     ("SE-Y", FIRST), ("SE-Y", "2025-10-20T12:00:00+02:00")))
-    norra = found["norra"]["completeness"]
-    assert norra["latest_record_at"] == "2025-10-31T21:00:00Z"
-    assert norra["partial"] is True and norra["ends_early"] is True and norra["starts_late"] is False
-    assert [m["code"] for m in norra["members"] if m["partial"]] == ["SE-Y"]
-    assert norra["members_without_data"] == []
-    assert [n for n in found["norra"]["data_quality"] if "member region" in n] == []
-    assert found["SE-AC"]["completeness"]["partial"] is False
-    assert found["SE-Y"]["completeness"]["partial"] is True
+    norra = found["norra"].completeness
+    assert norra.latest_record_at == "2025-10-31T21:00:00Z"
+    assert norra.partial is True and norra.ends_early is True and norra.starts_late is False
+    assert [m.code for m in norra.members if m.partial] == ["SE-Y"]
+    assert norra.members_without_data == ()
+    assert [n for n in found["norra"].data_quality if "member region" in n] == []
+    assert found["SE-AC"].completeness.partial is False
+    assert found["SE-Y"].completeness.partial is True
 
 
 def test_a_member_region_without_data_makes_the_collaboration_partial(
@@ -96,19 +96,19 @@ def test_a_member_region_without_data_makes_the_collaboration_partial(
 ) -> None:
     found = scopes(session_factory, settings, calls(*whole_month("SE-AC", "SE-BD", "SE-Z")))
     norra = found["norra"]
-    assert norra["completeness"]["partial"] is True and norra["completeness"]["members_without_data"] == ["SE-Y"]
-    assert norra["completeness"]["starts_late"] is False and norra["completeness"]["ends_early"] is False
-    assert any("Västernorrland (SE-Y) has no data in 2025-10" in note for note in norra["data_quality"])
-    assert all(found[r]["completeness"]["partial"] is False for r in ("SE-AC", "SE-BD", "SE-Z"))
+    assert norra.completeness.partial is True and norra.completeness.members_without_data == ("SE-Y",)
+    assert norra.completeness.starts_late is False and norra.completeness.ends_early is False
+    assert any("Västernorrland (SE-Y) has no data in 2025-10" in note for note in norra.data_quality)
+    assert all(found[r].completeness.partial is False for r in ("SE-AC", "SE-BD", "SE-Z"))
 
 
 def test_a_collaboration_whose_members_all_cover_the_month_is_complete(
     session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     norra = scopes(session_factory, settings, calls(*whole_month("SE-AC", "SE-BD", "SE-Z", "SE-Y")))["norra"]
-    assert norra["completeness"]["partial"] is False and norra["completeness"]["members_without_data"] == []
-    assert norra["data_quality"] == []
-    assert norra["completeness"]["first_hour_with_data"] == "2025-09-30T22:00:00Z"
+    assert norra.completeness.partial is False and norra.completeness.members_without_data == ()
+    assert norra.data_quality == ()
+    assert norra.completeness.first_hour_with_data == "2025-09-30T22:00:00Z"
 
 
 @pytest.mark.parametrize(("first", "late"), [
@@ -118,8 +118,8 @@ def test_a_collaboration_whose_members_all_cover_the_month_is_complete(
 def test_data_that_start_more_than_6_hours_into_the_month_are_partial(
     session_factory: sessionmaker[Session], settings: Settings, first: str, late: bool
 ) -> None:
-    region = scopes(session_factory, settings, calls(("SE-AC", first), ("SE-AC", LAST)))["SE-AC"]["completeness"]
-    assert (region["partial"], region["starts_late"], region["ends_early"]) == (late, late, False)
+    region = scopes(session_factory, settings, calls(("SE-AC", first), ("SE-AC", LAST)))["SE-AC"].completeness
+    assert (region.partial, region.starts_late, region.ends_early) == (late, late, False)
 
 
 @pytest.mark.parametrize(("first", "last", "partial", "late", "early"), [
@@ -133,8 +133,8 @@ def test_the_month_in_progress_starts_late_from_its_start_and_ends_early_from_no
 ) -> None:
     now = datetime(2025, 10, 15, 12, 0, tzinfo=STOCKHOLM).astimezone(UTC)
     found = scopes(session_factory, settings, calls(("SE-AC", first), ("SE-AC", last)), now=now)
-    region = found["SE-AC"]["completeness"]
-    assert (region["partial"], region["starts_late"], region["ends_early"]) == (partial, late, early)
+    region = found["SE-AC"].completeness
+    assert (region.partial, region.starts_late, region.ends_early) == (partial, late, early)
 
 
 def test_the_monthly_series_has_the_same_completeness_as_the_scorecard(
@@ -144,6 +144,6 @@ def test_the_monthly_series_has_the_same_completeness_as_the_scorecard(
     with session_factory() as session:
         for kind, code in (("collaboration", "norra"), ("region", "SE-Z"), ("region", "SE-AC")):
             series = monthly_series(session, kind, code, OCTOBER, OCTOBER, LATER)
-            assert series["months"][0]["completeness"] == found[code]["completeness"], code
-        empty = monthly_series(session, "region", "SE-Y", OCTOBER, OCTOBER, LATER)["months"][0]["completeness"]
-    assert empty["partial"] is True and empty["hours_with_data"] == 0 and empty["first_hour_with_data"] is None
+            assert series.months[0].completeness == found[code].completeness, code
+        empty = monthly_series(session, "region", "SE-Y", OCTOBER, OCTOBER, LATER).months[0].completeness
+    assert empty.partial is True and empty.hours_with_data == 0 and empty.first_hour_with_data is None

@@ -7,13 +7,13 @@ History: on four Thursdays (20 and 27 Feb, 6 and 13 Mar 2025) five calls arrive 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.kpi.localtime import STOCKHOLM
+from app.scorecard.document import ForecastEntry, ScopeEntry, ScorecardDocument, TargetEntry
 from app.scorecard.service import monthly_scorecard
 from tests.helpers import ingest_text
 
@@ -42,16 +42,16 @@ def calls_csv(answered_in_march: int) -> str:
     return HEADER + "\n".join(rows) + "\n"
 
 
-def scope(factory: sessionmaker[Session], settings: Settings, answered_in_march: int, code: str) -> dict[str, Any]:
+def scope(factory: sessionmaker[Session], settings: Settings, answered_in_march: int, code: str) -> ScopeEntry:
     ingest_text(factory, settings, "calls", calls_csv(answered_in_march))
     with factory() as session:
         document = monthly_scorecard(session, date(2025, 3, 1), settings.definitions, NOW)
-    assert document["closed"] is False
-    return next(s for s in document["scopes"] if s["scope"] == code)
+    assert document.closed is False
+    return next(s for s in document.scopes if s.scope == code)
 
 
-def target(row: dict[str, Any], kpi: str) -> dict[str, Any]:
-    return next(t for t in row["targets"] if t["kpi"] == kpi)
+def target(row: ScopeEntry, kpi: str) -> TargetEntry:
+    return next(t for t in row.targets if t.kpi == kpi)
 
 
 @pytest.mark.parametrize(
@@ -66,18 +66,18 @@ def test_the_needed_answer_rate_decides_the_status(
     session_factory: sessionmaker[Session], settings: Settings, answered: int, needed: float, status: str
 ) -> None:
     region = scope(session_factory, settings, answered, "SE-Z")
-    assert region["kpis"]["offered"] == 20 and region["kpis"]["answered"] == answered
+    assert region.kpis.offered == 20 and region.kpis.answered == answered
     # still to come: 12 and 13 today (each the mean of the four Thursdays before: 5) and the same hours next
     # Thursday (today's are not over, so the four before them: 5 again) → 20
-    assert region["forecast"] == {"expected_remaining_offered": 20.0, "expected_total_offered": 40.0, "weeks": 4}
+    assert region.forecast == ForecastEntry(expected_remaining_offered=20.0, expected_total_offered=40.0, weeks=4)
     answer_rate = target(region, "answer_rate")
-    assert answer_rate["needed"] == pytest.approx(needed, abs=1e-9) and answer_rate["status"] == status
-    collaboration = next(s for s in monthly_scorecard_for(session_factory, settings)["scopes"]
-                         if s["scope"] == "norra")
+    assert answer_rate.needed == pytest.approx(needed, abs=1e-9) and answer_rate.status == status
+    collaboration = next(s for s in monthly_scorecard_for(session_factory, settings).scopes
+                         if s.scope == "norra")
     assert target(collaboration, "answer_rate") == answer_rate  # its only member with data is SE-Z
 
 
-def monthly_scorecard_for(factory: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
+def monthly_scorecard_for(factory: sessionmaker[Session], settings: Settings) -> ScorecardDocument:
     with factory() as session:
         return monthly_scorecard(session, date(2025, 3, 1), settings.definitions, NOW)
 
@@ -86,18 +86,18 @@ def test_the_mean_wait_needed_on_the_rest(session_factory: sessionmaker[Session]
     region = scope(session_factory, settings, 20, "SE-Z")
     mean_wait = target(region, "mean_wait")
     # 20 answered, 60 s each; 20 more expected at the month's answer rate 1: (600 × 40 − 1 200) / 20 = 1 140 s
-    assert mean_wait["needed"] == pytest.approx(1140) and mean_wait["status"] == "on_track"
+    assert mean_wait.needed == pytest.approx(1140) and mean_wait.status == "on_track"
 
 
 def test_month_over_month_and_year_over_year(session_factory: sessionmaker[Session], settings: Settings) -> None:
     region = scope(session_factory, settings, 15, "SE-Z")
-    previous = region["comparisons"]["previous_month"]
-    assert previous["month"] == "2025-02" and previous["kpis"]["answer_rate"] == 1.0
-    assert previous["delta"]["answer_rate"] == pytest.approx(-0.25)  # 15/20 − 20/20
-    assert previous["delta"]["offered"] == 0 and previous["delta"]["abandoned"] == 5
-    assert previous["delta"]["mean_wait"] == 0.0
-    year = region["comparisons"]["previous_year"]
-    assert year["month"] == "2024-03" and year["kpis"] is None and year["delta"]["answer_rate"] is None
+    previous = region.comparisons.previous_month
+    assert previous.month == "2025-02" and previous.kpis.answer_rate == 1.0
+    assert previous.delta["answer_rate"] == pytest.approx(-0.25)  # 15/20 − 20/20
+    assert previous.delta["offered"] == 0 and previous.delta["abandoned"] == 5
+    assert previous.delta["mean_wait"] == 0.0
+    year = region.comparisons.previous_year
+    assert year.month == "2024-03" and year.kpis is None and year.delta["answer_rate"] is None
 
 
 def test_a_closed_month_has_no_forecast_and_no_needed(
@@ -106,9 +106,9 @@ def test_a_closed_month_has_no_forecast_and_no_needed(
     ingest_text(session_factory, settings, "calls", calls_csv(20))
     with session_factory() as session:
         february = monthly_scorecard(session, date(2025, 2, 1), settings.definitions, NOW)
-    region = next(s for s in february["scopes"] if s["scope"] == "SE-Z")
-    assert february["closed"] and region["forecast"] is None
-    assert {t["status"] for t in region["targets"]} == {"met"} and all(t["needed"] is None for t in region["targets"])
+    region = next(s for s in february.scopes if s.scope == "SE-Z")
+    assert february.closed and region.forecast is None
+    assert {t.status for t in region.targets} == {"met"} and all(t.needed is None for t in region.targets)
 
 
 def test_partial_data_is_forecast_from_where_it_ends(
@@ -127,9 +127,9 @@ def test_partial_data_is_forecast_from_where_it_ends(
     evening = datetime(2025, 3, 20, 18, 0, tzinfo=STOCKHOLM).astimezone(UTC)
     with session_factory() as session:
         document = monthly_scorecard(session, date(2025, 3, 1), settings.definitions, evening)
-    region = next(s for s in document["scopes"] if s["scope"] == "SE-Z")
-    assert region["completeness"]["partial"] is True
-    assert region["forecast"]["expected_remaining_offered"] == 287.0
+    region = next(s for s in document.scopes if s.scope == "SE-Z")
+    assert region.completeness.partial is True
+    assert region.forecast.expected_remaining_offered == 287.0
 
 
 def test_the_monthly_series_judges_the_month_in_progress_like_the_scorecard(
@@ -140,5 +140,5 @@ def test_the_monthly_series_judges_the_month_in_progress_like_the_scorecard(
     region = scope(session_factory, settings, 13, "SE-Z")
     with session_factory() as session:
         series = monthly_series(session, "region", "SE-Z", date(2025, 3, 1), date(2025, 3, 1), NOW)
-    assert series["months"][0]["targets"] == region["targets"]
-    assert target(region, "answer_rate")["status"] == "unreachable"
+    assert series.months[0].targets == region.targets
+    assert target(region, "answer_rate").status == "unreachable"

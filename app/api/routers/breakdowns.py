@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import require_scope
 from app.api.breakdown_schemas import ScopeDays, ScopeHours, ScopeSeries
-from app.api.deps import SessionDep
+from app.api.deps import ForecastHistoryDep, SessionDep
 from app.api.schemas import ErrorBody
 from app.scorecard.breakdowns import daily, hourly, month_range, monthly_series, parse_date
+from app.scorecard.document import SeriesDocument
 from app.scorecard.service import parse_month
 
 router = APIRouter(prefix="/api/v1", tags=["breakdowns"], dependencies=[Depends(require_scope("read"))])
@@ -31,10 +32,11 @@ Day = Annotated[str, Query(description="Local date, YYYY-MM-DD", examples=["2025
 
 
 def _add_routes(kind: str, prefix: str) -> None:
-    def series(session: SessionDep, code: Code, first: FromMonth = None, last: ToMonth = None) -> dict[str, Any]:
+    def series(session: SessionDep, history: ForecastHistoryDep, code: Code, first: FromMonth = None,
+               last: ToMonth = None) -> SeriesDocument:
         now = datetime.now(UTC)
         start, end = month_range(first, last, now)
-        return monthly_series(session, kind, code, start, end, now)
+        return monthly_series(session, kind, code, start, end, now, history=history)
 
     def days(session: SessionDep, code: Code, month: Month) -> dict[str, Any]:
         return daily(session, kind, code, parse_month(month))

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse
 
 from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import AUTH_RESPONSES, require_scope
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import ForecastHistoryDep, SessionDep, SettingsDep
 from app.api.schemas import ErrorBody
+from app.kpi.glossary import Lang
 from app.reports.board import build_report
 from app.reports.board_html import render_report
-from app.reports.board_text import Lang
 from app.scorecard.service import parse_month
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], dependencies=[Depends(require_scope("read"))])
@@ -40,7 +40,8 @@ Language = Annotated[Lang, Query(description="Language of the report: sv (defaul
 
 @router.get("/reports/{month}", response_class=HTMLResponse, responses=RESPONSES,
             summary="Printable monthly board report (HTML, A4)")
-def get_report(session: SessionDep, settings: SettingsDep, month: Month, scope: Scope = None,
-               lang: Language = "sv") -> HTMLResponse:
-    report = build_report(session, parse_month(month), settings.definitions, datetime.now(UTC), scope)
+def get_report(session: SessionDep, settings: SettingsDep, history: ForecastHistoryDep, month: Month,
+               scope: Scope = None, lang: Language = "sv") -> HTMLResponse:
+    report = build_report(session, parse_month(month), settings.definitions, datetime.now(UTC), scope,
+                          history=history)
     return HTMLResponse(render_report(report, lang))

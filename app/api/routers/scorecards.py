@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.api.auth import require_scope
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import ScorecardCacheDep, SessionDep, SettingsDep
 from app.api.schemas import ErrorBody, Scorecard
+from app.kpi.glossary import Lang
 from app.reports.exports import scorecard_csv, scorecard_xlsx
-from app.scorecard.cache import scorecard_cache
+from app.scorecard.document import ScorecardDocument
 from app.scorecard.service import parse_month
 
 router = APIRouter(prefix="/api/v1", tags=["scorecards"], dependencies=[Depends(require_scope("read"))])
@@ -38,10 +39,11 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def scorecard_json(document: dict[str, Any]) -> bytes:
+def scorecard_json(document: ScorecardDocument) -> bytes:
     """The body FastAPI sends for ``response_model=Scorecard, response_model_exclude_unset=True``, made once
     per cached document: a repeated request skips the validation and encoding of ~50 kB."""
-    return Scorecard.model_validate(document).model_dump_json(by_alias=True, exclude_unset=True).encode()
+    return Scorecard.model_validate(document, from_attributes=True).model_dump_json(
+        by_alias=True, exclude_unset=True).encode()
 
 
 @router.get(
@@ -54,22 +56,23 @@ def scorecard_json(document: dict[str, Any]) -> bytes:
 def get_scorecard(
     session: SessionDep,
     settings: SettingsDep,
+    cache: ScorecardCacheDep,
     month: Annotated[str, Path(description="Local calendar month, YYYY-MM", examples=["2025-10"])],
     output_format: Annotated[
         Literal["json", "csv", "xlsx"],
         Query(alias="format", description="json (default), csv (UTF-8 with BOM, Excel-ready) or xlsx"),
     ] = "json",
     lang: Annotated[
-        Literal["sv", "en"],
+        Lang,
         Query(description="Language of CSV and XLSX headers and labels: sv (default; `;` and decimal comma) or en"),
     ] = "sv",
 ) -> Any:
-    cached = scorecard_cache.get(session, parse_month(month), settings.definitions, datetime.now(UTC),
+    cached = cache.get(session, parse_month(month), settings.definitions, datetime.now(UTC),
                                  version_ttl=settings.scorecard_version_ttl_seconds)
     document = cached.document
     if output_format == "json":
         return Response(cached.rendered("json", scorecard_json), media_type="application/json")
-    filename = f"{FILE_STEM[lang]}-{document['month']}.{output_format}"
+    filename = f"{FILE_STEM[lang]}-{document.month}.{output_format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if output_format == "csv":
         return Response(scorecard_csv(document, lang).encode("utf-8"), media_type=CSV_MEDIA_TYPE, headers=headers)
