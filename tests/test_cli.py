@@ -45,7 +45,7 @@ def test_scorecard_formats(env, fixtures_dir):
     assert as_csv.stdout_bytes.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, ; and decimal comma for Excel
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout.removeprefix("\ufeff"), newline=""), delimiter=";"))
     assert [r["Kod"] for r in rows] == ["SE-AC", "SE-BD", "norra"]
-    assert rows[0]["Inkommande samtal"] == "9" and rows[0]["Status svarsfrekvens"] == "missat"
+    assert rows[0]["Inkommande samtal"] == "9" and rows[0]["Status svarsfrekvens"] == "ej uppfyllt"
     assert rows[0]["Svarsfrekvens (%)"] == "66,67"
     as_english = runner.invoke(app, ["scorecard", "2025-10", "--format", "csv", "--lang", "en"])
     rows = list(csv.DictReader(io.StringIO(as_english.stdout.removeprefix("\ufeff"), newline="")))

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
+from app.kpi.glossary import Lang
 from app.kpi.localtime import utc_iso
 
 Status = Literal["firing", "resolved"]
@@ -29,7 +30,7 @@ class AlertMessage:
     fingerprint: str  # stable per alert key (the same for its firing and its resolution)
     starts_at: datetime  # when the alert fired
     ends_at: datetime | None  # when it resolved; None while firing
-    lang: Literal["sv", "en"]
+    lang: Lang
     title: str  # one line, e.g. "Svarsfrekvensen i Region Jämtland Härjedalen riskerar att missa målet"
     text: str  # a few sentences for people: value, target, what is needed to recover
     facts: list[tuple[str, str]] = field(default_factory=list)  # (label, value) pairs, worded and formatted

@@ -13,20 +13,10 @@ from typing import Any, Literal
 
 from app.alerts.engine import AlertKey
 from app.alerts.message import AlertMessage
-from app.alerts.rules import SECONDS_KPIS
+from app.kpi.catalog import SECONDS_KPIS, kpi_in_text
+from app.kpi.glossary import STATUS_WORDS, Lang, status_word
 from app.kpi.localtime import STOCKHOLM
 
-Lang = Literal["sv", "en"]
-
-KPI_NAMES: dict[str, dict[str, str]] = {  # every KPI a target can be set for (app/scorecard/targets.py)
-    "sv": {"answer_rate": "svarsfrekvensen", "mean_wait": "medelväntetiden", "service_level": "servicenivån",
-           "abandon_rate": "andelen avbrutna samtal", "rejected_rate": "andelen samtal som inte kom in i kön",
-           "mean_wait_all": "medelväntetiden för alla samtal", "wait_p50": "medianväntetiden",
-           "wait_p90": "väntetiden för 90 % av samtalen", "longest_wait": "den längsta väntetiden"},
-    "en": {"answer_rate": "answer rate", "mean_wait": "mean wait", "service_level": "service level",
-           "abandon_rate": "abandon rate", "rejected_rate": "rejected rate", "mean_wait_all": "mean wait (all calls)",
-           "wait_p50": "median wait", "wait_p90": "90th percentile wait", "longest_wait": "longest wait"},
-}
 MONTHS = {
     "sv": ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
            "november", "december"],
@@ -129,7 +119,7 @@ def _facts(key: AlertKey, details: dict[str, Any], lang: Lang) -> list[tuple[str
     kind = details.get("scope_kind", "region")
     facts = [(labels.get(kind, labels["region"]), str(details.get("scope_name") or key.scope))]
     if key.kpi:
-        facts.append((labels["kpi"], KPI_NAMES[lang].get(key.kpi, key.kpi).capitalize()))
+        facts.append((labels["kpi"], kpi_in_text(key.kpi, lang).capitalize()))
         value, target = compared(key.kpi, details.get("value"), details.get("target"), lang)
         facts.append((labels["value"], value))
         if details.get("target") is not None:
@@ -185,7 +175,7 @@ def _needed_sentence(kpi: str, details: dict[str, Any], lang: Lang) -> str:
 def _watch_ended(key: AlertKey, d: dict[str, Any], lang: Lang) -> tuple[str, str] | None:
     """A resolution that is not a recovery: the rule was switched off, the source removed, the month archived."""
     scope = d.get("scope_name") or key.scope
-    what = KPI_NAMES[lang].get(key.kpi, key.kpi) if key.kpi else key.rule
+    what = kpi_in_text(key.kpi, lang) if key.kpi else key.rule
     if d.get("archived"):
         month = month_name(key.period, lang)
         return ((f"Arkiverat: {scope} missade målet för {what} i {month}",
@@ -205,7 +195,7 @@ def _watch_ended(key: AlertKey, d: dict[str, Any], lang: Lang) -> tuple[str, str
 def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[str, str]:
     sv = lang == "sv"
     scope = d.get("scope_name") or key.scope
-    kpi = KPI_NAMES[lang].get(key.kpi, key.kpi)
+    kpi = kpi_in_text(key.kpi, lang)
     Kpi = kpi[:1].upper() + kpi[1:]
     month = month_name(key.period, lang)
     value, target = compared(key.kpi, d.get("value"), d.get("target"), lang)
@@ -215,9 +205,8 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
     if ended is not None:
         return ended
     if d.get("closed") and key.rule in ("target_at_risk", "target_unreachable"):
-        met = d.get("status") == "met"
-        verdict_sv, verdict_en = ("målet nåddes", "the target was met") if met else (
-            "målet missades", "the target was missed")
+        verdict = STATUS_WORDS["met" if d.get("status") == "met" else "missed"].long
+        verdict_sv, verdict_en = verdict.sv, verdict.en
         return ((f"{month.capitalize()} är avslutad för {scope}: {kpi} blev {value}",
                  f"Månaden är stängd; {kpi} blev {value} (mål {target}), {verdict_sv}.") if sv else
                 (f"{month} is closed for {scope}: the {kpi} ended at {value}",
@@ -228,9 +217,9 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
                      f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
                     (f"{Kpi} in {scope} is at risk of missing its target for {month}",
                      f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
-        return ((f"{Kpi} i {scope} är åter på väg mot målet för {month}",
+        return ((f"{Kpi} i {scope} är åter {status_word('on_track', lang)} för {month}",
                  f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
-                (f"{Kpi} in {scope} is back on track for {month}",
+                (f"{Kpi} in {scope} is back {status_word('on_track', lang)} for {month}",
                  f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
     if key.rule == "target_unreachable":
         if firing:

@@ -14,6 +14,8 @@ from fractions import Fraction
 from typing import Any
 
 from app.alerts.engine import AlertKey, Observation
+from app.kpi.catalog import SECONDS_KPIS
+from app.scorecard.document import ScorecardDocument
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,6 @@ class WorkerStaleSettings(RuleSettings):
 
 
 PULL_SOURCE_MAX_AGE_MINUTES = 30.0  # never less than three pull cadences
-SECONDS_KPIS = frozenset({"mean_wait", "mean_wait_all", "wait_p50", "wait_p90", "longest_wait"})
 RULE_SETTINGS: dict[str, type[RuleSettings]] = {
     "target_at_risk": AtRiskSettings,
     "target_unreachable": UnreachableSettings,
@@ -87,23 +88,23 @@ RULE_SETTINGS: dict[str, type[RuleSettings]] = {
 SettingsFor = Callable[[str, str], Any]  # (rule, scope) -> that rule's settings for that scope
 
 
-def month_target_observations(document: dict[str, Any], settings_for: SettingsFor) -> Iterator[Observation]:
+def month_target_observations(document: ScorecardDocument, settings_for: SettingsFor) -> Iterator[Observation]:
     """From a monthly scorecard document: at risk and unreachable while the month runs, missed once closed.
 
     When a month closes its at-risk and unreachable alerts are recovered (their question is settled), and
     ``target_missed`` takes over.
     """
-    month = document["month"]
-    for scope in document["scopes"]:
-        code = scope["scope"]
-        offered = scope["kpis"].get("offered") or 0
-        for target in scope["targets"]:
-            kpi, status, value = target["kpi"], target["status"], scope["kpis"].get(target["kpi"])
-            bound = target["value"]
+    month = document.month
+    for scope in document.scopes:
+        code = scope.scope
+        offered = scope.kpis.offered or 0
+        for target in scope.targets:
+            kpi, status, value = target.kpi, target.status, scope.kpis.value(target.kpi)
+            bound = target.value
             at_risk: AtRiskSettings = settings_for("target_at_risk", code)
             unreachable: UnreachableSettings = settings_for("target_unreachable", code)
             missed: MissedSettings = settings_for("target_missed", code)
-            if document["closed"]:
+            if document.closed:
                 if missed.enabled:
                     yield Observation(AlertKey("target_missed", code, kpi, month), breached=status == "missed",
                                       recovered=status == "met", value=value, threshold=bound)
@@ -119,12 +120,12 @@ def month_target_observations(document: dict[str, Any], settings_for: SettingsFo
                 else:
                     margin = at_risk.mean_wait_margin_seconds if kpi in SECONDS_KPIS else at_risk.answer_rate_margin
                     clear = status == "on_track" and value is not None and (
-                        value >= bound + margin if target["comparator"] == ">=" else value <= bound - margin)
+                        value >= bound + margin if target.comparator == ">=" else value <= bound - margin)
                     yield Observation(key, breached=status == "at_risk", recovered=clear, value=value,
                                       threshold=bound)
             if unreachable.enabled:
                 key = AlertKey("target_unreachable", code, kpi, month)
-                needed = target.get("needed")
+                needed = target.needed
                 threshold = 1.0 if kpi == "answer_rate" else 0.0
                 if offered < unreachable.min_offered:
                     yield Observation(key, False, False, needed, threshold)

@@ -1,11 +1,21 @@
-"""Response models: the OpenAPI document describes every field a client can rely on."""
+"""Response models: the OpenAPI document describes every field a client can rely on.
+
+The scorecard's models (``Kpis`` to ``Scorecard``) are the serialisation of ``app.scorecard.document``: they are
+validated from its dataclasses by attribute and have the same fields in the same order (a test holds them
+together); they only add the descriptions and the JSON types.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from app.kpi.catalog import CATALOG, KpiSpec
+
+#: Read a document dataclass (``app.scorecard.document``) by attribute.
+FROM_DOCUMENT = ConfigDict(from_attributes=True)
 
 
 class ErrorBody(BaseModel):
@@ -25,29 +35,26 @@ class CollaborationOut(BaseModel):
     regions: list[str]
 
 
-class Kpis(BaseModel):
-    offered: int = Field(description="Inkommande samtal: answered + abandoned + rejected, excluding short abandons")
-    answered: int = Field(description="Besvarade")
-    abandoned: int = Field(description="Avbrutna: hung up while queued, at least short_abandon_seconds")
-    short_abandons: int = Field(description="Korta avbrott: not in offered")
-    rejected: int = Field(description="Kön full: never queued")
-    answer_rate: float | None = Field(description="Svarsfrekvens: answered / offered")
-    mean_wait: float | None = Field(description="Medelväntetid in seconds, answered calls")
-    mean_wait_all: float | None = Field(description="Mean wait of answered and abandoned calls, seconds")
-    abandon_rate: float | None
-    rejected_rate: float | None
-    service_level: float | None = Field(description="Answered within sl_seconds / offered")
-    wait_p50: float | None = Field(description="Median wait of answered calls (histogram estimate); call data only")
-    wait_p90: float | None
-    longest_wait: float | None
-    answered_by_other_regions: int | None = Field(
-        description="This region's calls answered by another region, where the source names the answering region; "
-        "null for a collaboration")
-    answered_for_other_regions: int | None = Field(
-        description="Other regions' calls answered here; null for a collaboration")
+_UNIT_NOTE = {"ratio": "; a ratio from 0 to 1", "seconds": "; in seconds", "count": ""}
+
+
+def _kpi_field(spec: KpiSpec) -> tuple[Any, Any]:
+    """A KPI's JSON type and description from the catalogue: a count is an integer, a ratio or wait a number."""
+    kind: Any = int if spec.unit == "count" else float
+    description = f"{spec.name.sv} / {spec.name.en}: {spec.definition.en}{_UNIT_NOTE[spec.unit]}"
+    return (kind | None if spec.nullable else kind), Field(description=description)
+
+
+if TYPE_CHECKING:
+    class Kpis(BaseModel):
+        """One field per KPI of ``app.kpi.catalog`` (made from it below)."""
+else:  # every KPI of the catalogue, in its order: a new KPI is in the API without a change here
+    Kpis = create_model("Kpis", __config__=FROM_DOCUMENT, **{spec.key: _kpi_field(spec) for spec in CATALOG})
 
 
 class TargetStatus(BaseModel):
+    model_config = FROM_DOCUMENT
+
     kpi: str
     comparator: Literal[">=", "<="]
     value: float
@@ -61,23 +68,31 @@ class TargetStatus(BaseModel):
 
 
 class Forecast(BaseModel):
+    model_config = FROM_DOCUMENT
+
     expected_remaining_offered: float = Field(description="Calls expected for the rest of the month")
     expected_total_offered: float
     weeks: int = Field(description="Weeks of the same weekday and hour the forecast averages (at most 4)")
 
 
 class KpiDeltas(BaseModel):
+    model_config = FROM_DOCUMENT
+
     month: str = Field(description="The month compared with, YYYY-MM")
     kpis: Kpis | None = Field(description="Its figures (null: no data then)")
     delta: dict[str, float | None] = Field(description="This month's value minus that month's, per KPI")
 
 
 class Comparisons(BaseModel):
+    model_config = FROM_DOCUMENT
+
     previous_month: KpiDeltas
     previous_year: KpiDeltas
 
 
 class MemberCompleteness(BaseModel):
+    model_config = FROM_DOCUMENT
+
     code: str = Field(examples=["SE-Y"])
     name: str
     hours_with_data: int = Field(description="0: the region has no data in the month")
@@ -87,6 +102,8 @@ class MemberCompleteness(BaseModel):
 
 
 class Completeness(BaseModel):
+    model_config = FROM_DOCUMENT
+
     hours_with_data: int
     hours_in_month: int = Field(description="744 for most 31-day months; 745 in October, 743 in March (DST)")
     latest_record_at: str | None = Field(description="Newest record in the month, UTC (of any member region)")
@@ -108,6 +125,8 @@ class Completeness(BaseModel):
 
 
 class ScopeScorecard(BaseModel):
+    model_config = FROM_DOCUMENT
+
     scope: str
     kind: Literal["region", "collaboration"]
     name: str
@@ -120,11 +139,15 @@ class ScopeScorecard(BaseModel):
 
 
 class Definitions(BaseModel):
+    model_config = FROM_DOCUMENT
+
     short_abandon_seconds: int
     sl_seconds: int
 
 
 class Scorecard(BaseModel):
+    model_config = FROM_DOCUMENT
+
     month: str = Field(examples=["2025-10"])
     closed: bool = Field(description="False while the month is still in progress")
     definitions: Definitions

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.kpi.catalog import CATALOG, HIGHER_IS_BETTER, TARGETABLE_KEYS
 from app.scorecard.service import FIRST_YEAR, LAST_YEAR
 from app.scorecard.targets import MONTH_REGEX, REASON_MAX, TargetChange, TargetRecord
 
 ScopeKind = Literal["region", "collaboration"]
 ComparatorText = Literal[">=", "<="]
+if TYPE_CHECKING:
+    TargetableKpi = str
+else:  # the catalogue's targetable KPIs, an enum in the OpenAPI document and checked on the way in
+    TargetableKpi = Literal[TARGETABLE_KEYS]
+
+
+def _keys(unit: str) -> str:
+    return ", ".join(s.key for s in CATALOG if s.targetable and s.unit == unit)
+
+
+_HIGHER = ", ".join(k for k in TARGETABLE_KEYS if k in HIGHER_IS_BETTER)
 
 
 class TargetVersionOut(BaseModel):
@@ -21,7 +33,7 @@ class TargetVersionOut(BaseModel):
     scope_kind: ScopeKind
     scope: str = Field(examples=["SE-AC"], description="Region code (ISO 3166-2:SE) or collaboration code")
     scope_name: str = Field(examples=["Västerbotten"])
-    kpi: str = Field(examples=["answer_rate"])
+    kpi: TargetableKpi = Field(examples=["answer_rate"])
     comparator: ComparatorText = Field(description="'>=': the KPI must be at least value; '<=': at most")
     value: float = Field(examples=[0.85], description="A ratio in [0, 1], or seconds for waits")
     valid_from: str = Field(examples=["2026-01"], description="YYYY-MM: the first month this version applies to")
@@ -54,13 +66,12 @@ class TargetIn(BaseModel):
 
     comparator: ComparatorText | None = Field(
         default=None,
-        description="Default by KPI: '>=' for answer_rate and service_level, '<=' for waits and abandon or "
-        "rejected rates",
+        description=f"Default by KPI: '>=' where more is better ({_HIGHER}), '<=' for every other KPI",
     )
     value: float = Field(
         strict=True, allow_inf_nan=False, examples=[0.9],
-        description="Ratio KPIs (answer_rate, service_level, abandon_rate, rejected_rate): 0 to 1. Seconds "
-        "(mean_wait, mean_wait_all, wait_p50, wait_p90, longest_wait): 0 to 86400. At most 6 decimals.",
+        description=f"Ratio KPIs ({_keys('ratio')}): 0 to 1. Seconds ({_keys('seconds')}): 0 to 86400. At most 6 "
+        "decimals.",
     )
     valid_from: str = Field(
         pattern=MONTH_REGEX, examples=["2026-01"],

@@ -17,15 +17,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.access.audit import record_silence
 from app.alerts.queries import DeliverySummary, alert_history, list_alerts, list_notifications
 from app.alerts.silences import SilenceError, SilenceRequest, create_silence, expire_silence, list_silences
-from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, os_user, session_factory
+from app.cli.base import app, cli_actor, console, fail, load_settings, os_user, session_factory
 from app.db.alert_models import NOTIFICATION_STATUSES, AlertEvent, AlertSilence
 from app.db.session import transaction
+from app.kpi.catalog import spec_of
 from app.kpi.localtime import STOCKHOLM
 from app.sanitize import for_terminal
-from app.scorecard.targets import RATIO_KPIS
 
 alerts_app = typer.Typer(help="Built-in alerts: state, history and the notification outbox.", no_args_is_help=True)
 silences_app = typer.Typer(help="Mute alerts of a rule or a scope for a while.", no_args_is_help=True)
@@ -37,11 +36,6 @@ STATUS_STYLE = {"delivered": "green", "pending": "yellow", "failed": "bold red"}
 DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?:in)?)?$")
 OPTION_OF_FIELD = {"rule": "--rule", "scope": "--scope", "reason": "--reason", "ends_at": "--until/--for"}
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many rows")]
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error[/red] {for_terminal(message)}", highlight=False)
-    return typer.Exit(EXIT_FAILED)
 
 
 def local(moment: datetime | None) -> str:
@@ -65,12 +59,13 @@ def duration_text(seconds: float, decimals: int = 0) -> str:
 
 
 def value_text(kpi: str, value: float | None, decimals: int | None = None) -> str:
-    """Ratios as percentages (one decimal), everything else (waits, ages of data) as a duration (whole seconds);
-    ``decimals`` asks for more."""
+    """Ratios as percentages (with the catalogue's decimals), everything else (waits, ages of data) as a duration
+    (whole seconds); ``decimals`` asks for more."""
     if value is None:
         return "–"
-    if kpi in RATIO_KPIS:
-        return f"{value * 100:.{1 if decimals is None else decimals + 1}f} %"
+    spec = spec_of(kpi)
+    if spec is not None and spec.unit == "ratio":
+        return f"{value * 100:.{spec.decimals + (decimals or 0)}f} %"
     return duration_text(value, decimals or 0)
 
 
@@ -156,7 +151,7 @@ def notifications_command(
 ) -> None:
     """The notification outbox, newest first: what was said, where, and how delivery went."""
     if status is not None and status not in NOTIFICATION_STATUSES:
-        raise _fail(f"--status: must be one of {', '.join(NOTIFICATION_STATUSES)}, got {status!r}")
+        raise fail(f"--status: must be one of {', '.join(NOTIFICATION_STATUSES)}, got {status!r}")
     with session_factory(load_settings())() as session:
         page = list_notifications(session, status=status, channel=channel, limit=limit)
     table = Table(title="Notifications")
@@ -211,23 +206,22 @@ def add_command(
 ) -> None:
     """Mute a rule, a scope, or a rule in one scope. History is kept; only notifications stop."""
     if (until is None) == (length is None):
-        raise _fail("give exactly one of --until and --for")
+        raise fail("give exactly one of --until and --for")
     now = datetime.now(UTC)
     try:
         ends_at = now + parse_duration(length) if length is not None else (
             datetime.fromisoformat((until or "").replace("Z", "+00:00")))
     except ValueError as exc:
         option = "--for" if length is not None else "--until"
-        raise _fail(f"{option}: {exc}" if length is not None else f"{option}: not an ISO time, got {until!r}") from None
+        raise fail(f"{option}: {exc}" if length is not None else f"{option}: not an ISO time, got {until!r}") from None
     factory = session_factory(load_settings())
     try:
         with transaction(factory) as session:
             silence = create_silence(session, SilenceRequest(rule=rule, scope=scope, ends_at=ends_at, reason=reason,
-                                                             created_by=by or os_user()), now)
-            record_silence(session, cli_actor(), "silence.create", silence)
+                                                             created_by=by or os_user()), now, actor=cli_actor())
     except SilenceError as exc:
         field = OPTION_OF_FIELD.get(exc.field, exc.field)
-        raise _fail(f"{field}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
+        raise fail(f"{field}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
     console.print(f"silence {silence.id}: {for_terminal(silence.rule or 'every rule')} in "
                   f"{for_terminal(silence.scope or 'every scope')} muted until {local(silence.ends_at)} (Stockholm)",
                   highlight=False)
@@ -256,12 +250,10 @@ def expire_command(silence_id: Annotated[int, typer.Argument(min=1, help="The si
     """End a silence now; alerts it muted notify again from their next change."""
     now = datetime.now(UTC)
     with transaction(session_factory(load_settings())) as session:
-        silence = expire_silence(session, silence_id, now)
+        silence = expire_silence(session, silence_id, now, actor=cli_actor())
         if silence is None:
-            raise _fail(f"no silence {silence_id}")
+            raise fail(f"no silence {silence_id}")
         ended_before = silence.ends_at < now
-        if not ended_before:
-            record_silence(session, cli_actor(), "silence.expire", silence)
     if ended_before:
         console.print(f"silence {silence_id} had already ended at {local(silence.ends_at)}", highlight=False)
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -22,6 +22,7 @@ from app.alerts.rulebook import RuleConfigError
 from app.alerts.service import Alerting
 from app.cli.alerts import alerts_app
 from app.cli.base import EXIT_FAILED, console, errors, load_settings, session_factory
+from app.kpi.glossary import Lang
 from app.sanitize import for_terminal
 
 
@@ -72,7 +73,7 @@ def channels_command() -> None:
 @alerts_app.command("test")
 def test_command(
     name: Annotated[str, typer.Argument(help="The channel's name (see `vpt alerts channels`)")],
-    lang: Annotated[Literal["sv", "en"] | None, typer.Option(help="Default: the channel's language")] = None,
+    lang: Annotated[Lang | None, typer.Option(help="Default: the channel's language")] = None,
 ) -> None:
     """Send a sample message to one channel now, outside the outbox, and say what happened."""
     alerting = _alerting()

@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 
 from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory
+from app.kpi.glossary import LANGS, Lang
 from app.reports.board import build_report
 from app.reports.board_html import render_report
-from app.reports.board_text import LANGS, Lang
 from app.sanitize import for_terminal
 from app.scorecard.service import InvalidMonth, UnknownScope, parse_month
 

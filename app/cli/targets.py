@@ -1,7 +1,8 @@
 """``vpt targets``: the targets in force, their history, and a new version (SPEC §6).
 
-The same service functions as the API (``app.scorecard.targets``). Exit 0 on success, 1 with a message
-naming the problem otherwise (Typer's own usage errors, such as a missing ``--reason``, exit 2).
+The same service functions as the API (``app.scorecard.targets``), which write the audit row as ``cli:<os user>``.
+Exit 0 on success, 1 with a message naming the problem otherwise (Typer's own usage errors, such as a missing
+``--reason``, exit 2).
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.access.audit import record_target_set
-from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, load_settings, session_factory
+from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, fail, load_settings, session_factory
 from app.db.session import transaction
+from app.kpi.catalog import SECONDS_KPIS
 from app.sanitize import for_terminal
-from app.scorecard.service import UnknownScope
 from app.scorecard.targets import (
-    SECOND_KPIS,
     InvalidTarget,
     TargetRecord,
     current_month,
@@ -35,11 +34,6 @@ targets_app = typer.Typer(
 app.add_typer(targets_app, name="targets")
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error[/red] {for_terminal(message)}", highlight=False)
-    return typer.Exit(EXIT_FAILED)
-
-
 def _os_user() -> str:
     try:
         return getpass.getuser()
@@ -50,7 +44,7 @@ def _os_user() -> str:
 def format_value(kpi: str, value: Decimal) -> str:
     """The value as it would be typed: 0.85, 600 s. Never exponent notation."""
     text = f"{value.normalize():f}"
-    return f"{text} s" if kpi in SECOND_KPIS else text
+    return f"{text} s" if kpi in SECONDS_KPIS else text
 
 
 def _describe(record: TargetRecord) -> str:
@@ -85,19 +79,16 @@ def list_command(
 ) -> None:
     """Print the targets in force in a month, or (--history) every version ever stored."""
     if history and month is not None:
-        raise _fail("--history lists every version of every month: leave out --month")
+        raise fail("--history lists every version of every month: leave out --month")
     factory = session_factory(load_settings())
-    try:
-        with factory() as session:
-            if history:
-                records = target_history(session, scope=scope, kpi=kpi)
-                title = "Målhistorik"
-            else:
-                first_day = parse_month_field(month, "--month") if month is not None else current_month()
-                records = list_in_force(session, first_day, scope=scope, kpi=kpi)
-                title = f"Mål som gäller {first_day:%Y-%m}"
-    except (InvalidTarget, UnknownScope) as exc:
-        raise _fail(str(exc)) from None
+    with factory() as session:  # an InvalidTarget or UnknownScope is printed as every domain error is
+        if history:
+            records = target_history(session, scope=scope, kpi=kpi)
+            title = "Målhistorik"
+        else:
+            first_day = parse_month_field(month, "--month") if month is not None else current_month()
+            records = list_in_force(session, first_day, scope=scope, kpi=kpi)
+            title = f"Mål som gäller {first_day:%Y-%m}"
     _print_table(title, records, history)
 
 
@@ -124,12 +115,9 @@ def set_command(
         with transaction(factory) as session:
             change = set_target(
                 session, scope, kpi, value=value, valid_from=valid_from, reason=reason,
-                set_by=by if by is not None else _os_user(), comparator=comparator,
+                set_by=by if by is not None else _os_user(), comparator=comparator, actor=cli_actor(),
             )
-            record_target_set(session, cli_actor(), change)
-    except UnknownScope as exc:
-        raise _fail(str(exc)) from None
-    except InvalidTarget as exc:
+    except InvalidTarget as exc:  # each field as the option that set it; an UnknownScope as every domain error
         for field, message in exc.problems:
             errors.print(f"[red]error[/red] {for_terminal(_option_name(field))}: {for_terminal(message)}",
                          highlight=False)

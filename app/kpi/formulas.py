@@ -9,34 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from app.kpi.catalog import KPI_KEYS
 from app.kpi.counts import Counts
 from app.kpi.histogram import estimate_quantile
 
-#: The KPI keys of a scorecard, in presentation order (they match ../shared/fixtures/expected_*.json).
-KPI_KEYS: tuple[str, ...] = (
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandons",
-    "rejected",
-    "answer_rate",
-    "mean_wait",
-    "mean_wait_all",
-    "abandon_rate",
-    "rejected_rate",
-    "service_level",
-    "wait_p50",
-    "wait_p90",
-    "longest_wait",
-    "answered_by_other_regions",
-    "answered_for_other_regions",
-)
-
-#: KPIs that a target may bound (ratio or seconds, never a raw count).
-TARGETABLE_KPIS: frozenset[str] = frozenset(
-    {"answer_rate", "mean_wait", "mean_wait_all", "abandon_rate", "rejected_rate", "service_level",
-     "wait_p50", "wait_p90", "longest_wait"}
-)
+__all__ = ["KPI_KEYS", "Kpis", "compute_kpis", "data_quality_notes", "ratio"]
 
 
 def ratio(numerator: float, denominator: float) -> Fraction | None:
@@ -48,6 +25,8 @@ def ratio(numerator: float, denominator: float) -> Fraction | None:
 
 @dataclass(frozen=True, slots=True)
 class Kpis:
+    """One field per KPI of ``app.kpi.catalog``, in its order (a test holds the two together)."""
+
     offered: int
     answered: int
     abandoned: int

@@ -33,9 +33,12 @@ from app.db.leases import heartbeat_is_stale, latest_heartbeat
 from app.db.models import Source
 from app.db.session import database_unavailable
 from app.db.totals import region_totals
+from app.kpi.catalog import CATALOG
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of, previous_month
 from app.metrics.alerts import alert_families
+from app.scorecard.document import KpiFigures, ScorecardDocument
+from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import data_version
 from app.scorecard.service import monthly_scorecard, region_and_collaboration_figures
 
@@ -48,6 +51,7 @@ CLOSED_STATUSES = ("met", "missed", "no_data")
 OUTCOMES = {"answered": "answered", "abandoned": "abandoned", "rejected": "rejected",
             "short_abandons": "short_abandon"}
 RESULTS = ("read", "stored", "updated", "unchanged", "rejected")
+UNIT_SUFFIX = {"ratio": "ratio", "seconds": "seconds", "count": "calls"}  # Prometheus base units (SPEC §7)
 PREVIOUS_MONTH_TTL = 300  # seconds a previous-month document is reused across ingests
 
 
@@ -57,14 +61,16 @@ def _timestamp(moment: datetime | None) -> float | None:
 
 class VptCollector(Collector):
     def __init__(
-        self, factory: sessionmaker[Session], settings: Settings, clock: Callable[[], datetime] | None = None
+        self, factory: sessionmaker[Session], settings: Settings, clock: Callable[[], datetime] | None = None, *,
+        history: ForecastHistoryCache | None = None,
     ) -> None:
         self.factory = factory
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))  # a benchmark or test may fix "now"
-        self._cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self.history = history if history is not None else ForecastHistoryCache()  # the app's, shared with its API
+        self._cache: dict[str, tuple[tuple[Any, ...], ScorecardDocument]] = {}
 
-    def _cached(self, key: tuple[Any, ...], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _cached(self, key: tuple[Any, ...], compute: Callable[[], ScorecardDocument]) -> ScorecardDocument:
         """The month documents are reused while nothing was ingested, no target set and no definition changed
         (the data version) — and, for the month in progress, within the same minute (its forecast moves with
         the clock). A scrape between two ingests then costs a handful of small queries."""
@@ -115,32 +121,29 @@ class VptCollector(Collector):
         version = data_version(session)
         current = self._cached(("month_to_date", month, version, now.replace(second=0, microsecond=0)),
                                lambda: monthly_scorecard(session, month, self.settings.definitions, now,
-                                                         comparisons=False, collaboration_hours=False))
+                                                         comparisons=False, collaboration_hours=False,
+                                                         history=self.history))
         # The previous month changes only with late records: reused for a few minutes across ingests (targets
         # and definitions still take effect at once).
         closed = self._cached(("previous_month", previous, version[1:], int(time.monotonic() // PREVIOUS_MONTH_TTL)),
                               lambda: monthly_scorecard(session, previous, self.settings.definitions, now,
-                                                        comparisons=False, collaboration_hours=False))
+                                                        comparisons=False, collaboration_hours=False,
+                                                        history=self.history))
         today_start, today_end = local_day_bounds(now.astimezone(STOCKHOLM).date())
         today = region_and_collaboration_figures(session, today_start, min(today_end, now),
                                                  collaboration_hours=False)
 
         info = InfoMetricFamily("vpt_scope", "A region or collaboration with data", labels=SCOPE)
-        gauges = {
-            "offered": GaugeMetricFamily("vpt_offered_calls", "Inkommande samtal in the window", labels=WINDOWED),
-            "answered": GaugeMetricFamily("vpt_answered_calls", "Besvarade in the window", labels=WINDOWED),
-            "abandoned": GaugeMetricFamily("vpt_abandoned_calls", "Avbrutna in the window", labels=WINDOWED),
-            "rejected": GaugeMetricFamily("vpt_rejected_calls", "Kön full in the window", labels=WINDOWED),
-            "answer_rate": GaugeMetricFamily("vpt_answer_rate_ratio", "Svarsfrekvens", labels=WINDOWED),
-            "mean_wait": GaugeMetricFamily("vpt_mean_wait_seconds", "Medelväntetid, answered calls",
-                                           labels=WINDOWED),
-            "service_level": GaugeMetricFamily("vpt_service_level_ratio", "Answered within sl_seconds / offered",
-                                               labels=WINDOWED),
+        gauges = {  # the catalogue's gauge KPIs: vpt_offered_calls, vpt_answer_rate_ratio, vpt_mean_wait_seconds, ...
+            spec.key: GaugeMetricFamily(f"vpt_{spec.key}_{UNIT_SUFFIX[spec.unit]}",
+                                        f"{spec.name.en} ({spec.name.sv}): {spec.definition.en}", labels=WINDOWED)
+            for spec in CATALOG if spec.gauge
         }
-        target_rate = GaugeMetricFamily("vpt_target_answer_rate_ratio", "Answer-rate target in force this month",
-                                        labels=SCOPE)
-        target_wait = GaugeMetricFamily("vpt_target_mean_wait_seconds", "Mean-wait target in force this month",
-                                        labels=SCOPE)
+        targets_in_force = {  # the headline KPIs' targets: vpt_target_answer_rate_ratio, vpt_target_mean_wait_seconds
+            spec.key: GaugeMetricFamily(f"vpt_target_{spec.key}_{UNIT_SUFFIX[spec.unit]}",
+                                        f"{spec.name.en} target in force this month", labels=SCOPE)
+            for spec in CATALOG if spec.headline
+        }
         status = GaugeMetricFamily("vpt_target_status", "Target status as a state set (1 = current)",
                                    labels=[*SCOPE, "kpi", "window", "status"])
         needed = GaugeMetricFamily("vpt_needed_answer_rate_ratio",
@@ -156,44 +159,41 @@ class VptCollector(Collector):
 
         seen: dict[tuple[str, str], str] = {}
 
-        def add_kpis(labels: list[str], kpis: dict[str, Any]) -> None:
+        def add_kpis(labels: list[str], kpis: KpiFigures) -> None:
             for key, family in gauges.items():
-                value = kpis.get(key)
+                value = kpis.value(key)
                 if value is not None:
                     family.add_metric(labels, float(value))
 
         for window, document in (("month_to_date", current), ("previous_month", closed)):
-            for scope in document["scopes"]:
-                labels = [scope["scope"], scope["kind"]]
-                seen[(scope["scope"], scope["kind"])] = scope["name"]
-                add_kpis([*labels, window], scope["kpis"])
+            for scope in document.scopes:
+                labels = [scope.scope, scope.kind]
+                seen[(scope.scope, scope.kind)] = scope.name
+                add_kpis([*labels, window], scope.kpis)
                 statuses = MONTH_STATUSES if window == "month_to_date" else CLOSED_STATUSES
-                for target in scope["targets"]:
-                    if target["kpi"] not in ("answer_rate", "mean_wait"):
+                for target in scope.targets:
+                    if target.kpi not in targets_in_force:
                         continue
                     for state in statuses:
-                        status.add_metric([*labels, target["kpi"], window, state], 1 if target["status"] == state
-                                          else 0)
+                        status.add_metric([*labels, target.kpi, window, state], 1 if target.status == state else 0)
                     if window == "month_to_date":
-                        family = target_rate if target["kpi"] == "answer_rate" else target_wait
-                        family.add_metric(labels, target["value"])
-                        if target["kpi"] == "answer_rate" and target["needed"] is not None:
-                            needed.add_metric(labels, target["needed"])
-                if window == "month_to_date" and scope["forecast"]:
-                    remaining.add_metric(labels, scope["forecast"]["expected_remaining_offered"])
-                completeness = scope["completeness"]
-                partial.add_metric([*labels, window], 1 if completeness["partial"] else 0)
-                for member in completeness["members"]:
-                    member_missing.add_metric([*labels, window, member["code"]],
-                                              0 if member["hours_with_data"] else 1)
+                        targets_in_force[target.kpi].add_metric(labels, target.value)
+                        if target.kpi == "answer_rate" and target.needed is not None:
+                            needed.add_metric(labels, target.needed)
+                if window == "month_to_date" and scope.forecast:
+                    remaining.add_metric(labels, scope.forecast.expected_remaining_offered)
+                completeness = scope.completeness
+                partial.add_metric([*labels, window], 1 if completeness.partial else 0)
+                for member in completeness.members:
+                    member_missing.add_metric([*labels, window, member.code], 0 if member.hours_with_data else 1)
         for figures in today:
             seen[(figures.scope, figures.kind)] = figures.name
-            add_kpis([figures.scope, figures.kind, "today"], figures.kpis.as_dict())
+            add_kpis([figures.scope, figures.kind, "today"], KpiFigures.of(figures.kpis))
         for (code, kind), name in sorted(seen.items()):
             info.add_metric([code, kind], {"name": name})
         yield info
         yield from gauges.values()
-        yield from (target_rate, target_wait, status, needed, remaining, partial, member_missing)
+        yield from (*targets_in_force.values(), status, needed, remaining, partial, member_missing)
 
     # -- counters ----------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ exactly what the API, the CLI and the CSV/XLSX exports show. This module only re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,22 +29,16 @@ from app.db.models import Collaboration, CollaborationMember, Region
 from app.kpi.counts import Definitions
 from app.kpi.localtime import local_month_bounds, previous_month
 from app.scorecard.breakdowns import daily, monthly_series, resolve_scope
+from app.scorecard.document import Completeness as ScopeCompleteness
+from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, SeriesMonth, TargetEntry
+from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.service import UnknownScope, monthly_scorecard
 
 CHART_MONTHS = 13
 WORST_DAYS = 5
-Figures = dict[str, Any]  # a KPI dict as in the scorecard document (``KPI_KEYS``; ratios 0..1, waits in s)
-
-
-@dataclass(frozen=True)
-class TargetState:
-    """A target in force in a month and how the month stands against it (``target_rows`` of the service)."""
-
-    kpi: str
-    comparator: str  # ">=" | "<="
-    value: float  # a ratio 0..1 or seconds
-    status: str  # met | missed | no_data | on_track | at_risk | unreachable
-    needed: float | None  # month in progress: what the remaining calls must achieve
+Figures = KpiFigures  # ratios 0..1, waits in s
+#: A target in force in a month and how the month stands against it (``target_rows`` of the service).
+TargetState = TargetEntry
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class ScopeRow:
     kpis: Figures | None  # None: no calls this month
     targets: dict[str, TargetState]
     previous: Figures | None  # the previous month's KPIs; None when it had no calls
-    delta: Figures | None  # this month minus the previous; None when either month has no data
+    delta: Mapping[str, float | None] | None  # this month minus the previous, by KPI; None: either has no data
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,7 @@ class MonthPoint:
 
     @property
     def has_data(self) -> bool:
-        return bool(self.kpis.get("offered"))
+        return bool(self.kpis.offered)
 
 
 @dataclass(frozen=True)
@@ -130,24 +125,26 @@ class Report:
 
 
 def build_report(
-    session: Session, month: date, definitions: Definitions, now: datetime, scope: str | None = None
+    session: Session, month: date, definitions: Definitions, now: datetime, scope: str | None = None, *,
+    history: ForecastHistoryCache | None = None,
 ) -> Report:
     """The report of one local month: every collaboration with data (and every region with data that belongs
     to no collaboration), or only ``scope`` (a region code or a collaboration code; ``UnknownScope`` if neither).
+    ``history``: the process's cache of the hours a forecast samples.
     """
-    document = monthly_scorecard(session, month, definitions, now)
+    document = monthly_scorecard(session, month, definitions, now, history=history)
     scopes = [_find_scope(session, scope)] if scope is not None else _default_scopes(session, document)
-    by_key = {(s["kind"], s["scope"]): s for s in document["scopes"]}
+    by_key: dict[tuple[str, str], ScopeEntry] = {(s.kind, s.scope): s for s in document.scopes}
     start, end = local_month_bounds(month)
     return Report(
         month=month,
         previous_month=previous_month(month),
-        closed=document["closed"],
+        closed=document.closed,
         in_progress=start <= now < end,
         generated_at=now,
-        short_abandon_seconds=document["definitions"]["short_abandon_seconds"],
-        sl_seconds=document["definitions"]["sl_seconds"],
-        pages=[_page(session, by_key, kind, code, month, now) for kind, code in scopes],
+        short_abandon_seconds=document.definitions.short_abandon_seconds,
+        sl_seconds=document.definitions.sl_seconds,
+        pages=[_page(session, by_key, kind, code, month, now, history) for kind, code in scopes],
     )
 
 
@@ -159,11 +156,10 @@ def _find_scope(session: Session, code: str) -> tuple[str, str]:
     raise UnknownScope(f"no region or collaboration {code!r}")
 
 
-def _default_scopes(session: Session, document: dict[str, Any]) -> list[tuple[str, str]]:
+def _default_scopes(session: Session, document: ScorecardDocument) -> list[tuple[str, str]]:
     in_collaboration = set(session.scalars(select(CollaborationMember.region_code)))
-    collaborations = [("collaboration", s["scope"]) for s in document["scopes"] if s["kind"] == "collaboration"]
-    alone = [("region", s["scope"]) for s in document["scopes"]
-             if s["kind"] == "region" and s["scope"] not in in_collaboration]
+    collaborations = [("collaboration", s.scope) for s in document.scopes if s.kind == "collaboration"]
+    alone = [("region", s.scope) for s in document.scopes if s.kind == "region" and s.scope not in in_collaboration]
     return collaborations + alone
 
 
@@ -175,8 +171,8 @@ def swedish_sort_key(name: str) -> str:
     return name.casefold().translate(_SWEDISH_ORDER)
 
 
-def _page(session: Session, by_key: dict[tuple[str, str], dict[str, Any]], kind: str, code: str, month: date,
-          now: datetime) -> ReportPage:
+def _page(session: Session, by_key: dict[tuple[str, str], ScopeEntry], kind: str, code: str, month: date,
+          now: datetime, history: ForecastHistoryCache | None) -> ReportPage:
     name, regions = resolve_scope(session, kind, code)
     main = _row(by_key.get((kind, code)), kind, code, name)
     members: list[ScopeRow] = []
@@ -187,65 +183,63 @@ def _page(session: Session, by_key: dict[tuple[str, str], dict[str, Any]], kind:
             key=lambda row: swedish_sort_key(row.name),
         )
     first = date(month.year - 1, month.month, 1)
-    series = monthly_series(session, kind, code, first, month, now)
+    series = monthly_series(session, kind, code, first, month, now, history=history)
     scorecard = by_key.get((kind, code))
-    points = [_point(entry, now) for entry in series["months"]]
+    points = [_point(entry, now) for entry in series.months]
     if scorecard is not None:  # the report's month is judged as in the table (with the forecast, if in progress)
         last = points[-1]
         points[-1] = MonthPoint(last.month, last.closed, last.in_progress, last.kpis, main.targets, last.partial)
-    completeness = (scorecard or series["months"][-1])["completeness"]
-    forecast = scorecard.get("forecast") if scorecard is not None else None
+    completeness = (scorecard or series.months[-1]).completeness
+    forecast = scorecard.forecast if scorecard is not None else None
     return ReportPage(
         main=main,
         members=members,
         completeness=_completeness(completeness),
         forecast=None if forecast is None else ForecastFigures(
-            expected_remaining_offered=forecast["expected_remaining_offered"],
-            expected_total_offered=forecast["expected_total_offered"],
-            weeks=forecast["weeks"],
+            expected_remaining_offered=forecast.expected_remaining_offered,
+            expected_total_offered=forecast.expected_total_offered,
+            weeks=forecast.weeks,
         ),
         series=points,
         worst_days=worst_days(daily(session, kind, code, month)["days"]),
     )
 
 
-def _completeness(completeness: dict[str, Any]) -> Completeness:
-    members = completeness.get("members") or []
+def _completeness(completeness: ScopeCompleteness) -> Completeness:
+    members = completeness.members
     return Completeness(
-        hours_with_data=completeness["hours_with_data"],
-        hours_in_month=completeness["hours_in_month"],
-        latest_record_at=completeness["latest_record_at"],
-        partial=completeness["partial"],
-        first_hour_with_data=completeness.get("first_hour_with_data"),
-        starts_late=bool(completeness.get("starts_late")),
-        missing_members=tuple(sorted((m["name"] for m in members if not m["hours_with_data"]), key=swedish_sort_key)),
-        partial_members=tuple(sorted((m["name"] for m in members if m["hours_with_data"] and m["partial"]),
+        hours_with_data=completeness.hours_with_data,
+        hours_in_month=completeness.hours_in_month,
+        latest_record_at=completeness.latest_record_at,
+        partial=completeness.partial,
+        first_hour_with_data=completeness.first_hour_with_data,
+        starts_late=completeness.starts_late,
+        missing_members=tuple(sorted((m.name for m in members if not m.hours_with_data), key=swedish_sort_key)),
+        partial_members=tuple(sorted((m.name for m in members if m.hours_with_data and m.partial),
                                      key=swedish_sort_key)),
     )
 
 
-def _targets(rows: list[dict[str, Any]]) -> dict[str, TargetState]:
-    return {
-        row["kpi"]: TargetState(row["kpi"], row["comparator"], row["value"], row["status"], row["needed"])
-        for row in rows
-    }
+def _targets(rows: tuple[TargetEntry, ...]) -> dict[str, TargetState]:
+    return {row.kpi: row for row in rows}
 
 
-def _row(scorecard: dict[str, Any] | None, kind: str, code: str, name: str) -> ScopeRow:
+def _row(scorecard: ScopeEntry | None, kind: str, code: str, name: str) -> ScopeRow:
     if scorecard is None:
         return ScopeRow(code, kind, name, None, {}, None, None)
-    previous = scorecard["comparisons"]["previous_month"]
+    previous = None if scorecard.comparisons is None else scorecard.comparisons.previous_month
     return ScopeRow(
-        scope=code, kind=kind, name=name, kpis=scorecard["kpis"], targets=_targets(scorecard["targets"]),
-        previous=previous["kpis"], delta=previous["delta"] if previous["kpis"] is not None else None,
+        scope=code, kind=kind, name=name, kpis=scorecard.kpis, targets=_targets(scorecard.targets),
+        previous=None if previous is None else previous.kpis,
+        delta=previous.delta if previous is not None and previous.kpis is not None else None,
     )
 
 
-def _point(entry: dict[str, Any], now: datetime) -> MonthPoint:
-    month = date.fromisoformat(entry["month"] + "-01")
+def _point(entry: SeriesMonth, now: datetime) -> MonthPoint:
+    month = date.fromisoformat(entry.month + "-01")
     start, end = local_month_bounds(month)
-    return MonthPoint(month=month, closed=entry["closed"], in_progress=start <= now < end, kpis=entry["kpis"],
-                      targets=_targets(entry["targets"]), partial=entry["completeness"]["partial"])
+    return MonthPoint(month=month, closed=entry.closed, in_progress=start <= now < end, kpis=entry.kpis,
+                      targets=_targets(entry.targets), partial=entry.completeness.partial)
 
 
 def worst_days(days: list[dict[str, Any]], limit: int = WORST_DAYS) -> list[DayFigures]:

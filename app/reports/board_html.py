@@ -17,18 +17,17 @@ from datetime import date, datetime
 from html import escape
 from typing import Literal
 
-from app.reports.board import DayFigures, MonthPoint, Report, ReportPage, ScopeRow, TargetState
+from app.kpi.catalog import RATIO_KPIS, SECONDS_KPIS
+from app.kpi.glossary import NO_TARGET, Lang, status_word
+from app.reports.board import DayFigures, Figures, MonthPoint, Report, ReportPage, ScopeRow, TargetState
 from app.reports.board_text import (
     COMPARATOR,
     MARKS,
     MONTHS_SHORT,
-    RATIO_KPIS,
-    SECONDS_KPIS,
-    STATUS_WORDS,
     TEXT,
     WEEKDAYS_SHORT,
-    Lang,
     delta,
+    label,
     marks_legend,
     minutes_limit,
     moment,
@@ -213,13 +212,13 @@ def _needed(row: ScopeRow, lang: Lang) -> list[str]:
 
 
 def _mark(status: str, lang: Lang) -> str:
-    word = STATUS_WORDS[lang].get(status, status)
+    word = status_word(status, lang)
     return (f'<span class="mark {escape(status)}" title="{escape(word)}" aria-label="{escape(word)}">'
             f"{escape(MARKS.get(status, ''))}</span>")
 
 
-def _value(kpi: str, kpis: dict[str, object] | None, lang: Lang, target: TargetState | None = None) -> str:
-    value = None if kpis is None else kpis.get(kpi)
+def _value(kpi: str, kpis: Figures | None, lang: Lang, target: TargetState | None = None) -> str:
+    value = None if kpis is None else kpis.value(kpi)
     if value is not None and not isinstance(value, int | float):
         value = None
     comparator, bound = (target.comparator, target.value) if target is not None else (None, None)
@@ -240,10 +239,11 @@ def _summary(page: ReportPage, lang: Lang) -> str:
         target = row.targets.get(kpi)
         value = _value(kpi, row.kpis, lang, target)
         if target is None:
-            sentence = f"{escape(t[kpi])} {escape(value)}."
+            sentence = f"{escape(label(kpi, lang))} {escape(value)}."
         else:
-            sentence = escape(t["summary"].format(kpi=t[kpi], value=value, target=_target_text(target, lang),
-                                                  status=STATUS_WORDS[lang][target.status]))
+            sentence = escape(t["summary"].format(kpi=label(kpi, lang), value=value,
+                                                  target=_target_text(target, lang),
+                                                  status=status_word(target.status, lang)))
             sentence = f"{_mark(target.status, lang)} {sentence}"
         if row.previous is not None:
             sentence += " " + escape(t["summary_previous"].format(value=_value(kpi, row.previous, lang)))
@@ -262,8 +262,8 @@ def _scorecard_table(report: Report, page: ReportPage, lang: Lang) -> str:
         if target is not None:
             sub = (sub + ", " if sub else "") + t["target"].format(
                 comparator=COMPARATOR[target.comparator], value=target_value(target.kpi, target.value, lang))
-        head.append(f'<th scope="col">{escape(t[key])}' + (f'<span class="sub">{escape(sub)}</span>' if sub else "")
-                    + "</th>")
+        head.append(f'<th scope="col">{escape(label(key, lang))}'
+                    + (f'<span class="sub">{escape(sub)}</span>' if sub else "") + "</th>")
     rows = [_table_row(page.main, page.main, "main", lang)]
     rows += [_table_row(member, page.main, "member", lang) for member in page.members]
     previous = month_name(report.previous_month.month, report.previous_month.year, lang)
@@ -285,7 +285,7 @@ def _table_row(row: ScopeRow, main: ScopeRow, css: str, lang: Lang) -> str:
         if target is not None and row.kpis is not None:
             html += "&#160;" + _mark(target.status, lang)
             status = f' data-status="{escape(target.status)}"'
-        if share is not None and row.kpis is not None and row.kpis.get(share) is not None:
+        if share is not None and row.kpis is not None and row.kpis.value(share) is not None:
             html += f'<span class="delta share">{escape(_value(share, row.kpis, lang, target))}</span>'
         if delta_kpi is not None and row.delta is not None and row.delta.get(delta_kpi) is not None:
             html += f'<span class="delta">{escape(delta(delta_kpi, row.delta[delta_kpi], lang))}</span>'
@@ -326,7 +326,7 @@ def chart_for(page: ReportPage, kpi: str, lang: Lang) -> Chart:
 
 def _slot(point: MonthPoint, index: int, last: bool, kpi: str, lang: Lang) -> Slot:
     t = TEXT[lang]
-    raw = point.kpis.get(kpi)
+    raw = point.kpis.value(kpi)
     target = point.targets.get(kpi)
     if kpi == "answer_rate":
         value = None if raw is None else raw * 100
@@ -341,9 +341,9 @@ def _slot(point: MonthPoint, index: int, last: bool, kpi: str, lang: Lang) -> Sl
                                  value=_value(kpi, point.kpis, lang, target) if raw is not None else t["no_data_cell"])
     if target is not None:
         described += " — " + t["slot_target"].format(target=_target_text(target, lang),
-                                                     status=STATUS_WORDS[lang][target.status])
+                                                     status=status_word(target.status, lang))
     else:
-        described += " — " + STATUS_WORDS[lang]["no_target"]
+        described += " — " + status_word(NO_TARGET, lang)
     return Slot(
         key=point.month.strftime("%Y-%m"), label=MONTHS_SHORT[lang][point.month.month - 1],
         sublabel=str(point.month.year) if index == 0 or point.month.month == 1 else "",
@@ -375,7 +375,7 @@ def _worst_days(report: Report, page: ReportPage, lang: Lang) -> str:
     if not page.worst_days:
         out.append(f"<p>{escape(t['no_days'])}</p></section>")
         return "".join(out)
-    head = "".join(f'<th scope="col">{escape(t[k])}</th>'
+    head = "".join(f'<th scope="col">{escape(label(k, lang))}</th>'
                    for k in ("day", "offered", "answered", "answer_rate", "mean_wait"))
     rows = "".join(
         f'<tr data-date="{d.day.isoformat()}"><th scope="row">{escape(_day(d, lang))}</th>'

@@ -9,20 +9,17 @@ A ratio or wait shown next to a status never contradicts it by rounding: 84.96 %
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
+from app.kpi.catalog import KPIS, RATIO_KPIS, SECONDS_KPIS
+from app.kpi.glossary import STATUS_WORDS, UNITS, Lang, status_word
 from app.kpi.localtime import STOCKHOLM
-from app.reports.terminal import STATUS_MARK, format_seconds
+from app.reports.terminal import format_seconds
 
-Lang = Literal["sv", "en"]
-LANGS: tuple[Lang, ...] = ("sv", "en")
 NBSP = "\u00a0"
 MINUS = "\u2212"
 
-RATIO_KPIS = frozenset({"answer_rate", "abandon_rate", "rejected_rate", "service_level"})
-SECONDS_KPIS = frozenset({"mean_wait", "mean_wait_all", "wait_p50", "wait_p90", "longest_wait"})
 COMPARATOR = {">=": "≥", "<=": "≤"}
-MARKS = {**STATUS_MARK, "no_target": "○"}
+MARKS = {status: words.mark for status, words in STATUS_WORDS.items()}
 
 MONTHS: dict[Lang, tuple[str, ...]] = {
     "sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
@@ -38,13 +35,6 @@ WEEKDAYS_SHORT: dict[Lang, tuple[str, ...]] = {
     "sv": ("mån", "tis", "ons", "tor", "fre", "lör", "sön"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
-STATUS_WORDS: dict[Lang, dict[str, str]] = {
-    "sv": {"met": "uppfyllt", "missed": "ej uppfyllt", "on_track": "på väg att nås", "at_risk": "risk",
-           "unreachable": "kan inte nås", "no_data": "ingen data", "no_target": "inget mål"},
-    "en": {"met": "met", "missed": "missed", "on_track": "on track", "at_risk": "at risk",
-           "unreachable": "unreachable", "no_data": "no data", "no_target": "no target"},
-}
-
 TEXT: dict[Lang, dict[str, str]] = {
     "sv": {
         "product": "Tillgänglighet 1177 Vårdguiden på telefon",
@@ -74,9 +64,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "no_pages": "Inga samtal är registrerade för {month}.",
         "summary": "{kpi} {value} mot målet {target}: {status}.",
         "summary_previous": "Föregående månad {value}.",
-        "area": "Område", "offered": "Inkommande samtal", "answered": "Besvarade", "answer_rate": "Svarsfrekvens",
-        "mean_wait": "Medelväntetid", "service_level": "Servicenivå", "abandoned": "Avbrutna",
-        "rejected": "Kön full", "target": "mål {comparator} {value}", "within": "inom {limit}",
+        "area": "Område", "target": "mål {comparator} {value}", "within": "inom {limit}",
         "table_legend": "Liten text: förändring mot {previous} (p.e. = procentenheter); under avbrutna och kön "
                         "full andelen av inkommande. Väntetider i min:s. {marks}.",
         "previous_partial": "Obs: underlaget för {previous} är ofullständigt, så förändringarna är osäkra.",
@@ -133,16 +121,14 @@ TEXT: dict[Lang, dict[str, str]] = {
         "no_pages": "No calls are recorded for {month}.",
         "summary": "{kpi} {value} against the target {target}: {status}.",
         "summary_previous": "Previous month {value}.",
-        "area": "Area", "offered": "Incoming calls", "answered": "Answered", "answer_rate": "Answer rate",
-        "mean_wait": "Mean wait", "service_level": "Service level", "abandoned": "Abandoned",
-        "rejected": "Queue full", "target": "target {comparator} {value}", "within": "within {limit}",
+        "area": "Area", "target": "target {comparator} {value}", "within": "within {limit}",
         "table_legend": "Small print: change against {previous} (pp = percentage points); under abandoned and "
-                        "queue full, the share of incoming calls. Waits in min:s. {marks}.",
+                        "rejected, the share of offered calls. Waits in min:s. {marks}.",
         "previous_partial": "Note: the data for {previous} are partial, so the changes are uncertain.",
         "no_data_cell": "no data",
         "chart_rate": "Answer rate by month, {first} – {last}",
         "chart_wait": "Mean wait by month (minutes), {first} – {last}",
-        "chart_rate_legend": "Bars: share of incoming calls answered.",
+        "chart_rate_legend": "Bars: share of offered calls answered.",
         "chart_wait_legend": "Line: mean wait of answered calls.",
         "chart_legend": "Dashed line: the target in force. Below the axis: {marks}. * month in progress (so far).",
         "slot": "{month}: {value}", "slot_target": "target {target}: {status}",
@@ -150,16 +136,16 @@ TEXT: dict[Lang, dict[str, str]] = {
         "worst_intro": "The {n} days of {month} with the lowest answer rate, among days with calls.",
         "day": "Day", "no_days": "No days with calls.",
         "definitions": "Definitions",
-        "def_offered": "Incoming calls = answered + abandoned + queue full. {short}",
+        "def_offered": "Offered = answered + abandoned + rejected (queue full). {short}",
         "def_short_none": "Short abandons are not excluded (the threshold is 0 s).",
         "def_short": "Calls hung up within {seconds} s (short abandons) are not counted.",
         "def_answered": "Answered: by a nurse of any region; a call belongs to the caller's region.",
-        "def_rate": "Answer rate = answered / incoming. Service level = share of incoming calls answered "
+        "def_rate": "Answer rate = answered / offered. Service level = share of offered calls answered "
                     "within {limit}.",
         "def_wait": "Mean wait = total queueing time of answered calls / answered calls (time in the queue after "
                     "the menu).",
-        "def_abandoned": "Abandoned: the caller hung up while queued. Queue full: told to call later, never "
-                         "queued.",
+        "def_abandoned": "Abandoned: the caller hung up while queued. Rejected (queue full): told to call later, "
+                         "never queued.",
         "def_sum": "A collaboration's figures are computed from its regions' summed calls, never by averaging "
                    "ratios.",
         "def_time": "A call belongs to the day and month (Swedish time) in which it arrived. A closed month is "
@@ -168,9 +154,15 @@ TEXT: dict[Lang, dict[str, str]] = {
 }
 
 
+def label(key: str, lang: Lang) -> str:
+    """A KPI's name from the catalogue, or another word of the report ("area", "day")."""
+    spec = KPIS.get(key)
+    return TEXT[lang][key] if spec is None else spec.name[lang]
+
+
 def marks_legend(lang: Lang, statuses: tuple[str, ...] = ("met", "missed", "at_risk", "no_data")) -> str:
     """"✓ uppfyllt  ✗ ej uppfyllt …", each mark bound to its word by a non-breaking space."""
-    return "  ".join(f"{MARKS[s]}{NBSP}{STATUS_WORDS[lang][s]}" for s in statuses)
+    return "  ".join(f"{MARKS[s]}{NBSP}{status_word(s, lang)}" for s in statuses)
 
 
 def names_list(names: tuple[str, ...] | list[str], lang: Lang) -> str:
@@ -226,7 +218,7 @@ def wait(seconds: float | None, lang: Lang, comparator: str | None = None, bound
 def minutes_limit(seconds: float, lang: Lang) -> str:
     """A limit in words: 10 min, 1:30 min."""
     text = f"{round(seconds) // 60}" if round(seconds) % 60 == 0 else format_seconds(seconds)
-    return f"{text}{NBSP}min"
+    return f"{text}{NBSP}{UNITS['minutes'].short[lang]}"
 
 
 def target_value(kpi: str, value: float, lang: Lang) -> str:
@@ -249,7 +241,7 @@ def delta(kpi: str, value: float | None, lang: Lang) -> str:
         return ""
     if kpi in RATIO_KPIS:
         points = round(value * 100, 1) or 0.0  # no "−0,0"
-        return signed(number(points, lang, 1), points) + (f"{NBSP}p.e." if lang == "sv" else f"{NBSP}pp")
+        return signed(number(points, lang, 1), points) + f"{NBSP}{UNITS['points'].short[lang]}"
     if kpi in SECONDS_KPIS:
         text = format_seconds(abs(value))
         return ("±" if round(value) == 0 else "+" if value > 0 else MINUS) + text

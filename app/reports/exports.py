@@ -1,15 +1,15 @@
 """The monthly scorecard as a spreadsheet: CSV and XLSX, Swedish labels by default, English on request.
 
 Both exports have one row per scope (region or collaboration), in the document's order, and the same
-stable column list ``COLUMNS``; a key the document does not have yet (comparisons, forecast, the needed
-value of a target) gives an empty cell, never an error. ``scorecard_rows`` is that table with labels
+stable column list ``COLUMNS``; a figure the document does not have (comparisons, forecast, a target or its
+needed value) gives an empty cell, never an error. ``scorecard_rows`` is that table with labels
 translated and numbers still in the document's units (ratios as fractions 0..1, waits in seconds).
 
 CSV (for Excel and for scripts):
   * UTF-8 with a byte-order mark (so Excel reads å, ä, ö right), CRLF line ends, RFC 4180 quoting.
   * ``sv``: ``;`` between fields and a decimal comma, as Swedish Excel expects; ``en``: ``,`` and a point.
   * Ratios are percentages with two decimals (7 of 9 answered → ``77,78``), the header says ``(%)``.
-    Two decimals, not one, so that 84.96 % never shows as ``85,0`` next to the status "missat".
+    Two decimals, not one, so that 84.96 % never shows as ``85,0`` next to the status "ej uppfyllt".
     Changes of a ratio are in percentage points. Waits are seconds with one decimal, header ``(s)``.
   * Counts are plain integers; no thousands separator, no unit and no quotes in a number, so every
     number parses back with ``float(text.replace(",", "."))``. A null KPI is an empty field.
@@ -40,38 +40,17 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from app.kpi.catalog import KPIS, KpiSpec
+from app.kpi.glossary import LANGS, SCOPE_KINDS, STATUSES, UNITS, Lang, Term, status_explained, status_word
 from app.scorecard.completeness import member_notes
+from app.scorecard.document import Completeness, ScopeEntry, ScorecardDocument
 
-Lang = Literal["sv", "en"]
-LANGS: tuple[Lang, ...] = ("sv", "en")
 #: ratio, ratio_delta: fractions; seconds: waits; seconds_delta, seconds_plain: seconds kept as seconds in XLSX;
 #: count: integers; number: a float count (forecast); text: free text; label, status, flag: translated codes;
 #: notes: the data-quality notes, those about completeness in the export's language.
 Kind = Literal["text", "label", "count", "number", "ratio", "ratio_delta", "seconds", "seconds_delta",
                "seconds_plain", "status", "flag", "timestamp", "notes"]
 
-STATUS_LABELS: dict[Lang, dict[str, str]] = {
-    "sv": {"met": "uppfyllt", "missed": "missat", "no_data": "ingen data", "on_track": "på väg", "at_risk": "risk",
-           "unreachable": "ouppnåeligt"},
-    "en": {"met": "met", "missed": "missed", "no_data": "no data", "on_track": "on track", "at_risk": "at risk",
-           "unreachable": "unreachable"},
-}
-STATUS_EXPLAINED: dict[Lang, dict[str, str]] = {
-    "sv": {"met": "avslutad månad: målet nåddes", "missed": "avslutad månad: målet nåddes inte",
-           "no_data": "inget att bedöma (inga samtal eller värdet kan inte beräknas)",
-           "on_track": "pågående månad: målet nås om resten av månaden går som prognosen",
-           "at_risk": "pågående månad: målet nås bara om det blir bättre än hittills",
-           "unreachable": "pågående månad: målet kan inte längre nås"},
-    "en": {"met": "closed month: the target was reached", "missed": "closed month: the target was not reached",
-           "no_data": "nothing to judge (no calls, or the value cannot be computed)",
-           "on_track": "month in progress: the target is reached if the rest of the month goes as forecast",
-           "at_risk": "month in progress: the target is reached only if things improve",
-           "unreachable": "month in progress: the target can no longer be reached"},
-}
-KIND_LABELS: dict[Lang, dict[str, str]] = {
-    "sv": {"region": "region", "collaboration": "samverkan"},
-    "en": {"region": "region", "collaboration": "collaboration"},
-}
 FLAG_LABELS: dict[Lang, tuple[str, str]] = {"sv": ("Nej", "Ja"), "en": ("No", "Yes")}
 TEXT: dict[Lang, dict[str, str]] = {
     "sv": {"sheet": "Styrkort", "title": "Styrkort 1177 Vårdguiden på telefon", "in_progress": "pågår",
@@ -86,7 +65,7 @@ TEXT: dict[Lang, dict[str, str]] = {
            "sl": "Service level: threshold in seconds (sl_seconds)", "status": "Status"},
 }
 
-Getter = Callable[[dict[str, Any], dict[str, Any]], Any]
+Getter = Callable[[ScorecardDocument, ScopeEntry], Any]
 
 
 @dataclass(frozen=True)
@@ -107,33 +86,30 @@ class Column:
 
 
 def _kpi(key: str) -> Getter:
-    return lambda _doc, scope: (scope.get("kpis") or {}).get(key)
+    return lambda _doc, scope: scope.kpis.value(key)
 
 
-def _target(kpi: str, field: str) -> Getter:
-    def get(_doc: dict[str, Any], scope: dict[str, Any]) -> Any:
-        return next((t.get(field) for t in scope.get("targets") or [] if t.get("kpi") == kpi), None)
+def _target(kpi: str, field: Literal["value", "status", "needed"]) -> Getter:
+    def get(_doc: ScorecardDocument, scope: ScopeEntry) -> Any:
+        target = scope.target(kpi)
+        return None if target is None else getattr(target, field)
 
     return get
 
 
 def _delta(kpi: str, against: str) -> Getter:
-    def get(_doc: dict[str, Any], scope: dict[str, Any]) -> Any:
-        comparison = (scope.get("comparisons") or {}).get(against) or {}
-        return (comparison.get("delta") or {}).get(kpi)
-
-    return get
+    return lambda _doc, scope: scope.delta(kpi, against)
 
 
-def _section(section: str, field: str) -> Getter:
-    return lambda _doc, scope: (scope.get(section) or {}).get(field)
+def _remaining_offered(_doc: ScorecardDocument, scope: ScopeEntry) -> float | None:
+    return None if scope.forecast is None else scope.forecast.expected_remaining_offered
 
 
-def _notes(document: dict[str, Any], scope: dict[str, Any]) -> tuple[list[str], dict[str, Any], str]:
-    return list(scope.get("data_quality") or []), scope.get("completeness") or {}, str(document.get("month") or "")
+def _notes(document: ScorecardDocument, scope: ScopeEntry) -> tuple[list[str], Completeness, str]:
+    return list(scope.data_quality), scope.completeness, document.month
 
 
-def localized_notes(value: tuple[list[str], dict[str, Any], str], lang: Lang) -> list[str]:
+def localized_notes(value: tuple[list[str], Completeness, str], lang: Lang) -> list[str]:
     """The document's notes (English), those naming a member region without data in ``lang``: the others come
     from the input's checks and stay in English."""
     notes, completeness, month = value
@@ -147,87 +123,88 @@ def _col(key: str, kind: Kind, sv: str, en: str, explain_sv: str, explain_en: st
 
 _CHANGE_SV = "denna månads värde minus värdet"
 _CHANGE_EN = "this month's value minus that of"
-_WAIT = ("av besvarade samtal, uppskattad ur väntetidshistogrammet; bara samtalsdata",
-         "of answered calls, estimated from the wait histogram; call-level data only")
+#: The figures a reader looks at first; every other KPI of the catalogue follows, in the catalogue's order.
+_FIRST_KPIS = ("offered", "answered", "answer_rate", "mean_wait", "mean_wait_all", "service_level")
+_BOUND = {"higher": Term("minst", "at least"), "lower": Term("högst", "at most")}
+#: (comparison, in the explanation, in the header)
+_AGAINST = (
+    ("previous_month", Term("föregående månad", "the previous month"), Term("föregående månad", "previous month")),
+    ("previous_year", Term("samma månad föregående år", "the same month last year"),
+     Term("samma månad föregående år", "same month last year")),
+)
+#: What the rest of a month in progress must achieve (the scorecard's ``needed``, SPEC §6).
+_NEEDED: dict[str, tuple[Kind, Term]] = {
+    "answer_rate": ("ratio", Term(
+        "pågående månad: svarsfrekvens som behövs på återstående samtal för att nå målet; över 100 % går inte",
+        "month in progress: the answer rate needed on the remaining calls to reach the target; above 100 % cannot "
+        "be")),
+    "mean_wait": ("seconds_plain", Term(
+        "pågående månad: medelväntetid som behövs på återstående besvarade samtal för att nå målet",
+        "month in progress: the mean wait needed on the remaining answered calls to reach the target")),
+}
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _kpi_columns(spec: KpiSpec) -> tuple[Column, ...]:
+    """A KPI's value; for a headline KPI (one with a default target) also its target and its status."""
+    value = _col(spec.key, spec.unit, spec.name.sv, spec.name.en, spec.definition.sv, spec.definition.en)
+    if not spec.headline or spec.better is None:
+        return (value,)
+    bound, name = _BOUND[spec.better], spec.name
+    return (
+        value,
+        _col(f"{spec.key}_target", spec.unit, f"Mål {_lower(name.sv)}", f"{name.en} target",
+             f"målet ({bound.sv}) i den version som gällde för månaden",
+             f"the target ({bound.en}) in the version valid that month", _target(spec.key, "value")),
+        _col(f"{spec.key}_status", "status", f"Status {_lower(name.sv)}", f"{name.en} status",
+             f"{spec.in_text.sv} mot målet, se Status nedan", f"the {spec.in_text.en} against its target, see Status "
+             "below", _target(spec.key, "status")),
+    )
+
+
+def _delta_columns(spec: KpiSpec) -> tuple[Column, ...]:
+    """A headline KPI's change against the previous month and the same month a year before."""
+    kind: Kind = "ratio_delta" if spec.unit == "ratio" else "seconds_delta"
+    shorter = (Term("; negativt är kortare väntan", "; negative is a shorter wait") if spec.unit == "seconds"
+               else Term("", ""))
+    return tuple(
+        _col(f"{spec.key}_delta_{against}", kind, f"Förändring {_lower(spec.name.sv)} mot {label.sv}",
+             f"{spec.name.en} change vs {label.en}", f"{_CHANGE_SV} {text.sv}{shorter.sv}",
+             f"{_CHANGE_EN} {text.en}{shorter.en}", _delta(spec.key, against))
+        for against, text, label in _AGAINST
+    )
+
+
+def _needed_column(spec: KpiSpec) -> Column:
+    kind, explained = _NEEDED[spec.key]
+    return _col(f"{spec.key}_needed", kind, f"Behövd {_lower(spec.name.sv)}", f"{spec.name.en} needed",
+                explained.sv, explained.en, _target(spec.key, "needed"))
+
+
+_ORDERED = [KPIS[key] for key in _FIRST_KPIS] + [spec for key, spec in KPIS.items() if key not in _FIRST_KPIS]
+_HEADLINE = [spec for spec in _ORDERED if spec.headline]
 
 #: The stable column list of both exports (and of ``scorecard_rows``), in order.
 COLUMNS: tuple[Column, ...] = (
     _col("name", "text", "Område", "Region/collaboration", "regionens eller samverkans namn",
-         "name of the region or collaboration", lambda _d, s: s.get("name")),
+         "name of the region or collaboration", lambda _d, s: s.name),
     _col("kind", "label", "Typ", "Type", "region, eller samverkan (summan av medlemsregionernas samtal)",
-         "region, or collaboration (the sum of its member regions' calls)", lambda _d, s: s.get("kind")),
+         "region, or collaboration (the sum of its member regions' calls)", lambda _d, s: s.kind),
     _col("scope", "text", "Kod", "Code", "ISO 3166-2:SE-kod för en region, kod för en samverkan",
-         "ISO 3166-2:SE code of a region, code of a collaboration", lambda _d, s: s.get("scope")),
+         "ISO 3166-2:SE code of a region, code of a collaboration", lambda _d, s: s.scope),
     _col("month", "text", "Månad", "Month", "kalendermånad i svensk tid: ett samtal räknas till månaden då det kom in",
-         "calendar month in Swedish time: a call counts in the month it arrived", lambda d, _s: d.get("month")),
-    _col("offered", "count", "Inkommande samtal", "Offered", "besvarade + avbrutna + kön full, utan korta avbrott",
-         "answered + abandoned + rejected, excluding short abandons"),
-    _col("answered", "count", "Besvarade", "Answered", "besvarade av en sjuksköterska i någon region",
-         "answered by a nurse of any region"),
-    _col("answer_rate", "ratio", "Svarsfrekvens", "Answer rate", "besvarade / inkommande samtal",
-         "answered / offered"),
-    _col("answer_rate_target", "ratio", "Mål svarsfrekvens", "Answer rate target",
-         "målet (minst) i den version som gällde för månaden", "the target (at least) in the version valid that month",
-         _target("answer_rate", "value")),
-    _col("answer_rate_status", "status", "Status svarsfrekvens", "Answer rate status",
-         "svarsfrekvensen mot målet, se Status nedan", "the answer rate against its target, see Status below",
-         _target("answer_rate", "status")),
-    _col("mean_wait", "seconds", "Medelväntetid", "Mean wait", "summa väntetid för besvarade samtal / besvarade",
-         "total wait of answered calls / answered"),
-    _col("mean_wait_target", "seconds", "Mål medelväntetid", "Mean wait target",
-         "målet (högst) i den version som gällde för månaden", "the target (at most) in the version valid that month",
-         _target("mean_wait", "value")),
-    _col("mean_wait_status", "status", "Status medelväntetid", "Mean wait status",
-         "medelväntetiden mot målet, se Status nedan", "the mean wait against its target, see Status below",
-         _target("mean_wait", "status")),
-    _col("mean_wait_all", "seconds", "Medelväntetid alla", "Mean wait all",
-         "(väntetid besvarade + väntetid avbrutna) / (besvarade + avbrutna)",
-         "(wait of answered + wait of abandoned) / (answered + abandoned)"),
-    _col("service_level", "ratio", "Servicenivå", "Service level",
-         "besvarade inom gränsen sl_seconds / inkommande samtal", "answered within sl_seconds / offered"),
-    _col("abandoned", "count", "Avbrutna", "Abandoned", "lade på i kön efter minst short_abandon_seconds",
-         "hung up while queued, after at least short_abandon_seconds"),
-    _col("short_abandons", "count", "Korta avbrott", "Short abandons",
-         "lade på före short_abandon_seconds; ingår inte i inkommande samtal",
-         "hung up before short_abandon_seconds; not part of offered"),
-    _col("rejected", "count", "Kön full", "Rejected (queue full)",
-         "kom aldrig in i kön: överbelastningsskydd, uppmanades ringa senare",
-         "never queued: overload protection, told to call later"),
-    _col("abandon_rate", "ratio", "Andel avbrutna", "Abandon rate", "avbrutna / inkommande samtal",
-         "abandoned / offered"),
-    _col("rejected_rate", "ratio", "Andel kön full", "Rejected rate", "kön full / inkommande samtal",
-         "rejected / offered"),
-    _col("wait_p50", "seconds", "Median väntetid", "Median wait", "median " + _WAIT[0], "median " + _WAIT[1]),
-    _col("wait_p90", "seconds", "90:e percentil väntetid", "90th percentile wait", "90:e percentilen " + _WAIT[0],
-         "90th percentile " + _WAIT[1]),
-    _col("longest_wait", "seconds", "Längsta väntetid", "Longest wait", "längsta väntetiden för ett besvarat samtal",
-         "longest wait of an answered call"),
-    _col("answered_by_other_regions", "count", "Besvarade av annan region", "Answered by other regions",
-         "regionens samtal som besvarades av en annan region, där källan anger det; tomt för en samverkan",
-         "this region's calls answered by another region, where the source says so; empty for a collaboration"),
-    _col("answered_for_other_regions", "count", "Besvarade åt annan region", "Answered for other regions",
-         "andra regioners samtal som besvarades här; tomt för en samverkan",
-         "other regions' calls answered here; empty for a collaboration"),
-    _col("answer_rate_delta_previous_month", "ratio_delta", "Förändring svarsfrekvens mot föregående månad",
-         "Answer rate change vs previous month", f"{_CHANGE_SV} föregående månad", f"{_CHANGE_EN} the previous month",
-         _delta("answer_rate", "previous_month")),
-    _col("answer_rate_delta_previous_year", "ratio_delta",
-         "Förändring svarsfrekvens mot samma månad föregående år", "Answer rate change vs same month last year",
-         f"{_CHANGE_SV} samma månad föregående år", f"{_CHANGE_EN} the same month last year",
-         _delta("answer_rate", "previous_year")),
-    _col("mean_wait_delta_previous_month", "seconds_delta", "Förändring medelväntetid mot föregående månad",
-         "Mean wait change vs previous month", f"{_CHANGE_SV} föregående månad; negativt är kortare väntan",
-         f"{_CHANGE_EN} the previous month; negative is a shorter wait", _delta("mean_wait", "previous_month")),
-    _col("mean_wait_delta_previous_year", "seconds_delta",
-         "Förändring medelväntetid mot samma månad föregående år", "Mean wait change vs same month last year",
-         f"{_CHANGE_SV} samma månad föregående år; negativt är kortare väntan",
-         f"{_CHANGE_EN} the same month last year; negative is a shorter wait", _delta("mean_wait", "previous_year")),
+         "calendar month in Swedish time: a call counts in the month it arrived", lambda d, _s: d.month),
+    *(column for spec in _ORDERED for column in _kpi_columns(spec)),
+    *(column for spec in _HEADLINE for column in _delta_columns(spec)),
     _col("hours_with_data", "count", "Timmar med data", "Hours with data", "timmar i månaden med minst en post",
-         "hours of the month with at least one record", _section("completeness", "hours_with_data")),
+         "hours of the month with at least one record", lambda _d, s: s.completeness.hours_with_data),
     _col("hours_in_month", "count", "Timmar i månaden", "Hours in month",
          "743 i mars och 745 i oktober (sommartid), annars dagar × 24",
          "743 in March and 745 in October (daylight saving time), otherwise days × 24",
-         _section("completeness", "hours_in_month")),
+         lambda _d, s: s.completeness.hours_in_month),
     _col("partial", "flag", "Ofullständig", "Partial",
          "Ja när underlaget börjar mer än 6 timmar efter månadens början eller den senaste posten är mer än "
          "6 timmar före månadens slut (eller nu); för en samverkan när någon medlemsregion är ofullständig eller "
@@ -235,35 +212,31 @@ COLUMNS: tuple[Column, ...] = (
          "Yes when the data start more than 6 hours after the month's start or the newest record is more than "
          "6 hours before the month's end (or now); for a collaboration when any member region is partial or has "
          "no data (the weakest member decides)",
-         _section("completeness", "partial")),
+         lambda _d, s: s.completeness.partial),
     _col("latest_record_at", "timestamp", "Senaste post", "Latest record", "tidpunkt för månadens senaste post",
-         "time of the newest record of the month", _section("completeness", "latest_record_at")),
+         "time of the newest record of the month", lambda _d, s: s.completeness.latest_record_at),
     _col("forecast_remaining_offered", "number", "Prognos återstående samtal", "Forecast remaining calls",
          "pågående månad: väntade inkommande samtal resten av månaden (samma veckodag och timme senaste veckorna)",
          "month in progress: offered calls expected in the rest of the month (same weekday and hour, recent weeks)",
-         _section("forecast", "expected_remaining_offered")),
-    _col("answer_rate_needed", "ratio", "Behövd svarsfrekvens", "Answer rate needed",
-         "pågående månad: svarsfrekvens som behövs på återstående samtal för att nå målet; över 100 % går inte",
-         "month in progress: the answer rate needed on the remaining calls to reach the target; above 100 % cannot be",
-         _target("answer_rate", "needed")),
-    _col("mean_wait_needed", "seconds_plain", "Behövd medelväntetid", "Mean wait needed",
-         "pågående månad: medelväntetid som behövs på återstående besvarade samtal för att nå målet",
-         "month in progress: the mean wait needed on the remaining answered calls to reach the target",
-         _target("mean_wait", "needed")),
+         _remaining_offered),
+    *(_needed_column(spec) for spec in _HEADLINE if spec.key in _NEEDED),
     _col("data_quality", "notes", "Datakvalitet", "Data quality",
          "anmärkningar om indata, bland annat medlemsregioner utan data (kontrollerna av indata på engelska)",
          "notes on the input data, among them member regions without data", _notes),
 )
 
+def _units(lang: Lang, output: Literal["csv", "xlsx"]) -> dict[str, str]:
+    """The unit in a header: XLSX cells carry their own format (a percentage, a duration), CSV numbers do not."""
+    seconds, minutes = UNITS["seconds"].short[lang], UNITS["minutes"].short[lang]
+    plain = {"ratio_delta": UNITS["points"].long[lang], "seconds_delta": seconds, "seconds_plain": seconds,
+             "timestamp": "UTC"}
+    if output == "csv":
+        return {**plain, "ratio": UNITS["percent"].short[lang], "seconds": seconds}
+    return {**plain, "seconds": f"{minutes}:{seconds}"}
+
+
 _UNITS: dict[str, dict[Lang, dict[str, str]]] = {
-    "csv": {"sv": {"ratio": "%", "ratio_delta": "procentenheter", "seconds": "s", "seconds_delta": "s",
-                   "seconds_plain": "s", "timestamp": "UTC"},
-            "en": {"ratio": "%", "ratio_delta": "percentage points", "seconds": "s", "seconds_delta": "s",
-                   "seconds_plain": "s", "timestamp": "UTC"}},
-    "xlsx": {"sv": {"ratio_delta": "procentenheter", "seconds": "min:s", "seconds_delta": "s", "seconds_plain": "s",
-                    "timestamp": "UTC"},
-             "en": {"ratio_delta": "percentage points", "seconds": "min:s", "seconds_delta": "s",
-                    "seconds_plain": "s", "timestamp": "UTC"}},
+    output: {lang: _units(lang, output) for lang in LANGS} for output in ("csv", "xlsx")
 }
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -282,7 +255,7 @@ def header(column: Column, lang: Lang, output: Literal["csv", "xlsx"]) -> str:
 
 
 def status_label(status: str | None, lang: Lang = "sv") -> str | None:
-    return None if status is None else STATUS_LABELS[lang].get(status, status)
+    return None if status is None else status_word(status, lang)
 
 
 def safe_text(text: str) -> str:
@@ -296,7 +269,8 @@ def _localize(column: Column, value: Any, lang: Lang) -> Any:
     if column.kind == "status":
         return status_label(str(value), lang)
     if column.kind == "label":
-        return KIND_LABELS[lang].get(str(value), str(value))
+        kind = SCOPE_KINDS.get(str(value))
+        return str(value) if kind is None else kind[lang]
     if column.kind == "flag":
         return FLAG_LABELS[lang][bool(value)]
     if column.kind == "text":
@@ -306,9 +280,9 @@ def _localize(column: Column, value: Any, lang: Lang) -> Any:
     return value
 
 
-def scorecard_rows(document: dict[str, Any], lang: Lang = "sv") -> list[list[Any]]:
+def scorecard_rows(document: ScorecardDocument, lang: Lang = "sv") -> list[list[Any]]:
     """One row per scope, aligned with ``COLUMNS``: labels translated, text escaped, numbers in document units."""
-    return [[_localize(c, c.get(document, scope), lang) for c in COLUMNS] for scope in document["scopes"]]
+    return [[_localize(c, c.get(document, scope), lang) for c in COLUMNS] for scope in document.scopes]
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
@@ -329,7 +303,7 @@ def _csv_number(kind: Kind, value: Any, decimal: str) -> str:
     return text.replace(".", decimal)
 
 
-def scorecard_csv(document: dict[str, Any], lang: Lang = "sv") -> str:
+def scorecard_csv(document: ScorecardDocument, lang: Lang = "sv") -> str:
     """The scorecard as CSV text, starting with a byte-order mark (see the module docstring)."""
     lang = check_lang(lang)
     delimiter, decimal = (";", ",") if lang == "sv" else (",", ".")
@@ -393,16 +367,16 @@ def _put(sheet: Any, row: int, col: int, value: Any, number_format: str | None =
     return cell
 
 
-def _title(document: dict[str, Any], lang: Lang) -> str:
+def _title(document: ScorecardDocument, lang: Lang) -> str:
     text = TEXT[lang]
-    state = "" if document.get("closed", True) else f" ({text['in_progress']})"
-    return f"{text['title']} {document['month']}{state}"
+    state = "" if document.closed else f" ({text['in_progress']})"
+    return f"{text['title']} {document.month}{state}"
 
 
-def _scorecard_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
-    sheet.title = f"{TEXT[lang]['sheet']} {document['month']}"
-    generated = _utc_naive(document["generated_at"])
-    when = f"{generated:%Y-%m-%d %H:%M} UTC" if generated else document["generated_at"]
+def _scorecard_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> None:
+    sheet.title = f"{TEXT[lang]['sheet']} {document.month}"
+    generated = _utc_naive(document.generated_at)
+    when = f"{generated:%Y-%m-%d %H:%M} UTC" if generated else document.generated_at
     title = _put(sheet, 1, 1, f"{_title(document, lang)} · {TEXT[lang]['generated']} {when}")
     title.font = Font(bold=True, size=14)
     sheet.row_dimensions[1].height = 22
@@ -414,7 +388,7 @@ def _scorecard_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
         cell.font = _BOLD
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     rows = scorecard_rows(document, lang)
-    for r, (scope, row) in enumerate(zip(document["scopes"], rows, strict=True), start=3):
+    for r, (scope, row) in enumerate(zip(document.scopes, rows, strict=True), start=3):
         for c, (column, value) in enumerate(zip(COLUMNS, row, strict=True), start=1):
             cell = _put(sheet, r, c, _xlsx_value(column.kind, value), _XLSX_FORMATS.get(column.kind))
             if column.kind == "status":
@@ -438,16 +412,16 @@ def _scorecard_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _definitions_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None:
+def _definitions_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> None:
     text = TEXT[lang]
-    definitions = document.get("definitions") or {}
+    definitions = document.definitions
     _put(sheet, 1, 1, f"{text['definitions']} · {_title(document, lang)}").font = Font(bold=True, size=14)
     facts: list[tuple[str, Any, str | None]] = [
-        (text["month"], document["month"], None),
-        (text["state"], text["closed"] if document.get("closed", True) else text["open"], None),
-        (text["generated_at"], _utc_naive(document["generated_at"]) or document["generated_at"], "yyyy-mm-dd hh:mm"),
-        (text["short"], definitions.get("short_abandon_seconds"), "0"),
-        (text["sl"], definitions.get("sl_seconds"), "0"),
+        (text["month"], document.month, None),
+        (text["state"], text["closed"] if document.closed else text["open"], None),
+        (text["generated_at"], _utc_naive(document.generated_at) or document.generated_at, "yyyy-mm-dd hh:mm"),
+        (text["short"], definitions.short_abandon_seconds, "0"),
+        (text["sl"], definitions.sl_seconds, "0"),
     ]
     row = 3
     for label, value, number_format in facts:
@@ -464,18 +438,18 @@ def _definitions_sheet(sheet: Any, document: dict[str, Any], lang: Lang) -> None
     row += 2
     _put(sheet, row, 1, text["status"]).font = _BOLD
     _put(sheet, row, 2, text["meaning"]).font = _BOLD
-    for status, label in STATUS_LABELS[lang].items():
+    for status in STATUSES:
         row += 1
-        cell = _put(sheet, row, 1, label)
+        cell = _put(sheet, row, 1, status_word(status, lang))
         fill, font = _FILLS[status]
         cell.fill = PatternFill(fill_type="solid", fgColor=fill)
         cell.font = Font(color=font)
-        _put(sheet, row, 2, STATUS_EXPLAINED[lang][status])
+        _put(sheet, row, 2, status_explained(status, lang))
     sheet.column_dimensions["A"].width = 48
     sheet.column_dimensions["B"].width = 100
 
 
-def scorecard_xlsx(document: dict[str, Any], lang: Lang = "sv") -> bytes:
+def scorecard_xlsx(document: ScorecardDocument, lang: Lang = "sv") -> bytes:
     """The scorecard as an Excel workbook (see the module docstring)."""
     lang = check_lang(lang)
     workbook = Workbook()
@@ -487,7 +461,7 @@ def scorecard_xlsx(document: dict[str, Any], lang: Lang = "sv") -> bytes:
     properties.creator = "vpt-monitor"
     properties.lastModifiedBy = "vpt-monitor"
     properties.language = "sv-SE" if lang == "sv" else "en"
-    created = _utc_naive(document["generated_at"])
+    created = _utc_naive(document.generated_at)
     if created is not None:
         properties.created = created
     buffer = io.BytesIO()

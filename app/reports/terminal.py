@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from app.kpi.glossary import STATUS_WORDS
+
 STATUS_STYLE = {"met": "green", "on_track": "green", "missed": "red", "unreachable": "red", "at_risk": "yellow",
                 "no_data": "dim"}
 
 
-STATUS_MARK = {"met": "✓", "on_track": "✓", "missed": "✗", "unreachable": "✗", "at_risk": "!", "no_data": "–"}
+STATUS_MARK = {status: words.mark for status, words in STATUS_WORDS.items()}
 
 
 def format_seconds(value: float | None, *, signed: bool = False) -> str:

@@ -8,7 +8,8 @@ month; of two with the same ``valid_from`` the later-created one (``created_at``
 the rule the monthly scorecard applies (``app.scorecard.service`` with ``app.kpi.targets``), so
 what ``list_in_force`` shows is what the scorecard judges by.
 
-Used by the API and the CLI alike. Functions flush, never commit: the caller owns the transaction.
+Used by the API and the CLI alike. A change writes its audit row (``target.set``) itself, as whichever actor the
+entry point names. Functions flush, never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -22,19 +23,17 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.access.audit import record
 from app.db.models import Collaboration, Region, TargetVersion
-from app.kpi.formulas import TARGETABLE_KPIS
+from app.errors import VptError
+from app.kpi.catalog import HIGHER_IS_BETTER, RATIO_KPIS, SECONDS_KPIS, TARGETABLE_KPIS
 from app.kpi.localtime import local_month_of
 from app.kpi.targets import Comparator
 from app.scorecard.service import FIRST_YEAR, LAST_YEAR, UnknownScope
 
 SCOPE_KINDS: tuple[str, ...] = ("region", "collaboration")
-#: KPIs that are ratios of offered calls: a target is a number in [0, 1].
-RATIO_KPIS: frozenset[str] = frozenset({"answer_rate", "service_level", "abandon_rate", "rejected_rate"})
-#: KPIs in seconds: a target is a number in [0, MAX_SECONDS].
-SECOND_KPIS: frozenset[str] = frozenset({"mean_wait", "mean_wait_all", "wait_p50", "wait_p90", "longest_wait"})
-#: KPIs where more is better; for every other KPI less is better. Gives the comparator when none is named.
-HIGHER_IS_BETTER: frozenset[str] = frozenset({"answer_rate", "service_level"})
+# Which KPIs take a target, their units (a ratio's target is in [0, 1], a wait's in [0, MAX_SECONDS]) and which
+# are better higher (the default comparator) are the KPI catalogue's (app.kpi.catalog).
 MAX_SECONDS = Decimal(86_400)  # a target wait longer than a day is a typo, not a target
 MAX_DECIMALS = 6  # the column is Numeric(14, 6)
 REASON_MAX = 500
@@ -43,9 +42,10 @@ MONTH_REGEX = r"^\d{4}-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_REGEX)
 
 
-class InvalidTarget(ValueError):
+class InvalidTarget(VptError, ValueError):
     """A target change or filter that breaks a rule; ``problems`` names each field at fault."""
 
+    code = "invalid_target"
     status_code = 422
 
     def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
@@ -245,9 +245,9 @@ def _parse_value(raw: Decimal | float | int | str, kpi: str, problems: list[tupl
         problems.append(("value", f"has more than {MAX_DECIMALS} decimals: {raw!r}"))
     elif kpi in RATIO_KPIS and not Decimal(0) <= value <= Decimal(1):
         problems.append(("value", f"{kpi} is a ratio: must be between 0 and 1, got {raw!r}"))
-    elif kpi in SECOND_KPIS and not Decimal(0) <= value <= MAX_SECONDS:
+    elif kpi in SECONDS_KPIS and not Decimal(0) <= value <= MAX_SECONDS:
         problems.append(("value", f"{kpi} is in seconds: must be between 0 and {MAX_SECONDS}, got {raw!r}"))
-    elif kpi in TARGETABLE_KPIS and kpi not in RATIO_KPIS | SECOND_KPIS:
+    elif kpi in TARGETABLE_KPIS and kpi not in RATIO_KPIS | SECONDS_KPIS:
         problems.append(("kpi", f"{kpi!r} has no value rule yet (app/scorecard/targets.py)"))
     return value
 
@@ -290,13 +290,16 @@ def set_target(
     comparator: str | None = None,
     scope_kind: str | None = None,
     now: datetime | None = None,
+    actor: str | None = None,
+    remote_addr: str | None = None,
 ) -> TargetChange:
     """Append a new version of a scope's target for ``kpi``, valid from a month on.
 
     ``scope_kind`` is inferred from the code when not given. The comparator defaults by KPI (≥ where more is
     better, ≤ otherwise). A version for a (scope, KPI, month) that already has one supersedes it; the old row
     stays. Raises ``UnknownScope`` for a scope that does not exist and ``InvalidTarget`` naming every field at
-    fault. Flushes; the caller commits.
+    fault. Writes the audit row as ``actor`` (who acted, from ``remote_addr``; ``set_by`` is who decided).
+    Flushes; the caller commits.
     """
     problems: list[tuple[str, str]] = []
     _check_kind(scope_kind, problems)
@@ -336,8 +339,22 @@ def set_target(
     session.add(row)
     session.flush()
     session.refresh(row)  # the stored value as it reads back (Numeric(14, 6)), exactly as others will see it
-    return TargetChange(
+    change = TargetChange(
         version=_record(row, names),
         previous=_record(previous, names) if previous is not None else None,
         affects_closed_months=month < current_month(now),
     )
+    _audit(session, change, actor, remote_addr)
+    return change
+
+
+def _audit(session: Session, change: TargetChange, actor: str | None, remote_addr: str | None) -> None:
+    version = change.version
+    record(session, actor=actor, action="target.set", subject=f"target:{version.scope}/{version.kpi}",
+           remote_addr=remote_addr, details={
+               "version_id": version.id, "scope_kind": version.scope_kind, "comparator": version.comparator,
+               "value": f"{version.value.normalize():f}", "valid_from": version.valid_from_month,
+               "reason": version.reason, "set_by": version.set_by,
+               "previous_version_id": change.previous.id if change.previous else None,
+               "affects_closed_months": change.affects_closed_months,
+           })

@@ -63,7 +63,7 @@ def test_a_closed_watch_is_not_worded_as_a_recovery() -> None:
     assert off.title == "Bevakningen har upphört: target_at_risk för Region Västerbotten (svarsfrekvensen)"
     closed = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"),
                      {**AT_RISK, "closed": True, "status": "missed"}, status="resolved")
-    assert closed.text == "Månaden är stängd; svarsfrekvensen blev 81,2 % (mål 85,0 %), målet missades."
+    assert closed.text == "Månaden är stängd; svarsfrekvensen blev 81,2 % (mål 85,0 %), målet nåddes inte."
     archived = message(AlertKey("target_missed", "SE-AC", "answer_rate", "2025-09"),
                        {**AT_RISK, "archived": True}, status="resolved", )
     assert archived.title == "Arkiverat: Region Västerbotten missade målet för svarsfrekvensen i september 2025"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,9 +14,9 @@ from app.api.app import create_app
 from app.config import Settings
 from app.db.models import TargetVersion
 from app.db.session import transaction
-from app.kpi.formulas import TARGETABLE_KPIS
+from app.kpi.catalog import RATIO_KPIS, SECONDS_KPIS, TARGETABLE_KPIS
 from app.kpi.localtime import next_month
-from app.scorecard.targets import RATIO_KPIS, SECOND_KPIS, current_month, list_in_force, set_target
+from app.scorecard.targets import current_month, list_in_force, set_target
 from tests.auth import admin_headers
 from tests.helpers import ingest_text, scorecard
 
@@ -51,8 +52,8 @@ def in_force(client: TestClient, **params: str) -> dict[tuple[str, str], dict]:
 
 
 def scorecard_targets(session_factory, settings, month: str) -> dict[str, dict[str, dict]]:
-    scopes = scorecard(session_factory, settings, month)["scopes"]
-    return {s["scope"]: {t["kpi"]: t for t in s["targets"]} for s in scopes}
+    scopes = scorecard(session_factory, settings, month).scopes
+    return {s.scope: {t.kpi: asdict(t) for t in s.targets} for s in scopes}
 
 
 def test_the_shipped_defaults_are_in_force(settings):
@@ -189,7 +190,7 @@ def test_the_comparator_defaults_by_kpi(settings, kpi, expected):
 
 
 def test_the_kpis_split_into_ratios_and_seconds():
-    assert RATIO_KPIS | SECOND_KPIS == TARGETABLE_KPIS and not RATIO_KPIS & SECOND_KPIS
+    assert RATIO_KPIS | SECONDS_KPIS == TARGETABLE_KPIS and not RATIO_KPIS & SECONDS_KPIS
 
 
 @pytest.mark.parametrize(("kpi", "value"), [

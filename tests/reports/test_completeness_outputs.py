@@ -8,7 +8,6 @@ import csv
 import io
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -18,6 +17,7 @@ from app.config import Settings
 from app.reports.board import build_report
 from app.reports.board_html import render_report
 from app.reports.exports import scorecard_csv, scorecard_xlsx
+from app.scorecard.document import ScorecardDocument
 from app.scorecard.service import monthly_scorecard
 from tests.helpers import LATER, ingest
 
@@ -26,7 +26,7 @@ OCTOBER = date(2025, 10, 1)
 
 
 @pytest.fixture
-def document(session_factory: sessionmaker[Session], settings: Settings) -> dict[str, Any]:
+def document(session_factory: sessionmaker[Session], settings: Settings) -> ScorecardDocument:
     ingest(session_factory, settings, "calls", SAMPLES / "calls_october.csv")
     ingest(session_factory, settings, "intervals", SAMPLES / "intervals_october.csv")
     with session_factory() as session:
@@ -38,7 +38,7 @@ def csv_rows(text: str, delimiter: str) -> dict[str, dict[str, str]]:
     return {row.get("Kod") or row["Code"]: row for row in rows}
 
 
-def test_the_csv_names_the_member_without_data_in_its_language(document: dict[str, Any]) -> None:
+def test_the_csv_names_the_member_without_data_in_its_language(document: ScorecardDocument) -> None:
     sv = csv_rows(scorecard_csv(document, "sv"), ";")
     assert sv["norra"]["Ofullständig"] == "Ja"
     assert sv["norra"]["Datakvalitet"] == ("Medlemsregionen Västernorrland (SE-Y) saknar data för 2025-10: "
@@ -50,7 +50,7 @@ def test_the_csv_names_the_member_without_data_in_its_language(document: dict[st
                                            "collaboration's figures leave it out")
 
 
-def test_the_xlsx_names_the_member_without_data(document: dict[str, Any]) -> None:
+def test_the_xlsx_names_the_member_without_data(document: ScorecardDocument) -> None:
     sheet = load_workbook(io.BytesIO(scorecard_xlsx(document))).worksheets[0]
     headers = [c.value for c in sheet[2]]
     norra = next(row for row in sheet.iter_rows(min_row=3, values_only=True) if row[headers.index("Kod")] == "norra")
@@ -59,7 +59,7 @@ def test_the_xlsx_names_the_member_without_data(document: dict[str, Any]) -> Non
 
 
 def test_the_report_names_missing_and_partial_members_and_a_late_start(
-    session_factory: sessionmaker[Session], settings: Settings, document: dict[str, Any]
+    session_factory: sessionmaker[Session], settings: Settings, document: ScorecardDocument
 ) -> None:
     with session_factory() as session:
         norra = render_report(build_report(session, OCTOBER, settings.definitions, LATER, "norra"), "sv")

@@ -22,8 +22,10 @@ from app.cli import data as cli_data
 from app.db.models import Region
 from app.kpi.formulas import KPI_KEYS
 from app.reports.exports import COLUMNS, header, safe_text, scorecard_csv, scorecard_rows, scorecard_xlsx
+from app.scorecard.document import ScorecardDocument
 from tests.auth import key_headers
 from tests.helpers import ingest_text
+from tests.scorecard.documents import document as typed
 
 EVIL = '=HYPERLINK("http://evil")'
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -55,7 +57,15 @@ def completeness(hours: int, partial: bool = False, latest: str | None = "2025-1
     return {"hours_with_data": hours, "hours_in_month": 745, "latest_record_at": latest, "partial": partial}
 
 
-def closed_document() -> dict[str, Any]:
+def closed_document() -> ScorecardDocument:
+    return typed(closed_shape())
+
+
+def in_progress_document() -> ScorecardDocument:
+    return typed(in_progress_shape())
+
+
+def closed_shape() -> dict[str, Any]:
     """Västerbotten with every key; a collaboration in the old shape (no comparisons, no forecast) with nulls;
     and a region whose name an admin set to a formula."""
     return {
@@ -99,8 +109,8 @@ def closed_document() -> dict[str, Any]:
     }
 
 
-def in_progress_document() -> dict[str, Any]:
-    document = closed_document()
+def in_progress_shape() -> dict[str, Any]:
+    document = closed_shape()
     document["closed"] = False
     scope = document["scopes"][0]
     scope["forecast"] = {"expected_remaining_offered": 812.4, "expected_total_offered": 821.4, "weeks": 4}
@@ -124,7 +134,7 @@ def test_csv_in_swedish_parses_back_to_the_hand_computed_values():
     assert header_row == SV_HEADERS  # the stable column list
     ac, norra, evil = read_csv(text, ";")
     assert ac == dict(zip(SV_HEADERS, [
-        "Västerbotten", "region", "SE-AC", "2025-10", "9", "7", "77,78", "85,00", "missat", "500,0", "600,0",
+        "Västerbotten", "region", "SE-AC", "2025-10", "9", "7", "77,78", "85,00", "ej uppfyllt", "500,0", "600,0",
         "uppfyllt", "470,4", "55,56", "1", "0", "1", "11,11", "11,11", "300,0", "1020,0", "1200,0", "1", "0",
         "-5,00", "", "45,5", "", "700", "745", "Nej", "2025-10-31T22:55:00Z", "", "", "", "",
     ], strict=True))
@@ -154,23 +164,23 @@ def test_csv_of_a_month_in_progress_has_forecast_and_needed():
     ac = rows[0]
     assert ac["Prognos återstående samtal"] == "812,4" and ac["Behövd svarsfrekvens (%)"] == "91,23"
     assert ac["Behövd medelväntetid (s)"] == "-120,5"
-    assert ac["Status svarsfrekvens"] == "risk" and ac["Status medelväntetid"] == "ouppnåeligt"
+    assert ac["Status svarsfrekvens"] == "i fara" and ac["Status medelväntetid"] == "kan inte nås"
 
 
 @pytest.mark.parametrize("name", [EVIL, "+1", "-1+2", "@SUM(A1)", "\tx", "\r=x", "\n=x"])
 def test_every_formula_trigger_is_escaped(name):
-    document = closed_document()
+    document = closed_shape()
     document["scopes"][0]["name"] = name
     document["scopes"][0]["scope"] = name
-    row = read_csv(scorecard_csv(document), ";")[0]
+    row = read_csv(scorecard_csv(typed(document)), ";")[0]
     assert row["Område"] == "'" + name and row["Kod"] == "'" + name
 
 
 def test_harmless_text_and_negative_numbers_are_not_escaped():
     assert safe_text("Region Nord-Väst") == "Region Nord-Väst"
-    document = closed_document()
+    document = closed_shape()
     document["scopes"][0]["comparisons"]["previous_month"]["delta"]["answer_rate"] = -0.0000001
-    row = read_csv(scorecard_csv(document), ";")[0]
+    row = read_csv(scorecard_csv(typed(document)), ";")[0]
     assert row["Förändring svarsfrekvens mot föregående månad (procentenheter)"] == "0,00"  # never "-0,00"
     assert row["Förändring medelväntetid mot föregående månad (s)"] == "45,5"
 
@@ -236,7 +246,7 @@ def test_xlsx_has_typed_formatted_cells():
     assert float(raw[wait.coordinate][1]) == 500 / 86400  # stored as an Excel duration, exactly
     assert float(raw[ac["Svarsfrekvens"].coordinate][1]) == 7 / 9
     # status fills: red missed, green met, grey no data
-    assert ac["Status svarsfrekvens"].value == "missat"
+    assert ac["Status svarsfrekvens"].value == "ej uppfyllt"
     assert ac["Status svarsfrekvens"].fill.fgColor.rgb.endswith("FFC7CE")
     assert ac["Status medelväntetid"].fill.fgColor.rgb.endswith("C6EFCE")
     norra = by_header(sheet, 4)
@@ -252,7 +262,7 @@ def test_xlsx_of_a_month_in_progress_colours_risk_and_keeps_negative_needed_wait
     sheet = workbook.worksheets[0]
     assert "(pågår)" in sheet["A1"].value
     ac = by_header(sheet, 3)
-    assert ac["Status svarsfrekvens"].value == "risk"
+    assert ac["Status svarsfrekvens"].value == "i fara"
     assert ac["Status svarsfrekvens"].fill.fgColor.rgb.endswith("FFEB9C")
     assert ac["Status medelväntetid"].fill.fgColor.rgb.endswith("FFC7CE")
     assert ac["Behövd svarsfrekvens"].value == 0.912345 and ac["Behövd svarsfrekvens"].number_format == "0.00%"
@@ -261,9 +271,9 @@ def test_xlsx_of_a_month_in_progress_colours_risk_and_keeps_negative_needed_wait
 
 
 def test_a_formula_in_a_name_stays_a_string_in_xlsx():
-    document = closed_document()
+    document = closed_shape()
     document["scopes"][1]["name"] = "#N/A"  # an Excel error code, also kept as text
-    data = scorecard_xlsx(document)
+    data = scorecard_xlsx(typed(document))
     raw = raw_cells(data)
     assert not any(has_formula for _t, _v, has_formula in raw.values())
     sheet = load_workbook(io.BytesIO(data)).worksheets[0]
@@ -273,9 +283,9 @@ def test_a_formula_in_a_name_stays_a_string_in_xlsx():
 
 
 def test_xlsx_survives_control_characters_in_names():
-    document = closed_document()
+    document = closed_shape()
     document["scopes"][0]["name"] = "Väster\x07botten"
-    sheet = load_workbook(io.BytesIO(scorecard_xlsx(document))).worksheets[0]
+    sheet = load_workbook(io.BytesIO(scorecard_xlsx(typed(document)))).worksheets[0]
     assert sheet["A3"].value == "Väster\ufffdbotten"
 
 
@@ -292,7 +302,7 @@ def test_the_definitions_sheet_explains_every_column(lang, names, short, sl):
     assert datetime(2025, 11, 3, 7, 0) in rows.values()  # generated_at
     for column in COLUMNS:
         assert rows[header(column, lang, "xlsx")], column.key
-    statuses = {"sv": ["uppfyllt", "missat", "ingen data", "på väg", "risk", "ouppnåeligt"],
+    statuses = {"sv": ["uppfyllt", "ej uppfyllt", "ingen data", "i fas", "i fara", "kan inte nås"],
                 "en": ["met", "missed", "no data", "on track", "at risk", "unreachable"]}[lang]
     assert all(rows[label] for label in statuses)
     header_row = [c.value for c in workbook.worksheets[0][2]]
@@ -334,7 +344,7 @@ def test_api_serves_csv_and_xlsx_with_filenames(loaded):
     assert ac["Område"] == "'" + EVIL and ac["Kod"] == "SE-AC" and norra["Kod"] == "norra"
     assert (ac["Inkommande samtal"], ac["Besvarade"], ac["Svarsfrekvens (%)"]) == ("4", "3", "75,00")
     assert (ac["Medelväntetid (s)"], ac["Medelväntetid alla (s)"], ac["Servicenivå (%)"]) == ("360,0", "320,0", "50,00")
-    assert ac["Status svarsfrekvens"] == "missat" and ac["Status medelväntetid"] == "uppfyllt"
+    assert ac["Status svarsfrekvens"] == "ej uppfyllt" and ac["Status medelväntetid"] == "uppfyllt"
     assert ac["Förändring svarsfrekvens mot föregående månad (procentenheter)"] == "-25,00"
     assert ac["Förändring medelväntetid mot föregående månad (s)"] == "300,0"
     assert ac["Förändring svarsfrekvens mot samma månad föregående år (procentenheter)"] == ""
@@ -403,7 +413,7 @@ def test_cli_table_shows_the_change_against_the_previous_month(cli_env):
     assert EVIL in out  # shown as text: rich markup in names is escaped, nothing is evaluated
 
 
-def render_table(document: dict[str, Any], monkeypatch, lang: str = "sv") -> str:
+def render_table(document: ScorecardDocument, monkeypatch, lang: str = "sv") -> str:
     console = Console(file=io.StringIO(), width=240, force_terminal=True, color_system="standard")
     monkeypatch.setattr(cli_data, "console", console)
     cli_data._print_table(document, lang)  # type: ignore[arg-type]

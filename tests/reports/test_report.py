@@ -192,9 +192,9 @@ def test_the_table_shows_the_scorecard_figures_with_marks_and_changes(loaded, se
                                       "oktober 2025")
     with loaded() as session:
         document = monthly_scorecard(session, OCTOBER, settings.definitions, LATER)
-    norra = next(s for s in document["scopes"] if s["scope"] == "norra")
-    assert norra["kpis"]["offered"] == 59 and norra["kpis"]["answered"] == 45  # the hand count above
-    assert norra["kpis"]["mean_wait"] == 540.0
+    norra = next(s for s in document.scopes if s.scope == "norra")
+    assert norra.kpis.offered == 59 and norra.kpis.answered == 45  # the hand count above
+    assert norra.kpis.mean_wait == 540.0
 
     answer_rate = cell(page, "norra", "answer_rate")
     assert answer_rate.attrs["data-status"] == "missed"
@@ -203,10 +203,10 @@ def test_the_table_shows_the_scorecard_figures_with_marks_and_changes(loaded, se
     mean_wait = cell(page, "norra", "mean_wait")
     assert mean_wait.attrs["data-status"] == "met"
     assert mean_wait.fragments() == ["9:00", "✓", "+7:00"]  # from 2:00 in September
-    assert cell(page, "norra", "offered").fragments() == [number(norra["kpis"]["offered"], "sv"), "+39"]
+    assert cell(page, "norra", "offered").fragments() == [number(norra.kpis.offered, "sv"), "+39"]
     assert cell(page, "norra", "answered").fragments() == ["45", "+27"]
-    assert cell(page, "norra", "service_level").fragments()[0] == percent(norra["kpis"]["service_level"], "sv")
-    assert percent(norra["kpis"]["service_level"], "sv") == "62,7\u00a0%"  # 37 of 59
+    assert cell(page, "norra", "service_level").fragments()[0] == percent(norra.kpis.service_level, "sv")
+    assert percent(norra.kpis.service_level, "sv") == "62,7\u00a0%"  # 37 of 59
     assert cell(page, "norra", "abandoned").fragments() == ["10", "16,9\u00a0%"]  # and its share of 59
     assert cell(page, "norra", "rejected").fragments() == ["4", "6,8\u00a0%"]
 
@@ -270,17 +270,17 @@ def test_a_month_in_progress_shows_the_forecast_and_what_is_needed(loaded, setti
     now = datetime(2025, 10, 8, 12, 0, tzinfo=STOCKHOLM).astimezone(UTC)
     with loaded() as session:
         document = monthly_scorecard(session, OCTOBER, settings.definitions, now)
-    norra = next(s for s in document["scopes"] if s["scope"] == "norra")
-    forecast = norra["forecast"]
-    needed = next(t for t in norra["targets"] if t["kpi"] == "answer_rate")["needed"]
-    assert forecast is not None and forecast["expected_remaining_offered"] > 0 and needed is not None
+    norra = next(s for s in document.scopes if s.scope == "norra")
+    assert norra.forecast is not None
+    rest = norra.forecast.expected_remaining_offered
+    needed = next(t for t in norra.targets if t.kpi == "answer_rate").needed
+    assert rest > 0 and needed is not None
     page = parse(report_html(loaded, settings, now=now)).find("section", class_="page")
     note = page.find("div", class_="note").text()
     assert note.startswith("Oktober 2025 pågår")
-    assert f"ytterligare cirka {number(forecast['expected_remaining_offered'], 'sv')} inkommande samtal" in note
+    assert f"ytterligare cirka {number(rest, 'sv')} inkommande samtal" in note
     # by hand: (0.85 × (59 + rest) − 45) / rest
-    assert needed == pytest.approx((0.85 * (59 + forecast["expected_remaining_offered"]) - 45)
-                                   / forecast["expected_remaining_offered"], abs=1e-3)  # rest rounded to 0.1
+    assert needed == pytest.approx((0.85 * (59 + rest) - 45) / rest, abs=1e-3)  # rest rounded to 0.1
     assert f"behöver {percent(needed, 'sv')} av de återstående samtalen besvaras" in note
     october = page.find("svg", data_kpi="answer_rate").find("g", data_month="2025-10")
     assert october.find_all("text")[-1].text() == "okt*"  # marked as the month so far

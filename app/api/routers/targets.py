@@ -14,11 +14,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 
-from app.access.audit import record_target_set
 from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep
 from app.api.schemas import ErrorBody
-from app.api.targets_schemas import ScopeKind, TargetIn, TargetSetOut, TargetsInForce, TargetVersionOut
+from app.api.targets_schemas import (
+    ScopeKind,
+    TargetableKpi,
+    TargetIn,
+    TargetSetOut,
+    TargetsInForce,
+    TargetVersionOut,
+)
 from app.scorecard.targets import (
     MONTH_REGEX,
     InvalidTarget,
@@ -46,7 +52,7 @@ ScopeQuery = Annotated[
     str | None,
     Query(max_length=32, description="One region or collaboration code; its kind is inferred", examples=["SE-AC"]),
 ]
-KpiQuery = Annotated[str | None, Query(max_length=32, description="One KPI", examples=["answer_rate"])]
+KpiQuery = Annotated[TargetableKpi | None, Query(description="One KPI", examples=["answer_rate"])]
 
 
 @contextmanager
@@ -116,12 +122,12 @@ def put_target(
     request: Request,
     scope_kind: ScopeKind,
     scope: Annotated[str, Path(max_length=32, description="Region or collaboration code", examples=["SE-AC"])],
-    kpi: Annotated[str, Path(max_length=32, description="A targetable KPI", examples=["answer_rate"])],
+    kpi: Annotated[TargetableKpi, Path(description="A targetable KPI", examples=["answer_rate"])],
 ) -> TargetSetOut:
     with _named_fields({"scope_kind": "path", "scope": "path", "kpi": "path", "set_by": "principal"}, "body"):
         change = set_target(
             session, scope, kpi, scope_kind=scope_kind, comparator=body.comparator, value=body.value,
-            valid_from=body.valid_from, reason=body.reason, set_by=principal.name,
+            valid_from=body.valid_from, reason=body.reason, set_by=principal.name, actor=principal.actor,
+            remote_addr=remote_addr(request),
         )
-    record_target_set(session, principal.actor, change, remote_addr(request))
     return TargetSetOut.of_change(change)
