@@ -14,9 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.db.alert_models import PhaseName
 
 
 class Phase(StrEnum):
+    _value_: PhaseName  # mypy: ``.value`` is the stored column's Literal, and every member must be one of it
     INACTIVE = "inactive"
     PENDING = "pending"
     FIRING = "firing"

@@ -244,7 +244,7 @@ def notification_counts(session: Session) -> dict[tuple[str, str], int]:
 
 def phase_counts(session: Session) -> dict[str, int]:
     """Alerts per phase, every phase present (zero when none)."""
-    counts = dict.fromkeys(PHASES, 0)
+    counts: dict[str, int] = dict.fromkeys(PHASES, 0)
     for phase, n in session.execute(select(Alert.phase, func.count()).group_by(Alert.phase)):
         counts[phase] = n
     return counts

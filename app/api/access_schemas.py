@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.access.keys import MAX_KEY_SOURCES, NAME_PATTERN, SOURCE_NAME_PATTERN, Scope
+from app.access.keys import MAX_KEY_SOURCES, NAME_PATTERN, SOURCE_NAME_PATTERN, Scope, scopes_of
 from app.db.auth_models import ApiKey, AuditEntry
 
 
@@ -48,7 +48,7 @@ class ApiKeyOut(BaseModel):
 
     @classmethod
     def of(cls, row: ApiKey, sources: list[str] | None) -> ApiKeyOut:
-        return cls(id=row.id, public_id=row.public_id, name=row.name, scopes=row.scopes.split(),  # type: ignore[arg-type]
+        return cls(id=row.id, public_id=row.public_id, name=row.name, scopes=sorted(scopes_of(row)),
                    created_at=row.created_at, created_by=row.created_by, expires_at=row.expires_at,
                    revoked_at=row.revoked_at, revoked_by=row.revoked_by, last_used_at=row.last_used_at,
                    sources=sources)

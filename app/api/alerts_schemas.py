@@ -8,7 +8,7 @@ the outbox and never appears here.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -23,11 +23,11 @@ from pydantic import (
 
 from app.alerts.queries import AlertDetail, AlertView, DeliverySummary, EventView, NotificationView
 from app.alerts.silences import MAX_REASON
-from app.db.alert_models import AlertEvent, AlertSilence
+from app.db.alert_models import AlertEvent, AlertSilence, PhaseName
+from app.db.alert_models import NotificationStatus as NotificationStatus  # the router's status filter, too
 from app.kpi.localtime import utc_iso
 
-Phase = Literal["inactive", "pending", "firing", "resolved"]
-NotificationStatus = Literal["pending", "delivered", "failed"]
+Phase = PhaseName  # the columns' Literal: what is stored is what the schema's enum says
 RULE_PATTERN = r"^[a-z0-9_]{1,40}$"
 SCOPE_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"  # region and collaboration codes, source names, worker ids
 NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
@@ -93,8 +93,8 @@ class EventOut(BaseModel):
 
     @classmethod
     def of(cls, event: AlertEvent) -> EventOut:
-        return cls(id=event.id, alert_id=event.alert_id, at=event.at, old_phase=event.old_phase,  # type: ignore[arg-type]
-                   new_phase=event.new_phase, value=event.value, threshold=event.threshold,  # type: ignore[arg-type]
+        return cls(id=event.id, alert_id=event.alert_id, at=event.at, old_phase=event.old_phase,
+                   new_phase=event.new_phase, value=event.value, threshold=event.threshold,
                    details=event.details, silence_id=event.silence_id)
 
 
@@ -136,7 +136,7 @@ class AlertOut(BaseModel):
     def of(cls, view: AlertView) -> AlertOut:
         a = view.alert
         return cls(
-            id=a.id, rule=a.rule, scope=a.scope, kpi=a.kpi, period=a.period, phase=a.phase,  # type: ignore[arg-type]
+            id=a.id, rule=a.rule, scope=a.scope, kpi=a.kpi, period=a.period, phase=a.phase,
             pending_since=a.pending_since, fired_at=a.fired_at, resolved_at=a.resolved_at, value=a.value,
             threshold=a.threshold, details=a.details, evaluated_at=a.evaluated_at, changed_at=a.changed_at,
             latest_event=EventOut.of(view.latest_event) if view.latest_event is not None else None,
@@ -181,8 +181,8 @@ class NotificationOut(BaseModel):
         n, a = view.notification, view.alert
         return cls(
             id=n.id, alert_id=a.id, event_id=n.event_id, rule=a.rule, scope=a.scope, kpi=a.kpi, period=a.period,
-            transition=view.event.new_phase, channel=n.channel, idempotency_key=n.idempotency_key,  # type: ignore[arg-type]
-            title=view.title, text=view.text, status=n.status, attempts=n.attempts,  # type: ignore[arg-type]
+            transition=view.event.new_phase, channel=n.channel, idempotency_key=n.idempotency_key,
+            title=view.title, text=view.text, status=n.status, attempts=n.attempts,
             created_at=n.created_at, next_attempt_at=n.next_attempt_at, expires_at=n.expires_at,
             last_attempt_at=n.last_attempt_at, delivered_at=n.delivered_at, last_error=n.last_error,
         )

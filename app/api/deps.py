@@ -15,7 +15,8 @@ from app.scorecard.forecast_cache import ForecastHistoryCache
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings  # set in ``lifespan`` (app.api.app); State's attributes are Any
+    return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -25,7 +26,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 def get_scorecard_cache(request: Request) -> ScorecardCache:
     """The app's scorecard cache, made in ``lifespan`` (never shared with another app in the process)."""
-    return request.app.state.scorecard_cache  # type: ignore[no-any-return]
+    cache: ScorecardCache = request.app.state.scorecard_cache
+    return cache
 
 
 def get_forecast_history(request: Request) -> ForecastHistoryCache:

@@ -173,9 +173,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_body("database_unavailable", "database unavailable"), status_code=503,
                             headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
-    app.add_exception_handler(VptError, domain_error)  # type: ignore[arg-type]  # every subclass: found by MRO
-    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    # (Starlette's stub types every handler as taking Exception; each here takes the class it is registered for.)
+    app.add_exception_handler(VptError, domain_error)  # type: ignore[arg-type]  # stub: Exception; subclasses by MRO
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]  # stub: any Exception
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]  # stub: Exception
     database_errors: tuple[type[Exception], ...] = (DBAPIError, *UNAVAILABLE_ERRORS)
     for exc_type in database_errors:
         app.add_exception_handler(exc_type, unavailable)

@@ -114,7 +114,7 @@ class LatestRun(BaseModel):
 
     @classmethod
     def of(cls, run: IngestRun) -> LatestRun:
-        return cls(id=run.id, status=run.status, finished_at=run.finished_at)  # type: ignore[arg-type]
+        return cls(id=run.id, status=run.status, finished_at=run.finished_at)
 
 
 class RunCounts(BaseModel):

@@ -56,7 +56,7 @@ class TimedH11Protocol(H11Protocol):
         self._clock: asyncio.TimerHandle | None = None
         self._phase: Phase | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows BaseTransport
         super().connection_made(transport)
         self._start("headers")
 

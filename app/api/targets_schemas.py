@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.db.models import ScopeKind as ScopeKind  # the column's Literal; the targets router's, too
 from app.kpi.catalog import CATALOG, HIGHER_IS_BETTER, TARGETABLE_KEYS
+from app.kpi.targets import ComparatorText
 from app.scorecard.service import FIRST_YEAR, LAST_YEAR
 from app.scorecard.targets import MONTH_REGEX, REASON_MAX, TargetChange, TargetRecord
 
-ScopeKind = Literal["region", "collaboration"]
-ComparatorText = Literal[">=", "<="]
 if TYPE_CHECKING:
     TargetableKpi = str
 else:  # the catalogue's targetable KPIs, an enum in the OpenAPI document and checked on the way in
@@ -44,8 +44,8 @@ class TargetVersionOut(BaseModel):
     @classmethod
     def of(cls, record: TargetRecord) -> TargetVersionOut:
         return cls(
-            id=record.id, scope_kind=record.scope_kind, scope=record.scope,  # type: ignore[arg-type]
-            scope_name=record.scope_name, kpi=record.kpi, comparator=record.comparator,  # type: ignore[arg-type]
+            id=record.id, scope_kind=record.scope_kind, scope=record.scope,
+            scope_name=record.scope_name, kpi=record.kpi, comparator=record.comparator,
             value=float(record.value), valid_from=record.valid_from_month, set_by=record.set_by,
             reason=record.reason, created_at=record.created_at,
         )

@@ -65,9 +65,10 @@ def simulate_command(
     seed: Annotated[int, typer.Option(help="Same seed, same calls")] = SimConfig.seed,
 ) -> None:
     """Write simulated traffic (a queue model, SPEC §10) as files ready for `vpt ingest`, one per month."""
-    from app.sim.writers import write_simulation
+    from app.sim.writers import as_output_format, write_simulation
 
-    if output_format not in {"calls", "intervals", "queue-log"}:
+    fmt = as_output_format(output_format)
+    if fmt is None:
         errors.print("--format must be calls, intervals or queue-log")
         raise typer.Exit(2)
     try:
@@ -79,7 +80,7 @@ def simulate_command(
         errors.print("[red]error[/red] --to is before --from")
         raise typer.Exit(2)
     config = SimConfig(seed=seed, regions=_regions(regions))
-    paths = write_simulation(config, start, end, out, output_format)  # type: ignore[arg-type]
+    paths = write_simulation(config, start, end, out, fmt)
     for path in paths:
         console.print(f"wrote {for_terminal(path)}")
 

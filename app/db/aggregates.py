@@ -8,6 +8,7 @@ checks the two against each other on random records, on both databases.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,6 +36,7 @@ from app.db.models import (
     IntervalRow,
     MonthlyAggregate,
     MonthlyAnsweredBy,
+    table_of,
 )
 from app.db.totals import apply_change, touched_sums
 from app.db.touched import create_touched_table, drop_touched_table, touched_hours
@@ -42,12 +44,12 @@ from app.kpi.counts import Definitions
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 from app.kpi.localtime import local_month_bounds, local_month_of
 
-calls: Table = Call.__table__  # type: ignore[assignment]
-intervals: Table = IntervalRow.__table__  # type: ignore[assignment]
-aggregates: Table = HourlyAggregate.__table__  # type: ignore[assignment]
-answered_by: Table = HourlyAnsweredBy.__table__  # type: ignore[assignment]
-monthly: Table = MonthlyAggregate.__table__  # type: ignore[assignment]
-monthly_answered_by: Table = MonthlyAnsweredBy.__table__  # type: ignore[assignment]
+calls = table_of(Call)
+intervals = table_of(IntervalRow)
+aggregates = table_of(HourlyAggregate)
+answered_by = table_of(HourlyAnsweredBy)
+monthly = table_of(MonthlyAggregate)
+monthly_answered_by = table_of(MonthlyAnsweredBy)
 
 BUCKET_COLUMNS = [f"wait_bucket_{i:02d}" for i in range(len(WAIT_BUCKET_EDGES))]
 SUMMED_COLUMNS = [
@@ -69,7 +71,7 @@ def _one(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[type-arg]
+def _call_contributions(definitions: Definitions) -> Select[*tuple[Any, ...]]:
     c = calls.c
     answered = c.outcome == "answered"
     short_ms = definitions.short_abandon_seconds * 1000
@@ -113,7 +115,7 @@ def _call_contributions(definitions: Definitions) -> Select:  # type: ignore[typ
     ).join(touched_hours, _touches(calls))
 
 
-def _interval_contributions(definitions: Definitions) -> Select:  # type: ignore[type-arg]
+def _interval_contributions(definitions: Definitions) -> Select[*tuple[Any, ...]]:
     i = intervals.c
     split_short = 1 if definitions.short_abandon_seconds > 0 else 0
     short = i.abandoned_short * split_short
@@ -230,7 +232,7 @@ def rebuild_month(conn: Connection, month: date, regions: list[str] | None = Non
 def mark_span_touched(conn: Connection, start: datetime | None, end: datetime | None) -> None:
     """Put every hour with records or aggregates in [start, end) into ``touched_hours``."""
 
-    def hours(table: Table) -> Select:  # type: ignore[type-arg]
+    def hours(table: Table) -> Select[Any, Any]:  # (region, hour_start)
         query = select(table.c.region, table.c.hour_start)
         if start is not None:
             query = query.where(table.c.hour_start >= start)

@@ -8,7 +8,7 @@ cannot lose the message, and a receiver that is down only delays it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,8 +16,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db.models import Base, BigId, utcnow
 from app.db.types import UTCDateTime
 
-PHASES = ("inactive", "pending", "firing", "resolved")
-NOTIFICATION_STATUSES = ("pending", "delivered", "failed")
+PhaseName = Literal["inactive", "pending", "firing", "resolved"]
+NotificationStatus = Literal["pending", "delivered", "failed"]
+PHASES: tuple[PhaseName, ...] = get_args(PhaseName)
+NOTIFICATION_STATUSES: tuple[NotificationStatus, ...] = get_args(NotificationStatus)
 
 
 class Alert(Base):
@@ -35,7 +37,7 @@ class Alert(Base):
     scope: Mapped[str] = mapped_column(String(128))
     kpi: Mapped[str] = mapped_column(String(40), default="")
     period: Mapped[str] = mapped_column(String(16), default="")
-    phase: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[PhaseName] = mapped_column(String(16))
     pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -54,8 +56,8 @@ class AlertEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    old_phase: Mapped[str] = mapped_column(String(16))
-    new_phase: Mapped[str] = mapped_column(String(16))
+    old_phase: Mapped[PhaseName] = mapped_column(String(16))
+    new_phase: Mapped[PhaseName] = mapped_column(String(16))
     value: Mapped[float | None] = mapped_column(Float)
     threshold: Mapped[float | None] = mapped_column(Float)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -91,7 +93,7 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the rendered AlertMessage
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[NotificationStatus] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import JobLease, WorkerHeartbeat
-from app.db.session import transaction
+from app.db.session import rows_matched, transaction
 
 
 def _dead_on_this_host(holder: str | None) -> bool:
@@ -60,7 +60,7 @@ def acquire_lease(factory: sessionmaker[Session], name: str, holder: str, second
             .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=seconds))
             .execution_options(synchronize_session=False)
         )
-        return taken.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        return rows_matched(taken) == 1
 
 
 def renew_lease(factory: sessionmaker[Session], name: str, holder: str, seconds: int) -> bool:
@@ -70,7 +70,7 @@ def renew_lease(factory: sessionmaker[Session], name: str, holder: str, seconds:
             update(JobLease).where(JobLease.name == name, JobLease.holder == holder)
             .values(expires_at=now + timedelta(seconds=seconds)).execution_options(synchronize_session=False)
         )
-        return renewed.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        return rows_matched(renewed) == 1
 
 
 def release_lease(factory: sessionmaker[Session], name: str, holder: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     true,
@@ -28,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from app.db.types import UTCDateTime
 from app.kpi.histogram import BUCKET_COUNT
 from app.kpi.records import CALL_ID_LENGTH, QUEUE_LENGTH
+from app.kpi.targets import ComparatorText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,6 +41,11 @@ NAMING_CONVENTION = {
 
 # Autoincrementing 64-bit keys on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+#: What a target is set for: the targets' scope_kind column holds exactly these.
+ScopeKind = Literal["region", "collaboration"]
+#: A run's verdict. ``rejected``: rows were read and none was stored, updated or found unchanged (all are kept as
+#: rejected rows and the run commits); like ``failed`` it is no success of its source. What ``status`` holds.
+RunStatus = Literal["running", "succeeded", "rejected", "failed"]
 
 
 def utcnow() -> datetime:
@@ -47,6 +54,15 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's ``Table``, for Core statements. SQLAlchemy types ``__table__`` as any ``FromClause`` (a class
+    may be mapped to a join or a select); every model here is mapped to a table, and this checks it."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is mapped to a {type(table).__name__}, not a table")
+    return table
 
 
 class Region(Base):
@@ -134,7 +150,7 @@ class IngestRun(Base):
     record_kind: Mapped[str] = mapped_column(String(16))
     origin: Mapped[str] = mapped_column(String(512))  # file name, upload name or URL
     content_sha256: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[RunStatus] = mapped_column(String(16), default="running")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
@@ -339,10 +355,10 @@ class TargetVersion(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_kind: Mapped[ScopeKind] = mapped_column(String(16))
     scope_code: Mapped[str] = mapped_column(String(32))
     kpi: Mapped[str] = mapped_column(String(32))
-    comparator: Mapped[str] = mapped_column(String(2))
+    comparator: Mapped[ComparatorText] = mapped_column(String(2))
     value: Mapped[Decimal] = mapped_column(Numeric(14, 6))
     valid_from: Mapped[date] = mapped_column(Date)  # first day of a month
     set_by: Mapped[str] = mapped_column(String(128))

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,6 +49,14 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed to return a plain ``Result`` whatever it
+    ran; for these statements it is a ``CursorResult``, the kind that has a ``rowcount``."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"no rowcount: {type(result).__name__} is not the result of an UPDATE or DELETE")
+    return result.rowcount
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours
 from app.db.models import AggregateDefinitions, IngestRun, Region, RejectedRow, Source
+from app.db.models import RunStatus as RunStatus  # said where it is stored; ingest's readers import it from here
 from app.errors import VptError
 from app.ingest.lock import INGEST_LOCK_KEY as INGEST_LOCK_KEY  # its name before app.ingest.lock existed
 from app.ingest.lock import LockWait, take_ingest_lock
@@ -36,9 +37,6 @@ from app.sanitize import clean
 log = logging.getLogger(__name__)
 
 RecordKind = Literal["calls", "intervals"]
-#: A run's verdict. ``rejected``: rows were read and none was stored, updated or found unchanged (all are kept as
-#: rejected rows and the run commits); like ``failed`` it is no success of its source.
-RunStatus = Literal["running", "succeeded", "rejected", "failed"]
 Parser = Callable[[IO[str], ParseOptions], Iterator[Parsed | Rejection]]
 REJECTION_SAMPLE = 20
 #: Who takes the ingest lock, by source kind, when the caller does not say (shown to whoever waits for it).
@@ -87,7 +85,7 @@ class RunReport:
     run_id: int
     source: str
     origin: str
-    record_kind: str
+    record_kind: RecordKind
     rows_read: int = 0
     rows_stored: int = 0
     rows_updated: int = 0
@@ -125,7 +123,7 @@ class HashingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]  # stub: Buffer; io passes these
         data = self._raw.read(len(buffer))
         n = len(data)
         buffer[:n] = data

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.models import JobLease, Source
-from app.db.session import transaction
+from app.db.session import rows_matched, transaction
 from app.errors import VptError
 from app.ingest.bounded_body import ACCEPT_ENCODING, BodyCorrupt, BodyRefused, read_capped, read_snippet
 from app.ingest.loader import RecordKind, ingest_stream
@@ -345,7 +345,7 @@ def _hold(session: Session, lease: Lease) -> None:
         update(JobLease).where(JobLease.name == lease.name, JobLease.holder == lease.holder)
         .values(expires_at=now + timedelta(seconds=lease.seconds)).execution_options(synchronize_session=False)
     )
-    if held.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(held) != 1:
         raise PullError(f"lease {lease.name} was lost to another worker: this batch is not committed")
 
 

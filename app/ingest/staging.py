@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.aggregates import touched_hours
-from app.db.models import Call, IntervalRow
+from app.db.models import Call, IntervalRow, table_of
 from app.db.types import UTCDateTime, to_sqlite_text
 from app.kpi.localtime import floor_hour
 from app.kpi.records import CALL_ID_LENGTH, QUEUE_LENGTH, CallRecord, IntervalRecord, optional_ms
@@ -106,7 +106,7 @@ class Kind:
 CALLS = Kind(
     "calls",
     stage_calls,
-    Call.__table__,  # type: ignore[arg-type]
+    table_of(Call),
     key=("call_id",),
     content=("region", "queue", "arrived_at", "outcome", "answered_at", "ended_at", "answered_by_region",
              "talk_seconds", "wrap_seconds"),
@@ -115,7 +115,7 @@ CALLS = Kind(
 INTERVALS = Kind(
     "intervals",
     stage_intervals,
-    IntervalRow.__table__,  # type: ignore[arg-type]
+    table_of(IntervalRow),
     key=("region", "queue", "interval_start"),
     content=("region", "queue", "interval_start", "interval_minutes", "offered", "answered", "abandoned",
              "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_ms",

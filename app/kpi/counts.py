@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 from app.kpi.histogram import add_histograms, bucket_index_ms, empty_histogram
 from app.kpi.records import CallRecord, IntervalRecord, Outcome, seconds_to_ms
@@ -86,7 +87,7 @@ class Counts:
         return self.call_records + self.interval_records > 0
 
     def __add__(self, other: Counts) -> Counts:
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each field's own type: a getattr of it, or the sum of two
         for f in fields(self):
             a = getattr(self, f.name)
             b = getattr(other, f.name)
@@ -98,7 +99,7 @@ class Counts:
                 values[f.name] = add_histograms(a, b)
             else:
                 values[f.name] = a + b
-        return Counts(**values)  # type: ignore[arg-type]
+        return Counts(**values)
 
 
 def sum_counts(items: list[Counts] | tuple[Counts, ...]) -> Counts:

@@ -10,11 +10,15 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import Literal
 
 from app.kpi.formulas import Kpis
 
+ComparatorText = Literal[">=", "<="]
+
 
 class Comparator(StrEnum):
+    _value_: ComparatorText  # mypy: ``.value`` is what the targets' comparator column holds
     AT_LEAST = ">="
     AT_MOST = "<="
 

@@ -13,10 +13,11 @@ Frozen, so a cached document (``app.scorecard.cache``) can be handed to any numb
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any, Literal
 
+from app.kpi.catalog import KPI_KEYS
 from app.kpi.counts import Definitions
 from app.kpi.formulas import Kpis
 from app.kpi.targets import Comparator, Status
@@ -31,7 +32,12 @@ def _float(value: Fraction | float | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class KpiFigures:
-    """A scope's KPIs over a span, as published: the catalogue's keys in its order (``app.kpi.catalog.KPI_KEYS``)."""
+    """A scope's KPIs over a span, as published: the catalogue's keys in its order (``app.kpi.catalog.KPI_KEYS``).
+
+    The KPIs that code reads by name are typed fields. A KPI added to the catalogue (and ``app.kpi.formulas``)
+    without a field here is carried in ``more`` and read like a field (``figures.short_abandon_rate``,
+    ``value()``, ``as_dict()``), so the API, exports and metrics publish it without an edit to this module.
+    """
 
     offered: int
     answered: int
@@ -49,40 +55,42 @@ class KpiFigures:
     longest_wait: float | None
     answered_by_other_regions: int | None
     answered_for_other_regions: int | None
+    more: Mapping[str, float | int | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, kpis: Kpis) -> KpiFigures:
         """The exact figures as the floats the JSON carries (``float`` of each fraction)."""
-        return cls(
-            offered=kpis.offered,
-            answered=kpis.answered,
-            abandoned=kpis.abandoned,
-            short_abandons=kpis.short_abandons,
-            rejected=kpis.rejected,
-            answer_rate=_float(kpis.answer_rate),
-            mean_wait=_float(kpis.mean_wait),
-            mean_wait_all=_float(kpis.mean_wait_all),
-            abandon_rate=_float(kpis.abandon_rate),
-            rejected_rate=_float(kpis.rejected_rate),
-            service_level=_float(kpis.service_level),
-            wait_p50=_float(kpis.wait_p50),
-            wait_p90=_float(kpis.wait_p90),
-            longest_wait=_float(kpis.longest_wait),
-            answered_by_other_regions=kpis.answered_by_other_regions,
-            answered_for_other_regions=kpis.answered_for_other_regions,
-        )
+        values = {key: _float(getattr(kpis, key)) for key in KPI_KEYS}
+        declared = {key: values[key] for key in _DECLARED}
+        return cls(**declared, more={k: v for k, v in values.items() if k not in declared})  # type: ignore[arg-type]  # each declared field's type is the catalogue unit's, checked by tests/scorecard/test_document.py
+
+    def __getattr__(self, name: str) -> float | int | None:
+        """A catalogue KPI without a field of its own (only called when ``name`` is not a field)."""
+        try:
+            return object.__getattribute__(self, "more")[name]  # type: ignore[no-any-return]  # a Mapping of that type
+        except KeyError:
+            raise AttributeError(name) from None
 
     def value(self, kpi: str) -> float | int | None:
         """The value of the KPI named ``kpi`` (a key of the KPI catalogue); ``KeyError`` for another name."""
-        if kpi not in _KPI_FIELDS:
-            raise KeyError(kpi)
-        return getattr(self, kpi)  # type: ignore[no-any-return]
+        if kpi in _DECLARED:
+            return getattr(self, kpi)  # type: ignore[no-any-return]  # every declared field is float | int | None
+        return self.more[kpi]
 
     def as_dict(self) -> dict[str, float | int | None]:
-        return {name: getattr(self, name) for name in _KPI_FIELDS}
+        return {key: self.value(key) for key in KPI_KEYS}
 
 
-_KPI_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(KpiFigures))
+_DECLARED: tuple[str, ...] = tuple(f.name for f in fields(KpiFigures) if f.name != "more")
+
+
+def _plain(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``asdict``'s dict factory: a ``KpiFigures`` (the only class with ``more``) as the catalogue's keys in order."""
+    values = dict(pairs)
+    if "more" in values and "offered" in values:
+        values.update(values.pop("more"))
+        return {key: values[key] for key in KPI_KEYS}
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +211,7 @@ class ScorecardDocument:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape as plain Python values (lists are tuples), for ``json.dumps``."""
-        return asdict(self)
+        return asdict(self, dict_factory=_plain)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,8 @@ class ForecastHistoryCache:
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and now - hit[0] < self.seconds:
-                return hit[1]  # type: ignore[no-any-return]
+                cached: T = hit[1]  # what ``compute`` of this key returned: the key decides the computation
+                return cached
         value = compute()
         with self._lock:
             for stale in [k for k, (at, _) in self._entries.items() if now - at >= self.seconds]:

@@ -24,11 +24,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.access.audit import record
-from app.db.models import Collaboration, Region, TargetVersion
+from app.db.models import Collaboration, Region, ScopeKind, TargetVersion
 from app.errors import VptError
 from app.kpi.catalog import HIGHER_IS_BETTER, RATIO_KPIS, SECONDS_KPIS, TARGETABLE_KPIS
 from app.kpi.localtime import local_month_of
-from app.kpi.targets import Comparator
+from app.kpi.targets import Comparator, ComparatorText
 from app.scorecard.service import FIRST_YEAR, LAST_YEAR, UnknownScope
 
 SCOPE_KINDS: tuple[str, ...] = ("region", "collaboration")
@@ -58,11 +58,11 @@ class TargetRecord:
     """One stored version of a target, with its scope's display name."""
 
     id: int
-    scope_kind: str
+    scope_kind: ScopeKind
     scope: str
     scope_name: str
     kpi: str
-    comparator: str
+    comparator: ComparatorText
     value: Decimal
     valid_from: date
     set_by: str

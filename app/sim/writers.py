@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, get_args
 
 from app.kpi.localtime import next_month
 from app.kpi.records import CALL_COLUMNS, INTERVAL_COLUMNS, CallRecord, IntervalRecord, Outcome
 from app.sim.model import SimConfig, queue_name, simulate
 
 OutputFormat = Literal["calls", "intervals", "queue-log"]
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
 OVERFLOW_SUFFIX = "-overflow"
 MULTI_QUEUE_SHARE = 0.03  # answered calls that time out of their first queue and are answered in the overflow queue
 TIMEOUT_EXIT_SHARE = 0.05  # abandons logged as EXITWITHTIMEOUT rather than ABANDON
@@ -360,6 +361,11 @@ def _write_atomically(path: Path, write: Callable[[IO[str]], object]) -> Path:
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def as_output_format(text: str) -> OutputFormat | None:
+    """The format a command line names, or None: a word checked against the list, not cast to its type."""
+    return next((known for known in OUTPUT_FORMATS if known == text), None)
 
 
 def write_simulation(config: SimConfig, start: date, end: date, out_dir: Path, fmt: OutputFormat) -> list[Path]:

@@ -28,7 +28,9 @@ COUNTS = ("offered", "answered", "abandoned", "short_abandons", "rejected")
 
 def kpis(values: dict[str, Any] | None) -> KpiFigures:
     given = values or {}
-    return KpiFigures(**{f.name: given.get(f.name, 0 if f.name in COUNTS else None) for f in fields(KpiFigures)})
+    declared = [f.name for f in fields(KpiFigures) if f.name != "more"]
+    return KpiFigures(**{name: given.get(name, 0 if name in COUNTS else None) for name in declared},
+                      more={k: v for k, v in given.items() if k not in declared})
 
 
 def target(row: dict[str, Any]) -> TargetEntry:

@@ -82,8 +82,7 @@ def _too_large(limit: int) -> JSONResponse:
 def _report_out(report: RunReport) -> PushReport:
     return PushReport(
         run_id=report.run_id, source=report.source, origin=report.origin,
-        record_kind=report.record_kind,  # type: ignore[arg-type]
-        status=report.status,
+        record_kind=report.record_kind, status=report.status,
         rows_read=report.rows_read, rows_stored=report.rows_stored, rows_updated=report.rows_updated,
         rows_unchanged=report.rows_unchanged, rows_rejected=report.rows_rejected,
         hours_refreshed=report.hours_refreshed, first_record_at=report.first_record_at,
