@@ -216,7 +216,7 @@ def _parse(
         if row.error is not None:
             yield Rejection(row.position, key, row.error_field, row.error, row.raw_text(columns, row.error_field))
             continue
-        reader = FieldReader(row.fields, options.max_field_length, widths, not_after)
+        reader = FieldReader(row.fields, options.max_field_length, widths, not_after, row.decimal_comma)
         try:
             yield Parsed(row.position, build(reader, options, resolver))
         except RowError as exc:

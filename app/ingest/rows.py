@@ -37,6 +37,8 @@ _BAD_CHAR = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\ufffd]")
 #: scripts' digits ("٣"), which no export means as a number.
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _WHOLE = re.compile(r"[+-]?[0-9]+")
+#: A decimal comma, as Swedish spreadsheets write in semicolon-separated files: "7,5", "-0,25" (no thousands groups).
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 #: The widths of ``rejected_rows``' columns: a rejection is cut to them when it is made.
 KEY_WIDTH, FIELD_WIDTH, REASON_WIDTH, RAW_WIDTH = 256, 64, 512, 4096
 
@@ -109,6 +111,8 @@ class RawRow:
     error: str | None = None  # a row that could not even be split into fields
     error_field: str | None = None  # the canonical field the error is about, if any
     key: str | None = None  # the record key of a row whose fields could not be placed, if it is unambiguous
+    #: a semicolon-separated file: Swedish spreadsheets write decimals with a comma there ("7,5")
+    decimal_comma: bool = False
 
     def raw_text(self, columns: Iterable[str], suspect: str | None = None) -> str:
         """The row as canonical CSV: only known columns, so an auditor sees what we read, nothing more;
@@ -238,6 +242,7 @@ def read_csv_rows(
     width = len(header)
     key_index = header.index(key_column) if key_column in header else None
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    decimal_comma = delimiter == ";"  # a comma cannot then be the delimiter, so "7,5" is unambiguous
     while True:
         try:
             row = next(reader)
@@ -256,7 +261,7 @@ def read_csv_rows(
             reason = f"row has {len(row)} fields, the header has {width}"
             yield RawRow(line, {}, reason, key=_unambiguous(row, width, key_index))
             continue
-        yield RawRow(line, {name: row[i] for i, name in wanted})
+        yield RawRow(line, {name: row[i] for i, name in wanted}, decimal_comma=decimal_comma)
 
 
 def _scalar_text(value: object) -> str | None:
@@ -315,9 +320,10 @@ class FieldReader:
 
     def __init__(
         self, fields: dict[str, str | None], max_length: int, widths: dict[str, int] | None = None,
-        not_after: datetime | None = None,
+        not_after: datetime | None = None, decimal_comma: bool = False,
     ) -> None:
         self.fields = fields
+        self.decimal_comma = decimal_comma  # numbers may be written "7,5" (a semicolon-separated file)
         self.max_length = max_length
         self.widths = widths or {}  # fields stored in narrower columns than max_length
         self.not_after = not_after  # the latest instant a record may have (ingest time + FUTURE_TOLERANCE)
@@ -387,8 +393,11 @@ class FieldReader:
         value = self.text(name, required=required)
         if value is None:
             return None
+        if self.decimal_comma and _DECIMAL_COMMA.fullmatch(value) is not None:
+            value = value.replace(",", ".")
         if _DECIMAL.fullmatch(value) is None:
-            raise RowError(name, f"not a number: {withhold_digits(value)!r} (digits 0-9 and a decimal point)")
+            point = "a decimal point or comma" if self.decimal_comma else "a decimal point"
+            raise RowError(name, f"not a number: {withhold_digits(value)!r} (digits 0-9 and {point})")
         number = float(value)
         if number in (float("inf"), float("-inf")):
             raise RowError(name, f"not a finite number: {withhold_digits(value)!r}")
