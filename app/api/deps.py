@@ -34,7 +34,10 @@ def get_forecast_history(request: Request) -> ForecastHistoryCache:
     return get_scorecard_cache(request).history
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+#: ``scope="function"``: the transaction commits before the response is sent. With FastAPI's default for a yield
+#: dependency ("request") it committed afterwards, so a client could be told 200 for a change not yet committed (or
+#: never committed, if the commit then failed), and a key it had just revoked still worked on its next request.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ScorecardCacheDep = Annotated[ScorecardCache, Depends(get_scorecard_cache)]
 ForecastHistoryDep = Annotated[ForecastHistoryCache, Depends(get_forecast_history)]
