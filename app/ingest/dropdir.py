@@ -44,6 +44,11 @@ log = logging.getLogger(__name__)
 
 #: The built-in formats' folders and what their files hold; a plugin's format may add one (``FormatRegistry``).
 KINDS: dict[str, RecordKind] = builtin_formats().drop_folders()
+
+
+def source_name(folder: str) -> str:
+    """The source a drop folder's files are ingested under (reserved: no push may take it)."""
+    return f"drop-{folder}"
 #: The file's fault: it is moved to failed/ with the reason (a refused source name is the delivery's problem too).
 REFUSED = (IngestError, SourceKindMismatch)
 #: The service's: the file stays for a later scan, with a warning and no traceback.
@@ -204,7 +209,7 @@ def ingest_drop_file(
         try:
             report = ingest_bytes(
                 factory, settings, record_kind=chosen.record_kind, raw=raw, origin=path.name,
-                source_name=f"drop-{folder}", source_kind="file", parser=parser,
+                source_name=source_name(folder), source_kind="file", parser=parser,
             )
             if report.status == "rejected":  # the run's own verdict: rows read, none stored
                 reason = f"none of the {report.rows_read} rows could be stored: see ingest run {report.run_id}"

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Literal
 
 from sqlalchemy import insert, select, update
@@ -387,7 +386,3 @@ def record_failed_run(
     )
     session.flush()
     return run.id
-
-
-def format_for(path: Path) -> Format:
-    return "jsonl" if path.suffix.lower() in {".jsonl", ".ndjson", ".json"} else "csv"

@@ -23,6 +23,7 @@ from app.db.aggregates import create_touched_table, drop_touched_table, refresh_
 from app.db.models import AggregateDefinitions, Call, IngestRun, IntervalRow, RejectedRow, Source
 from app.errors import VptError
 from app.ingest.dropdir import KINDS as DROP_FOLDERS
+from app.ingest.dropdir import source_name as drop_source_name
 from app.ingest.loader import DEFAULT_PUSH_SOURCE, SourceKindMismatch, UnknownSource
 from app.ingest.lock import LockWait, take_ingest_lock
 from app.ingest.sources import NAME
@@ -87,7 +88,7 @@ class Removal:
 
 def reserved_names(settings: Settings) -> frozenset[str]:
     """The names file ingests create their sources under: the drop folders' and ``VPT_DEFAULT_SOURCE``."""
-    return frozenset({settings.default_source, *(f"drop-{folder}" for folder in DROP_FOLDERS)})
+    return frozenset({settings.default_source, *(drop_source_name(folder) for folder in DROP_FOLDERS)})
 
 
 def _check_name(name: str) -> None:

@@ -26,6 +26,10 @@ router = APIRouter(prefix="/api/v1", tags=["sources"])
 
 ReadScope = [Depends(require_scope("read"))]
 AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]
+BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "An ingest or recompute held the ingest lock longer than "
+          "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy; nothing changed, retry)"},
+}
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "The name is too long or holds other characters than A–Z, a–z, 0–9, "
           "'.', '_', '-'"},
@@ -84,8 +88,7 @@ def get_one_source(
         200: {"model": SourceOut, "description": "The push source existed already: nothing changed"},
         409: {"model": ErrorBody, "description": "The name belongs to a file or pull source, or is reserved for "
               "file ingests (a drop folder's, VPT_DEFAULT_SOURCE)"},
-        503: {"model": ErrorBody, "description": "An ingest or recompute held the ingest lock longer than "
-              "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy; nothing changed, retry)"},
+        **BUSY,
         **INVALID,
     },
     summary="Make a push source (admin); ingest keys may then push to it",
@@ -112,8 +115,7 @@ def post_source(
         404: {"model": ErrorBody, "description": "No such source"},
         409: {"model": ErrorBody, "description": "The source holds records or ingest runs and purge is not true "
               "(source_not_empty; nothing changed)"},
-        503: {"model": ErrorBody, "description": "An ingest or recompute held the ingest lock longer than "
-              "VPT_INGEST_LOCK_WAIT_SECONDS (ingest_busy; nothing changed, retry)"},
+        **BUSY,
         **INVALID,
     },
     summary="Remove a source (admin); one holding records only with purge=true, which deletes them too",
