@@ -216,7 +216,8 @@ def _parse(
         if row.error is not None:
             yield Rejection(row.position, key, row.error_field, row.error, row.raw_text(columns, row.error_field))
             continue
-        reader = FieldReader(row.fields, options.max_field_length, widths, not_after, row.decimal_comma)
+        reader = FieldReader(row.fields, options.max_field_length, widths, not_after, row.decimal_comma,
+                             row.field_errors)
         try:
             yield Parsed(row.position, build(reader, options, resolver))
         except RowError as exc:
@@ -243,5 +244,18 @@ def parse_intervals(stream: IO[str], fmt: Format, options: ParseOptions) -> Iter
         if fmt == "csv"
         else read_jsonl_rows(stream, INTERVAL_COLUMNS, options.max_line_length)
     )
+    resolver = FallBackResolver(repeat_is_second=True)
+    return _parse(rows, INTERVAL_COLUMNS, None, _interval, options, resolver, INTERVAL_WIDTHS)
+
+
+def parse_call_rows(rows: Iterator[RawRow], options: ParseOptions) -> Iterator[ParseResult]:
+    """Call records from rows already named in canonical fields (an import profile's output): the same checks as
+    the canonical formats, so nothing a profile maps can pass that they would refuse."""
+    resolver = FallBackResolver(repeat_is_second=False)
+    return _parse(rows, CALL_COLUMNS, "call_id", _call, options, resolver, CALL_WIDTHS)
+
+
+def parse_interval_rows(rows: Iterator[RawRow], options: ParseOptions) -> Iterator[ParseResult]:
+    """Interval records from rows already named in canonical fields, checked as ``parse_intervals`` checks them."""
     resolver = FallBackResolver(repeat_is_second=True)
     return _parse(rows, INTERVAL_COLUMNS, None, _interval, options, resolver, INTERVAL_WIDTHS)

@@ -113,6 +113,9 @@ class RawRow:
     key: str | None = None  # the record key of a row whose fields could not be placed, if it is unambiguous
     #: a semicolon-separated file: Swedish spreadsheets write decimals with a comma there ("7,5")
     decimal_comma: bool = False
+    #: canonical fields an import profile could not convert, and why (app.ingest.profiles): the canonical parser
+    #: treats each like a bad value of that field, so a profile's failure is as strict as the canonical format's
+    field_errors: dict[str, str] | None = None
 
     def raw_text(self, columns: Iterable[str], suspect: str | None = None) -> str:
         """The row as canonical CSV: only known columns, so an auditor sees what we read, nothing more;
@@ -321,14 +324,18 @@ class FieldReader:
     def __init__(
         self, fields: dict[str, str | None], max_length: int, widths: dict[str, int] | None = None,
         not_after: datetime | None = None, decimal_comma: bool = False,
+        field_errors: dict[str, str] | None = None,
     ) -> None:
         self.fields = fields
+        self.field_errors = field_errors or {}
         self.decimal_comma = decimal_comma  # numbers may be written "7,5" (a semicolon-separated file)
         self.max_length = max_length
         self.widths = widths or {}  # fields stored in narrower columns than max_length
         self.not_after = not_after  # the latest instant a record may have (ingest time + FUTURE_TOLERANCE)
 
     def text(self, name: str, *, required: bool) -> str | None:
+        if name in self.field_errors:
+            raise RowError(name, self.field_errors[name])
         value = self.fields.get(name)
         value = value.strip() if value is not None else None
         if not value:
