@@ -23,6 +23,12 @@ class ErrorBody(BaseModel):
     detail: object = Field(description="Human-readable explanation or a list of field errors")
 
 
+#: The 422 of an endpoint whose parameters or body the framework validates: one text for every router.
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "A parameter breaks a rule; detail lists each field (loc) at fault"}
+}
+
+
 class RegionOut(BaseModel):
     code: str = Field(examples=["SE-AC"], description="ISO 3166-2:SE code")
     name: str = Field(examples=["Västerbotten"])

@@ -6,7 +6,7 @@ once, whole; afterwards only its public id is ever shown.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,15 +18,12 @@ from app.access.keys import InvalidKeyRequest, create_key, find_key, key_sources
 from app.api.access_schemas import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, AuditEntryOut, AuditPageOut
 from app.api.auth import Authenticator, Principal, remote_addr, require_scope
 from app.api.deps import SessionDep
-from app.api.schemas import ErrorBody
+from app.api.schemas import INVALID, ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
 MAX_ID = 2**63 - 1
 AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorBody, "description": "A parameter breaks a rule; detail lists each field (loc) at fault"}
-}
 
 
 @router.get("/keys", response_model=list[ApiKeyOut], responses=INVALID,

@@ -35,16 +35,13 @@ from app.api.alerts_schemas import (
 )
 from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep
-from app.api.schemas import ErrorBody
+from app.api.schemas import INVALID, ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 MAX_ID = 2**63 - 1  # BIGINT; a larger id would overflow the driver instead of finding nothing
 ReadScope = [Depends(require_scope("read"))]
 AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorBody, "description": "A parameter breaks a rule; detail lists each field (loc) at fault"}
-}
 
 
 def _not_found(what: str) -> dict[int | str, dict[str, Any]]:

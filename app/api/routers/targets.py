@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 
 from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep
-from app.api.schemas import ErrorBody
+from app.api.schemas import INVALID, ErrorBody
 from app.api.targets_schemas import (
     ScopeKind,
     TargetableKpi,
@@ -42,9 +42,6 @@ AdminPrincipal = Annotated[Principal, Depends(require_scope("admin"))]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such region or collaboration"}
-}
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorBody, "description": "A parameter breaks a rule; detail lists each field (loc) at fault"}
 }
 
 ScopeKindQuery = Annotated[ScopeKind | None, Query(description="Only regions or only collaborations")]
