@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     sources_file: str | None = Field(default=None, description="TOML file of HTTP pull sources (synced at start)")
     drop_dir: str | None = Field(default=None, description="Folder the worker ingests files from once")
     queue_map_file: str | None = Field(default=None, description="CSV queue,region for queue_log files")
+    profiles_dir: str | None = Field(
+        default=None, description="Folder of the operator's import profiles (*.toml, docs/profiles.md)"
+    )
     worker_heartbeat_seconds: int = Field(default=10, ge=1)
     drop_scan_seconds: int = Field(default=15, ge=1)
     ready_requires_worker: bool = Field(default=False, description="/readyz is 503 without a live worker")

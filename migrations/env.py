@@ -8,8 +8,9 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Connection
 
-import app.db.alert_models  # registers the alert tables on Base.metadata (the noqa below covers both)
-import app.db.auth_models  # noqa: F401  (registers api_keys and audit_log)
+import app.db.alert_models  # registers the alert tables on Base.metadata (the noqa below covers all three)
+import app.db.auth_models  # registers api_keys and audit_log
+import app.db.run_models  # noqa: F401  (registers ingest_warnings)
 from app.config import Settings
 from app.db.models import Base
 from app.db.session import make_engine

@@ -18,10 +18,11 @@ from app.cli import app as cli_app
 from app.config import Settings
 from app.errors import VptError
 from app.ingest.dropdir import RefusedFile
-from app.ingest.loader import DefinitionsChanged, IngestError, SourceKindMismatch, TooManyRows, UnknownSource
+from app.ingest.loader import DefinitionsChanged, IngestError, TooManyRows
 from app.ingest.lock import IngestBusy
 from app.ingest.pull import PullError, PullStopped
 from app.ingest.queries import RejectedCursorNotFound
+from app.ingest.runs import SourceKindMismatch, UnknownSource
 from app.ingest.source_admin import InvalidSourceName, SourceNameReserved, SourceNotEmpty
 from app.ingest.sources import SourceConfigError
 from app.scorecard.service import InvalidMonth, UnknownScope

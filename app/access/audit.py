@@ -25,7 +25,7 @@ from app.db.auth_models import AuditEntry
 from app.sanitize import clean
 
 ACTIONS = ("target.set", "key.create", "key.revoke", "silence.create", "silence.expire", "source.create",
-           "source.remove")
+           "source.update", "source.remove")
 
 
 @dataclass(frozen=True, slots=True)

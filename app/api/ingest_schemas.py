@@ -1,21 +1,29 @@
-"""Response models of push ingest, ingest runs, rejected rows and sources (SPEC §3, §7)."""
+"""Response models of push ingest, ingest runs, rejected rows, warnings and sources (SPEC §3, §7)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from app.db.models import IngestRun, RejectedRow
+from app.db.run_models import IngestWarning
 from app.ingest.loader import RunStatus as RunStatus  # the verdicts, said once (rejected: rows read, none stored)
-from app.ingest.queries import RejectedPage, RunPage, RunView, SourceView
+from app.ingest.queries import RejectedPage, RunPage, RunView, SourceView, WarningPage
 
 
 class RejectionOut(BaseModel):
     position: int = Field(description="Line number in the delivery; the CSV header is line 1")
     record_key: str | None = Field(description="call_id, or region/queue/interval_start, when it could be read")
     field: str | None = Field(description="The field at fault; null when the row as a whole was unreadable")
+    reason: str
+
+
+class FieldWarningOut(BaseModel):
+    position: int = Field(description="Line number in the delivery; the CSV header is line 1")
+    record_key: str | None = Field(description="call_id, or region/queue/interval_start (UTC)")
+    field: str = Field(description="The optional field left out of the stored record")
     reason: str
 
 
@@ -37,6 +45,10 @@ class PushReport(BaseModel):
     last_record_at: datetime | None
     seconds: float
     rejections: list[RejectionOut] = Field(description="The first rejections (a sample, at most 20)")
+    rows_warned: int = Field(description="Records stored without a bad optional field (among stored, updated and "
+                             "unchanged)")
+    warnings: int = Field(description="Optional fields so left out, see /api/v1/ingest/runs/{run_id}/warnings")
+    warning_sample: list[FieldWarningOut] = Field(description="The first warnings (a sample, at most 20)")
 
 
 class PushErrorBody(BaseModel):
@@ -61,6 +73,8 @@ class IngestRunOut(BaseModel):
     rows_updated: int
     rows_unchanged: int
     rows_rejected: int
+    rows_warned: int = Field(description="Records stored without a bad optional field")
+    warnings: int = Field(description="Optional fields so left out, see /api/v1/ingest/runs/{id}/warnings")
     hours_refreshed: int
     first_record_at: datetime | None
     last_record_at: datetime | None
@@ -107,6 +121,25 @@ class RejectedRowPage(BaseModel):
                    next_after_id=page.next_after_id)
 
 
+class IngestWarningOut(FieldWarningOut):
+    id: int
+
+    @classmethod
+    def of(cls, row: IngestWarning) -> IngestWarningOut:
+        return cls(id=row.id, position=row.position, record_key=row.record_key, field=row.field, reason=row.reason)
+
+
+class IngestWarningPage(BaseModel):
+    run_id: int
+    warnings: list[IngestWarningOut] = Field(description="In file order")
+    next_after_id: int | None = Field(description="Pass as after_id for the next page; null on the last page")
+
+    @classmethod
+    def of(cls, page: WarningPage) -> IngestWarningPage:
+        return cls(run_id=page.run_id, warnings=[IngestWarningOut.of(row) for row in page.warnings],
+                   next_after_id=page.next_after_id)
+
+
 class LatestRun(BaseModel):
     id: int
     status: RunStatus
@@ -135,6 +168,8 @@ class SourcePublicConfig(BaseModel):
 class SourceOut(BaseModel):
     name: str
     kind: str = Field(description="file, push or http")
+    profile: str | None = Field(default=None, description="The import profile its deliveries are read through (a "
+                                "pull source's pages, a push that names none); null: the canonical formats")
     enabled: bool
     created_at: datetime
     last_attempt_at: datetime | None
@@ -153,7 +188,8 @@ class SourceOut(BaseModel):
     def of(cls, view: SourceView) -> SourceOut:
         s, runs = view.source, view.runs
         return cls(
-            name=s.name, kind=s.kind, enabled=s.enabled, created_at=s.created_at, last_attempt_at=s.last_attempt_at,
+            name=s.name, kind=s.kind, profile=s.profile, enabled=s.enabled, created_at=s.created_at,
+            last_attempt_at=s.last_attempt_at,
             last_success_at=s.last_success_at, last_error_at=s.last_error_at, last_error=s.last_error,
             consecutive_failures=s.consecutive_failures, delivered_until=s.delivered_until,
             records_behind=s.records_behind, cursor=s.cursor,
@@ -163,3 +199,57 @@ class SourceOut(BaseModel):
             runs=RunCounts(total=runs.total, succeeded=runs.succeeded, rejected=runs.rejected, failed=runs.failed,
                            running=runs.running),
         )
+
+
+class ReasonCountOut(BaseModel):
+    field: str | None = Field(description="The field at fault; null when the row as a whole was unreadable")
+    reason: str = Field(description="The reason, quoted values shown as '…' so that rows of one cause count together")
+    count: int
+    first_position: int = Field(description="Line of the first such row")
+    example: str = Field(description="The first such reason in full")
+
+
+class MonthFiguresOut(BaseModel):
+    region: str
+    month: str = Field(description="The local month, YYYY-MM")
+    offered: int
+    answered: int
+    abandoned: int
+    rejected: int
+    kpis: dict[str, float | int | None] = Field(description="Every KPI of SPEC §4 (/api/v1/kpis), as the "
+                                                "scorecard's month would have it from this delivery alone")
+    notes: list[str] = Field(description="Data-quality notes, as the scorecard writes them")
+
+
+class DryRunOut(BaseModel):
+    """What a delivery would give (dry_run=true): read, mapped and checked as a push, stored nowhere, no run
+    recorded. The figures are the delivery's alone, as if its source held nothing yet."""
+
+    dry_run: Literal[True]
+    record_kind: Literal["calls", "intervals"]
+    origin: str
+    reader: str = Field(description="What read it: 'profile NAME' or 'format NAME'")
+    profile: str | None = Field(description="The import profile, when one read it")
+    detected: bool = Field(description="The profile was chosen by detection (profile=auto)")
+    detection: str | None = Field(description="What detection matched")
+    would_store: bool = Field(description="A push of it would store records")
+    rows_read: int
+    records: int = Field(description="Rows that would be stored (or update or match stored records)")
+    repeats: int = Field(description="Records whose key comes again later in the delivery: the last one counts")
+    rows_rejected: int
+    rows_warned: int = Field(description="Records that would be stored without a bad optional field")
+    warnings: int
+    rows_skipped: int | None = Field(description="Rows a profile's filters leave out; null without a profile")
+    legs_merged: int | None = Field(description="Legs a profile's chain folds into one call; null without a profile")
+    copies_dropped: int | None = Field(description="Older copies a profile's dedupe drops; null without a profile")
+    first_record_at: datetime | None
+    last_record_at: datetime | None
+    rejections: list[ReasonCountOut] = Field(description="Rejected rows counted by field and reason")
+    warning_reasons: list[ReasonCountOut] = Field(description="Warnings counted by field and reason")
+    sample: list[dict[str, str | int | float | None]] = Field(
+        description="The first records as they would be stored: their line and canonical fields (UTC times)")
+    months: list[MonthFiguresOut] = Field(description="Per region and local month")
+
+
+class PushAnswer(RootModel[PushReport | DryRunOut]):
+    """What a push answers: what it stored (PushReport), or with dry_run=true what it would give (DryRunOut)."""

@@ -79,6 +79,11 @@ class Forecast(BaseModel):
     expected_remaining_offered: float = Field(description="Calls expected for the rest of the month")
     expected_total_offered: float
     weeks: int = Field(description="Weeks of the same weekday and hour the forecast averages (at most 4)")
+    basis: Literal["weekday_hour", "daily_average"] = Field(
+        default="weekday_hour", description="weekday_hour: each remaining hour is the mean of the same weekday and "
+        "hour over recent weeks; daily_average (a scope with only daily figures, which have no hours): each day "
+        "still to come is the mean day of the daily figures so far, with no weekday pattern (weeks is then 0)")
+    days: int = Field(default=0, description="daily_average: the days of figures the mean day is taken from")
 
 
 class KpiDeltas(BaseModel):
@@ -128,6 +133,14 @@ class Completeness(BaseModel):
     members_without_data: list[str] = Field(
         description="A collaboration's member regions without any data in the month (also "
         "named in data_quality); empty for a region", examples=[["SE-Y"]])
+    resolution: Literal["hour", "day", "month"] | None = Field(
+        default=None, description="The coarsest resolution of the data: hour (call records, 15–60-minute "
+        "intervals), day (daily figures) or month (monthly figures: complete for their month, with no day or hour "
+        "breakdown and no percentiles); null without data")
+    days_with_data: int | None = Field(
+        default=None, description="Daily figures only: the days of the month they cover (a day missing among the "
+        "days that are over makes the month partial)")
+    days_in_month: int | None = Field(default=None, examples=[31])
 
 
 class ScopeScorecard(BaseModel):

@@ -91,7 +91,7 @@ def print_report(report: RunReport) -> None:
         f"[bold]{for_terminal(report.origin)}[/bold] ({report.record_kind}, source {for_terminal(report.source)}, "
         f"run {report.run_id}): "
         f"read {report.rows_read}, stored {report.rows_stored}, updated {report.rows_updated}, "
-        f"unchanged {report.rows_unchanged}, rejected {report.rows_rejected}; "
+        f"unchanged {report.rows_unchanged}, rejected {report.rows_rejected}, warnings {report.warnings}; "
         f"{report.hours_refreshed} hours refreshed in {report.seconds:.2f} s"
     )
     for rejection in report.rejections[:10]:
@@ -99,5 +99,10 @@ def print_report(report: RunReport) -> None:
                      highlight=False)
     if report.rows_rejected > 10:
         errors.print(f"  … and {report.rows_rejected - 10} more (GET /api/v1/ingest/rejected?run={report.run_id})")
+    for warning in report.warning_sample[:10]:  # stored without the field: no failure, no exit code of its own
+        errors.print(f"  [yellow]warning[/yellow] {for_terminal(report.origin)} {for_terminal(warning.describe())}",
+                     highlight=False)
+    if report.warnings > 10:
+        errors.print(f"  … and {report.warnings - 10} more (GET /api/v1/ingest/runs/{report.run_id}/warnings)")
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
@@ -20,17 +20,22 @@ from app.cli.base import (
     console,
     db_app,
     errors,
+    fail,
     ingest_app,
     load_settings,
     print_report,
     session_factory,
 )
+from app.cli.dry_run import detected_parser, dry_run_files
 from app.config import Settings
 from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
 from app.ingest.formats import FormatUnavailable, default_formats
-from app.ingest.loader import DefinitionsChanged, IngestError, Parser, SourceKindMismatch
+from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKind
 from app.ingest.lock import IngestBusy, LockWait
+from app.ingest.profile_choice import AUTO
+from app.ingest.profiles import ProfileError, UnknownProfile, load_profiles, profile_parser
+from app.ingest.runs import SourceKindMismatch
 from app.ingest.service import ingest_file, recompute
 from app.kpi.catalog import CATALOG
 from app.kpi.glossary import LANGS, UNITS, Lang, status_mark, status_word
@@ -58,23 +63,53 @@ def db_upgrade() -> None:
     console.print(f"database at {for_terminal(redacted)} is up to date")
 
 
-def _ingest(command: str, paths: list[Path], source: str | None, settings: Settings | None = None) -> None:
-    """Each file in the format the registry chooses for ``vpt ingest <command>`` (by its suffix). A format that
-    cannot be read at all (no usable queue map) ends the command before the next file: it would fail every one."""
+def _profile_parser(command: str, name: str, settings: Settings) -> Parser:
+    """The parser of import profile ``name``, which must map the records ``vpt ingest <command>`` stores, or of the
+    registered format ``name`` of those records (``genesys-conversations``)."""
+    try:
+        profile = load_profiles(settings).get(name)
+    except UnknownProfile as exc:  # a format no profile can describe is named like one (app.ingest.profile_choice)
+        member = next((f for f in default_formats() if f.name == name and f.record_kind == command), None)
+        if member is None:
+            raise fail(exc) from None
+        try:
+            return member.make_parser(settings)
+        except FormatUnavailable as unavailable:
+            raise fail(unavailable) from None
+    except ProfileError as exc:
+        raise fail(exc) from None
+    if profile.record_kind != command:
+        raise fail(f"profile {profile.name!r} maps {profile.record_kind}, not {command}: use "
+                   f"`vpt ingest {profile.record_kind} --profile {profile.name}`")
+    return profile_parser(profile, settings)
+
+
+def _ingest(command: str, paths: list[Path], source: str | None, settings: Settings | None = None,
+            profile: str | None = None) -> None:
+    """Each file in the format the registry chooses for ``vpt ingest <command>`` (by its suffix), or read through
+    import ``profile``. A format that cannot be read at all (no usable queue map) ends the command before the next
+    file: it would fail every one."""
     settings = settings or load_settings()
     formats = default_formats()
     factory = session_factory(settings)
     parsers: dict[str, Parser] = {}
+    if profile is not None and profile != AUTO:
+        parsers[f"profile:{profile}"] = _profile_parser(command, profile, settings)
     rejected = failed = 0
     for path in paths:
-        chosen = formats.for_file(path, command=command)
-        if chosen.name not in parsers:
-            try:
-                parsers[chosen.name] = chosen.make_parser(settings)
-            except FormatUnavailable as exc:
-                errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
-                raise typer.Exit(EXIT_FAILED) from None
-        parser, kind = parsers[chosen.name], chosen.record_kind
+        if profile == AUTO:  # the profile detection names for this file (app.cli.dry_run)
+            parser, kind = detected_parser(settings, cast(RecordKind, command), path), cast(RecordKind, command)
+        elif profile is not None:
+            parser, kind = parsers[f"profile:{profile}"], cast(RecordKind, command)
+        else:
+            chosen = formats.for_file(path, command=command)
+            if chosen.name not in parsers:
+                try:
+                    parsers[chosen.name] = chosen.make_parser(settings)
+                except FormatUnavailable as exc:
+                    errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
+                    raise typer.Exit(EXIT_FAILED) from None
+            parser, kind = parsers[chosen.name], chosen.record_kind
         size = path.stat().st_size if path.is_file() else 0
         show_progress = console.is_terminal and size >= PROGRESS_MIN_BYTES
         try:
@@ -112,18 +147,35 @@ PathsArg = Annotated[list[Path], typer.Argument(help="Files: .csv, or .jsonl (se
 SourceOpt = Annotated[
     str | None, typer.Option(help="Source name; record ids are unique within a source (default VPT_DEFAULT_SOURCE)")
 ]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", help="Read the files through this import profile (`vpt profiles list`); "
+                             "auto: the one `vpt profiles detect` names for each file")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Read, map and check; store nothing: print what the files would give")
+]
 
 
 @ingest_app.command("calls")
-def ingest_calls(paths: PathsArg, source: SourceOpt = None) -> None:
-    """Ingest call-level records (canonical CSV or JSON Lines). Exit 3 when rows were rejected (or all were)."""
-    _ingest("calls", paths, source)
+def ingest_calls(paths: PathsArg, source: SourceOpt = None, profile: ProfileOpt = None,
+                 dry_run: DryRunOpt = False) -> None:
+    """Ingest call-level records (canonical CSV or JSON Lines, or any export an import profile maps). Exit 3 when
+    rows were rejected (or all were); with --dry-run, when nothing would be stored."""
+    if dry_run:
+        dry_run_files("calls", paths, profile)
+        return
+    _ingest("calls", paths, source, profile=profile)
 
 
 @ingest_app.command("intervals")
-def ingest_intervals(paths: PathsArg, source: SourceOpt = None) -> None:
-    """Ingest interval records (canonical CSV). Exit 3 when rows were rejected (or all were)."""
-    _ingest("intervals", paths, source)
+def ingest_intervals(paths: PathsArg, source: SourceOpt = None, profile: ProfileOpt = None,
+                     dry_run: DryRunOpt = False) -> None:
+    """Ingest interval records (canonical CSV, or any report an import profile maps). Exit 3 when rows were
+    rejected (or all were); with --dry-run, when nothing would be stored."""
+    if dry_run:
+        dry_run_files("intervals", paths, profile)
+        return
+    _ingest("intervals", paths, source, profile=profile)
 
 
 @ingest_app.command("queue-log")

@@ -120,6 +120,9 @@ def sources_add(
     page_size: Annotated[int, typer.Option(help="Records per page")] = 1000,
     auth_header_env: Annotated[str | None, typer.Option(help="Variable holding the Authorization value")] = None,
     start: Annotated[str | None, typer.Option(help="Where a new source starts reading (ISO time)")] = None,
+    profile: Annotated[str | None, typer.Option(help="Import profile its deliveries are read through (`vpt profiles "
+                                                "list`): a pull source's pages (a JSON profile of its kind), a push "
+                                                "that names none")] = None,
 ) -> None:
     """Create or change an HTTP pull source in the database; a running worker picks it up.
 
@@ -129,11 +132,12 @@ def sources_add(
         if url is not None or auth_header_env is not None or start is not None:
             errors.print("[red]error[/red] a push source takes no --url, --auth-header-env or --start")
             raise typer.Exit(2)
-        _add_push_source(name)
+        _add_push_source(name, profile)
         return
     if url is None:
         errors.print("[red]error[/red] --url is required for a pull source (--kind calls or intervals)")
         raise typer.Exit(2)
+    from app.ingest.profile_choice import pull_source_profile
     from app.ingest.sources import PullSourceConfig, SourceConfigError, save_source
 
     settings = load_settings()
@@ -141,8 +145,10 @@ def sources_add(
         config = PullSourceConfig.from_mapping({
             "name": name, "kind": kind, "base_url": url, "cadence_seconds": cadence, "overlap_seconds": overlap,
             "page_size": page_size, "auth_header_env": auth_header_env,
-            "start": _moment(start, datetime.now(UTC)) if start else None,
+            "start": _moment(start, datetime.now(UTC)) if start else None, "profile": profile,
         })
+        if profile is not None:  # a refusal (unknown, broken, other kind, not JSON) is printed as every domain error
+            pull_source_profile(settings, profile, "calls" if config.kind == "calls" else "intervals")
         with transaction(session_factory(settings)) as session:
             save_source(session, config)
     except SourceConfigError as exc:
@@ -151,18 +157,22 @@ def sources_add(
     console.print(f"source {for_terminal(name)} saved")
 
 
-def _add_push_source(name: str) -> None:
+def _add_push_source(name: str, profile: str | None = None) -> None:
     from app.ingest.lock import LockWait
+    from app.ingest.profile_choice import usable_profile
     from app.ingest.source_admin import create_push_source, reserved_names
     from app.sanitize import for_terminal
 
     settings = load_settings()
+    if profile is not None:  # a refusal (unknown or broken, naming the usable ones) is printed as every domain error
+        usable_profile(settings, profile)
     with transaction(session_factory(settings)) as session:  # a refusal is printed as every domain error is
-        _, made = create_push_source(session, name, reserved_names(settings),
-                                     LockWait(settings.ingest_lock_wait_seconds, "cli source.create"),
-                                     actor=cli_actor())
-    console.print(f"push source {for_terminal(name)} made: ingest keys may push to it" if made
-                  else f"push source {for_terminal(name)} exists already: nothing changed", highlight=False)
+        source, made = create_push_source(session, name, reserved_names(settings),
+                                          LockWait(settings.ingest_lock_wait_seconds, "cli source.create"),
+                                          actor=cli_actor(), profile=profile)
+        read_by = f" (pushes read through profile {source.profile})" if source.profile else ""
+    console.print(f"push source {for_terminal(name)} made: ingest keys may push to it{for_terminal(read_by)}" if made
+                  else f"push source {for_terminal(name)} exists already{for_terminal(read_by)}", highlight=False)
 
 
 @sources_app.command("remove")
@@ -187,6 +197,29 @@ def sources_remove(
     console.print(f"{removal.kind} source {for_terminal(name)} removed{purged}", highlight=False)
 
 
+@sources_app.command("prefer")
+def sources_prefer(
+    name: Annotated[str, typer.Argument(help="Source name")],
+    prefer: Annotated[bool, typer.Option("--prefer/--no-prefer", help="Mark or unmark the source preferred")] = True,
+) -> None:
+    """Let a source's interval records win where they overlap another source's for one region and queue: its
+    deliveries then supersede the other's overlapped rows (kept, no longer counted), and the other's overlapping
+    deliveries are rejected naming it. Without a preferred source such overlaps are refused."""
+    from app.ingest.conflicts import NoSuchSource, prefer_source
+    from app.sanitize import for_terminal
+
+    settings = load_settings()
+    try:
+        with transaction(session_factory(settings)) as session:
+            before = prefer_source(session.connection(), name, prefer)
+    except NoSuchSource:
+        errors.print(f"[red]error[/red] no source named {for_terminal(name)}")
+        raise typer.Exit(EXIT_FAILED) from None
+    state = "preferred" if prefer else "not preferred"
+    console.print(f"source {for_terminal(name)} is {state}" + ("" if before != prefer else " (unchanged)"),
+                  highlight=False)
+
+
 @sources_app.command("list")
 def sources_list() -> None:
     """Sources with their freshness: last success, last error, position in the feed."""
@@ -198,11 +231,12 @@ def sources_list() -> None:
     with session_factory(settings)() as session:
         rows = list(session.scalars(select(Source).order_by(Source.name)))
     table = Table(title="Källor")
-    for header in ("Namn", "Typ", "På", "Senast lyckad", "Levererat t.o.m.", "Efter", "Senaste fel"):
+    for header in ("Namn", "Typ", "Profil", "På", "Senast lyckad", "Levererat t.o.m.", "Efter", "Senaste fel"):
         table.add_column(header)
     for row in rows:
         table.add_row(
-            for_terminal(row.name), for_terminal(row.kind), "ja" if row.enabled else "nej",
+            for_terminal(row.name), for_terminal(row.kind), for_terminal(row.profile or "–"),
+            "ja" if row.enabled else "nej",
             _when(row.last_success_at), _when(row.delivered_until),
             "" if row.records_behind is None else str(row.records_behind),
             "" if row.last_error is None or (row.last_success_at and row.last_error_at and
@@ -241,7 +275,8 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
             raise typer.Exit(EXIT_FAILED) from None
     console.print(
         f"{for_terminal(name)}: {report.pages} pages, {report.records} records: stored {report.stored}, updated "
-        f"{report.updated}, unchanged {report.unchanged}, rejected {report.rejected}, still queued {report.pending}"
+        f"{report.updated}, unchanged {report.unchanged}, rejected {report.rejected}, warnings {report.warnings}, "
+        f"still queued {report.pending}"
     )
 
 

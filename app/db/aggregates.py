@@ -18,18 +18,23 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
     select,
+    text,
     union,
     union_all,
+    update,
 )
 
 from app.db.models import (
+    COARSE_SQL,
     Call,
     HourlyAggregate,
     HourlyAnsweredBy,
@@ -42,7 +47,8 @@ from app.db.totals import apply_change, touched_sums
 from app.db.touched import create_touched_table, drop_touched_table, touched_hours
 from app.kpi.counts import Definitions
 from app.kpi.histogram import WAIT_BUCKET_EDGES
-from app.kpi.localtime import local_month_bounds, local_month_of
+from app.kpi.localtime import hours_between, local_month_bounds, local_month_of
+from app.kpi.records import DAY_MINUTES
 
 calls = table_of(Call)
 intervals = table_of(IntervalRow)
@@ -57,7 +63,7 @@ SUMMED_COLUMNS = [
     "wait_answered_ms", "wait_abandoned_ms", "call_wait_answered_ms", "answered_wait_unknown",
     "abandoned_wait_unknown",
     "longest_wait_unknown", "talk_sum", "wrap_sum", "call_records", "interval_records",
-    "reported_offered", "interval_counted_offered", *BUCKET_COLUMNS,
+    "reported_offered", "interval_counted_offered", *BUCKET_COLUMNS, "day_records", "month_records",
 ]
 MAX_COLUMNS = ["longest_wait_ms", "latest_record_at"]
 
@@ -110,6 +116,8 @@ def _call_contributions(definitions: Definitions) -> Select[*tuple[Any, ...]]:
         zero.label("reported_offered"),
         zero.label("interval_counted_offered"),
         *buckets,
+        zero.label("day_records"),
+        zero.label("month_records"),
         case((answered, c.wait_ms), else_=None).label("longest_wait_ms"),
         c.arrived_at.label("latest_record_at"),
     ).join(touched_hours, _touches(calls))
@@ -145,9 +153,11 @@ def _interval_contributions(definitions: Definitions) -> Select[*tuple[Any, ...]
         i.offered.label("reported_offered"),
         (i.answered + i.abandoned + i.rejected).label("interval_counted_offered"),
         *[zero.label(name) for name in BUCKET_COLUMNS],
+        _one(i.interval_minutes == DAY_MINUTES).label("day_records"),
+        _one(i.interval_minutes > DAY_MINUTES).label("month_records"),
         i.longest_wait_ms.label("longest_wait_ms"),
         i.interval_end.label("latest_record_at"),
-    ).join(touched_hours, _touches(intervals))
+    ).join(touched_hours, _touches(intervals)).where(i.superseded.is_(false()))
 
 
 def _in_touched(table: Table) -> ColumnElement[bool]:
@@ -186,8 +196,28 @@ def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
         insert(answered_by).from_select(["region", "answered_by_region", "hour_start", "answered"], by_region)
     )
     apply_change(conn, before, touched_sums(conn))
+    _cover_coarse_hours(conn)
     refresh_touched_months(conn)
     return conn.execute(select(func.count()).select_from(touched_hours)).scalar_one()
+
+
+def _cover_coarse_hours(conn: Connection) -> None:
+    """Give each refreshed hour holding day or month records the hours they cover (23–25 for a day, all of a month's
+    for a month), so a month's hours with data count what its figures cover. Few rows (one a day and queue at
+    most), and the span of a local day is calendar arithmetic SQL does not share between the two engines."""
+    i = intervals.c
+    covered: dict[tuple[str, datetime], int] = {}
+    coarse = (select(i.region, i.hour_start, i.interval_end).join(touched_hours, _touches(intervals))
+              .where(text(COARSE_SQL), i.superseded.is_(false())))
+    for region, hour, end in conn.execute(coarse):
+        key = (region, hour)
+        covered[key] = max(covered.get(key, 1), hours_between(hour, end))
+    if covered:
+        conn.execute(
+            update(aggregates).where(aggregates.c.region == bindparam("r"), aggregates.c.hour_start == bindparam("h"))
+            .values(hours_covered=bindparam("n")),
+            [{"r": region, "h": hour, "n": hours} for (region, hour), hours in covered.items()],
+        )
 
 
 def refresh_touched_months(conn: Connection) -> None:
@@ -214,7 +244,7 @@ def rebuild_month(conn: Connection, month: date, regions: list[str] | None = Non
     conn.execute(clear)
     conn.execute(clear_by)
     rolled_up = select(
-        aggregates.c.region, literal(month, Date), func.count(),
+        aggregates.c.region, literal(month, Date), func.sum(aggregates.c.hours_covered),
         *[func.sum(aggregates.c[name]) for name in SUMMED_COLUMNS],
         func.max(aggregates.c.longest_wait_ms), func.max(aggregates.c.latest_record_at),
     ).where(in_month).group_by(aggregates.c.region)

@@ -1,8 +1,13 @@
-"""Typed SQLAlchemy 2.0 models: one metadata, stable constraint names on both backends."""
+"""Typed SQLAlchemy 2.0 models: sources and their runs, reference data (regions, collaborations), targets and the
+worker's state.
+
+Import any core model from here: the base (app.db.base) and the record and aggregate tables (app.db.record_models)
+are re-exported, so importing this module registers every core table on the one ``Base.metadata``.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -16,53 +21,37 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
-    Table,
     Text,
-    UniqueConstraint,
+    false,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from app.db.base import NAMING_CONVENTION as NAMING_CONVENTION
+from app.db.base import Base as Base
+from app.db.base import BigId as BigId
+from app.db.base import table_of as table_of
+from app.db.base import utcnow as utcnow
+from app.db.record_models import COARSE_SQL as COARSE_SQL
+from app.db.record_models import INTERVAL_MINUTES_SQL as INTERVAL_MINUTES_SQL
+from app.db.record_models import AggregateDefinitions as AggregateDefinitions
+from app.db.record_models import Call as Call
+from app.db.record_models import HourlyAggregate as HourlyAggregate
+from app.db.record_models import HourlyAnsweredBy as HourlyAnsweredBy
+from app.db.record_models import IntervalRow as IntervalRow
+from app.db.record_models import MonthlyAggregate as MonthlyAggregate
+from app.db.record_models import MonthlyAnsweredBy as MonthlyAnsweredBy
+from app.db.record_models import RegionTotal as RegionTotal
 from app.db.types import UTCDateTime
-from app.kpi.histogram import BUCKET_COUNT
-from app.kpi.records import CALL_ID_LENGTH, QUEUE_LENGTH
 from app.kpi.targets import ComparatorText
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# Autoincrementing 64-bit keys on PostgreSQL; SQLite only auto-increments a plain INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 #: What a target is set for: the targets' scope_kind column holds exactly these.
 ScopeKind = Literal["region", "collaboration"]
 #: A run's verdict. ``rejected``: rows were read and none was stored, updated or found unchanged (all are kept as
 #: rejected rows and the run commits); like ``failed`` it is no success of its source. What ``status`` holds.
 RunStatus = Literal["running", "succeeded", "rejected", "failed"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def table_of(model: type[Base]) -> Table:
-    """A model's ``Table``, for Core statements. SQLAlchemy types ``__table__`` as any ``FromClause`` (a class
-    may be mapped to a join or a select); every model here is mapped to a table, and this checks it."""
-    table = model.__table__
-    if not isinstance(table, Table):
-        raise TypeError(f"{model.__name__} is mapped to a {type(table).__name__}, not a table")
-    return table
 
 
 class Region(Base):
@@ -101,6 +90,9 @@ class Source(Base):
     # Pull sources (kind http): their settings, and where the platform's feed has been read up to. The cursor
     # is written in the transaction that stores the records it covers, so it never runs ahead of them.
     config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The import profile its deliveries are read through (a pull source's pages; a push that names none), or
+    #: None for the canonical formats. Checked against the profiles when set, looked up when a delivery is read.
+    profile: Mapped[str | None] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     cursor: Mapped[str | None] = mapped_column(String(512))
     delivered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the source's own clock (§5)
@@ -122,7 +114,12 @@ class Source(Base):
     runs_succeeded_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     runs_failed_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     runs_rejected_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    warnings_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # optional fields dropped
     last_run_seconds: Mapped[float | None] = mapped_column(Float)
+    #: Its interval records win where they overlap another source's for one region and queue (issue 14 §3):
+    #: an overlapping delivery of a source not preferred is rejected, and stored rows of such a source that a
+    #: delivery of this one overlaps are marked superseded. Without it, overlapping deliveries are refused.
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiKeySource(Base):
@@ -158,6 +155,9 @@ class IngestRun(Base):
     rows_updated: Mapped[int] = mapped_column(Integer, default=0)
     rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # records stored without a bad optional field (app.db.run_models.IngestWarning), and the fields so dropped
+    rows_warned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     hours_refreshed: Mapped[int] = mapped_column(Integer, default=0)
     first_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -181,167 +181,6 @@ class RejectedRow(Base):
     reason: Mapped[str] = mapped_column(String(512))
     raw: Mapped[str] = mapped_column(Text)
 
-
-# The four high-volume tables below carry no foreign keys: per-row FK checks were most of the SQL time of a
-# bulk upsert (bench/README.md). Their region codes are validated against `regions` by the parser, and
-# source and run ids are created in the same transaction by the loader.
-
-
-class Call(Base):
-    __tablename__ = "calls"
-    __table_args__ = (
-        UniqueConstraint("source_id", "call_id"),
-        CheckConstraint("outcome IN ('answered', 'abandoned', 'rejected')", name="outcome"),
-        Index("ix_calls_region_hour", "region", "hour_start"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    source_id: Mapped[int] = mapped_column(Integer)
-    call_id: Mapped[str] = mapped_column(String(CALL_ID_LENGTH))
-    region: Mapped[str] = mapped_column(String(8))
-    queue: Mapped[str | None] = mapped_column(String(QUEUE_LENGTH))
-    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    outcome: Mapped[str] = mapped_column(String(16))
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    answered_by_region: Mapped[str | None] = mapped_column(String(8))
-    talk_seconds: Mapped[float | None] = mapped_column(Float)
-    wrap_seconds: Mapped[float | None] = mapped_column(Float)
-    # Derived at parse time so that aggregation needs no dialect-specific date arithmetic.
-    wait_ms: Mapped[int | None] = mapped_column(BigInteger)  # whole milliseconds: exact sums
-    hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
-    run_id: Mapped[int] = mapped_column(BigId)  # the ingest run that last wrote it
-
-
-class IntervalRow(Base):
-    __tablename__ = "interval_records"
-    __table_args__ = (
-        UniqueConstraint("source_id", "region", "queue", "interval_start"),
-        CheckConstraint("interval_minutes IN (15, 30, 60)", name="interval_minutes"),
-        Index("ix_interval_records_region_hour", "region", "hour_start"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    source_id: Mapped[int] = mapped_column(Integer)
-    region: Mapped[str] = mapped_column(String(8))
-    queue: Mapped[str] = mapped_column(String(QUEUE_LENGTH), default="")
-    interval_start: Mapped[datetime] = mapped_column(UTCDateTime)
-    interval_minutes: Mapped[int] = mapped_column(Integer)
-    offered: Mapped[int] = mapped_column(Integer)
-    answered: Mapped[int] = mapped_column(Integer)
-    abandoned: Mapped[int] = mapped_column(Integer)
-    abandoned_short: Mapped[int] = mapped_column(Integer)
-    rejected: Mapped[int] = mapped_column(Integer)
-    answered_within_sl: Mapped[int] = mapped_column(Integer)
-    sl_seconds: Mapped[int] = mapped_column(Integer)
-    # the platform's seconds, kept in whole milliseconds like every wait we store
-    wait_answered_ms: Mapped[int | None] = mapped_column(BigInteger)
-    wait_abandoned_ms: Mapped[int | None] = mapped_column(BigInteger)
-    longest_wait_ms: Mapped[int | None] = mapped_column(BigInteger)
-    talk_seconds_sum: Mapped[float | None] = mapped_column(Float)
-    wrap_seconds_sum: Mapped[float | None] = mapped_column(Float)
-    hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
-    interval_end: Mapped[datetime] = mapped_column(UTCDateTime)
-    run_id: Mapped[int] = mapped_column(BigId)
-
-
-def _bucket_columns() -> dict[str, Mapped[int]]:
-    return {f"wait_bucket_{i:02d}": mapped_column(Integer, default=0, nullable=False) for i in range(BUCKET_COUNT)}
-
-
-class _SummedColumns:
-    """The additive figures (SPEC §5), one set per hour and per month: column names mirror ``app.kpi.Counts``;
-    ``wait_bucket_NN`` are non-cumulative counts of answered waits per bucket of ``WAIT_BUCKET_EDGES``."""
-
-    answered: Mapped[int] = mapped_column(Integer, default=0)
-    abandoned: Mapped[int] = mapped_column(Integer, default=0)
-    short_abandons: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
-    answered_within_sl: Mapped[int] = mapped_column(Integer, default=0)
-    answered_sl_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0)
-    wait_abandoned_ms: Mapped[int] = mapped_column(BigInteger, default=0)
-    #: the part of wait_answered_ms from call records: the answered-wait histogram's sum, which must describe
-    #: the same calls as its buckets (interval reports have no per-call waits)
-    call_wait_answered_ms: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    answered_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    abandoned_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    longest_wait_unknown: Mapped[int] = mapped_column(Integer, default=0)
-    longest_wait_ms: Mapped[int | None] = mapped_column(BigInteger)
-    talk_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    wrap_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    call_records: Mapped[int] = mapped_column(Integer, default=0)
-    interval_records: Mapped[int] = mapped_column(Integer, default=0)
-    reported_offered: Mapped[int] = mapped_column(Integer, default=0)
-    interval_counted_offered: Mapped[int] = mapped_column(Integer, default=0)
-    latest_record_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    locals().update(_bucket_columns())
-
-
-class HourlyAggregate(_SummedColumns, Base):
-    """Additive figures of one region's local hour (SPEC §5), keyed by the hour's UTC start."""
-
-    __tablename__ = "hourly_aggregates"
-    __table_args__ = (Index("ix_hourly_aggregates_hour", "hour_start"),)
-
-    region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-
-
-class MonthlyAggregate(_SummedColumns, Base):
-    """The sums of a region's hourly aggregates over one local calendar month, kept with them.
-
-    A month read from here is 21 rows instead of ~15 600 hourly ones: the scorecard and the metrics read
-    closed months (and the month so far: future hours have no rows) this way. It is rebuilt from the hourly
-    rows for every month an ingest or recompute touched, in the same transaction, so it always equals their sum.
-    """
-
-    __tablename__ = "monthly_aggregates"
-
-    region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the local month
-    hours_with_data: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class MonthlyAnsweredBy(Base):
-    __tablename__ = "monthly_answered_by"
-
-    region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    answered_by_region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
-    answered: Mapped[int] = mapped_column(Integer)
-
-
-class HourlyAnsweredBy(Base):
-    """Answered calls of a caller region by the region whose nurse answered, per hour (SPEC §2).
-
-    Only calls whose source names the answering region appear here.
-    """
-
-    __tablename__ = "hourly_answered_by"
-    __table_args__ = (
-        Index("ix_hourly_answered_by_answerer", "answered_by_region", "hour_start"),
-        # the scorecard filters on the span first; without this it scans the whole table
-        Index("ix_hourly_answered_by_hour", "hour_start"),
-    )
-
-    region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    answered_by_region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    answered: Mapped[int] = mapped_column(Integer)
-
-
-class AggregateDefinitions(Base):
-    """The definitions the stored aggregates were built with; changing them requires a recompute."""
-
-    __tablename__ = "aggregate_definitions"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    short_abandon_seconds: Mapped[int] = mapped_column(Integer)
-    sl_seconds: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TargetVersion(Base):
@@ -392,17 +231,3 @@ class WorkerHeartbeat(Base):
     state: Mapped[str] = mapped_column(String(16))  # running | stopping | stopped
     current_job: Mapped[str | None] = mapped_column(String(128))
 
-
-class RegionTotal(Base):
-    """All-time running totals per region behind the Prometheus counters and wait histogram.
-
-    Maintained in the same transaction as the hourly aggregates, from the change of the touched hours:
-    growth is added to ``ingested_*``, shrinkage from corrections to ``corrected_*`` (so both only grow, as
-    counters must); the histogram buckets and the wait sum count growth only.
-    """
-
-    __tablename__ = "region_totals"
-
-    region: Mapped[str] = mapped_column(String(8), primary_key=True)
-    key: Mapped[str] = mapped_column(String(40), primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -15,6 +15,13 @@ beside its reason. The entry is checked before it is opened (``lstat``) and what
 
 A file the service cannot take now (no usable queue map, changed definitions, the ingest lock held, the
 database down) stays where it is for a later scan; only a file at fault is moved to ``failed/``.
+
+Import profiles (docs/profiles.md): a file in ``<drop>/profiles/<name>/`` is read through the profile ``<name>``,
+whatever its suffix says (among the suffixes the drop directory takes at all), as the records that profile holds,
+under the source ``profile_source_name(<name>)``. A folder named after no usable profile (unknown, or its file
+broken) keeps its files for a later scan, with a warning: the profile may be added or fixed. ``profiles`` is
+reserved: no format may have it as its folder (app.ingest.formats.RESERVED_FOLDERS). Neither ``profiles/`` nor a
+folder in it is followed when it is a symbolic link.
 """
 
 from __future__ import annotations
@@ -34,9 +41,12 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.ingest.formats import FormatRegistry, FormatUnavailable, builtin_formats, default_formats
-from app.ingest.loader import DefinitionsChanged, IngestError, RecordKind, RunReport, SourceKindMismatch
+from app.ingest.formats import PROFILES_FOLDER, FormatRegistry, FormatUnavailable, builtin_formats, default_formats
+from app.ingest.loader import DefinitionsChanged, IngestError, Parser
 from app.ingest.lock import IngestBusy
+from app.ingest.profiles import ProfileError, load_profiles, profile_parser
+from app.ingest.profiles.model import NAME as PROFILE_NAME
+from app.ingest.runs import RecordKind, RunReport, SourceKindMismatch
 from app.ingest.service import ingest_bytes
 from app.sanitize import clean
 
@@ -49,6 +59,17 @@ KINDS: dict[str, RecordKind] = builtin_formats().drop_folders()
 def source_name(folder: str) -> str:
     """The source a drop folder's files are ingested under (reserved: no push may take it)."""
     return f"drop-{folder}"
+
+
+
+
+def profile_source_name(profile: str) -> str:
+    """The source the files of ``<drop>/profiles/<profile>/`` are ingested under: ``drop-profiles.<profile>``. A
+    format's folder has no ``.`` in its name, so no folder's source can ever take it; no push source may either
+    (app.ingest.source_admin refuses every name that starts with ``profile_source_name("")``)."""
+    return f"{source_name(PROFILES_FOLDER)}.{profile}"
+
+
 #: The file's fault: it is moved to failed/ with the reason (a refused source name is the delivery's problem too).
 REFUSED = (IngestError, SourceKindMismatch)
 #: The service's: the file stays for a later scan, with a warning and no traceback.
@@ -76,8 +97,32 @@ class Waiting(Exception):
 
 
 def prepare(drop: Path, formats: FormatRegistry | None = None) -> None:
-    for name in (*(formats or default_formats()).drop_folders(), "processed", "failed"):
+    for name in (*(formats or default_formats()).drop_folders(), PROFILES_FOLDER, "processed", "failed"):
         (drop / name).mkdir(parents=True, exist_ok=True)
+
+
+def _folders(drop: Path, registry: FormatRegistry) -> list[str]:
+    """The formats' folders, then ``profiles/<name>`` for every profile folder: directories of the drop
+    directory's own (a link to a directory elsewhere is not followed)."""
+    folders = list(registry.drop_folders())
+    base = drop / PROFILES_FOLDER
+    if base.is_symlink() or not base.is_dir():
+        return folders
+    for entry in sorted(base.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink() or not entry.is_dir() or not PROFILE_NAME.fullmatch(entry.name):
+            log.warning("drop.folder.refused", extra={"folder": clean(str(entry)), "reason": "not a directory of "
+                                                      "the drop directory's own named as an import profile"})
+            continue
+        folders.append(f"{PROFILES_FOLDER}/{entry.name}")
+    return folders
+
+
+def profile_of(folder: str) -> str | None:
+    """The profile a folder of ``_folders`` reads its files through, or None for a format's folder."""
+    prefix = PROFILES_FOLDER + "/"
+    return folder[len(prefix):] if folder.startswith(prefix) else None
 
 
 def refusal(info: os.stat_result) -> str | None:
@@ -124,7 +169,7 @@ def ready_files(
     suffixes = registry.suffixes()
     found = []
     current: dict[Path, tuple[int, float]] = {}
-    for folder in registry.drop_folders():
+    for folder in _folders(drop, registry):
         base = drop / folder
         if base.is_symlink() or not base.is_dir():
             log.warning("drop.folder.refused", extra={"folder": clean(str(base)),
@@ -176,9 +221,10 @@ def _settle_file(drop: Path, path: Path, report: RunReport | None, reason: str |
         "run_id": report.run_id if report else None,
         "rows": None if report is None else {
             "read": report.rows_read, "stored": report.rows_stored, "updated": report.rows_updated,
-            "unchanged": report.rows_unchanged, "rejected": report.rows_rejected,
+            "unchanged": report.rows_unchanged, "rejected": report.rows_rejected, "warned": report.rows_warned,
         },
         "rejections": [] if report is None else [r.describe() for r in report.rejections[:20]],
+        "warnings": [] if report is None else [w.describe() for w in report.warning_sample[:20]],
     }
     _write_summary(target.with_name(target.name + (".report.json" if ok else ".reason.json")), summary)
     if ok:
@@ -193,8 +239,7 @@ def ingest_drop_file(
 ) -> DropResult:
     """Ingest one entry and move it. Raises ``Waiting`` (or one of ``NOT_NOW``, or a database error) when the
     service cannot take it now, leaving it in place; ``FileNotFoundError`` when it went away meanwhile."""
-    chosen = (formats or default_formats()).for_file(path, folder=folder)
-    drop = path.parent.parent
+    drop = path.parents[len(Path(folder).parts)]
     report: RunReport | None = None
     reason: str | None = None
     try:
@@ -202,20 +247,33 @@ def ingest_drop_file(
     except RefusedFile as exc:
         return _settle_file(drop, path, None, clean(str(exc)))
     with raw:
-        try:
-            parser = chosen.make_parser(settings)
-        except FormatUnavailable as exc:  # e.g. no usable queue map: the service's fault, not the file's
-            raise Waiting(str(exc)) from None
+        record_kind, parser, source = _reader(settings, folder, path, formats)
         try:
             report = ingest_bytes(
-                factory, settings, record_kind=chosen.record_kind, raw=raw, origin=path.name,
-                source_name=source_name(folder), source_kind="file", parser=parser,
+                factory, settings, record_kind=record_kind, raw=raw, origin=path.name, source_name=source,
+                source_kind="file", parser=parser,
             )
             if report.status == "rejected":  # the run's own verdict: rows read, none stored
                 reason = f"none of the {report.rows_read} rows could be stored: see ingest run {report.run_id}"
         except REFUSED as exc:
             reason = clean(str(exc))
     return _settle_file(drop, path, report, reason)
+
+
+def _reader(
+    settings: Settings, folder: str, path: Path, formats: FormatRegistry | None,
+) -> tuple[RecordKind, Parser, str]:
+    """What a file of ``folder`` holds, its parser and its source; ``Waiting`` when the service cannot read it now
+    (no usable queue map, no usable profile of the folder's name): the service's fault, not the file's."""
+    profile_name = profile_of(folder)
+    try:
+        if profile_name is not None:
+            profile = load_profiles(settings).get(profile_name)
+            return profile.record_kind, profile_parser(profile, settings), profile_source_name(profile_name)
+        chosen = (formats or default_formats()).for_file(path, folder=folder)
+        return chosen.record_kind, chosen.make_parser(settings), source_name(folder)
+    except (FormatUnavailable, ProfileError) as exc:
+        raise Waiting(str(exc)) from None
 
 
 def scan(

@@ -9,7 +9,7 @@ Every member, ours and a third party's, comes in through a ``vpt.formats`` entry
 ``IngestFormat`` of the same name::
 
     [project.entry-points."vpt.formats"]
-    genesys-intervals = "vpt_genesys:FORMAT"
+    acme-intervals = "vpt_acme:FORMAT"
 
 The built-ins are declared that way in pyproject.toml, and are also registered from ``BUILTIN`` through the same
 ``FormatRegistry.register`` whatever the installed metadata says: an editable install made before a format was
@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import IO, get_args
 
 from app.config import Settings
+from app.ingest.lines import FileFormatError
 from app.ingest.loader import IngestError, Parser, RecordKind
 from app.ingest.parsers import Parsed, ParseOptions
-from app.ingest.rows import FileFormatError, Rejection
+from app.ingest.rows import Rejection
 from app.kpi.records import CallRecord, IntervalRecord
 from app.sanitize import clean
 
@@ -51,10 +52,13 @@ BUILTIN: tuple[tuple[str, str], ...] = (
     ("intervals-csv", "app.ingest.builtin_formats:INTERVALS_CSV"),
     ("intervals-jsonl", "app.ingest.builtin_formats:INTERVALS_JSONL"),
     ("queue-log", "app.ingest.builtin_formats:QUEUE_LOG"),
+    ("genesys-conversations", "app.ingest.genesys:GENESYS_CONVERSATIONS"),
 )
 RECORD_KINDS: tuple[str, ...] = get_args(RecordKind)
+#: The drop directory's folder of import profiles' folders (``<drop>/profiles/<name>/``, app.ingest.dropdir).
+PROFILES_FOLDER = "profiles"
 #: Folders beside the formats' own in the drop directory.
-RESERVED_FOLDERS = frozenset({"processed", "failed"})
+RESERVED_FOLDERS = frozenset({"processed", "failed", PROFILES_FOLDER})
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _FOLDER = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # a directory, and part of its source's name: drop-<folder>
 _SUFFIX = re.compile(r"(\.[a-z0-9]{1,15})?")  # "" takes files without one
@@ -187,7 +191,7 @@ class FormatRegistry:
                 return f"media type {media_type!r} of {member.record_kind} is taken by {taken.origin}"
         if member.drop_folder is not None:
             if not _FOLDER.fullmatch(member.drop_folder) or member.drop_folder in RESERVED_FOLDERS:
-                return (f"drop_folder {member.drop_folder!r}: 1–32 of a–z 0–9 _ -, and neither of "
+                return (f"drop_folder {member.drop_folder!r}: 1–32 of a–z 0–9 _ -, and none of "
                         f"{', '.join(sorted(RESERVED_FOLDERS))}")
             reason = self._shared("drop folder", [f for f in self if f.drop_folder == member.drop_folder], member)
             if reason is not None:

@@ -2,6 +2,22 @@
 
 Each yields, in file order and in constant memory, either a canonical record or a ``Rejection`` that
 names the line and the field. Parsing knows nothing of fetching or storing.
+
+Strict where it matters, forgiving where it is safe (SPEC §3, issue 14 §4): a bad value of a field the record's
+identity or its KPIs rest on rejects the row; a bad *optional* field is left out of the record, which is stored,
+and the row carries a ``FieldWarning`` (field, reason). Bad means whatever the field's reader refuses (not a number,
+negative, too long, a control character, an unknown region, a time that cannot be read or lies outside the years or
+in the future, a profile's failed conversion in ``RawRow.field_errors``) and the consistency checks named below.
+
+- Calls. Required: ``call_id``, ``region``, ``arrived_at``, ``outcome``; ``answered_at`` of an answered call (and
+  none may be given for another outcome); ``ended_at`` of an abandoned call (it gives the wait). Optional, dropped
+  with a warning: ``queue`` (no part of the call's key), ``answered_by_region`` (also when the call was not
+  answered), ``talk_seconds``, ``wrap_seconds``, and ``ended_at`` of an answered or rejected call (also when it
+  lies before the answer or the arrival). A wait over 24 hours rejects: it rests on required times only.
+- Intervals. Required: everything but the five sums below; ``queue`` too, when given, is strict (part of the
+  record's key). Optional, dropped with a warning: ``wait_answered_seconds_sum`` (also when the interval answered
+  no call, or it exceeds 24 hours per answered call), ``wait_abandoned_seconds_sum`` (over 24 hours per abandoned
+  call), ``longest_wait_seconds`` (over 24 hours), ``talk_seconds_sum``, ``wrap_seconds_sum``.
 """
 
 from __future__ import annotations
@@ -9,28 +25,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import IO, Literal
 
-from app.ingest.rows import (
-    FUTURE_TOLERANCE,
-    FieldReader,
-    RawRow,
-    Rejection,
-    RowError,
-    read_csv_rows,
-    read_jsonl_rows,
-)
-from app.kpi.localtime import FallBackResolver
+from app.ingest.fields import FUTURE_TOLERANCE, FieldReader, RowError
+from app.ingest.lines import RawRow, read_csv_rows, read_jsonl_rows
+from app.ingest.rows import FieldWarning, Rejection
+from app.kpi.localtime import STOCKHOLM, FallBackResolver
 from app.kpi.records import (
     CALL_COLUMNS,
     CALL_ID_LENGTH,
+    DAY_MINUTES,
     INTERVAL_COLUMNS,
+    MONTH_WORD,
     QUEUE_LENGTH,
     CallRecord,
     IntervalRecord,
     Outcome,
+    month_minutes,
 )
+from app.sanitize import withhold_digits
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +71,7 @@ Format = Literal["csv", "jsonl"]
 class Parsed:
     position: int
     record: CallRecord | IntervalRecord
+    warnings: tuple[FieldWarning, ...] = ()  # optional fields left out of ``record``, and why
 
 
 ParseResult = Parsed | Rejection
@@ -80,14 +95,16 @@ def _region(reader: FieldReader, name: str, known: frozenset[str], *, required: 
         return None
     code = code.upper()
     if code not in known:
-        raise RowError(name, f"unknown region: {code!r} (expected an ISO 3166-2:SE code such as SE-AC)")
+        # quoted with digit runs withheld: no region code has digits, a caller's number in its column has
+        shown = withhold_digits(code)
+        raise RowError(name, f"unknown region: {shown!r} (expected an ISO 3166-2:SE code such as SE-AC)")
     return code
 
 
 def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver) -> CallRecord:
     call_id = reader.text("call_id", required=True)
     region = _region(reader, "region", options.known_regions, required=True)
-    queue = reader.text("queue", required=False)
+    queue = reader.optional(lambda: reader.text("queue", required=False))
     assert call_id is not None and region is not None
     arrived_naive = reader.timestamp("arrived_at", required=True)
     assert arrived_naive is not None
@@ -100,12 +117,17 @@ def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver
             "outcome", f"unknown outcome: {outcome_text!r} (expected answered, abandoned or rejected)"
         ) from None
     answered_raw = reader.timestamp("answered_at", required=False)
-    ended_raw = reader.timestamp("ended_at", required=False)
     answered_at = reader.utc_after("answered_at", answered_raw, arrived_at) if answered_raw else None
-    ended_at = (
-        reader.utc_after("ended_at", ended_raw, answered_at or arrived_at) if ended_raw else None
+
+    def read_ended() -> datetime | None:
+        ended_raw = reader.timestamp("ended_at", required=False)
+        return reader.utc_after("ended_at", ended_raw, answered_at or arrived_at) if ended_raw else None
+
+    # ended_at gives an abandoned call its wait; of any other call it is a detail, dropped when bad
+    ended_at = read_ended() if outcome is Outcome.ABANDONED else reader.optional(read_ended)
+    answered_by = reader.optional(
+        lambda: _region(reader, "answered_by_region", options.known_regions, required=False)
     )
-    answered_by = _region(reader, "answered_by_region", options.known_regions, required=False)
 
     if outcome is Outcome.ANSWERED:
         if answered_at is None:
@@ -113,17 +135,22 @@ def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver
         if answered_at < arrived_at:
             raise RowError("answered_at", "answered before arrival")
         if ended_at is not None and ended_at < answered_at:
-            raise RowError("ended_at", "ended before it was answered")
+            reader.drop("ended_at", "ended before it was answered")
+            ended_at = None
         wait = (answered_at - arrived_at).total_seconds()
     else:
         if answered_at is not None:
             raise RowError("answered_at", f"answered_at given for a call that was {outcome.value}")
         if answered_by is not None:
-            raise RowError("answered_by_region", f"answered_by_region given for a call that was {outcome.value}")
+            reader.drop("answered_by_region", f"answered_by_region given for a call that was {outcome.value}")
+            answered_by = None
         if outcome is Outcome.ABANDONED and ended_at is None:
             raise RowError("ended_at", "abandoned without ended_at")
         if ended_at is not None and ended_at < arrived_at:
-            raise RowError("ended_at", "ended before arrival")
+            if outcome is Outcome.ABANDONED:
+                raise RowError("ended_at", "ended before arrival")
+            reader.drop("ended_at", "ended before arrival")
+            ended_at = None
         wait = (ended_at - arrived_at).total_seconds() if ended_at and outcome is Outcome.ABANDONED else 0
     if wait > MAX_WAIT_SECONDS:
         field = "answered_at" if outcome is Outcome.ANSWERED else "ended_at"
@@ -137,9 +164,35 @@ def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver
         answered_at=answered_at,
         ended_at=ended_at,
         answered_by_region=answered_by,
-        talk_seconds=reader.number("talk_seconds", required=False),
-        wrap_seconds=reader.number("wrap_seconds", required=False),
+        talk_seconds=reader.optional(lambda: reader.number("talk_seconds", required=False)),
+        wrap_seconds=reader.optional(lambda: reader.number("wrap_seconds", required=False)),
     )
+
+
+def _interval_minutes(reader: FieldReader, start: datetime) -> int:
+    """The stored length of an interval starting at ``start``: 15, 30 or 60 aligned to its length, 1440 for a local
+    day or the word ``month`` for a calendar month (stored as its days × 1440, ``app.kpi.records``), each starting
+    at local midnight: a day or month that does not is a report of something else, and would be counted in the
+    wrong day or month."""
+    text = (reader.text("interval_minutes", required=True) or "").lower()
+    if text == MONTH_WORD:
+        local = start.astimezone(STOCKHOLM)
+        if local.time() != time(0) or local.day != 1:
+            raise RowError("interval_start", "a month's figures must start at local midnight of the 1st "
+                                             f"(Europe/Stockholm), got {local.isoformat()}")
+        return month_minutes(local.date())
+    minutes = reader.count("interval_minutes", required=True)
+    if minutes == DAY_MINUTES:
+        local = start.astimezone(STOCKHOLM)
+        if local.time() != time(0):
+            raise RowError("interval_start", "a day's figures must start at local midnight (Europe/Stockholm), "
+                                             f"got {local.isoformat()}")
+        return DAY_MINUTES
+    if minutes not in INTERVAL_LENGTHS:
+        raise RowError("interval_minutes", f"must be 15, 30, 60, 1440 (a day) or month, got {minutes}")
+    if start.minute % minutes or start.second or start.microsecond:
+        raise RowError("interval_start", f"not aligned to {minutes}-minute intervals")
+    return minutes
 
 
 def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver) -> IntervalRecord:
@@ -148,11 +201,7 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
     start_raw = reader.timestamp("interval_start", required=True)
     assert region is not None and start_raw is not None
     start = reader.utc("interval_start", start_raw, resolver, (region, queue))
-    minutes = reader.count("interval_minutes", required=True)
-    if minutes not in INTERVAL_LENGTHS:
-        raise RowError("interval_minutes", f"must be 15, 30 or 60, got {minutes}")
-    if start.minute % minutes or start.second or start.microsecond:
-        raise RowError("interval_start", f"not aligned to {minutes}-minute intervals")
+    minutes = _interval_minutes(reader, start)
 
     def count(name: str, maximum: int = MAX_INTERVAL_CALLS) -> int:
         value = reader.count(name, required=True, maximum=maximum)
@@ -165,17 +214,21 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
         raise RowError("abandoned_short", "more short abandons than abandons")
     if answered_within_sl > answered:
         raise RowError("answered_within_sl", "more answered within service level than answered")
-    wait_answered = reader.number("wait_answered_seconds_sum", required=False)
-    wait_abandoned = reader.number("wait_abandoned_seconds_sum", required=False)
-    longest = reader.number("longest_wait_seconds", required=False)
+    wait_answered = _optional_number(reader, "wait_answered_seconds_sum")
+    wait_abandoned = _optional_number(reader, "wait_abandoned_seconds_sum")
+    longest = _optional_number(reader, "longest_wait_seconds")
     if answered == 0 and wait_answered:
-        raise RowError("wait_answered_seconds_sum", "wait recorded for an interval with no answered calls")
+        reader.drop("wait_answered_seconds_sum", "wait recorded for an interval with no answered calls")
+        wait_answered = None
     if wait_answered is not None and wait_answered > answered * MAX_WAIT_SECONDS:
-        raise RowError("wait_answered_seconds_sum", f"more than 24 hours per answered call ({answered})")
+        reader.drop("wait_answered_seconds_sum", f"more than 24 hours per answered call ({answered})")
+        wait_answered = None
     if wait_abandoned is not None and wait_abandoned > abandoned * MAX_WAIT_SECONDS:
-        raise RowError("wait_abandoned_seconds_sum", f"more than 24 hours per abandoned call ({abandoned})")
+        reader.drop("wait_abandoned_seconds_sum", f"more than 24 hours per abandoned call ({abandoned})")
+        wait_abandoned = None
     if longest is not None and longest > MAX_WAIT_SECONDS:
-        raise RowError("longest_wait_seconds", "longer than 24 hours")
+        reader.drop("longest_wait_seconds", "longer than 24 hours")
+        longest = None
     return IntervalRecord(
         region=region,
         queue=queue,
@@ -191,9 +244,13 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
         wait_answered_seconds_sum=wait_answered,
         wait_abandoned_seconds_sum=wait_abandoned,
         longest_wait_seconds=longest,
-        talk_seconds_sum=reader.number("talk_seconds_sum", required=False),
-        wrap_seconds_sum=reader.number("wrap_seconds_sum", required=False),
+        talk_seconds_sum=_optional_number(reader, "talk_seconds_sum"),
+        wrap_seconds_sum=_optional_number(reader, "wrap_seconds_sum"),
     )
+
+
+def _optional_number(reader: FieldReader, name: str) -> float | None:
+    return reader.optional(lambda: reader.number(name, required=False))
 
 
 Builder = Callable[[FieldReader, ParseOptions, FallBackResolver], CallRecord | IntervalRecord]
@@ -219,13 +276,24 @@ def _parse(
         reader = FieldReader(row.fields, options.max_field_length, widths, not_after, row.decimal_comma,
                              row.field_errors)
         try:
-            yield Parsed(row.position, build(reader, options, resolver))
+            record = build(reader, options, resolver)
         except RowError as exc:
             yield Rejection(row.position, key, exc.field, exc.reason, row.raw_text(columns, exc.field))
         except (ValueError, ArithmeticError) as exc:  # a check this parser lacks: the row, not the delivery, fails
             log.warning("ingest.row.unreadable", extra={"position": row.position, "error": type(exc).__name__})
             reason = f"unreadable row ({type(exc).__name__}: {exc})"
             yield Rejection(row.position, key, None, reason, row.raw_text(columns))
+        else:
+            warnings = tuple(FieldWarning(row.position, record_key(record), field, reason)
+                             for field, reason in reader.warnings)
+            yield Parsed(row.position, record, warnings)
+
+
+def record_key(record: CallRecord | IntervalRecord) -> str:
+    """How a stored record is named to its reader: its call_id, or region/queue/interval_start (UTC)."""
+    if isinstance(record, CallRecord):
+        return record.call_id
+    return f"{record.region}/{record.queue}/{record.interval_start.isoformat()}"
 
 
 def parse_calls(stream: IO[str], fmt: Format, options: ParseOptions) -> Iterator[ParseResult]:

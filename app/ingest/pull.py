@@ -3,19 +3,24 @@
 The position in the feed (``delivered_until``, the newest change stored) is written in the transaction
 that stores the records, so a crash between fetching and committing re-reads, never skips. Each pull starts
 ``overlap_seconds`` before that position: platforms publish some changes late with their true timestamp,
-and re-reading costs nothing because ingest is idempotent.
+and re-reading costs nothing because ingest is idempotent. Fetching and following the pages over HTTP is
+app.ingest.feed; this module stores them and moves the position.
+
+A source with an import profile (docs/profiles.md) reads each item of a page's ``records`` as one record of that
+JSON profile (app.ingest.profile_choice.page_for_profile). The paging and the position (each record's
+``updated_at``) stay this feed's: a profile maps what a record holds, not the feed. ``region_map`` and leaving out
+calls still ``queued`` are the canonical feed's: the profile maps regions, and its filters leave out what waits.
 """
 
 from __future__ import annotations
 
-import email.utils
 import io
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,35 +32,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.models import JobLease, Source
 from app.db.session import rows_matched, transaction
-from app.errors import VptError
-from app.ingest.bounded_body import ACCEPT_ENCODING, BodyCorrupt, BodyRefused, read_capped, read_snippet
+from app.ingest.feed import FeedPage, iter_pages, updated_at
+from app.ingest.feed import PullError as PullError  # what pull_source raises: its callers import it from here
 from app.ingest.loader import RecordKind, ingest_stream
 from app.ingest.lock import LockWait
-from app.ingest.sources import PullSourceConfig, redact_url
-from app.sanitize import clean
+from app.ingest.profile_choice import page_for_profile, pull_source_profile
+from app.ingest.profiles import Profile, ProfileError, profile_parser
+from app.ingest.sources import PullSourceConfig
 
 log = logging.getLogger(__name__)
-
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-MAX_BYTES_SETTING = "VPT_MAX_PULL_PAGE_BYTES"
-
-
-class PullError(VptError):
-    """The feed could not be read; what was committed before stays, the rest is read again next time.
-
-    502: the platform, not the caller, is at fault (no endpoint pulls today; the CLI and the worker report it)."""
-
-    code = "pull_failed"
-    status_code = 502
-
-
-@dataclass(frozen=True)
-class FeedPage:
-    records: list[dict[str, Any]]
-    next_cursor: str | None
-    has_more: bool
-    remaining: int | None
-    server_time: datetime | None = None
 
 
 @dataclass
@@ -68,118 +53,11 @@ class PullReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    warnings: int = 0  # optional fields left out of stored records
     runs: list[int] = field(default_factory=list)
     delivered_until: datetime | None = None
     stopped_early: bool = False
 
-
-def server_retry_after(response: httpx.Response | None) -> float | None:
-    """Seconds the server asked us to wait (``Retry-After`` as seconds or an HTTP date), if it said so."""
-    header = response.headers.get("retry-after") if response is not None else None
-    if not header:
-        return None
-    try:
-        return max(float(header), 0.0)
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None  # unreadable: fall back to our own backoff
-    if moment.tzinfo is None:
-        return None
-    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
-
-
-def retry_delay(attempt: int, config: PullSourceConfig, response: httpx.Response | None, rng: random.Random) -> float:
-    """The server's ``Retry-After`` when it gives one (never less), else exponential backoff with jitter."""
-    asked = server_retry_after(response)
-    if asked is not None:
-        return asked
-    ceiling = min(config.backoff_max_seconds, config.backoff_seconds * 2**attempt)
-    return rng.uniform(ceiling / 2, ceiling)
-
-
-def fetch_page(
-    client: httpx.Client, config: PullSourceConfig, since: str | None, *, max_bytes: int,
-    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-) -> FeedPage:
-    """One page, retried on transient faults; a page larger than ``max_bytes`` decoded is refused unread.
-
-    Redirects are never followed, whatever the client's setting: the auth header must not reach another host,
-    and the operator fixes ``base_url`` from the target the error names.
-    """
-    rng = rng or random.Random()
-    params: dict[str, str | int] = {"limit": config.page_size}
-    if since:
-        params["since"] = since
-    url = config.base_url.rstrip("/") + "/" + config.kind
-    shown = config.public_url.rstrip("/") + "/" + config.kind  # never a password in a message or log line
-    headers = {"Accept-Encoding": ACCEPT_ENCODING, **config.auth_header()}
-    problem = ""
-    for attempt in range(config.max_retries + 1):
-        response: httpx.Response | None = None
-        try:
-            with client.stream("GET", url, params=params, headers=headers, timeout=config.timeout_seconds,
-                               follow_redirects=False) as response:
-                status = response.status_code
-                if status in RETRYABLE_STATUS:
-                    problem = f"HTTP {status}"
-                elif 300 <= status < 400:
-                    raise PullError(f"{shown}: HTTP {status} {_redirect_target(response)}; redirects are not "
-                                    "followed (the auth header must not go elsewhere): correct base_url")
-                elif status >= 400:
-                    raise PullError(f"{shown}: HTTP {status} {read_snippet(response)!r}")
-                else:
-                    return _page(read_capped(response, max_bytes, MAX_BYTES_SETTING), config)
-        except BodyRefused as exc:
-            raise PullError(f"{shown}: {exc}") from None
-        except httpx.TimeoutException:
-            problem = f"timed out after {config.timeout_seconds} s"
-        except httpx.TransportError as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # a truncated body: the next try may be whole
-            problem = f"body is not valid JSON ({exc})"
-        except BodyCorrupt as exc:
-            problem = str(exc)
-        if attempt < config.max_retries:
-            delay = retry_delay(attempt, config, response, rng)
-            if delay > config.backoff_max_seconds:
-                raise PullError(f"{shown}: {problem}; the server asks to retry after {delay:.0f} s (next run)")
-            log.warning("pull.retry", extra={"source": config.name, "attempt": attempt + 1, "problem": problem,
-                                             "delay_s": round(delay, 2)})
-            sleep(delay)
-    raise PullError(f"{shown}: {problem} (gave up after {config.max_retries + 1} attempts)")
-
-
-def _redirect_target(response: httpx.Response) -> str:
-    """Where a redirect points, absolute, without its password or query values, safe to store and print."""
-    location = response.headers.get("location")
-    if not location:
-        return "without a Location"
-    try:
-        target = str(response.url.join(location))
-    except (httpx.InvalidURL, ValueError):
-        target = location
-    return f"redirects to {clean(redact_url(target), 300)}"
-
-
-def _page(content: bytes, config: PullSourceConfig) -> FeedPage:
-    body = json.loads(content)
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise PullError(f"{config.name}: a page must be an object with a 'records' list")
-    records = body["records"]
-    if len(records) > config.page_size:
-        raise PullError(f"{config.name}: the page has {len(records)} records, more than the {config.page_size} asked")
-    next_cursor = body.get("next_cursor")
-    if next_cursor is not None and not isinstance(next_cursor, str):
-        raise PullError(f"{config.name}: next_cursor must be a string")
-    remaining = body.get("remaining")
-    return FeedPage(
-        [record if isinstance(record, dict) else {"_malformed": record} for record in records],
-        next_cursor, bool(body.get("has_more")), remaining if isinstance(remaining, int) else None,
-        _timestamp(body.get("server_time")),
-    )
 
 
 def _as_jsonl(records: list[dict[str, Any]], config: PullSourceConfig) -> tuple[bytes, int]:
@@ -202,36 +80,17 @@ def _as_jsonl(records: list[dict[str, Any]], config: PullSourceConfig) -> tuple[
     return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace") if lines else b"", pending
 
 
-def _updated_at(record: dict[str, Any]) -> datetime | None:
-    return _timestamp(record.get("updated_at"))
-
-
-def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str):
+def pull_profile(settings: Settings, config: PullSourceConfig) -> Profile | None:
+    """The profile a source's pages are read through, or None; ``PullError`` when it cannot be used (unknown,
+    broken, of the other record kind, or of a container a page is not: app.ingest.profile_choice)."""
+    if config.profile is None:
         return None
+    kind: RecordKind = "calls" if config.kind == "calls" else "intervals"
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
+        return pull_source_profile(settings, config.profile, kind)
+    except ProfileError as exc:
+        raise PullError(f"{config.name}: {exc}") from None
 
-
-def iter_pages(
-    client: httpx.Client, config: PullSourceConfig, since: str | None, *, max_bytes: int,
-    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-) -> Iterator[FeedPage]:
-    """Follow ``next_cursor`` until the feed says it has no more; a feed that stops advancing is an error."""
-    seen: set[str] = set()
-    cursor = since
-    while True:
-        page = fetch_page(client, config, cursor, max_bytes=max_bytes, sleep=sleep, rng=rng)
-        yield page
-        if not page.has_more:
-            return
-        if page.next_cursor is None or page.next_cursor == cursor or page.next_cursor in seen:
-            raise PullError(f"{config.name}: the feed repeated a page (cursor {page.next_cursor!r} did not advance)")
-        seen.add(page.next_cursor)
-        cursor = page.next_cursor
 
 
 @dataclass(frozen=True)
@@ -275,6 +134,11 @@ def pull_source(
     before it stay committed.
     """
     report = PullReport(config.name)
+    try:
+        profile = pull_profile(settings, config)
+    except PullError as exc:
+        _record_failure(factory, config, exc)
+        raise
     with transaction(factory) as session:
         source = _source(session, config)
         position = source.delivered_until
@@ -302,11 +166,11 @@ def pull_source(
             # past what the platform has actually published: later pulls would start beyond real changes.
             horizon = min(page.server_time or datetime.now(UTC), datetime.now(UTC)) + CLOCK_SKEW
             for record in page.records:
-                moment = _updated_at(record)
+                moment = updated_at(record)
                 if moment is not None and moment <= horizon and (newest is None or moment > newest):
                     newest = moment
             if len(buffer) >= config.batch_records or not page.has_more:
-                _store(factory, settings, config, buffer, newest, page, report, lease)
+                _store(factory, settings, config, buffer, newest, page, report, lease, profile)
                 buffer = []
                 if stop is not None and stop.is_set() and page.has_more:
                     report.stopped_early = True
@@ -315,12 +179,7 @@ def pull_source(
         report.stopped_early = True
         return report
     except Exception as exc:
-        with transaction(factory) as session:
-            source = _source(session, config)
-            source.last_error_at = datetime.now(UTC)
-            source.last_error = str(exc)[:2000]
-            source.consecutive_failures += 1
-        log.error("pull.failed", extra={"source": config.name, "error": str(exc)[:500]})
+        _record_failure(factory, config, exc)
         if isinstance(exc, PullError):
             raise
         raise PullError(f"{config.name}: {exc}") from exc
@@ -330,10 +189,19 @@ def pull_source(
     return report
 
 
+def _record_failure(factory: sessionmaker[Session], config: PullSourceConfig, exc: Exception) -> None:
+    with transaction(factory) as session:
+        source = _source(session, config)
+        source.last_error_at = datetime.now(UTC)
+        source.last_error = str(exc)[:2000]
+        source.consecutive_failures += 1
+    log.error("pull.failed", extra={"source": config.name, "error": str(exc)[:500]})
+
+
 def _source(session: Session, config: PullSourceConfig) -> Source:
     source = session.scalar(select(Source).where(Source.name == config.name))
     if source is None:
-        source = Source(name=config.name, kind="http", config=config.to_json())
+        source = Source(name=config.name, kind="http", config=config.to_json(), profile=config.profile)
         session.add(source)
         session.flush()
     return source
@@ -351,10 +219,13 @@ def _hold(session: Session, lease: Lease) -> None:
 
 def _store(
     factory: sessionmaker[Session], settings: Settings, config: PullSourceConfig, records: list[dict[str, Any]],
-    newest: datetime | None, page: FeedPage, report: PullReport, lease: Lease | None,
+    newest: datetime | None, page: FeedPage, report: PullReport, lease: Lease | None, profile: Profile | None = None,
 ) -> None:
-    payload, pending = _as_jsonl(records, config)
-    report.pending += pending
+    if profile is None:
+        payload, pending = _as_jsonl(records, config)
+        report.pending += pending
+    else:
+        payload = page_for_profile(records, profile)
     kind: RecordKind = "calls" if config.kind == "calls" else "intervals"
     stored_nothing = False
     with transaction(factory) as session:
@@ -367,12 +238,14 @@ def _store(
                 definitions=settings.definitions, batch_rows=settings.ingest_batch_rows,
                 max_field_length=settings.max_field_length, max_line_length=settings.max_line_length,
                 lock=LockWait(settings.ingest_lock_wait_seconds, f"worker pull source={config.name}"),
+                parser=None if profile is None else profile_parser(profile, settings),
             )
             stored_nothing = run.status == "rejected"
             report.stored += run.rows_stored
             report.updated += run.rows_updated
             report.unchanged += run.rows_unchanged
             report.rejected += run.rows_rejected
+            report.warnings += run.warnings
             report.runs.append(run.run_id)
         source = _source(session, config)
         if newest is not None:  # the records this position covers are committed with it

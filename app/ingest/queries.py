@@ -4,25 +4,27 @@ Plain functions over a Session, returning the stored rows wrapped in small datac
 does); rendering them is the caller's business (the API maps them to its schemas). A source's stored config may
 hold auth headers, so a view carries only ``PublicConfig``, never the config itself.
 
-Paging is by keyset on ids: runs newest first (``before_id``), rejected rows in file order (``after_id``).
+Paging is by keyset on ids: runs newest first (``before_id``), rejected rows and warnings in file order
+(``after_id``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db.models import IngestRun, RejectedRow, Source
+from app.db.run_models import IngestWarning
 from app.errors import VptError
 from app.ingest.sources import redact_url
 
 
 class RejectedCursorNotFound(VptError, LookupError):
-    """``after_id`` names no rejected row of the run."""
+    """``after_id`` names no rejected row (or warning) of the run."""
 
     code = "not_found"
     status_code = 404
@@ -44,6 +46,13 @@ class RunPage:
 class RejectedPage:
     run_id: int
     rows: list[RejectedRow]  # in file order
+    next_after_id: int | None  # pass as ``after_id`` for the next page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class WarningPage:
+    run_id: int
+    warnings: list[IngestWarning]  # in file order
     next_after_id: int | None  # pass as ``after_id`` for the next page; None on the last page
 
 
@@ -98,17 +107,31 @@ def get_run(session: Session, run_id: int) -> RunView | None:
 
 def list_rejected(session: Session, *, run_id: int, limit: int, after_id: int | None) -> RejectedPage:
     """Rejected rows of one run in file order (position, then id), keyset-paged by the last row's id."""
-    query = select(RejectedRow).where(RejectedRow.run_id == run_id)
+    rows, next_after_id = _in_file_order(session, RejectedRow, "rejected row", run_id, limit, after_id)
+    return RejectedPage(run_id=run_id, rows=rows, next_after_id=next_after_id)
+
+
+def list_warnings(session: Session, *, run_id: int, limit: int, after_id: int | None) -> WarningPage:
+    """Warnings of one run (optional fields left out of stored records) in file order, paged as rejected rows are."""
+    rows, next_after_id = _in_file_order(session, IngestWarning, "warning", run_id, limit, after_id)
+    return WarningPage(run_id=run_id, warnings=rows, next_after_id=next_after_id)
+
+
+_Kept = TypeVar("_Kept", RejectedRow, IngestWarning)
+
+
+def _in_file_order(
+    session: Session, model: type[_Kept], noun: str, run_id: int, limit: int, after_id: int | None
+) -> tuple[list[_Kept], int | None]:
+    query = select(model).where(model.run_id == run_id)
     if after_id is not None:
-        position = session.scalar(
-            select(RejectedRow.position).where(RejectedRow.run_id == run_id, RejectedRow.id == after_id)
-        )
+        position = session.scalar(select(model.position).where(model.run_id == run_id, model.id == after_id))
         if position is None:
-            raise RejectedCursorNotFound(f"run {run_id} has no rejected row {after_id}")
-        query = query.where(tuple_(RejectedRow.position, RejectedRow.id) > tuple_(position, after_id))
-    rows = list(session.scalars(query.order_by(RejectedRow.position, RejectedRow.id).limit(limit + 1)))
+            raise RejectedCursorNotFound(f"run {run_id} has no {noun} {after_id}")
+        query = query.where(tuple_(model.position, model.id) > tuple_(position, after_id))
+    rows = list(session.scalars(query.order_by(model.position, model.id).limit(limit + 1)))
     page = rows[:limit]
-    return RejectedPage(run_id=run_id, rows=page, next_after_id=page[-1].id if len(rows) > limit else None)
+    return page, page[-1].id if len(rows) > limit else None
 
 
 def run_exists(session: Session, run_id: int) -> bool:

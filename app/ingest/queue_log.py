@@ -10,16 +10,16 @@ Memory holds the open calls (queued or talking) plus, for ``SETTLE_AFTER`` of lo
 outcome is settled but might still be revised (left a queue, may enter another) or whose uniqueid may
 still show up (a transferred call entering a new queue must not be counted twice).
 
-Nothing that identifies a caller leaves this module: ENTERQUEUE's data (url|callerid|position) is never
+Nothing that identifies a caller leaves this parser: ENTERQUEUE's data (url|callerid|position) is never
 read. A rejected line whose structure could be read (a valid epoch, a call event, a uniqueid and a queue) keeps
 that structure, with long digit runs (a phone number that slipped into the wrong field) removed; one that could
 not be read keeps only its event name, if it names a call event, and the reason, which quotes none of its text:
-such a "line" may be anything at all, a line of a secrets file among them.
+such a "line" may be anything at all, a line of a secrets file among them. Reading one line, and what of it may
+be kept, is app.ingest.queue_log_lines; this module keeps the calls' state across lines.
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,41 +27,28 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import IO
 
-from app.ingest.parsers import CALL_WIDTHS, MAX_WAIT_SECONDS, Parsed, ParseResult
-from app.ingest.rows import FUTURE_TOLERANCE, BoundedLines, LineTooLong, Rejection, RowError, bad_char_reason
+from app.ingest.fields import FUTURE_TOLERANCE, RowError
+from app.ingest.lines import BoundedLines, LineTooLong
+from app.ingest.parsers import MAX_WAIT_SECONDS, Parsed, ParseResult
+from app.ingest.queue_log_lines import (
+    ABANDON,
+    CALL_EVENTS,
+    CONNECT,
+    ENDS_ANSWERED,
+    ENTERQUEUE,
+    EXITS,
+    CallEvent,
+    raw_text,
+    read_line,
+    read_seconds,
+    show,
+)
+from app.ingest.rows import Rejection
 from app.kpi.records import CallRecord, Outcome
-from app.sanitize import withhold_digits
 
 #: How long (in log time) after its last event a left or refused call is taken to be over. A channel that
 #: left a queue and is still in the dialplan a day later to enter another is not a real case.
 SETTLE_AFTER = timedelta(hours=24)
-
-HEADER_FIELDS = ("epoch", "uniqueid", "queue", "agent", "event")
-
-ENTERQUEUE = "ENTERQUEUE"
-CONNECT = "CONNECT"
-ABANDON = "ABANDON"
-#: event → index of (holdtime, calltime) in its data. The transfers are indexed from the end because
-#: ATTENDEDTRANSFER's method part has one or two fields (BRIDGE|id, APP|name, LINK|chan|chan).
-ENDS_ANSWERED: dict[str, tuple[int, int]] = {
-    "COMPLETEAGENT": (0, 1),
-    "COMPLETECALLER": (0, 1),
-    "TRANSFER": (-3, -2),
-    "BLINDTRANSFER": (-3, -2),
-    "ATTENDEDTRANSFER": (-3, -2),
-}
-#: event → index of waittime in its data (EXITWITHKEY starts with the key pressed).
-EXITS: dict[str, int] = {"EXITWITHTIMEOUT": 2, "EXITEMPTY": 2, "EXITWITHKEY": 3}
-REFUSALS = frozenset({"FULL", "JOINEMPTY", "JOINUNAVAIL"})
-CALL_EVENTS = frozenset({ENTERQUEUE, CONNECT, ABANDON, *ENDS_ANSWERED, *EXITS, *REFUSALS})
-#: Events whose data may be kept in a rejected line's raw text: counters and ids, never caller identity.
-DATA_KEPT = CALL_EVENTS - {ENTERQUEUE}
-
-_EPOCH = re.compile(r"([0-9]{1,12})(?:\.([0-9]*))?")
-_EPOCH_RANGE = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01: anything else is a broken line
-_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
-_SECONDS = re.compile(r"-?[0-9]{1,12}")
-_DOTTED_ID = re.compile(r"(?:.*-)?[0-9]+\.[0-9]+")  # Asterisk uniqueid: [systemname-]epoch.sequence
 
 
 @dataclass(frozen=True)
@@ -96,28 +83,6 @@ class _Call:
     touched_at: datetime  # that line's time
     answered_at: datetime | None = None
     left_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    position: int
-    at: datetime
-    call_id: str
-    queue: str
-    event: str
-    data: list[str]
-
-
-def parse_epoch(text: str) -> datetime | None:
-    """Whole or fractional epoch seconds as an exact UTC instant (microseconds kept, no float rounding)."""
-    match = _EPOCH.fullmatch(text.strip())
-    if match is None:
-        return None
-    seconds = int(match[1])
-    micro = (int(((match[2] or "") + "0000000")[:7]) + 5) // 10  # round half up to the microsecond
-    if not _EPOCH_RANGE[0] <= seconds < _EPOCH_RANGE[1]:
-        return None
-    return _UNIX + timedelta(seconds=seconds, microseconds=micro)
 
 
 class QueueLogParser:
@@ -167,7 +132,8 @@ class QueueLogParser:
     def _line(self, position: int, text: str) -> Iterator[ParseResult]:
         fields = text.split("|")
         try:
-            at, line = self._read(position, fields)
+            at, line = read_line(position, fields, not_after=self._not_after,
+                                 max_field_length=self.options.max_field_length)
         except RowError as exc:  # not a queue_log line as far as can be told: nothing of its text is kept
             self.rejected += 1
             event = fields[4].strip().upper() if len(fields) > 4 else ""
@@ -181,41 +147,10 @@ class QueueLogParser:
             yield from self._apply(line)
         except RowError as exc:
             self.rejected += 1
-            yield Rejection(position, line.call_id, exc.field, exc.reason, self._raw(fields))
+            raw = raw_text(fields, self.options.max_field_length)
+            yield Rejection(position, line.call_id, exc.field, exc.reason, raw)
 
-    def _read(self, position: int, fields: list[str]) -> tuple[datetime, _Line | None]:
-        """The line's time and call event; no event for a well-formed line that has no bearing on any outcome."""
-        if len(fields) < len(HEADER_FIELDS):
-            missing = HEADER_FIELDS[len(fields)]
-            raise RowError(
-                missing, f"the line has {len(fields)} field(s); expected epoch|uniqueid|queue|agent|event|data..."
-            )
-        at = parse_epoch(fields[0])
-        if at is None:
-            raise RowError("epoch", "not an epoch time between 2000 and 2100")
-        if at > self._not_after:
-            raise RowError("epoch", f"more than a day in the future: {at.isoformat()}")
-        event = fields[4].strip().upper()
-        if not event:
-            raise RowError("event", "the event name is empty")
-        if event not in CALL_EVENTS:
-            return at, None
-        call_id, queue = fields[1].strip(), fields[2].strip()
-        if not call_id or call_id.upper() == "NONE":
-            raise RowError("uniqueid", f"{event} without the call's uniqueid")
-        limit = min(self.options.max_field_length, CALL_WIDTHS["call_id"])
-        if len(call_id) > limit:
-            raise RowError("uniqueid", f"longer than {limit} characters")
-        if (bad := bad_char_reason(call_id)) is not None:
-            raise RowError("uniqueid", bad)
-        if withhold_digits(call_id) != call_id and not _DOTTED_ID.fullmatch(call_id):
-            # A uniqueid is [systemname-]epoch.sequence; a bare run of digits means a broken line, maybe a number.
-            raise RowError("uniqueid", "not an Asterisk uniqueid ([systemname-]epoch.sequence)")
-        if not queue or queue.upper() == "NONE":
-            raise RowError("queue", f"{event} without a queue name")
-        return at, _Line(position, at, call_id, queue, event, [d.strip() for d in fields[5:]])
-
-    def _apply(self, line: _Line) -> Iterator[ParseResult]:
+    def _apply(self, line: CallEvent) -> Iterator[ParseResult]:
         call = self._calls.get(line.call_id)
         if call is not None and call.state is _State.DONE:
             self.ignored += 1  # e.g. a transferred call entering its next queue: already counted
@@ -236,7 +171,7 @@ class QueueLogParser:
         else:
             yield from self._refusal(line, call)
 
-    def _enter(self, line: _Line, call: _Call | None) -> Iterator[ParseResult]:
+    def _enter(self, line: CallEvent, call: _Call | None) -> Iterator[ParseResult]:
         if call is None:
             self._open(line, line.at, _State.QUEUED)
         elif call.state is _State.CONNECTED:
@@ -250,7 +185,7 @@ class QueueLogParser:
             call.state, call.current_queue, call.left_at = _State.QUEUED, line.queue, None
             self._touch(call, line)
 
-    def _connect(self, line: _Line, call: _Call | None) -> None:
+    def _connect(self, line: CallEvent, call: _Call | None) -> None:
         holdtime = self._seconds(line, "holdtime", 0, required=call is None)
         if call is None:  # the log began while this call was queued
             assert holdtime is not None
@@ -262,7 +197,7 @@ class QueueLogParser:
             call.state, call.current_queue, call.answered_at, call.left_at = _State.CONNECTED, line.queue, line.at, None
             self._touch(call, line)
 
-    def _end_answered(self, line: _Line, call: _Call | None) -> Parsed:
+    def _end_answered(self, line: CallEvent, call: _Call | None) -> Parsed:
         hold_index, call_index = ENDS_ANSWERED[line.event]
         calltime = self._seconds(line, "calltime", call_index, required=True)
         holdtime = self._seconds(line, "holdtime", hold_index, required=call is None)
@@ -282,7 +217,7 @@ class QueueLogParser:
             arrived_at = call.arrived_at
         return self._final(line, call, Outcome.ANSWERED, arrived_at, answered_at=answered_at, talk=float(calltime))
 
-    def _abandon(self, line: _Line, call: _Call | None) -> Parsed:
+    def _abandon(self, line: CallEvent, call: _Call | None) -> Parsed:
         waittime = self._seconds(line, "waittime", 2, required=call is None)
         if call is None:
             assert waittime is not None
@@ -294,7 +229,7 @@ class QueueLogParser:
             arrived_at = call.arrived_at
         return self._final(line, call, Outcome.ABANDONED, arrived_at)
 
-    def _exit(self, line: _Line, call: _Call | None) -> None:
+    def _exit(self, line: CallEvent, call: _Call | None) -> None:
         waittime = self._seconds(line, "waittime", EXITS[line.event], required=call is None)
         if call is None:
             assert waittime is not None
@@ -306,7 +241,7 @@ class QueueLogParser:
             call.state, call.left_at = _State.LEFT, line.at
             self._touch(call, line)
 
-    def _refusal(self, line: _Line, call: _Call | None) -> Iterator[ParseResult]:
+    def _refusal(self, line: CallEvent, call: _Call | None) -> Iterator[ParseResult]:
         if call is None:
             self._open(line, line.at, _State.REFUSED)
         elif call.state is _State.CONNECTED:
@@ -322,7 +257,7 @@ class QueueLogParser:
     # --- call bookkeeping ------------------------------------------------------------------------------
 
     def _open(
-        self, line: _Line, arrived_at: datetime, state: _State, *,
+        self, line: CallEvent, arrived_at: datetime, state: _State, *,
         answered_at: datetime | None = None, left_at: datetime | None = None,
     ) -> None:
         region = self._region(line)
@@ -331,7 +266,7 @@ class QueueLogParser:
         self._calls[call.call_id] = call
         self._touch(call, line)
 
-    def _touch(self, call: _Call, line: _Line) -> None:
+    def _touch(self, call: _Call, line: CallEvent) -> None:
         self.used += 1
         call.position, call.touched_at = line.position, line.at
         if call.state in _SETTLING:
@@ -341,7 +276,7 @@ class QueueLogParser:
             self._settling.pop(call.call_id, None)
 
     def _final(
-        self, line: _Line, call: _Call | None, outcome: Outcome, arrived_at: datetime, *,
+        self, line: CallEvent, call: _Call | None, outcome: Outcome, arrived_at: datetime, *,
         answered_at: datetime | None = None, talk: float | None = None,
     ) -> Parsed:
         """The line that ends the call: its record now, and its uniqueid remembered as counted."""
@@ -395,7 +330,7 @@ class QueueLogParser:
 
     # --- fields --------------------------------------------------------------------------------------
 
-    def _region(self, line: _Line) -> str:
+    def _region(self, line: CallEvent) -> str:
         """Only the line that opens a call needs its queue mapped: later queues do not move the call."""
         region = self._regions.get(line.queue) or self._folded.get(line.queue.casefold())
         if region is None:
@@ -406,49 +341,17 @@ class QueueLogParser:
             )
         return region
 
-    def _seconds(self, line: _Line, name: str, index: int, *, required: bool) -> int | None:
-        """A whole-second counter from the data; checked whenever present, required only where it is needed."""
-        count = len(line.data)
-        value = line.data[index] if (index >= 0 and index < count) or (index < 0 and count >= 5) else ""
-        if not value:
-            if required:
-                raise RowError(name, f"{line.event} without {name}")
-            return None
-        if _SECONDS.fullmatch(value) is None:
-            raise RowError(name, f"not a whole number of seconds: {self._show(value)}")
-        seconds = int(value)
-        if seconds < 0:
-            raise RowError(name, f"negative: {self._show(value)}")
-        if seconds > MAX_WAIT_SECONDS:
-            raise RowError(name, f"{self._show(value)} seconds is longer than 24 hours")
-        return seconds
+    def _seconds(self, line: CallEvent, name: str, index: int, *, required: bool) -> int | None:
+        return read_seconds(line, name, index, required=required, max_field_length=self.options.max_field_length)
 
     @staticmethod
-    def _check_wait(line: _Line, call: _Call, until: datetime) -> None:
+    def _check_wait(line: CallEvent, call: _Call, until: datetime) -> None:
         wait = (until - call.arrived_at).total_seconds()
         if wait > MAX_WAIT_SECONDS:
             raise RowError("epoch", f"{line.event} {wait:.0f} s after the call arrived: longer than 24 hours")
 
-    # --- what a rejection may show --------------------------------------------------------------------
-
-    def _safe(self, value: str, *, epoch: bool = False) -> str:
-        """A field as it may be kept: clipped, and with any run of digits that could be a phone number removed."""
-        value = value.strip()
-        if len(value) > self.options.max_field_length:
-            value = value[: self.options.max_field_length] + "…"
-        if (epoch and parse_epoch(value) is not None) or _DOTTED_ID.fullmatch(value):
-            return value
-        return withhold_digits(value)
-
     def _show(self, value: str) -> str:
-        return repr(self._safe(value))
-
-    def _raw(self, fields: list[str]) -> str:
-        """Of a line whose structure was read: epoch, uniqueid, queue, agent, event, and the data only of events
-        whose data holds no caller identity."""
-        event = fields[4].strip().upper()
-        kept = fields if event in DATA_KEPT else fields[:5]
-        return "|".join(self._safe(field, epoch=i == 0) for i, field in enumerate(kept))
+        return show(value, self.options.max_field_length)
 
 
 def parse_queue_log(stream: IO[str], options: QueueLogOptions) -> Iterator[ParseResult]:

@@ -21,20 +21,17 @@ from app.db.models import AggregateDefinitions
 from app.db.session import transaction
 from app.ingest.builtin_formats import queue_log_parser
 from app.ingest.formats import FormatRegistry, default_formats
-from app.ingest.loader import (
-    IngestError,
-    Parser,
+from app.ingest.loader import IngestError, Parser, ensure_definitions, ingest_stream
+from app.ingest.lock import IngestBusy, LockWait, take_ingest_lock
+from app.ingest.parsers import Format
+from app.ingest.runs import (
     RecordKind,
     RunReport,
     SourceKindMismatch,
     UnknownSource,
     default_actor,
-    ensure_definitions,
-    ingest_stream,
     record_failed_run,
 )
-from app.ingest.lock import IngestBusy, LockWait, take_ingest_lock
-from app.ingest.parsers import Format
 from app.kpi.counts import Definitions
 from app.sanitize import clean
 

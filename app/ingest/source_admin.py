@@ -6,7 +6,11 @@ caller's transaction, under the ingest lock, together with the aggregates of eve
 the hourly and monthly figures and the metrics' running totals equal a recompute from what remains.
 
 Each writes its audit row (``source.create``, ``source.remove``) in the same transaction, as the actor the entry
-point names: making a source that exists already changes nothing and writes none.
+point names: making a source that exists already changes nothing and writes none, unless it names another import
+profile for it (``source.update``, the profile from and to).
+
+A push source may name the import profile its pushes are read through when they name none (docs/profiles.md);
+the entry point checks the name against the profiles (app.ingest.profile_choice) before it is stored here.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from app.access.audit import record
 from app.config import Settings
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours, touched_hours
 from app.db.models import AggregateDefinitions, Call, IngestRun, IntervalRow, RejectedRow, Source
+from app.db.run_models import IngestWarning
 from app.errors import VptError
 from app.ingest.dropdir import KINDS as DROP_FOLDERS
+from app.ingest.dropdir import profile_source_name
 from app.ingest.dropdir import source_name as drop_source_name
-from app.ingest.loader import DEFAULT_PUSH_SOURCE, SourceKindMismatch, UnknownSource
 from app.ingest.lock import LockWait, take_ingest_lock
+from app.ingest.runs import DEFAULT_PUSH_SOURCE, SourceKindMismatch, UnknownSource
 from app.ingest.sources import NAME
 from app.kpi.counts import Definitions
 
@@ -87,8 +93,15 @@ class Removal:
 
 
 def reserved_names(settings: Settings) -> frozenset[str]:
-    """The names file ingests create their sources under: the drop folders' and ``VPT_DEFAULT_SOURCE``."""
+    """The names file ingests create their sources under: the drop folders' and ``VPT_DEFAULT_SOURCE`` (and every
+    name of a profile folder's source, which ``is_reserved`` tells by its prefix)."""
     return frozenset({settings.default_source, *(drop_source_name(folder) for folder in DROP_FOLDERS)})
+
+
+def is_reserved(name: str, reserved: frozenset[str]) -> bool:
+    """Whether a push source may not take ``name``: one of ``reserved``, or a drop profile folder's source name
+    (app.ingest.dropdir.profile_source_name), whichever profiles exist now."""
+    return name in reserved or name.startswith(profile_source_name(""))
 
 
 def _check_name(name: str) -> None:
@@ -96,27 +109,33 @@ def _check_name(name: str) -> None:
         raise InvalidSourceName()
 
 
-def check_push_source(session: Session, name: str) -> None:
+def check_push_source(session: Session, name: str) -> str | None:
     """Refuse a push before its body is read: an unknown name (but the default) or a source of another kind.
+    Returns the import profile the source reads pushes through when they name none, or None.
 
     The ingest itself resolves the source again, under the lock: this is the early answer, not the guard.
     """
-    kind = session.scalar(select(Source.kind).where(Source.name == name))
-    if kind is None and name != DEFAULT_PUSH_SOURCE:
-        raise UnknownSource(name)
-    if kind is not None and kind != "push":
+    row = session.execute(select(Source.kind, Source.profile).where(Source.name == name)).one_or_none()
+    if row is None:
+        if name != DEFAULT_PUSH_SOURCE:
+            raise UnknownSource(name)
+        return None
+    kind, profile = row
+    if kind != "push":
         raise SourceKindMismatch(name, kind, "push")
+    return profile
 
 
 def create_push_source(
     session: Session, name: str, reserved: frozenset[str] = frozenset(), lock: LockWait | None = None, *,
-    actor: str | None = None, remote_addr: str | None = None,
+    actor: str | None = None, remote_addr: str | None = None, profile: str | None = None,
 ) -> tuple[Source, bool]:
     """The push source ``name`` and whether it was made now (with its audit row, as ``actor``); making one that
-    exists is a no-op.
+    exists is a no-op, but for a ``profile`` other than its own, which it then takes (audited as ``source.update``).
 
-    ``reserved`` are names the file ingests use: refused, so no push source can block them. Raises
-    ``IngestBusy`` when the ingest lock stays taken longer than ``lock.seconds``.
+    ``reserved`` are names the file ingests use: refused (``is_reserved``), so no push source can block them.
+    ``profile`` is a checked profile's name (app.ingest.profile_choice). Raises ``IngestBusy`` when the ingest lock
+    stays taken longer than ``lock.seconds``.
     """
     _check_name(name)
     # Two admins making the same name at once, or a first delivery to it: one makes it, the other finds it.
@@ -125,13 +144,19 @@ def create_push_source(
     if source is not None:
         if source.kind != "push":
             raise SourceKindMismatch(name, source.kind, "push")
+        if profile is not None and profile != source.profile:
+            record(session, actor=actor, action="source.update", subject=f"source:{name}",
+                   details={"profile": profile, "previous_profile": source.profile}, remote_addr=remote_addr)
+            source.profile = profile
+            session.flush()
         return source, False
-    if name in reserved:
+    if is_reserved(name, reserved):
         raise SourceNameReserved(name)
-    source = Source(name=name, kind="push")
+    source = Source(name=name, kind="push", profile=profile)
     session.add(source)
     session.flush()
-    record(session, actor=actor, action="source.create", subject=f"source:{name}", details={"kind": source.kind},
+    details: dict[str, Any] = {"kind": source.kind} | ({"profile": profile} if profile is not None else {})
+    record(session, actor=actor, action="source.create", subject=f"source:{name}", details=details,
            remote_addr=remote_addr)
     return source, True
 
@@ -188,6 +213,7 @@ def _purge(session: Session, source_id: int) -> int:
     conn.execute(insert(touched_hours).from_select(["region", "hour_start"], touched))
     runs = select(IngestRun.id).where(IngestRun.source_id == source_id).scalar_subquery()
     conn.execute(delete(RejectedRow).where(RejectedRow.run_id.in_(runs)))
+    conn.execute(delete(IngestWarning).where(IngestWarning.run_id.in_(runs)))
     conn.execute(delete(Call).where(Call.source_id == source_id))
     conn.execute(delete(IntervalRow).where(IntervalRow.source_id == source_id))
     conn.execute(delete(IngestRun).where(IngestRun.source_id == source_id))

@@ -11,8 +11,10 @@
     page_size = 1000
     overlap_seconds = 300
     region_map = { "Norrbotten" = "SE-BD" }
+    # profile = "amazon-connect-ctr"   # read each page's records through this import profile (app.ingest.pull)
 
-The secret itself never enters the database or a log line: only the name of the variable that holds it.
+The secret itself never enters the database or a log line: only the name of the variable that holds it. The
+profile is stored in the source's own column (``Source.profile``), as every source's is, not in its config.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Source
 from app.errors import VptError
+from app.ingest.profiles.model import NAME as PROFILE_NAME
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 MAX_PAGE_SIZE = 5000
@@ -59,6 +62,7 @@ class PullSourceConfig:
     start: datetime | None = None  # where a new source begins reading; None = the platform's beginning
     region_map: dict[str, str] = field(default_factory=dict)
     enabled: bool = True
+    profile: str | None = None  # an import profile of this kind whose container is JSON (app.ingest.pull)
 
     def auth_header(self) -> dict[str, str]:
         if not self.auth_header_env:
@@ -74,8 +78,10 @@ class PullSourceConfig:
         return redact_url(self.base_url)
 
     def to_json(self) -> dict[str, Any]:
+        """The stored config: all but the profile, which has a column of its own (``Source.profile``)."""
         data = asdict(self)
         data["start"] = self.start.isoformat() if self.start else None
+        del data["profile"]
         return data
 
     @classmethod
@@ -113,6 +119,8 @@ class PullSourceConfig:
             raise SourceConfigError(f"{where}: cadence_seconds ≥ 1, overlap_seconds ≥ 0, max_retries ≥ 0")
         if self.start is not None and self.start.tzinfo is None:
             raise SourceConfigError(f"{where}: start must carry a UTC offset")
+        if self.profile is not None and not PROFILE_NAME.fullmatch(self.profile):
+            raise SourceConfigError(f"{where}: profile must be a profile's name (1–64 of a–z 0–9 . _ -)")
 
 
 def redact_url(url: str) -> str:
@@ -155,6 +163,7 @@ def save_source(session: Session, config: PullSourceConfig) -> Source:
     elif source.kind != "http":
         raise SourceConfigError(f"source {config.name} already exists as a {source.kind} source")
     source.config = config.to_json()
+    source.profile = config.profile
     source.enabled = config.enabled
     session.flush()
     return source
@@ -167,7 +176,8 @@ def pull_sources(session: Session) -> list[PullSourceConfig]:
     rows = session.scalars(select(Source).where(Source.kind == "http", Source.enabled.is_(True)).order_by(Source.name))
     for row in rows:
         try:
-            configs.append(PullSourceConfig.from_mapping(dict(row.config or {}), f"source {row.name}"))
+            configs.append(PullSourceConfig.from_mapping({**(row.config or {}), "profile": row.profile},
+                                                         f"source {row.name}"))
         except (SourceConfigError, ValueError, TypeError) as exc:
             message = f"invalid configuration: {exc}"
             if row.last_error != message:

@@ -9,7 +9,7 @@ upsert only rows whose content changed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +37,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.db.aggregates import touched_hours
 from app.db.models import Call, IntervalRow, table_of
 from app.db.types import UTCDateTime, to_sqlite_text
+from app.ingest.conflicts import refuse_conflicts, supersede
+from app.ingest.rows import Rejection
 from app.kpi.localtime import floor_hour
 from app.kpi.records import CALL_ID_LENGTH, QUEUE_LENGTH, CallRecord, IntervalRecord, optional_ms
 
@@ -192,6 +194,9 @@ class MergeCounts:
     stored: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: rows refused because they overlap what is stored (app.ingest.conflicts), kept as rejected rows of the run
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)  # the first few
 
 
 def _differs(kind: Kind, a: Any, b: Any) -> ColumnElement[bool]:
@@ -218,6 +223,12 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
     staged = conn.execute(select(func.count()).select_from(s)).scalar_one()
     if staged == 0:
         return counts
+    refused = refuse_conflicts(conn, kind.name, s, source_id, run_id)
+    if refused.rows:
+        counts.rejected, counts.rejections = refused.rows, refused.sample
+        staged -= refused.rows
+        if staged == 0:
+            return counts
     distinct_keys = conn.execute(
         select(func.count()).select_from(select(*key_cols).distinct().subquery())
     ).scalar_one()
@@ -280,6 +291,8 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
         s.join(t, _join_key(kind, source_id, s, t))
     ).where(_differs(kind, s, t))
     conn.execute(insert(touched_hours).from_select(["region", "hour_start"], union(new_places, old_places)))
+    if kind is INTERVALS:
+        supersede(conn, s, source_id)
     _upsert(conn, kind, source_id, run_id)
     return counts
 

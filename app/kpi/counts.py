@@ -69,6 +69,10 @@ class Counts:
     answered_for_other_regions: int = 0
     call_records: int = 0
     interval_records: int = 0
+    #: of ``interval_records``, those of a whole local day or a calendar month (coarse statistics, SPEC §3): their
+    #: calls have no hour, so a span holding any has no hour breakdown below their resolution
+    day_records: int = 0
+    month_records: int = 0
     #: offered as the platform reported it, and answered + abandoned + rejected of the same rows
     reported_offered: int = 0
     interval_counted_offered: int = 0
@@ -81,6 +85,16 @@ class Counts:
     @property
     def has_interval_data(self) -> bool:
         return self.interval_records > 0
+
+    @property
+    def resolution(self) -> str | None:
+        """The coarsest resolution of the records summed here: ``month``, ``day``, ``hour`` (call records and
+        15–60-minute intervals) or None without data."""
+        if self.month_records:
+            return "month"
+        if self.day_records:
+            return "day"
+        return "hour" if self.has_data else None
 
     @property
     def has_data(self) -> bool:
@@ -166,6 +180,8 @@ def counts_from_interval(record: IntervalRecord, definitions: Definitions) -> Co
         talk_sum=record.talk_seconds_sum or 0.0,
         wrap_sum=record.wrap_seconds_sum or 0.0,
         interval_records=1,
+        day_records=int(record.resolution == "day"),
+        month_records=int(record.resolution == "month"),
         reported_offered=record.offered,
         interval_counted_offered=record.answered + record.abandoned + record.rejected,
         latest_record_at=record.interval_end,

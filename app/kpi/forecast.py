@@ -30,6 +30,25 @@ _MICROSECOND = timedelta(microseconds=1)
 class Forecast:
     expected_rest: Fraction  # offered calls expected from ``now`` to the end of the month
     weeks: int  # weeks of history the forecast could use (0: none, so no forecast)
+    basis: str = "weekday_hour"  # or "daily_average" (``forecast_from_days``)
+    days: int = 0  # daily_average: the days of figures it stands on
+
+    @property
+    def usable(self) -> bool:
+        return self.weeks > 0 or self.days > 0
+
+
+def forecast_from_days(offered_so_far: int, days_with_figures: int, days_to_come: int) -> Forecast:
+    """The rest of a month known only from daily figures, which have no hours to sample by weekday and hour.
+
+    Each day still to come (the day in progress included: its figures come when it is over) is taken as the mean
+    day of the figures so far. What it assumes: no weekday pattern, no trend within the month, and that a day
+    without figures among those counted had no calls; it says nothing with no day of figures yet. Exact.
+    """
+    if days_with_figures <= 0 or days_to_come <= 0:
+        return Forecast(Fraction(0), 0, "daily_average", 0)
+    return Forecast(Fraction(offered_so_far * days_to_come, days_with_figures), 0, "daily_average",
+                    days_with_figures)
 
 
 def _same_hour_weeks_ago(hour: datetime, weeks: int) -> datetime | None:

@@ -115,6 +115,12 @@ def data_quality_notes(counts: Counts, *, region: bool = True) -> list[str]:
     unknown = counts.answered_wait_unknown + counts.abandoned_wait_unknown
     if unknown:
         notes.append(f"interval reports without wait sums cover {unknown} calls; mean waits are not computed")
+    if counts.month_records:
+        notes.append(f"monthly figures ({counts.month_records} month records): the month's calls are one total, "
+                     "with no day or hour breakdown; wait percentiles are not computed")
+    if counts.day_records:
+        notes.append(f"daily figures ({counts.day_records} day records): a day's calls are one total, with no hour "
+                     "breakdown; wait percentiles are not computed")
     if region and counts.call_records and counts.interval_records:
         notes.append("both call records and interval reports contribute: check that no queue is delivered twice")
     return notes

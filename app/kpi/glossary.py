@@ -125,3 +125,22 @@ SCOPE_KINDS: dict[str, Term] = {
     "region": Term("region", "region"),
     "collaboration": Term("samverkan", "collaboration"),
 }
+
+#: The resolution of a scope's data in a span (``Counts.resolution``, ``Completeness.resolution``): hourly data
+#: (call records, 15–60-minute intervals), or the coarse statistics of SPEC §3, which have no hours.
+RESOLUTIONS: dict[str, Words] = {
+    "hour": Words(Term("timdata", "hourly data"),
+                  Term("samtal eller intervall om högst en timme", "call records or intervals of an hour at most")),
+    "day": Words(Term("dagliga siffror", "daily figures"),
+                 Term("en summa per dag: ingen fördelning på timmar och inga percentiler",
+                      "one total a day: no hour breakdown and no percentiles")),
+    "month": Words(Term("månadssiffror", "monthly figures"),
+                   Term("en summa för månaden: ingen fördelning på dagar eller timmar och inga percentiler",
+                        "one total for the month: no day or hour breakdown and no percentiles")),
+}
+
+
+def resolution_word(resolution: str | None, lang: Lang) -> str:
+    """The short form ("dagliga siffror"); an unknown or missing resolution as its code or an empty string."""
+    words = RESOLUTIONS.get(resolution or "")
+    return (resolution or "") if words is None else words.short[lang]

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Literal
+
+from app.kpi.localtime import STOCKHOLM
 
 #: The canonical columns (SPEC §3) in their documented order: what the parsers read and the simulator writes.
 CALL_COLUMNS: tuple[str, ...] = (
@@ -25,6 +28,35 @@ INTERVAL_COLUMNS: tuple[str, ...] = (
 #: parsers so that a longer value is a rejected row rather than a failed delivery.
 CALL_ID_LENGTH = 128
 QUEUE_LENGTH = 128
+
+#: Coarse statistics (SPEC §3): a local day is stored as ``interval_minutes`` 1440 and a calendar month as its days
+#: times 1440 — the nominal calendar length, whatever the DST changes inside make it in real minutes; the exact
+#: end (the next local midnight, in UTC) is ``interval_end``. So 1440 is a day and more than 1440 is a month.
+DAY_MINUTES = 1440
+#: What a month's length in days can be, as stored: the values the storage's CHECK admits beside 15, 30, 60, 1440.
+MONTH_MINUTES = tuple(days * DAY_MINUTES for days in (28, 29, 30, 31))
+#: The word the canonical formats take for a calendar month in ``interval_minutes``.
+MONTH_WORD = "month"
+Resolution = Literal["interval", "day", "month"]
+
+
+def resolution_of(interval_minutes: int) -> Resolution:
+    if interval_minutes < DAY_MINUTES:
+        return "interval"
+    return "day" if interval_minutes == DAY_MINUTES else "month"
+
+
+def month_minutes(first: date) -> int:
+    """The stored ``interval_minutes`` of the local calendar month that starts on ``first``."""
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return (following - first).days * DAY_MINUTES
+
+
+def local_days_later(start: datetime, days: int) -> datetime:
+    """UTC instant of the local midnight ``days`` calendar days after the local day of ``start`` (23, 24 or 25
+    hours a day)."""
+    following = start.astimezone(STOCKHOLM).date() + timedelta(days=days)
+    return datetime(following.year, following.month, following.day, tzinfo=STOCKHOLM).astimezone(UTC)
 
 
 class Outcome(StrEnum):
@@ -94,5 +126,12 @@ class IntervalRecord:
     wrap_seconds_sum: float | None = None
 
     @property
+    def resolution(self) -> Resolution:
+        return resolution_of(self.interval_minutes)
+
+    @property
     def interval_end(self) -> datetime:
-        return self.interval_start + timedelta(minutes=self.interval_minutes)
+        """A day or month ends at the local midnight that ends it, not ``interval_minutes`` later (DST)."""
+        if self.interval_minutes < DAY_MINUTES:
+            return self.interval_start + timedelta(minutes=self.interval_minutes)
+        return local_days_later(self.interval_start, self.interval_minutes // DAY_MINUTES)

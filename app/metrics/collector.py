@@ -236,6 +236,8 @@ class VptCollector(Collector):
                                    "stored), failed", labels=["source", "status"])
         duration = GaugeMetricFamily("vpt_ingest_last_run_duration_seconds", "Duration of the last ingest run",
                                      labels=["source"])
+        warnings = CounterMetricFamily("vpt_ingest_warnings", "Optional fields left out of stored records (bad "
+                                       "values; the records kept)", labels=["source"])
         for source in session.scalars(select(Source).order_by(Source.name)):
             label = [source.name]
             for family, value in ((last_success, _timestamp(source.last_success_at)),
@@ -252,7 +254,8 @@ class VptCollector(Collector):
             runs.add_metric([source.name, "succeeded"], source.runs_succeeded_total)
             runs.add_metric([source.name, "rejected"], source.runs_rejected_total)  # rows read, none stored
             runs.add_metric([source.name, "failed"], source.runs_failed_total)
-        yield from (last_success, last_error, delivered, failures, behind, cadence, rows, runs, duration)
+            warnings.add_metric(label, source.warnings_total)
+        yield from (last_success, last_error, delivered, failures, behind, cadence, rows, runs, duration, warnings)
 
     def _worker(self, session: Session, now: datetime) -> Iterator[Metric]:
         heartbeat = latest_heartbeat(session)

@@ -89,6 +89,7 @@ class Completeness:
     starts_late: bool = False
     missing_members: tuple[str, ...] = ()  # names of a collaboration's member regions without data
     partial_members: tuple[str, ...] = ()  # names of its members with data that start late or end early
+    resolution: str | None = None  # hour | day | month (coarse statistics have no hours: no worst hours or days)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class ForecastFigures:
     expected_remaining_offered: float
     expected_total_offered: float
     weeks: int
+    basis: str = "weekday_hour"  # or daily_average
+    days: int = 0
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,8 @@ def _page(session: Session, by_key: dict[tuple[str, str], ScopeEntry], kind: str
             expected_remaining_offered=forecast.expected_remaining_offered,
             expected_total_offered=forecast.expected_total_offered,
             weeks=forecast.weeks,
+            basis=forecast.basis,
+            days=forecast.days,
         ),
         series=points,
         worst_days=worst_days(daily(session, kind, code, month)["days"]),
@@ -217,6 +222,7 @@ def _completeness(completeness: ScopeCompleteness) -> Completeness:
         missing_members=tuple(sorted((m.name for m in members if not m.hours_with_data), key=swedish_sort_key)),
         partial_members=tuple(sorted((m.name for m in members if m.hours_with_data and m.partial),
                                      key=swedish_sort_key)),
+        resolution=completeness.resolution,
     )
 
 
@@ -244,7 +250,7 @@ def _point(entry: SeriesMonth, now: datetime) -> MonthPoint:
 
 def worst_days(days: list[dict[str, Any]], limit: int = WORST_DAYS) -> list[DayFigures]:
     """The ``limit`` days with calls and the lowest answer rate, lowest first (ties: the earlier day first)."""
-    with_calls = [d for d in days if d["kpis"]["answer_rate"] is not None]
+    with_calls = [d for d in days if d["kpis"] is not None and d["kpis"]["answer_rate"] is not None]
     with_calls.sort(key=lambda d: (d["kpis"]["answer_rate"], d["date"]))
     return [
         DayFigures(

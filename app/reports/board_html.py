@@ -18,7 +18,7 @@ from html import escape
 from typing import Literal
 
 from app.kpi.catalog import RATIO_KPIS, SECONDS_KPIS
-from app.kpi.glossary import NO_TARGET, Lang, status_word
+from app.kpi.glossary import NO_TARGET, RESOLUTIONS, Lang, status_word
 from app.reports.board import DayFigures, Figures, MonthPoint, Report, ReportPage, ScopeRow, TargetState
 from app.reports.board_text import (
     COMPARATOR,
@@ -166,10 +166,14 @@ def _notes(report: Report, page: ReportPage, lang: Lang) -> list[str]:
             if page.has_data:
                 notes.append(t["no_forecast"])
         else:
-            notes.append(t["forecast"].format(weeks=forecast.weeks,
-                                              rest=number(forecast.expected_remaining_offered, lang),
-                                              total=number(forecast.expected_total_offered, lang)))
+            notes.append(t["forecast_daily" if forecast.basis == "daily_average" else "forecast"].format(
+                weeks=forecast.weeks, days=forecast.days, rest=number(forecast.expected_remaining_offered, lang),
+                total=number(forecast.expected_total_offered, lang)))
             notes.extend(_needed(page.main, lang))
+    resolution = page.completeness.resolution
+    if page.has_data and resolution in RESOLUTIONS and resolution != "hour":  # coarse statistics: no hours
+        notes.append(t["resolution"].format(resolution=RESOLUTIONS[resolution].short[lang],
+                                            explained=RESOLUTIONS[resolution].long[lang]))
     if page.has_data and page.completeness.partial:
         latest = page.completeness.latest_record_at
         notes.append(t["partial"].format(

@@ -44,6 +44,10 @@ TEXT: dict[Lang, dict[str, str]] = {
         "in_progress": "{month} pågår: siffrorna gäller månaden hittills, till och med {now}.",
         "forecast": "Prognos (samma veckodag och timme de senaste {weeks} veckorna): ytterligare cirka {rest} "
                     "inkommande samtal, cirka {total} för hela månaden.",
+        "forecast_daily": "Prognos (genomsnittsdagen i de dagliga siffrorna hittills, {days} dagar, utan "
+                          "veckodagsmönster): ytterligare cirka {rest} inkommande samtal, cirka {total} för hela "
+                          "månaden.",
+        "resolution": "Underlaget är {resolution}: {explained}.",
         "needed_rate": "För att nå målet för svarsfrekvens ({target}) behöver {needed} av de återstående "
                        "samtalen besvaras.",
         "needed_rate_done": "Målet för svarsfrekvens ({target}) nås även om inga fler samtal besvaras.",
@@ -101,6 +105,9 @@ TEXT: dict[Lang, dict[str, str]] = {
         "in_progress": "{month} is in progress: figures are for the month so far, up to {now}.",
         "forecast": "Forecast (same weekday and hour over the last {weeks} weeks): about {rest} more incoming "
                     "calls, about {total} for the whole month.",
+        "forecast_daily": "Forecast (the mean day of the daily figures so far, {days} days, with no weekday "
+                          "pattern): about {rest} more incoming calls, about {total} for the whole month.",
+        "resolution": "The data are {resolution}: {explained}.",
         "needed_rate": "To meet the answer-rate target ({target}), {needed} of the remaining calls must be "
                        "answered.",
         "needed_rate_done": "The answer-rate target ({target}) is met even if no more calls are answered.",

@@ -40,13 +40,18 @@ from app.scorecard.service import (
     ScopeFigures,
     UnknownScope,
     check_year,
+    daily_forecasts,
     forecasts_for,
     parse_month,
+    resolution_of,
     target_rows,
     targets_by_scope,
 )
 
 MAX_MONTHS = 120
+#: Why a day's or an hour's figures are null: they come from coarse statistics (SPEC §3), which have no days or hours.
+NO_DAYS = "monthly figures: the month's calls are one total, with no breakdown by day or hour"
+NO_HOURS = "daily figures: the day's calls are one total, with no breakdown by hour"
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -79,7 +84,7 @@ def _figures(session: Session, kind: str, code: str, name: str, regions: list[st
     firsts = first_hours_in_span(session, by_region, start, end)
     members = [
         RegionData(region, names.get(region, region), by_region[region][1], firsts.get(region),
-                   by_region[region][0].latest_record_at) if region in by_region
+                   by_region[region][0].latest_record_at, by_region[region][0].resolution) if region in by_region
         else RegionData(region, names.get(region, region), 0, None, None)
         for region in regions
     ]
@@ -132,7 +137,8 @@ def monthly_series(
             kpis=KpiFigures.of(figures.kpis),
             targets=target_rows(targets, figures, month, closed, forecast) if start <= now else (),
             completeness=completeness(kind, figures.hours_with_data, figures.hours_in_span,
-                                      figures.counts.latest_record_at, members, start, end, now),
+                                      figures.counts.latest_record_at, members, start, end, now,
+                                      **resolution_of(session, figures, start, end)),
         ))
         month = next_month(month)
     return SeriesDocument(scope=code, kind="region" if kind == "region" else "collaboration", name=name,
@@ -147,6 +153,8 @@ def _forecast(
     if not start <= now < end:
         return None
     key = (kind, code)
+    if figures.counts.resolution == "day":
+        return daily_forecasts(session, {key: regions}, [figures], start, end).get(key)
     return forecasts_for(session, {key: regions}, [key], now, end, {key: figures.counts.latest_record_at},
                          history)[key]
 
@@ -181,12 +189,16 @@ def daily(session: Session, kind: str, code: str, month: date) -> dict[str, Any]
     while day < next_month(month):
         day_start, day_end = local_day_bounds(day)
         counts = sum_counts(by_day.get(day, [])) if day in by_day else Counts()
+        coarse = counts.month_records > 0  # a month's figures sit in its first day: they have no days
         days.append({
             "date": day.isoformat(),
             "weekday": day.isoweekday(),
-            "kpis": compute_kpis(counts, cross_region=kind == "region").as_dict(),
-            "hours_with_data": len(hours_by_day.get(day, ())),
+            "kpis": None if coarse else compute_kpis(counts, cross_region=kind == "region").as_dict(),
+            "hours_with_data": hours_between(day_start, day_end) if counts.day_records and not coarse
+            else len(hours_by_day.get(day, ())),
             "hours_in_day": hours_between(day_start, day_end),
+            "resolution": counts.resolution,
+            "note": NO_DAYS if coarse else None,
         })
         day += timedelta(days=1)
     return {"scope": code, "kind": kind, "name": name, "month": month.strftime("%Y-%m"), "days": days}
@@ -202,12 +214,15 @@ def hourly(session: Session, kind: str, code: str, day: date) -> dict[str, Any]:
         local = hour.astimezone(STOCKHOLM)
         counts = by_hour.get(hour, Counts())
         offset = local.strftime("%z")
+        coarse = bool(counts.day_records or counts.month_records)  # a day's or month's calls have no hour
         hours.append({
             "hour_start": local.isoformat(),
             "local_hour": local.strftime("%H:%M"),
             "utc_offset": f"{offset[:3]}:{offset[3:]}",
             "has_data": hour in with_data,
-            "kpis": compute_kpis(counts, cross_region=kind == "region").as_dict(),
+            "kpis": None if coarse else compute_kpis(counts, cross_region=kind == "region").as_dict(),
+            "resolution": counts.resolution,
+            "note": (NO_DAYS if counts.month_records else NO_HOURS) if coarse else None,
         })
         hour += timedelta(hours=1)
     return {"scope": code, "kind": kind, "name": name, "date": day.isoformat(), "hours_in_day": len(hours),

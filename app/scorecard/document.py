@@ -112,6 +112,9 @@ class ForecastEntry:
     expected_remaining_offered: float
     expected_total_offered: float
     weeks: int  # weeks of the same weekday and hour averaged (at most 4)
+    #: ``weekday_hour``, or ``daily_average`` for daily figures (no hours to sample: the mean day so far)
+    basis: str = "weekday_hour"
+    days: int = 0  # daily_average: the days the mean is taken over
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,10 @@ class Completeness:
     ends_early: bool
     members: tuple[MemberCompleteness, ...]  # a collaboration's member regions; empty for a region
     members_without_data: tuple[str, ...]  # their codes; empty for a region
+    #: the coarsest resolution of the data: ``hour`` (calls, intervals), ``day`` or ``month`` figures; None: no data
+    resolution: str | None = None
+    days_with_data: int | None = None  # daily figures only: the days they cover
+    days_in_month: int | None = None
 
     def member(self, code: str) -> MemberCompleteness | None:
         return next((m for m in self.members if m.code == code), None)

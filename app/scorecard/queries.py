@@ -20,7 +20,7 @@ from app.db.models import (
 )
 from app.db.types import UTCDateTime
 from app.kpi.counts import Counts, Definitions
-from app.kpi.localtime import local_month_bounds, local_month_of
+from app.kpi.localtime import HOUR, hours_between, local_month_bounds, local_month_of
 
 agg = HourlyAggregate.__table__
 answered_by = HourlyAnsweredBy.__table__
@@ -39,7 +39,7 @@ def _summed_columns() -> list[Any]:
         *[func.sum(agg.c[name]).label(name) for name in SUMMED_COLUMNS],
         func.max(agg.c.longest_wait_ms).label("longest_wait_ms"),
         type_coerce(func.max(agg.c.latest_record_at), UTCDateTime).label("latest_record_at"),
-        func.count().label("hours"),
+        func.sum(agg.c.hours_covered).label("hours"),  # a day's or month's figures cover all of its hours
     ]
 
 
@@ -73,8 +73,9 @@ def counts_by_region(
     if regions is not None:
         query = query.where(agg.c.region.in_(list(regions)))
     result: dict[str, tuple[Counts, int]] = {}
-    for row in session.execute(query).mappings():
-        result[row["region"]] = (_counts(row), int(row["hours"]))
+    span_hours = hours_between(start, end)
+    for row in session.execute(query).mappings():  # a month's figures in a shorter span cover all of it, no more
+        result[row["region"]] = (_counts(row), min(int(row["hours"]), span_hours))
     _add_cross_region(session, result, start, end)
     return result
 
@@ -184,13 +185,22 @@ def _apply_cross_region(result: dict[str, tuple[Counts, int]], pairs: Iterable[A
 
 
 def distinct_hours_with_data(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> int:
-    return int(
-        session.execute(
-            select(func.count(func.distinct(agg.c.hour_start))).where(
-                agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end
-            )
-        ).scalar_one()
-    )
+    """Hours in [start, end) with data of any of ``regions``: those of a day's or month's figures are all the hours
+    they cover."""
+    fine = agg.c.hours_covered == 1
+    in_span = (agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end)
+    count = int(session.execute(select(func.count(func.distinct(agg.c.hour_start))).where(*in_span, fine))
+                .scalar_one())
+    coarse = session.execute(
+        select(type_coerce(agg.c.hour_start, UTCDateTime), agg.c.hours_covered).where(*in_span, ~fine)
+    ).all()
+    if not coarse:
+        return count
+    hours = {moment for moment, in session.execute(
+        select(type_coerce(agg.c.hour_start, UTCDateTime)).where(*in_span, fine).distinct())}
+    for first, covered in coarse:
+        hours.update(first + k * HOUR for k in range(int(covered)) if first + k * HOUR < end)
+    return len(hours)
 
 
 def offered_by_region_hour(
@@ -240,3 +250,11 @@ def data_version(session: Session) -> tuple[Any, ...]:
     runs on every scorecard request and the equivalent nested ``select()`` cost three times the CPU to
     build and execute. Only compared for equality (``updated_at`` comes back as the driver gives it)."""
     return tuple(session.execute(_DATA_VERSION_SQL).one())
+
+
+def days_with_day_figures(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> int:
+    """Local days in [start, end) with daily figures of any of ``regions``: each day's sit in its first hour."""
+    return int(session.execute(
+        select(func.count(func.distinct(agg.c.hour_start))).where(
+            agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end, agg.c.day_records > 0)
+    ).scalar_one())

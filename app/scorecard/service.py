@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from app.kpi.counts import Counts, Definitions, sum_counts
 from app.kpi.forecast import (
     Forecast,
     SamplePlan,
+    forecast_from_days,
     forecast_rest,
     in_progress_status,
     needed_answer_rate,
@@ -23,7 +25,15 @@ from app.kpi.forecast import (
     sample_plan,
 )
 from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
-from app.kpi.localtime import HOUR, floor_hour, hours_between, local_month_bounds, previous_month, utc_iso
+from app.kpi.localtime import (
+    HOUR,
+    STOCKHOLM,
+    floor_hour,
+    hours_between,
+    local_month_bounds,
+    previous_month,
+    utc_iso,
+)
 from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
 from app.scorecard.completeness import PARTIAL_AFTER, RegionData, completeness, member_notes
 from app.scorecard.document import (
@@ -39,6 +49,7 @@ from app.scorecard.document import (
 from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import (
     counts_by_region,
+    days_with_day_figures,
     distinct_hours_with_data,
     first_hours,
     first_hours_in_span,
@@ -116,7 +127,7 @@ def target_rows(
         needed: Fraction | None = None
         if closed:
             status: Status = closed_month_status(kpis, target)
-        elif forecast is None or not forecast.weeks:
+        elif forecast is None or not forecast.usable:
             status = month_to_date_status(kpis, target)
         else:
             if kpi == "answer_rate":
@@ -191,15 +202,47 @@ def completeness_by_scope(
         if region is None:
             return RegionData(code, names.get(code, code), 0, None, None)
         return RegionData(code, region.name, region.hours_with_data, firsts.get(code),
-                          region.counts.latest_record_at)
+                          region.counts.latest_record_at, region.counts.resolution)
 
     return {
         (f.kind, f.scope): completeness(
             f.kind, f.hours_with_data, f.hours_in_span, f.counts.latest_record_at,
             [data(f.scope)] if f.kind == "region" else [data(r) for r in f.members], start, end, now,
+            **resolution_of(session, f, start, end),
         )
         for f in all_figures
     }
+
+
+def resolution_of(session: Session, figures: ScopeFigures, start: datetime, end: datetime) -> dict[str, Any]:
+    """The resolution arguments of ``completeness``: daily figures also count their days (one query, only then)."""
+    resolution = figures.counts.resolution
+    regions = list(figures.members) if figures.kind == "collaboration" else [figures.scope]
+    days = days_with_day_figures(session, regions, start, end) if resolution == "day" else None
+    return {"resolution": resolution, "days_with_data": days}
+
+
+def daily_forecasts(
+    session: Session, members: dict[tuple[str, str], list[str]], all_figures: list[ScopeFigures], start: datetime,
+    end: datetime,
+) -> dict[tuple[str, str], Forecast]:
+    """The month in progress of scopes with daily figures: their calls sit at midnight, so the weekday-and-hour
+    forecast has nothing to sample; each day still to come is the mean day so far (``forecast_from_days``), from the
+    first day with data to the end of the figures (the day in progress is still to come)."""
+    out: dict[tuple[str, str], Forecast] = {}
+    for f in all_figures:
+        latest = f.counts.latest_record_at
+        if f.counts.resolution != "day" or latest is None:
+            continue
+        key = (f.kind, f.scope)
+        firsts = first_hours_in_span(session, members.get(key, [f.scope]), start, end)
+        if not firsts:
+            continue
+        first_day = min(firsts.values()).astimezone(STOCKHOLM).date()
+        figures_end = latest.astimezone(STOCKHOLM).date()
+        out[key] = forecast_from_days(f.counts.offered, (figures_end - first_day).days,
+                                      (end.astimezone(STOCKHOLM).date() - figures_end).days)
+    return out
 
 
 def scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
@@ -306,6 +349,8 @@ def monthly_scorecard(
         session, members, [(f.kind, f.scope) for f in all_figures], now, end,
         {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures}, history,
     ) if in_progress else {}
+    if in_progress:
+        forecasts.update(daily_forecasts(session, members, all_figures, start, end))
     completeness_of = completeness_by_scope(session, all_figures, start, end, now)
     for figures in all_figures:
         key = (figures.kind, figures.scope)
@@ -317,10 +362,12 @@ def monthly_scorecard(
             name=figures.name,
             kpis=kpis,
             targets=target_rows(targets.get(key, []), figures, month, closed, forecast),
-            forecast=None if forecast is None or not forecast.weeks else ForecastEntry(
+            forecast=None if forecast is None or not forecast.usable else ForecastEntry(
                 expected_remaining_offered=round(float(forecast.expected_rest), 1),
                 expected_total_offered=round(float(figures.counts.offered + forecast.expected_rest), 1),
                 weeks=forecast.weeks,
+                basis=forecast.basis,
+                days=forecast.days,
             ),
             comparisons=None if before is None else Comparisons(
                 previous_month=_comparison(kpis, before[0][1].get(key), before[0][0]),

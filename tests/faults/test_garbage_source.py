@@ -1,7 +1,7 @@
 """Two pull sources over real HTTP; one sends well-formed pages of garbage records for a simulated hour.
 
 The clock is simulated: the feeds publish what exists at the simulated time, and the ingest code and the
-alert evaluation read the same clock (the loader and the pull client are given a ``datetime`` whose
+alert evaluation read the same clock (the run bookkeeping and the pull are given a ``datetime`` whose
 ``now()`` is the simulated one), so an hour passes in a few seconds and ``sources.last_data_at`` means what
 it means in production. What must hold:
 
@@ -37,7 +37,7 @@ from app.config import Settings
 from app.db.alert_models import Alert, AlertEvent
 from app.db.models import IngestRun, RejectedRow, Source
 from app.db.session import transaction
-from app.ingest import loader, pull
+from app.ingest import feed, pull, runs
 from app.ingest.pull import PullReport, pull_source
 from app.ingest.sources import PullSourceConfig, save_source
 from tests.faults.support import public_read
@@ -101,7 +101,8 @@ def garbage_calls(step_end: datetime) -> list[dict[str, Any]]:
         base | {"call_id": f"{key}-arrived", "arrived_at": "yesterday at lunch"},
         base | {"call_id": f"{key}-outcome", "outcome": "maybe"},
         base | {"call_id": f"{key}-answered", "outcome": "answered", "state": "completed", "ended_at": None},
-        base | {"call_id": f"{key}-talk", "talk_seconds": -40},
+        # a fault in a field the call's figures rest on: a bad optional one (talk_seconds) is a warning, the call kept
+        base | {"call_id": f"{key}-ended", "ended_at": iso(step_end - timedelta(minutes=4))},  # before arrival
         base | {"call_id": None},
     ]
 
@@ -126,7 +127,7 @@ class ClockedFeed:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(START)
-    for module in (loader, pull):
+    for module in (runs, pull, feed):  # the run bookkeeping, the pull and its HTTP client
         monkeypatch.setattr(module, "datetime", clocked_datetime(clock))
     return clock
 
@@ -221,8 +222,7 @@ def test_an_hour_of_garbage_from_one_source_is_rejected_counted_and_alerted_for_
     assert [run.status for run in runs] == ["rejected" if nothing else "succeeded" for nothing in stored_nothing]
     assert {run.status for run in runs} == {"succeeded", "rejected"}
     assert {row.record_key for row in kept if row.record_key} == garbage_keys
-    assert {row.field for row in kept} >= {"region", "arrived_at", "outcome", "answered_at", "talk_seconds",
-                                           "call_id"}
+    assert {row.field for row in kept} >= {"region", "arrived_at", "outcome", "answered_at", "ended_at", "call_id"}
     garbage_run = next(run for run in runs if run.rows_rejected and not run.rows_stored)
     with TestClient(create_app(public_read(settings))) as api:
         listed = api.get("/api/v1/ingest/rejected", params={"run": garbage_run.id})

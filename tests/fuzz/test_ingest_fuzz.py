@@ -9,6 +9,7 @@ Infinity, dates in every odd form, repeated call ids, blank lines, CRLF and CR, 
 - ``rows_read == rows_stored + rows_updated + rows_unchanged + rows_rejected``;
 - every rejected row is stored with a reason naming a canonical field or the row as a whole, and no reason
   is the parser's last-resort "unreadable row" (that would be a check the parsers lack);
+- every warning (an optional field left out of a stored record) is stored naming an optional canonical field;
 - the database holds exactly the records of the rows that parsed, the last occurrence of each key, and the
   hourly aggregates count every stored record once;
 - ingesting the same bytes again stores and updates nothing.
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.models import Call, HourlyAggregate, IngestRun, IntervalRow, RejectedRow, Source
+from app.db.run_models import IngestWarning
 from app.db.session import make_engine, make_session_factory
 from app.ingest.loader import IngestError, RecordKind, RunReport, known_regions
 from app.ingest.parsers import (
@@ -60,6 +62,12 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 _sources = itertools.count()
+#: The fields a bad value of which leaves the record stored without them (app.ingest.parsers), by record kind.
+OPTIONAL = {
+    "calls": {"queue", "ended_at", "answered_by_region", "talk_seconds", "wrap_seconds"},
+    "intervals": {"wait_answered_seconds_sum", "wait_abandoned_seconds_sum", "longest_wait_seconds",
+                  "talk_seconds_sum", "wrap_seconds_sum"},
+}
 
 # --- values ---------------------------------------------------------------------------------------------
 
@@ -266,6 +274,15 @@ def expected_keys(data: bytes, kind: RecordKind, fmt: Format, options: ParseOpti
     return len(results), keys
 
 
+def keys_not_refused(data: bytes, kind: RecordKind, fmt: Format, options: ParseOptions, refused: set[int]) -> set[Any]:
+    """The keys of the records that parsed and have a row the merge did not refuse."""
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace", newline="")
+    return {result.record.call_id if isinstance(result.record, CallRecord) else (
+        result.record.region, result.record.queue, result.record.interval_start)
+        for result in (parse_calls if kind == "calls" else parse_intervals)(stream, fmt, options)
+        if isinstance(result, Parsed) and result.position not in refused}
+
+
 def check_delivery(
     db: tuple[sessionmaker[Session], Settings], kind: RecordKind, fmt: Format, data: bytes
 ) -> None:
@@ -298,10 +315,17 @@ def check_delivery(
         source_id = session.scalar(select(Source.id).where(Source.name == source))
         rejected = session.scalars(select(RejectedRow).where(RejectedRow.run_id == report.run_id)).all()
         assert len(rejected) == report.rows_rejected
+        # Examples share the database: a row overlapping an earlier example's source is refused by the merge
+        # (app.ingest.conflicts), and its key is stored only if another of its rows was not refused.
+        keys = keys_not_refused(data, kind, fmt, options, {r.position for r in rejected if "overlap" in r.reason})
         for row in rejected:
             assert row.reason and row.position >= 1, row
             assert row.field is None or row.field in columns, (row.field, row.reason)
             assert not row.reason.startswith("unreadable row"), row.reason  # a parser check is missing
+        warned = session.scalars(select(IngestWarning).where(IngestWarning.run_id == report.run_id)).all()
+        assert len(warned) == report.warnings
+        assert report.rows_warned <= report.rows_stored + report.rows_updated + report.rows_unchanged
+        assert {w.field for w in warned} <= OPTIONAL[kind] and all(w.reason for w in warned), warned
         records = session.scalars(select(model).where(model.source_id == source_id)).all()
         assert len(records) == report.rows_stored  # a fresh source: every stored key is one row
         stored_keys = {r.call_id if kind == "calls" else (r.region, r.queue, r.interval_start) for r in records}
@@ -313,6 +337,7 @@ def check_delivery(
     again = deliver()
     assert (again.rows_stored, again.rows_updated, again.hours_refreshed) == (0, 0, 0), again
     assert (again.rows_read, again.rows_rejected) == (report.rows_read, report.rows_rejected)
+    assert (again.rows_warned, again.warnings) == (report.rows_warned, report.warnings)
     assert again.balanced
 
 

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.models import Call, IngestRun, IntervalRow, RejectedRow
+from app.ingest.lines import BoundedLines, LineTooLong
 from app.ingest.loader import IngestError, RunReport, TooManyRows
 from app.ingest.parsers import Parsed, ParseOptions, parse_calls, parse_intervals
 from app.ingest.pull import _as_jsonl
-from app.ingest.rows import BoundedLines, LineTooLong, Rejection
+from app.ingest.rows import FieldWarning, Rejection
 from app.ingest.service import ingest_bytes, queue_log_parser
 from app.ingest.sources import PullSourceConfig
 from app.kpi.records import CallRecord
@@ -56,6 +57,19 @@ def only_rejection(results: list[Parsed | Rejection]) -> Rejection:
     return rejection
 
 
+def only_warning(results: list[Parsed | Rejection]) -> FieldWarning:
+    """The one optional field left out of a record that was kept (issue 14 §4)."""
+    assert not [r for r in results if isinstance(r, Rejection)], results
+    [warning] = [w for r in results if isinstance(r, Parsed) for w in r.warnings]
+    return warning
+
+
+#: Fields whose bad value leaves the record kept without them (app.ingest.parsers), for an answered call.
+OPTIONAL_CALL_FIELDS = {"queue", "ended_at", "answered_by_region", "talk_seconds", "wrap_seconds"}
+OPTIONAL_INTERVAL_FIELDS = {"wait_answered_seconds_sum", "wait_abandoned_seconds_sum", "longest_wait_seconds",
+                            "talk_seconds_sum", "wrap_seconds_sum"}
+
+
 # --- bugs that crashed a delivery on PostgreSQL (or both databases) ---------------------------------------
 
 
@@ -69,21 +83,26 @@ def test_call_id_longer_than_its_column_is_rejected_not_a_database_error(session
     assert row.reason == "longer than 128 characters (the width of its column)"
 
 
-def test_queue_longer_than_its_column_is_rejected(session_factory, settings):
+def test_queue_longer_than_its_column_is_left_out_not_a_database_error(session_factory, settings):
     row = "c1,SE-AC," + "q" * 129 + ",2025-10-01T08:00:00+02:00,rejected,,,,,\n"
     report = push(session_factory, settings, HEADER + row)
-    assert report.rows_rejected == 1 and report.rejections[0].field == "queue"
+    assert (report.rows_stored, report.rows_rejected, report.warnings) == (1, 0, 1)
+    assert report.warning_sample[0].field == "queue"  # the call's queue is optional: kept without it
+    with session_factory() as session:
+        assert session.scalars(select(Call.queue)).one() is None
 
 
-def test_nul_byte_in_a_field_is_rejected_naming_the_field(session_factory, settings):
+def test_nul_byte_in_a_field_is_refused_naming_the_field(session_factory, settings):
     # PostgreSQL refuses NUL in text: a NUL in a queue name failed the delivery, in a rejected row's key too.
+    # The call's queue is optional: that call is now kept without it, with a warning (issue 14 §4).
     report = push(session_factory, settings, HEADER + "c1,SE-AC,q\x00x,2025-10-01T08:00:00+02:00,rejected,,,,,\n"
                   + "c2\x00,SE-XX,q,2025-10-01T08:00:00+02:00,rejected,,,,,\n" + GOOD)
-    assert (report.rows_stored, report.rows_rejected) == (1, 2)
-    first, second = rejected_rows(session_factory)
-    assert (first.position, first.field, first.reason) == (2, "queue", "contains the control character U+0000")
-    assert (second.position, second.field) == (3, "call_id")
-    assert second.record_key == "c2\\x00" and "c2\\x00,SE-XX" in second.raw  # kept, escaped
+    assert (report.rows_stored, report.rows_rejected, report.warnings) == (2, 1, 1)
+    [warning] = report.warning_sample
+    assert (warning.position, warning.field, warning.reason) == (2, "queue", "contains the control character U+0000")
+    [row] = rejected_rows(session_factory)
+    assert (row.position, row.field) == (3, "call_id")
+    assert row.record_key == "c2\\x00" and "c2\\x00,SE-XX" in row.raw  # kept, escaped
 
 
 def test_timestamp_outside_2000_to_2099_is_rejected_not_an_overflow(session_factory, settings):
@@ -114,11 +133,11 @@ def test_lone_surrogate_in_json_is_rejected_not_an_encode_error(session_factory,
     assert first.record_key == "c\\ud800" and second.record_key == "c\\udfff"
 
 
-def test_nul_escape_in_json_is_rejected(session_factory, settings):
+def test_nul_escape_in_json_is_refused(session_factory, settings):
     body = ('{"call_id": "c1", "region": "SE-AC", "queue": "a\\u0000b", "arrived_at": "2025-10-01T08:00:00Z", '
             '"outcome": "rejected"}\n')
     report = push(session_factory, settings, body, fmt="jsonl")
-    assert report.rows_rejected == 1 and report.rejections[0].field == "queue"
+    assert (report.rows_stored, report.warnings) == (1, 1) and report.warning_sample[0].field == "queue"
 
 
 def test_interval_counts_that_would_overflow_the_hourly_sums_are_rejected(session_factory, settings):
@@ -257,10 +276,13 @@ def test_utf16_file_fails_whole_naming_the_encoding(session_factory, settings):
     assert run.status == "failed" and stored(session_factory, Call) == 0
 
 
-def test_latin1_text_is_rejected_naming_the_field():
-    rejection = only_rejection(parse((HEADER + "c1,SE-AC,kö,2025-10-01T08:00:00Z,rejected,,,,,\n")
+def test_latin1_text_is_refused_naming_the_field():
+    warning = only_warning(parse((HEADER + "c1,SE-AC,kö,2025-10-01T08:00:00Z,rejected,,,,,\n")
+                                 .encode("latin-1").decode("utf-8", "replace")))
+    assert warning.field == "queue" and warning.reason.startswith("not valid UTF-8")
+    rejection = only_rejection(parse((HEADER + "kö,SE-AC,,2025-10-01T08:00:00Z,rejected,,,,,\n")
                                      .encode("latin-1").decode("utf-8", "replace")))
-    assert rejection.field == "queue" and rejection.reason.startswith("not valid UTF-8")
+    assert rejection.field == "call_id" and rejection.reason.startswith("not valid UTF-8")
 
 
 def test_a_blank_first_line_is_named_as_such(session_factory, settings):
@@ -270,11 +292,12 @@ def test_a_blank_first_line_is_named_as_such(session_factory, settings):
         push(session_factory, settings, b"")
 
 
-def test_interval_wait_sum_beyond_24_hours_per_call_is_rejected():
+def test_interval_wait_sum_beyond_24_hours_per_call_is_left_out():
     rows = ("SE-Z,,2025-10-01T08:00:00Z,15,2,1,1,0,0,1,600,86401,\n"
             "SE-Z,,2025-10-01T08:15:00Z,15,2,1,1,0,0,1,600,,172800\n")
     results = list(parse_intervals(io.StringIO(INTERVAL_HEADER + rows, newline=""), "csv", OPTIONS))
-    assert [(r.field, r.reason) for r in results if isinstance(r, Rejection)] == [
+    assert all(isinstance(r, Parsed) for r in results)  # the intervals are kept without the sums (issue 14 §4)
+    assert [(w.field, w.reason) for r in results if isinstance(r, Parsed) for w in r.warnings] == [
         ("wait_answered_seconds_sum", "more than 24 hours per answered call (1)"),
         ("wait_abandoned_seconds_sum", "more than 24 hours per abandoned call (1)"),
     ]
@@ -292,9 +315,10 @@ def test_every_text_field_of_a_call_is_length_checked(fmt: str):
 
     assert isinstance(parse(text(valid), fmt, options)[0], Parsed)
     for name in valid:
-        rejection = only_rejection(parse(text(dict(valid, **{name: "1" * 21})), fmt, options))
-        assert (rejection.position, rejection.field) == (2 if fmt == "csv" else 1, name), rejection
-        assert rejection.reason == "longer than 20 characters (VPT_MAX_FIELD_LENGTH)"
+        found = parse(text(dict(valid, **{name: "1" * 21})), fmt, options)
+        refusal = only_warning(found) if name in OPTIONAL_CALL_FIELDS else only_rejection(found)
+        assert (refusal.position, refusal.field) == (2 if fmt == "csv" else 1, name), refusal
+        assert refusal.reason == "longer than 20 characters (VPT_MAX_FIELD_LENGTH)"
 
 
 def test_every_text_field_of_an_interval_is_length_checked():
@@ -307,8 +331,11 @@ def test_every_text_field_of_an_interval_is_length_checked():
     assert isinstance(next(parse_intervals(io.StringIO(header + ",".join(valid.values())), "csv", options)), Parsed)
     for name in valid:
         row = dict(valid, **{name: "1" * 21})
-        [rejection] = parse_intervals(io.StringIO(header + ",".join(row.values())), "csv", options)
-        assert isinstance(rejection, Rejection) and rejection.field == name, rejection
+        [result] = parse_intervals(io.StringIO(header + ",".join(row.values())), "csv", options)
+        if name in OPTIONAL_INTERVAL_FIELDS:
+            assert isinstance(result, Parsed) and [w.field for w in result.warnings] == [name], result
+        else:
+            assert isinstance(result, Rejection) and result.field == name, result
 
 
 # --- rows per delivery ----------------------------------------------------------------------------------

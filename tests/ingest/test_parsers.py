@@ -6,8 +6,9 @@ import io
 
 import pytest
 
+from app.ingest.lines import FileFormatError
 from app.ingest.parsers import Parsed, ParseOptions, parse_calls, parse_intervals
-from app.ingest.rows import FileFormatError, Rejection
+from app.ingest.rows import Rejection
 from app.kpi.reference import REGIONS
 
 OPTIONS = ParseOptions(frozenset(code for code, _, _ in REGIONS))
@@ -46,18 +47,10 @@ def test_a_good_row_becomes_a_utc_call_record():
         ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,abandoned,,,,,", "ended_at", "abandoned without ended_at"),
         ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,abandoned,,2025-10-01T07:00:00+02:00,,,", "ended_at",
          "ended before arrival"),
-        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,2025-10-01T08:00:30+02:00,,,",
-         "ended_at", "ended before it was answered"),
         ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,abandoned,2025-10-01T08:01:00+02:00,2025-10-01T08:02:00+02:00,,,",
          "answered_at", "answered_at given"),
         ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-03T08:01:00+02:00,,,,", "answered_at",
          "longer than 24 hours"),
-        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,,-5,", "talk_seconds",
-         "negative"),
-        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,,abc,", "talk_seconds",
-         "not a number"),
-        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,SE-QQ,,", "answered_by_region",
-         "unknown region"),
     ],
 )
 def test_bad_rows_name_line_and_field(row, field, reason):
@@ -66,6 +59,30 @@ def test_bad_rows_name_line_and_field(row, field, reason):
     assert rejection.field == field
     assert reason in rejection.reason
     assert "line 2" in rejection.describe() and field in rejection.describe()
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,2025-10-01T08:00:30+02:00,,,",
+         "ended_at", "ended before it was answered"),
+        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,,-5,", "talk_seconds",
+         "negative"),
+        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,,abc,", "talk_seconds",
+         "not a number"),
+        ("a1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,SE-QQ,,", "answered_by_region",
+         "unknown region"),
+    ],
+)
+def test_bad_optional_fields_name_line_and_field_and_keep_the_call(row, field, reason):
+    """Issue 14 §4: these were rejections; the call is now kept without the field, with a warning."""
+    [result] = calls(HEADER + row + "\n")
+    assert isinstance(result, Parsed) and result.record.call_id == "a1"
+    [warning] = result.warnings
+    assert (warning.position, warning.record_key, warning.field) == (2, "a1", field)
+    assert reason in warning.reason
+    assert getattr(result.record, field) is None
+    assert "line 2" in warning.describe() and field in warning.describe()
 
 
 def test_wrong_field_count_is_a_row_error_and_later_rows_still_parse():
@@ -145,11 +162,13 @@ def test_interval_rows_are_validated():
         "SE-Z,vpt,2025-10-27T09:45:00,15,10,5,2,1,3,5,600,1e17",  # would overflow a millisecond column
     ]
     results = intervals(IHEADER + "\n".join(rows) + "\n")
-    assert isinstance(results[0], Parsed)
-    fields = [r.field for r in results[1:]]
-    assert fields == ["interval_start", "interval_minutes", "abandoned_short", "answered_within_sl", "rejected",
-                      "wait_answered_seconds_sum"]
-    assert "too large" in results[-1].reason
+    assert isinstance(results[0], Parsed) and not results[0].warnings
+    fields = [r.field for r in results[1:-1]]
+    assert fields == ["interval_start", "interval_minutes", "abandoned_short", "answered_within_sl", "rejected"]
+    # an optional sum too large: the interval is kept without it, with a warning (issue 14 §4)
+    last = results[-1]
+    assert isinstance(last, Parsed) and last.record.wait_answered_seconds_sum is None
+    assert [(w.field, "too large" in w.reason) for w in last.warnings] == [("wait_answered_seconds_sum", True)]
 
 
 def test_repeated_autumn_hour_in_interval_reports_is_summer_then_winter():

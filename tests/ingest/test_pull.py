@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 
 from app.config import Settings
 from app.db.models import Call, IngestRun, Source
-from app.ingest.pull import PullError, pull_source, retry_delay
+from app.ingest.feed import retry_delay
+from app.ingest.pull import PullError, pull_source
 from app.ingest.sources import PullSourceConfig
 from tests.feeds import T0, ScriptedFeed, call, iso
 from tests.servers import running_server

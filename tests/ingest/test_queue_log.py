@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.ingest.parsers import Parsed
-from app.ingest.queue_log import QueueLogOptions, QueueLogParser, parse_epoch, parse_queue_log
+from app.ingest.queue_log import QueueLogOptions, QueueLogParser, parse_queue_log
+from app.ingest.queue_log_lines import parse_epoch
 from app.ingest.queue_map import QueueMapError, read_queue_map
 from app.ingest.rows import Rejection
 from app.kpi.records import CallRecord, Outcome

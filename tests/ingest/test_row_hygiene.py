@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.models import Call, RejectedRow, Source
+from app.db.run_models import IngestWarning
+from app.ingest.fields import EARLIEST_YEAR, LATEST_YEAR
 from app.ingest.parsers import Parsed, ParseOptions, parse_calls, parse_intervals
 from app.ingest.queue_log import QueueLogOptions, QueueLogParser
-from app.ingest.rows import EARLIEST_YEAR, LATEST_YEAR, Rejection
+from app.ingest.rows import Rejection
 from app.ingest.service import ingest_bytes, queue_log_parser
 from tests.ingest.db_dump import database_text, digit_windows
 
@@ -53,6 +55,11 @@ def reasons(found: list[Parsed | Rejection]) -> list[tuple[str | None, str]]:
     return [(r.field, r.reason) for r in found if isinstance(r, Rejection)]
 
 
+def warned(found: list[Parsed | Rejection]) -> list[tuple[str, str]]:
+    """The optional fields left out of records that were kept (issue 14 §4), and why."""
+    return [(w.field, w.reason) for r in found if isinstance(r, Parsed) for w in r.warnings]
+
+
 # --- item 2: a row whose fields cannot be placed keeps none of them -------------------------------------------
 
 
@@ -72,7 +79,8 @@ def test_a_row_with_a_stray_comma_keeps_no_value_so_no_caller_number_reaches_any
 
 
 def test_a_caller_number_in_a_number_field_or_a_json_key_is_not_quoted_in_the_reason(session_factory, settings):
-    """A number where a duration belongs, or as a nested field's name, is rejected without being quoted whole."""
+    """A number where a duration belongs (a warning: the call is kept without it), or as a nested field's name
+    (a rejection), is refused without being quoted whole."""
     spaced = "073-951 72 46"
     body = (f"{CALLS}c1,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,,{spaced},\n"
             f"c2,SE-AC,vpt,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,,12,{NUMBER}x\n")
@@ -80,11 +88,14 @@ def test_a_caller_number_in_a_number_field_or_a_json_key_is_not_quoted_in_the_re
     lines = (f'{{"call_id": "c3", "region": "SE-AC", "arrived_at": "2025-10-01T08:00:00+02:00", '
              f'"outcome": "rejected", "{NUMBER}": {{"name": "x"}}}}\n')
     jsonl = deliver(session_factory, settings, lines, fmt="jsonl")
-    assert (report.rows_rejected, jsonl.rows_rejected) == (2, 1)
-    assert sorted(r.reason for r in rejected(session_factory)) == [
-        "field '[digits removed]' is not a scalar but an object: a row must be a flat object",
-        "not a number: '[digits removed]' (digits 0-9 and a decimal point)",
-        "not a number: '[digits removed]x' (digits 0-9 and a decimal point)",
+    assert (report.rows_rejected, report.rows_stored, report.warnings, jsonl.rows_rejected) == (0, 2, 2, 1)
+    assert [r.reason for r in rejected(session_factory)] == [
+        "field '[digits removed]' is not a scalar but an object: a row must be a flat object"]
+    with session_factory() as session:
+        kept = session.scalars(select(IngestWarning).order_by(IngestWarning.position)).all()
+    assert [(w.field, w.reason) for w in kept] == [
+        ("talk_seconds", "not a number: '[digits removed]' (digits 0-9 and a decimal point)"),
+        ("wrap_seconds", "not a number: '[digits removed]x' (digits 0-9 and a decimal point)"),
     ]
     everything = database_text(session_factory)
     assert not [w for w in digit_windows(NUMBER) if w in everything]
@@ -144,15 +155,16 @@ def test_c1_control_characters_are_rejected_in_text_fields_like_c0_ones(char):
     found = results(CALLS + f"c1,SE-AC,q{char}x,2025-10-01T08:00:00Z,rejected,,,,,\n"
                     + f"c2{char}z,SE-AC,q,2025-10-01T08:00:00Z,rejected,,,,,\n")
     code = f"U+{ord(char):04X}"
-    assert reasons(found) == [("queue", f"contains the control character {code}"),
-                              ("call_id", f"contains the control character {code}")]
-    assert [r.record_key for r in found if isinstance(r, Rejection)] == ["c1", f"c2\\x{ord(char):02x}z"]
+    assert warned(found) == [("queue", f"contains the control character {code}")]  # optional: the call is kept
+    assert reasons(found) == [("call_id", f"contains the control character {code}")]
+    assert [r.record_key for r in found if isinstance(r, Rejection)] == [f"c2\\x{ord(char):02x}z"]
 
 
 @pytest.mark.parametrize("value", ["1_000", "١٢", "٣", "１２", "1_0.5", "Infinity", "nan", "0x10", "1 000"])
 def test_numbers_take_ascii_digits_only(value):
     found = results(CALLS + f"c1,SE-AC,,2025-10-01T08:00:00Z,answered,2025-10-01T08:01:00Z,,,{value},\n")
-    assert reasons(found) == [("talk_seconds", f"not a number: {value!r} (digits 0-9 and a decimal point)")]
+    assert warned(found) == [("talk_seconds", f"not a number: {value!r} (digits 0-9 and a decimal point)")]
+    assert reasons(found) == []  # the call is kept without its talk time (issue 14 §4)
     row = f"SE-Z,,2025-10-01T08:00:00Z,15,{value},0,0,0,0,0,600\n"
     found = results(INTERVALS + row, kind="intervals")
     assert reasons(found) == [("offered", f"not a whole number: {value!r} (digits 0-9)")]
@@ -186,8 +198,9 @@ def test_a_record_more_than_a_day_ahead_of_the_ingest_is_rejected():
             f"c3,SE-AC,,{at(now)},answered,{at(now + timedelta(minutes=1))},{at(now + timedelta(days=3))},,,"]
     found = results(CALLS + "\n".join(rows) + "\n", options=options)
     assert isinstance(found[0], Parsed)
-    assert reasons(found) == [("arrived_at", "more than a day in the future: 2025-10-02T12:00:01+00:00 in UTC"),
-                              ("ended_at", "more than a day in the future: 2025-10-04T12:00:00+00:00 in UTC")]
+    assert reasons(found) == [("arrived_at", "more than a day in the future: 2025-10-02T12:00:01+00:00 in UTC")]
+    # the end of an answered call is optional: the call is kept without it
+    assert warned(found) == [("ended_at", "more than a day in the future: 2025-10-04T12:00:00+00:00 in UTC")]
     interval = "SE-Z,,2025-10-03T08:00:00Z,15,0,0,0,0,0,0,600\n"
     assert reasons(results(INTERVALS + interval, options=options, kind="intervals")) == [
         ("interval_start", "more than a day in the future: 2025-10-03T08:00:00+00:00 in UTC")]

@@ -48,6 +48,8 @@ def completeness(values: dict[str, Any] | None) -> Completeness:
         ends_early=given.get("ends_early", False),
         members=tuple(MemberCompleteness(**m) for m in given.get("members") or ()),
         members_without_data=tuple(given.get("members_without_data") or ()),
+        resolution=given.get("resolution"), days_with_data=given.get("days_with_data"),
+        days_in_month=given.get("days_in_month"),
     )
 
 

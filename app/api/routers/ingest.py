@@ -1,9 +1,14 @@
-"""Push ingest of files and visibility into ingest runs and rejected rows (SPEC §3, §7).
+"""Push ingest of files and visibility into ingest runs, their rejected rows and warnings (SPEC §3, §7).
 
 A push is one delivery: the body is spooled (to disk past a small size, never whole in memory), then
 handed to ``ingest_bytes``, which owns its transaction. Its Content-Type chooses the format among those of its
 record kind (app.ingest.formats). The push handlers therefore take no request
 session. Re-pushing a delivery stores nothing new: its rows come back as ``rows_unchanged``.
+
+``?profile=NAME`` reads the push through that import profile instead, whatever its Content-Type, and so does a push
+to a source that has a profile and names none; ``?profile=auto`` lets detection choose (app.ingest.profile_choice).
+``?dry_run=true`` reads, maps and checks the push as it would be ingested and answers what it would give
+(app.ingest.dry_run), storing nothing and recording no run; it needs what the push itself would need.
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import Principal, require_scope
 from app.api.deps import SessionDep, SettingsDep
 from app.api.ingest_schemas import (
+    DryRunOut,
+    FieldWarningOut,
     IngestRunOut,
     IngestRunPage,
+    IngestWarningPage,
+    PushAnswer,
     PushErrorBody,
     PushReport,
     RejectedRowPage,
@@ -31,9 +40,14 @@ from app.api.ingest_schemas import (
 from app.api.limits import too_large_detail
 from app.api.schemas import ErrorBody
 from app.config import Settings
+from app.ingest.dry_run import DryRunReport, dry_run_delivery
 from app.ingest.formats import FormatUnavailable, IngestFormat, builtin_formats, default_formats
-from app.ingest.loader import DEFAULT_PUSH_SOURCE, RecordKind, RunReport, UnknownSource
-from app.ingest.queries import get_run, list_rejected, list_runs, run_exists
+from app.ingest.loader import Parser
+from app.ingest.profile_choice import AUTO, Choice, choose
+from app.ingest.profiles.detect import HEAD_BYTES
+from app.ingest.profiles.model import NAME as PROFILE_NAME
+from app.ingest.queries import get_run, list_rejected, list_runs, list_warnings, run_exists
+from app.ingest.runs import DEFAULT_PUSH_SOURCE, RecordKind, RunReport, UnknownSource
 from app.ingest.service import ingest_bytes
 from app.ingest.source_admin import check_push_source
 from app.sanitize import clean
@@ -61,6 +75,20 @@ SourceParam = Annotated[
 OriginParam = Annotated[
     str, Query(min_length=1, max_length=512, pattern=NO_CONTROL_CHARS,
                description="A label for this delivery, e.g. the file name")
+]
+ProfileParam = Annotated[
+    str | None,
+    Query(pattern=f"^{PROFILE_NAME.pattern}$", max_length=64,
+          description="Read the body through this import profile (`vpt profiles list`, docs/profiles.md), "
+          "whatever its Content-Type; `auto`: the profile detection names. Default: the source's profile, else the "
+          "canonical format the Content-Type chooses. An unknown profile, or one of the other record kind, is a "
+          "422 naming the profiles of this kind"),
+]
+DryRunParam = Annotated[
+    bool,
+    Query(description="Read, map and check the body as a push would, store nothing and record no run: the answer "
+          "is what it would give (DryRunOut: rows, rejections and warnings by reason, the first records, per "
+          "region and month the totals and KPIs)"),
 ]
 
 
@@ -91,33 +119,56 @@ def _report_out(report: RunReport) -> PushReport:
             RejectionOut(position=r.position, record_key=r.record_key, field=r.field, reason=r.reason)
             for r in report.rejections
         ],
+        rows_warned=report.rows_warned, warnings=report.warnings,
+        warning_sample=[
+            FieldWarningOut(position=w.position, record_key=w.record_key, field=w.field, reason=w.reason)
+            for w in report.warning_sample
+        ],
     )
 
 
-def _check_source(request: Request, source: str) -> None:
+def _check_source(request: Request, source: str) -> str | None:
+    """The source's profile, after ``check_push_source`` found the push may go there."""
     with request.app.state.session_factory() as session:
-        check_push_source(session, source)
+        return check_push_source(session, source)
 
 
-async def _push(
-    request: Request, settings: Settings, principal: Principal, record_kind: RecordKind, source: str, origin: str
-) -> PushReport | JSONResponse:
-    if not principal.may_write(source):  # before the name is looked up: a bound key learns nothing of others
-        return error_response(403, "forbidden", f"this API key may not write source {source!r}")
-    try:  # before the body is read; a 409 (SourceKindMismatch) goes to its handler
-        await run_in_threadpool(_check_source, request, source)
-    except UnknownSource as exc:
-        return error_response(404, "not_found", str(exc))
+async def _reader(
+    request: Request, settings: Settings, record_kind: RecordKind, profile: str | None,
+) -> Choice | JSONResponse | None:
+    """How the body will be read, before it is: the named profile (its errors, 422, go to the error handler), the
+    format the Content-Type chooses, or None for ``auto``, which needs the body's head."""
+    if profile == AUTO:
+        return None
+    if profile is not None:
+        return await run_in_threadpool(choose, settings, record_kind, profile, b"")
     chosen, accepted = await run_in_threadpool(_format_of, record_kind, request.headers.get("content-type"))
     if chosen is None:
         return error_response(
             415, "unsupported_media_type",
-            f"Content-Type {request.headers.get('content-type')!r} is not accepted; send one of: {', '.join(accepted)}",
+            f"Content-Type {request.headers.get('content-type')!r} is not accepted; send one of: {', '.join(accepted)}"
+            " (or name an import profile: ?profile=NAME)",
         )
     try:
-        parser = await run_in_threadpool(chosen.make_parser, settings)
+        parser: Parser = await run_in_threadpool(chosen.make_parser, settings)
     except FormatUnavailable as exc:  # the service's problem, not the delivery's: before the body is read
         return error_response(503, "format_unavailable", str(exc))
+    return Choice(parser, f"format {chosen.name}")
+
+
+async def _push(
+    request: Request, settings: Settings, principal: Principal, record_kind: RecordKind, source: str, origin: str,
+    profile: str | None = None, dry_run: bool = False,
+) -> PushReport | DryRunOut | JSONResponse:
+    if not principal.may_write(source):  # before the name is looked up: a bound key learns nothing of others
+        return error_response(403, "forbidden", f"this API key may not write source {source!r}")
+    try:  # before the body is read; a 409 (SourceKindMismatch) goes to its handler
+        source_profile = await run_in_threadpool(_check_source, request, source)
+    except UnknownSource as exc:
+        return error_response(404, "not_found", str(exc))
+    reader = await _reader(request, settings, record_kind, profile or source_profile)
+    if isinstance(reader, JSONResponse):
+        return reader
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -132,19 +183,31 @@ async def _push(
                 return _too_large(limit)
             body.write(chunk)
         if size == 0:
-            return error_response(422, "empty_body", f"the body is empty: send a {chosen.name} file")
+            return error_response(422, "empty_body", "the body is empty: send a file for "
+                                  + (reader.reader if reader is not None else "profile detection"))
         body.seek(0)
+        if reader is None:  # profile=auto: detection reads the head (a NoProfileDetected 422 goes to its handler)
+            head = body.read(HEAD_BYTES)
+            body.seek(0)
+            reader = await run_in_threadpool(choose, settings, record_kind, AUTO, head)
+            assert reader is not None
+        if dry_run:
+            dry = await run_in_threadpool(_dry_run, request, settings, record_kind, body, origin, reader)
+            log.info("ingest.push.dry_run", extra={"source": source, "principal": principal.name, "bytes": size,
+                                                   "rows": dry.rows_read})
+            return DryRunOut.model_validate(dry.to_dict())
         try:
             report = await run_in_threadpool(
                 ingest_bytes, request.app.state.session_factory, settings, record_kind=record_kind, raw=body,
-                parser=parser, origin=origin, source_name=source, source_kind="push", max_rows=settings.max_upload_rows,
+                parser=reader.parser, origin=origin, source_name=source, source_kind="push",
+                max_rows=settings.max_upload_rows,
             )
         except UnknownSource as exc:  # removed while the body arrived
             return error_response(404, "not_found", str(exc))
     log.info("ingest.push.finished", extra={"run_id": report.run_id, "source": source, "principal": principal.name,
                                             "bytes": size})
     out = _report_out(report)
-    if report.status == "rejected":  # the run's verdict: rows read, none stored (app.ingest.loader.RunReport)
+    if report.status == "rejected":  # the run's verdict: rows read, none stored (app.ingest.runs.RunReport)
         return error_response(
             422, "no_rows_stored",
             f"none of the {report.rows_read} rows could be stored; every row was rejected and kept: "
@@ -152,6 +215,16 @@ async def _push(
             report=out.model_dump(mode="json"),
         )
     return out
+
+
+def _dry_run(
+    request: Request, settings: Settings, record_kind: RecordKind, body: Any, origin: str, reader: Choice,
+) -> DryRunReport:
+    return dry_run_delivery(
+        request.app.state.session_factory, settings, record_kind=record_kind, raw=body, parser=reader.parser,
+        origin=origin, reader=reader.reader, profile=reader.profile, detected=reader.detected,
+        detection=reader.detection, max_rows=settings.max_upload_rows,
+    )
 
 
 PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -167,10 +240,15 @@ PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
           "Or the format cannot be read now (format_unavailable: a plugin's parser cannot be made)"},
     422: {
         "model": PushErrorBody,
-        "description": "Empty body, unreadable file (a failed run is recorded), bad parameters, or every row "
-        "rejected (no_rows_stored, with the report)",
+        "description": "Empty body, unreadable file (a failed run is recorded), bad parameters, every row "
+        "rejected (no_rows_stored, with the report), an unknown or broken profile (unknown_profile, "
+        "profile_invalid), a profile of the other record kind (profile_kind_mismatch), or profile=auto naming none "
+        "(no_profile_detected): each naming the profiles of this record kind",
     },
 }
+#: A push answers what it stored (PushReport), a dry run what it would give (DryRunOut).
+PUSH_OK: dict[int | str, dict[str, Any]] = {200: {"description": "What the push stored (PushReport), or with "
+                                                  "dry_run=true what it would give (DryRunOut): nothing stored"}}
 
 
 def _request_body(record_kind: RecordKind, label: str) -> dict[str, Any]:
@@ -188,10 +266,10 @@ def _request_body(record_kind: RecordKind, label: str) -> dict[str, Any]:
 
 @router.post(
     "/calls",
-    response_model=PushReport,
-    responses=PUSH_RESPONSES,
+    response_model=PushAnswer,
+    responses=PUSH_OK | PUSH_RESPONSES,
     openapi_extra=_request_body("calls", "call-record"),
-    summary="Push a file of call records (CSV or JSON Lines in the canonical columns)",
+    summary="Push a file of call records (CSV or JSON Lines in the canonical columns, or any a profile reads)",
 )
 async def push_calls(
     request: Request,
@@ -199,16 +277,18 @@ async def push_calls(
     principal: IngestPrincipal,
     source: SourceParam = DEFAULT_PUSH_SOURCE,
     origin: OriginParam = "upload",
-) -> PushReport | JSONResponse:
-    return await _push(request, settings, principal, "calls", source, origin)
+    profile: ProfileParam = None,
+    dry_run: DryRunParam = False,
+) -> PushReport | DryRunOut | JSONResponse:
+    return await _push(request, settings, principal, "calls", source, origin, profile, dry_run)
 
 
 @router.post(
     "/intervals",
-    response_model=PushReport,
-    responses=PUSH_RESPONSES,
+    response_model=PushAnswer,
+    responses=PUSH_OK | PUSH_RESPONSES,
     openapi_extra=_request_body("intervals", "interval-record"),
-    summary="Push a file of interval records (CSV or JSON Lines in the canonical columns)",
+    summary="Push a file of interval records (CSV or JSON Lines in the canonical columns, or any a profile reads)",
 )
 async def push_intervals(
     request: Request,
@@ -216,8 +296,10 @@ async def push_intervals(
     principal: IngestPrincipal,
     source: SourceParam = DEFAULT_PUSH_SOURCE,
     origin: OriginParam = "upload",
-) -> PushReport | JSONResponse:
-    return await _push(request, settings, principal, "intervals", source, origin)
+    profile: ProfileParam = None,
+    dry_run: DryRunParam = False,
+) -> PushReport | DryRunOut | JSONResponse:
+    return await _push(request, settings, principal, "intervals", source, origin, profile, dry_run)
 
 
 @router.get(
@@ -270,3 +352,21 @@ def get_rejected(
         raise HTTPException(404, f"no ingest run {run}")
     return RejectedRowPage.of(list_rejected(session, run_id=run, limit=limit, after_id=after_id))  # or not_found
 
+
+@router.get(
+    "/runs/{run_id}/warnings",
+    response_model=IngestWarningPage,
+    dependencies=ReadScope,
+    responses={404: {"model": ErrorBody, "description": "No such run, or after_id is not one of its warnings"},
+               **BAD_PARAMS},
+    summary="Warnings of one run, in file order: optional fields left out of records that were stored",
+)
+def get_warnings(
+    session: SessionDep,
+    run_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_after_id of the previous page")] = None,
+) -> IngestWarningPage:
+    if not run_exists(session, run_id):
+        raise HTTPException(404, f"no ingest run {run_id}")
+    return IngestWarningPage.of(list_warnings(session, run_id=run_id, limit=limit, after_id=after_id))

@@ -16,9 +16,11 @@ from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep, SettingsDep
 from app.api.ingest_schemas import SourceOut
 from app.api.schemas import ErrorBody
-from app.ingest.loader import UnknownSource
 from app.ingest.lock import LockWait
+from app.ingest.profile_choice import usable_profile
+from app.ingest.profiles.model import NAME as PROFILE_NAME
 from app.ingest.queries import get_source, list_sources
+from app.ingest.runs import UnknownSource
 from app.ingest.source_admin import create_push_source, remove_source, reserved_names
 from app.ingest.sources import NAME
 
@@ -42,6 +44,11 @@ class SourceIn(BaseModel):
                       examples=["platform-norra"])
     kind: Literal["push"] = Field(default="push", description="Only push sources are made here; pull sources "
                                   "with `vpt sources add NAME --url URL`")
+    profile: str | None = Field(default=None, pattern=f"^{PROFILE_NAME.pattern}$", max_length=64,
+                                description="The import profile its pushes are read through when they name none "
+                                "(`vpt profiles list`); an unknown or broken one is a 422 naming the usable ones. "
+                                "Given for a push source that exists, it replaces its profile",
+                                examples=["se-statistik-dag"])
 
 
 class SourceRemovalOut(BaseModel):
@@ -85,11 +92,13 @@ def get_one_source(
     response_model=SourceOut,
     status_code=201,
     responses={
-        200: {"model": SourceOut, "description": "The push source existed already: nothing changed"},
+        200: {"model": SourceOut, "description": "The push source existed already: nothing changed (but the profile, "
+              "when another was given)"},
         409: {"model": ErrorBody, "description": "The name belongs to a file or pull source, or is reserved for "
               "file ingests (a drop folder's, VPT_DEFAULT_SOURCE)"},
         **BUSY,
-        **INVALID,
+        422: {"model": ErrorBody, "description": INVALID[422]["description"] + "; or the profile is unknown or "
+              "broken (unknown_profile, profile_invalid: naming the usable ones)"},
     },
     summary="Make a push source (admin); ingest keys may then push to it",
 )
@@ -97,10 +106,12 @@ def post_source(
     session: SessionDep, settings: SettingsDep, principal: AdminPrincipal, body: SourceIn, request: Request,
     response: Response,
 ) -> SourceOut:
-    # source_kind_mismatch and source_name_reserved (409), ingest_busy (503) go to the error handler
+    # source_kind_mismatch and source_name_reserved (409), ingest_busy (503), unknown_profile (422): the handler's
+    if body.profile is not None:
+        usable_profile(settings, body.profile)
     source, made = create_push_source(session, body.name, reserved_names(settings),
                                       LockWait(settings.ingest_lock_wait_seconds, "api source.create"),
-                                      actor=principal.actor, remote_addr=remote_addr(request))
+                                      actor=principal.actor, remote_addr=remote_addr(request), profile=body.profile)
     if not made:
         response.status_code = 200
     out = get_source(session, source.name)
