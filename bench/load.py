@@ -199,7 +199,8 @@ def machine_notes(database_url: str) -> list[str]:
     engine.dispose()
     wrk = shutil.which("wrk")
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.split(
-        " [")[0] if wrk else "not installed (asyncio/httpx fallback)"
+        " [")[0] if wrk else ("not installed (asyncio/httpx fallback, a lower bound; "
+                              "`apt-get install wrk` for the real figures)")
     return [f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, PostgreSQL {pg}, "
             f"load generator: {wrk_version}"]
 
