@@ -40,6 +40,7 @@ from app.ingest.service import ingest_file, recompute
 from app.kpi.catalog import CATALOG
 from app.kpi.glossary import LANGS, UNITS, Lang, status_mark, status_word
 from app.kpi.localtime import local_month_bounds
+from app.reports.board_text import percent_judged, wait
 from app.reports.exports import check_lang, scorecard_csv, scorecard_xlsx
 from app.reports.terminal import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.sanitize import for_terminal
@@ -379,10 +380,19 @@ def _print_table(document: ScorecardDocument, lang: Lang = "sv") -> None:
 
         completeness = scope.completeness
         hours = f"{completeness.hours_with_data}/{completeness.hours_in_month}"
+        def judged(kpi: str, scope: ScopeEntry = scope) -> tuple[str | None, float | None]:
+            """The target a value is shown against: more digits where rounding would cross it (600.4 s)."""
+            target = scope.target(kpi)
+            return (None, None) if target is None else (target.comparator, target.value)
+
+        answer_rate = kpis.answer_rate
         cells = [for_terminal(f"{scope.name} ({scope.scope})"), str(kpis.offered), str(kpis.answered),
-                 styled(format_ratio(kpis.answer_rate, decimal), "answer_rate")]
+                 styled(percent_judged(None if answer_rate is None else float(answer_rate), lang,
+                                       *judged("answer_rate")), "answer_rate")]
         cells += [format_points(delta(scope, "answer_rate"), text["points"], decimal)] if show_delta else []
-        cells += [styled(format_seconds(kpis.mean_wait), "mean_wait")]
+        mean_wait = kpis.mean_wait
+        cells += [styled(wait(None if mean_wait is None else float(mean_wait), lang, *judged("mean_wait")),
+                         "mean_wait")]
         cells += [format_seconds(delta(scope, "mean_wait"), signed=True)] if show_delta else []
         cells += [format_ratio(kpis.service_level, decimal), str(kpis.abandoned), str(kpis.rejected),
                   hours + (" *" if completeness.partial else "")]
