@@ -12,12 +12,14 @@ in the future, a profile's failed conversion in ``RawRow.field_errors``) and the
 - Calls. Required: ``call_id``, ``region``, ``arrived_at``, ``outcome``; ``answered_at`` of an answered call (and
   none may be given for another outcome); ``ended_at`` of an abandoned call (it gives the wait). Optional, dropped
   with a warning: ``queue`` (no part of the call's key), ``answered_by_region`` (also when the call was not
-  answered), ``talk_seconds``, ``wrap_seconds``, and ``ended_at`` of an answered or rejected call (also when it
-  lies before the answer or the arrival). A wait over 24 hours rejects: it rests on required times only.
+  answered), ``talk_seconds`` and ``wrap_seconds`` (also over 24 hours), and ``ended_at`` of an answered or
+  rejected call (also when it lies before the answer or the arrival). A wait over 24 hours rejects: it rests on
+  required times only.
 - Intervals. Required: everything but the five sums below; ``queue`` too, when given, is strict (part of the
   record's key). Optional, dropped with a warning: ``wait_answered_seconds_sum`` (also when the interval answered
   no call, or it exceeds 24 hours per answered call), ``wait_abandoned_seconds_sum`` (over 24 hours per abandoned
-  call), ``longest_wait_seconds`` (over 24 hours), ``talk_seconds_sum``, ``wrap_seconds_sum``.
+  call), ``longest_wait_seconds`` (over 24 hours), ``talk_seconds_sum`` and ``wrap_seconds_sum`` (over 24 hours
+  per answered call).
 """
 
 from __future__ import annotations
@@ -164,8 +166,8 @@ def _call(reader: FieldReader, options: ParseOptions, resolver: FallBackResolver
         answered_at=answered_at,
         ended_at=ended_at,
         answered_by_region=answered_by,
-        talk_seconds=reader.optional(lambda: reader.number("talk_seconds", required=False)),
-        wrap_seconds=reader.optional(lambda: reader.number("wrap_seconds", required=False)),
+        talk_seconds=_bounded(reader, "talk_seconds", MAX_WAIT_SECONDS, "longer than 24 hours"),
+        wrap_seconds=_bounded(reader, "wrap_seconds", MAX_WAIT_SECONDS, "longer than 24 hours"),
     )
 
 
@@ -244,13 +246,25 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
         wait_answered_seconds_sum=wait_answered,
         wait_abandoned_seconds_sum=wait_abandoned,
         longest_wait_seconds=longest,
-        talk_seconds_sum=_optional_number(reader, "talk_seconds_sum"),
-        wrap_seconds_sum=_optional_number(reader, "wrap_seconds_sum"),
+        talk_seconds_sum=_bounded(reader, "talk_seconds_sum", answered * MAX_WAIT_SECONDS,
+                                  f"more than 24 hours per answered call ({answered})"),
+        wrap_seconds_sum=_bounded(reader, "wrap_seconds_sum", answered * MAX_WAIT_SECONDS,
+                                  f"more than 24 hours per answered call ({answered})"),
     )
 
 
 def _optional_number(reader: FieldReader, name: str) -> float | None:
     return reader.optional(lambda: reader.number(name, required=False))
+
+
+def _bounded(reader: FieldReader, name: str, limit: float, reason: str) -> float | None:
+    """An optional duration no call can reach is left out with a warning: a caller's number in a talk-time column
+    (0701234567 s is 22 years) is a valid number, and stored it would be a talk time and a sum."""
+    value = _optional_number(reader, name)
+    if value is not None and value > limit:
+        reader.drop(name, reason)
+        return None
+    return value
 
 
 Builder = Callable[[FieldReader, ParseOptions, FallBackResolver], CallRecord | IntervalRecord]

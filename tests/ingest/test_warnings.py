@@ -304,3 +304,27 @@ def test_a_bad_talk_time_in_a_queue_log_drops_no_call() -> None:
     assert [(r.position, r.field) for r in results if isinstance(r, Rejection)] == [(3, "calltime")]
     [call] = [r.record for r in results if isinstance(r, Parsed)]
     assert (call.outcome.value, call.answered_at is not None, call.talk_seconds) == ("answered", True, None)
+
+
+def test_a_callers_number_in_a_talk_time_column_is_left_out_not_stored_as_22_years(session_factory, settings):
+    """0701234567 is a valid number of seconds (22 years): no call talks that long, so it is a warning, and neither
+    the call's talk time nor the interval's sum keeps it."""
+    import io
+
+    from app.ingest.service import ingest_bytes
+
+    calls = (b"call_id,region,arrived_at,outcome,answered_at,talk_seconds,wrap_seconds\n"
+             b"t1,SE-Z,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,0701234567,86401\n"
+             b"t2,SE-Z,2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,86400,30\n")
+    report = ingest_bytes(session_factory, settings, record_kind="calls", raw=io.BytesIO(calls), origin="t.csv",
+                          fmt="csv")
+    assert (report.rows_stored, report.rows_rejected, report.warnings) == (2, 0, 2)
+    reasons = {(w.field, w.reason) for w in report.warning_sample}
+    assert reasons == {("talk_seconds", "longer than 24 hours"), ("wrap_seconds", "longer than 24 hours")}
+    intervals = (b"region,interval_start,interval_minutes,offered,answered,abandoned,abandoned_short,rejected,"
+                 b"answered_within_sl,sl_seconds,talk_seconds_sum,wrap_seconds_sum\n"
+                 b"SE-Z,2025-10-01T08:00:00+02:00,15,2,2,0,0,0,2,600,0701234567,172800\n")
+    report = ingest_bytes(session_factory, settings, record_kind="intervals", raw=io.BytesIO(intervals),
+                          origin="i.csv", fmt="csv")
+    assert (report.rows_stored, report.warnings) == (1, 1)
+    assert report.warning_sample[0].field == "talk_seconds_sum"

@@ -125,7 +125,7 @@ def talk(convert: str, text: str, delimiter: str = ",", decimal: str = "") -> Ca
     (', duration = "ms"', "1500", 1.5),
     (', duration = "min"', "2.5", 150),
     (', duration = "hh:mm:ss"', "1:02:03", 3723),
-    (', duration = "h:mm:ss"', "25:00:00", 90_000),  # hours may exceed 24
+    (', duration = "h:mm:ss"', "9:00:00", 32_400),
     (', duration = "mm:ss"', "75:30", 4530),  # minutes may exceed 59
     (', duration = "mm:ss"', "00:07.5", 7.5),
     (", scale = 0.1", "75", 7.5),
@@ -133,6 +133,16 @@ def talk(convert: str, text: str, delimiter: str = ",", decimal: str = "") -> Ca
 ])
 def test_durations_become_seconds(convert, text, seconds):
     assert talk(convert, text).talk_seconds == pytest.approx(seconds)
+
+
+def test_hours_of_a_duration_may_exceed_24():
+    """The conversion reads 25:00:00 as 90 000 s; a talk time that long is then left out by the canonical check
+    (no call talks 25 hours), so the engine's value is seen in the row it hands on."""
+    chosen = calls_profile(TALK.format(delimiter=",", decimal="", convert=', duration = "h:mm:ss"'))
+    results, parser = run(chosen, "id,talk\nx,25:00:00\n")
+    assert parser.preview[0].fields["talk_seconds"] in ("90000", "90000.0")
+    [call] = calls(results)
+    assert call.talk_seconds is None
 
 
 def test_decimal_commas():
