@@ -19,6 +19,56 @@ class NonexistentLocalTime(ValueError):
     """A naive wall-clock time inside the spring-forward gap."""
 
 
+# --- the fast reading of a wall time whose hour has one offset ------------------------------------------------
+#
+# zoneinfo per timestamp was two thirds of parsing a naive file (issue 15). Stockholm's offset changes only on the
+# hour, twice a year, so every wall hour but the repeated autumn hour and the spring gap has one offset: kept per
+# local day, the UTC instant is then two timedelta steps. The two odd hours keep the exact zoneinfo logic below.
+
+_EPOCH = datetime(2000, 1, 1)  # noqa: DTZ001  # any naive base: naive − _EPOCH is the wall time's distance from it
+#: local day (proleptic ordinal) → per wall hour 0–23: ``_EPOCH`` in UTC less the hour's offset, or None when the
+#: hour does not have one reading (repeated, in the gap, or a day at datetime's limits).
+_DAYS: dict[int, tuple[datetime | None, ...]] = {}
+_DAYS_KEPT = 40_000  # a century and more of local days; cleared beyond (a bound on memory, not a behaviour)
+
+
+def _day_shifts(ordinal: int) -> tuple[datetime | None, ...]:
+    day = date.fromordinal(ordinal)
+    if not 1 < day.year < 9999:  # the conversion itself may overflow there: the exact path says so
+        shifts: tuple[datetime | None, ...] = (None,) * 24
+    else:
+        base = _EPOCH.replace(tzinfo=UTC)
+        shifts = tuple(
+            None if (offset := _hour_offset(datetime(day.year, day.month, day.day, hour))) is None  # noqa: DTZ001
+            else base - offset
+            for hour in range(24)
+        )
+    if len(_DAYS) >= _DAYS_KEPT:
+        _DAYS.clear()
+    _DAYS[ordinal] = shifts
+    return shifts
+
+
+def _hour_offset(start: datetime) -> timedelta | None:
+    """The offset every wall time of the hour starting at ``start`` has, or None when they do not share one reading:
+    a wall time has one reading exactly when both folds give it the same offset (PEP 495), and checking both ends
+    of the hour suffices as the offset changes on the hour and never twice in one."""
+    first = start.replace(tzinfo=STOCKHOLM)
+    last = first.replace(minute=59, second=59, microsecond=999_999)
+    offsets = {moment.replace(fold=fold).utcoffset() for moment in (first, last) for fold in (0, 1)}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def _single_reading(naive: datetime) -> datetime | None:
+    """``naive`` as a UTC instant when its hour has one offset, else None (also for an aware datetime)."""
+    if naive.tzinfo is not None:
+        return None
+    ordinal = naive.toordinal()
+    shifts = _DAYS.get(ordinal) or _day_shifts(ordinal)
+    shift = shifts[naive.hour]
+    return None if shift is None else shift + (naive - _EPOCH)
+
+
 def floor_hour(moment: datetime) -> datetime:
     """UTC start of the hour containing an aware instant."""
     utc = moment.astimezone(UTC)
@@ -27,6 +77,8 @@ def floor_hour(moment: datetime) -> datetime:
 
 def is_ambiguous(naive: datetime) -> bool:
     """True only in the repeated autumn hour (fold 0 and 1 also differ inside the spring gap)."""
+    if _single_reading(naive) is not None:
+        return False
     if is_nonexistent(naive):
         return False
     return naive.replace(fold=0, tzinfo=STOCKHOLM).utcoffset() != naive.replace(
@@ -35,12 +87,17 @@ def is_ambiguous(naive: datetime) -> bool:
 
 
 def is_nonexistent(naive: datetime) -> bool:
+    if _single_reading(naive) is not None:
+        return False
     aware = naive.replace(tzinfo=STOCKHOLM)
     round_trip = aware.astimezone(UTC).astimezone(STOCKHOLM).replace(tzinfo=None)
     return round_trip != naive.replace(fold=0)
 
 
 def local_to_utc(naive: datetime, fold: int = 0) -> datetime:
+    fast = _single_reading(naive)
+    if fast is not None:
+        return fast
     if is_nonexistent(naive):
         raise NonexistentLocalTime(f"local time {naive.isoformat()} does not exist (spring-forward gap)")
     return naive.replace(fold=fold, tzinfo=STOCKHOLM).astimezone(UTC)
@@ -63,6 +120,9 @@ class FallBackResolver:
         self._winter: set[tuple[Hashable, date]] = set()
 
     def to_utc(self, naive: datetime, key: Hashable = None) -> datetime:
+        fast = _single_reading(naive)
+        if fast is not None:
+            return fast
         if not is_ambiguous(naive):
             return local_to_utc(naive)
         day_key = (key, naive.date())
@@ -85,6 +145,9 @@ def resolve_after(naive: datetime, not_before: datetime) -> datetime:
     In the repeated hour, take the earliest reading that is not before the start; if neither is,
     the summer reading, which the caller's validation will then reject as "before arrival".
     """
+    fast = _single_reading(naive)
+    if fast is not None:
+        return fast
     if not is_ambiguous(naive):
         return local_to_utc(naive)
     first, second = local_to_utc(naive, 0), local_to_utc(naive, 1)
