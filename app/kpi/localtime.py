@@ -59,6 +59,12 @@ def _hour_offset(start: datetime) -> timedelta | None:
     return offsets.pop() if len(offsets) == 1 else None
 
 
+def hour_offset(wall: datetime) -> timedelta | None:
+    """The Stockholm offset of every wall time of ``wall``'s hour, or None when they do not share one reading (the
+    repeated autumn hour, the spring gap): the one rule the parsers' and the import profiles' fast paths share."""
+    return _hour_offset(wall.replace(minute=0, second=0, microsecond=0, fold=0, tzinfo=None))
+
+
 def _single_reading(naive: datetime) -> datetime | None:
     """``naive`` as a UTC instant when its hour has one offset, else None (also for an aware datetime)."""
     if naive.tzinfo is not None:

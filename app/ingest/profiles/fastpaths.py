@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from app.ingest.rows import EARLIEST_YEAR, LATEST_YEAR
-from app.kpi.localtime import STOCKHOLM
+from app.kpi.localtime import hour_offset
 
 #: Directives read by the fast path, in the order of ``datetime``'s arguments, and their strict widths.
 _ORDER = ("Y", "m", "d", "H", "M", "S")
@@ -175,18 +175,13 @@ def _offset_of(moment: datetime) -> str:
 
 
 def _hour_offset(moment: datetime) -> str:
-    """The offset of every wall time of ``moment``'s hour, or "" when they do not share one reading. A wall time
-    has one reading exactly when both folds give it the same offset (PEP 495: they differ in the repeated hour and
-    in the gap); both ends of the hour are checked, as Stockholm's clocks change on the hour and never twice in one."""
+    """The offset of every wall time of ``moment``'s hour as ISO text, or "" when they do not share one reading
+    (app.kpi.localtime.hour_offset says which)."""
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         return ""  # the canonical parser words its error about the wall time as written
-    start = moment.replace(minute=0, second=0, microsecond=0, fold=0, tzinfo=STOCKHOLM)
-    end = start.replace(minute=59, second=59, microsecond=999_999)
-    offsets = {m.replace(fold=fold).utcoffset() for m in (start, end) for fold in (0, 1)}
-    if len(offsets) != 1:
+    offset = hour_offset(moment)
+    if offset is None:
         return ""
-    [offset] = offsets
-    assert offset is not None
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
