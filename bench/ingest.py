@@ -66,6 +66,7 @@ YEAR = 2025
 GOAL_RATIO = 1.5
 GOAL_SQLITE_ROWS_PER_S = 100_000
 GOAL_RSS_MB = 300
+GOAL_HISTORY_RATIO = 1.2
 
 
 # --- data ----------------------------------------------------------------------------------------------
@@ -258,6 +259,66 @@ def plain_copy(url: str, path: Path) -> tuple[int, float]:
     return copied, elapsed
 
 
+#: The columns of ``calls`` a finished ingest writes (all but the identity ``id``).
+FINISHED_COLUMNS = ("source_id, call_id, region, queue, arrived_at, outcome, answered_at, ended_at, "
+                    "answered_by_region, talk_seconds, wrap_seconds, wait_ms, hour_start, run_id")
+
+
+def _conninfo(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def export_finished(url: str, path: Path) -> None:
+    """The rows an ingest left in ``calls``, as a binary COPY file: the input of the floor and of the history."""
+    query = f"COPY (SELECT {FINISHED_COLUMNS} FROM calls ORDER BY id) TO STDOUT (FORMAT binary)"
+    with psycopg.connect(_conninfo(url)) as conn, conn.cursor() as cursor, path.open("wb") as out, \
+            cursor.copy(query) as copy:
+        for block in copy:
+            out.write(block)
+
+
+def floor_copy(url: str, finished: Path) -> tuple[int, float]:
+    """The floor: COPY of the finished rows straight into the real, migrated ``calls`` (its PK, unique key and
+    indexes), one transaction with its commit. No ingest can write ``calls`` faster than this."""
+    with psycopg.connect(_conninfo(url)) as conn:
+        started = time.perf_counter()
+        with conn.cursor() as cursor, finished.open("rb") as source:
+            with cursor.copy(f"COPY calls ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
+                while block := source.read(1 << 20):
+                    copy.write(block)
+            copied = cursor.rowcount
+        conn.commit()
+        elapsed = time.perf_counter() - started
+    return copied, elapsed
+
+
+def build_history(url: str, finished: Path, factor: int) -> tuple[int, float]:
+    """``factor`` copies of the finished rows in ``calls``, each shifted back by whole years and given new
+    call_ids (same source, so every key lookup of the next ingest sees all of them), then ANALYZE, as
+    autovacuum would have done. Only ``calls`` is filled: the hourly aggregates of those years are never
+    touched by the measured ingest."""
+    started = time.perf_counter()
+    with psycopg.connect(_conninfo(url)) as conn:
+        conn.execute(f"CREATE TEMP TABLE finished AS SELECT {FINISHED_COLUMNS} FROM calls WITH NO DATA")
+        with conn.cursor() as cursor, finished.open("rb") as source, \
+                cursor.copy(f"COPY finished ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
+            while block := source.read(1 << 20):
+                copy.write(block)
+        shifted = FINISHED_COLUMNS.replace("call_id", "call_id || '-h' || k").replace(
+            "arrived_at", "arrived_at - make_interval(years => k)").replace(
+            "answered_at", "answered_at - make_interval(years => k)").replace(
+            "ended_at", "ended_at - make_interval(years => k)").replace(
+            "hour_start", "hour_start - make_interval(years => k)")
+        for k in range(1, factor + 1):
+            conn.execute(f"INSERT INTO calls ({FINISHED_COLUMNS}) SELECT {shifted} FROM finished, "
+                         f"(SELECT {k} AS k) AS copy_number")
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE calls")
+        held = conn.execute("SELECT count(*) FROM calls").fetchone()[0]  # type: ignore[index]
+    return int(held), time.perf_counter() - started
+
+
 def peak_rss_kb() -> int:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -335,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         help="backend of the child ingests that measure peak RSS (default both)",
     )
     parser.add_argument("--no-parse-only", action="store_true", help="skip the parse-only (no database) timing")
+    parser.add_argument("--history-factor", type=int, default=5,
+                        help="calls already stored before the history ingest, in multiples of N (default 5; 0 skips)")
     parser.add_argument("--child-ingest", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -388,6 +451,51 @@ def main(argv: list[str] | None = None) -> int:
             summary.append(("PG ingest_file", f"{ingest_s:.1f} s ({rate(n, ingest_s)} rows/s)", "", ""))
             summary.append(("PG plain COPY (baseline)", f"{copy_s:.1f} s ({rate(copied, copy_s)} rows/s)", "", ""))
             summary.append(("PG ratio ingest/COPY", f"{ratio:.2f}", f"<= {GOAL_RATIO}", verdict(ratio <= GOAL_RATIO)))
+
+            finished = work / "finished.copy"
+            export_finished(ingest_url, finished)
+            create_database(server.admin_url, "bench_floor")
+            floor_url = server.url("bench_floor")
+            upgrade(floor_url)
+            floored, floor_s = floor_copy(floor_url, finished)
+            floor_ratio = ingest_s / floor_s
+            print(f"PostgreSQL floor, COPY of the finished rows into the migrated calls table: {floor_s:.1f} s, "
+                  f"{rate(floored, floor_s)} rows/s ({floored:,} rows); floor / plain COPY {floor_s / copy_s:.2f}, "
+                  f"ingest_file / floor {floor_ratio:.2f}")
+            summary.append(("PG floor: COPY finished rows into calls", f"{floor_s:.1f} s ({rate(floored, floor_s)} "
+                            f"rows/s)", "", ""))
+            summary.append(("PG ratio floor/COPY, ingest/floor", f"{floor_s / copy_s:.2f}, {floor_ratio:.2f}", "", ""))
+
+            if args.history_factor > 0:
+                create_database(server.admin_url, "bench_history")
+                history_url = server.url("bench_history")
+                upgrade(history_url)
+                timed_ingest(history_url, empty_path)  # the source and a run, as the first database has them
+                held, build_s = build_history(history_url, finished, args.history_factor)
+                print(f"history: {held:,} calls stored in {build_s:.1f} s ({args.history_factor} x N, earlier years)")
+                # The same-run baseline is taken right before, into a fresh empty database: on a shared machine
+                # the load drifts between the first ingest and this one.
+                create_database(server.admin_url, "bench_empty")
+                empty_url = server.url("bench_empty")
+                upgrade(empty_url)
+                empty_statements = StatementTimes()
+                _empty_report, empty_s = timed_ingest(empty_url, csv_path, empty_statements)
+                history_statements = StatementTimes()
+                history_report, history_s = timed_ingest(history_url, csv_path, history_statements)
+                history_ratio = history_s / empty_s
+                print(f"PostgreSQL ingest_file into an empty database, just before: {empty_s:.1f} s, "
+                      f"{rate(n, empty_s)} rows/s")
+                print(f"PostgreSQL ingest_file into {held:,} stored calls: {history_s:.1f} s, "
+                      f"{rate(n, history_s)} rows/s (stored {history_report.rows_stored:,}); "
+                      f"vs into an empty database {history_ratio:.2f} (goal <= {GOAL_HISTORY_RATIO})")
+                history_statements.report(history_s, "staging by COPY")
+                empty_sql, history_sql = sum(empty_statements.totals.values()), sum(history_statements.totals.values())
+                print(f"  SQL statements alone, history / empty: {history_sql:.1f} s / {empty_sql:.1f} s = "
+                      f"{history_sql / empty_sql:.2f} (less exposed to the machine's load than the whole ingest)")
+                summary.append((f"PG ingest into {args.history_factor} N history", f"{history_s:.1f} s "
+                                f"({rate(n, history_s)} rows/s)", "", ""))
+                summary.append(("PG ratio history/empty", f"{history_ratio:.2f}", f"<= {GOAL_HISTORY_RATIO}",
+                                verdict(history_ratio <= GOAL_HISTORY_RATIO and history_report.rows_stored == n)))
 
             rerun, rerun_s = timed_ingest(ingest_url, csv_path)
             print(f"PostgreSQL re-ingest of the same file: {rerun_s:.1f} s, {rate(n, rerun_s)} rows/s "

@@ -223,8 +223,12 @@ def _cover_coarse_hours(conn: Connection) -> None:
 def refresh_touched_months(conn: Connection) -> None:
     """Rebuild the monthly roll-up of every (region, local month) with a touched hour, from the hourly rows."""
     months: dict[date, set[str]] = {}
+    month_of: dict[datetime, date] = {}  # one zone lookup per hour, not per (region, hour): 21 regions share it
     for region, hour in conn.execute(select(touched_hours.c.region, touched_hours.c.hour_start)):
-        months.setdefault(local_month_of(hour), set()).add(region)
+        month = month_of.get(hour)
+        if month is None:
+            month = month_of[hour] = local_month_of(hour)
+        months.setdefault(month, set()).add(region)
     for month, regions in sorted(months.items()):
         rebuild_month(conn, month, sorted(regions))
 

@@ -15,7 +15,13 @@ SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def to_sqlite_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(SQLITE_DATETIME_FORMAT)
+    """``strftime(SQLITE_DATETIME_FORMAT)`` of the UTC moment, by ``isoformat``: the same text at less than half
+    the cost (bulk staging writes four per call). Years before 1000 take strftime, which does not pad them."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    if moment.year < 1000:
+        return moment.strftime(SQLITE_DATETIME_FORMAT)
+    return moment.isoformat(" ", "microseconds")[:26]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ColumnElement,
     Connection,
@@ -85,6 +86,20 @@ stage_intervals = Table(
     Column("wrap_seconds_sum", Float),
     Column("hour_start", UTCDateTime),
     Column("interval_end", UTCDateTime),
+    prefixes=["TEMPORARY"],
+)
+
+
+#: Each staged row that has a stored record with its key: which one, where it was, and whether this row changes it.
+#: Found once, by index lookups, so that nothing after it joins the staged rows with the whole record table.
+stage_match = Table(
+    "stage_match",
+    _meta,
+    Column("seq", Integer, primary_key=True),
+    Column("id", BigInteger),
+    Column("region", String(8)),
+    Column("hour_start", UTCDateTime),
+    Column("changed", Boolean),
     prefixes=["TEMPORARY"],
 )
 
@@ -217,7 +232,7 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
     that a key whose last occurrence is what is already stored changes nothing, so all its rows are unchanged
     (re-ingesting a delivery that corrects itself counts no updates).
     """
-    s, t = kind.stage, kind.target
+    s = kind.stage
     counts = MergeCounts()
     key_cols = [s.c[k] for k in kind.key]
     staged = conn.execute(select(func.count()).select_from(s)).scalar_one()
@@ -229,19 +244,19 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
         staged -= refused.rows
         if staged == 0:
             return counts
+    m = _match(conn, kind, source_id)
     distinct_keys = conn.execute(
         select(func.count()).select_from(select(*key_cols).distinct().subquery())
     ).scalar_one()
-    first_rows: Any = s
-    first_changes: ColumnElement[bool] = _differs(kind, s, t)
-    classify_from: Any = s.outerjoin(t, _join_key(kind, source_id, s, t))
+    first_changes: ColumnElement[bool] = m.c.changed.is_(True)
+    classify_from: Any = s.outerjoin(m, m.c.seq == s.c.seq)
     if distinct_keys != staged:
         # Repeated keys whose last occurrence equals the stored record: the delivery leaves them as they are.
         last_seq = select(func.max(s.c.seq)).group_by(*key_cols).having(func.count() > 1)
         last_rows = select(s).where(s.c.seq.in_(last_seq)).subquery()
         settled = select(*[last_rows.c[k].label(f"key_{k}") for k in kind.key]).select_from(
-            last_rows.join(t, _join_key(kind, source_id, last_rows, t))
-        ).where(~_differs(kind, last_rows, t)).subquery()
+            last_rows.join(m, m.c.seq == last_rows.c.seq)
+        ).where(m.c.changed.is_(False)).subquery()
         # In-delivery repeats: each compared with the occurrence before it (window LAG).
         ordered = select(
             s.c.seq,
@@ -263,16 +278,16 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
         counts.unchanged += int(repeats[0]) - int(repeats[1])
         first_seq = select(func.min(s.c.seq)).group_by(*key_cols)
         first_rows = select(s).where(s.c.seq.in_(first_seq)).subquery()
-        first_changes = and_(_differs(kind, first_rows, t), settled.c[first_key].is_(None))
-        classify_from = first_rows.outerjoin(t, _join_key(kind, source_id, first_rows, t)).outerjoin(
+        first_changes = and_(m.c.changed.is_(True), settled.c[first_key].is_(None))
+        classify_from = first_rows.outerjoin(m, m.c.seq == first_rows.c.seq).outerjoin(
             settled, and_(*[first_rows.c[k] == settled.c[f"key_{k}"] for k in kind.key])
         )
 
     classified = conn.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(case((t.c.id.is_(None), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(t.c.id.is_not(None), first_changes), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((m.c.id.is_(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(m.c.id.is_not(None), first_changes), 1), else_=0)), 0),
         ).select_from(classify_from)
     ).one()
     counts.stored += int(classified[1])
@@ -283,18 +298,40 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
         last_seq = select(func.max(s.c.seq)).group_by(*key_cols)
         conn.execute(delete(s).where(s.c.seq.not_in(last_seq)))
 
-    joined = s.outerjoin(t, _join_key(kind, source_id, s, t))
-    new_places = select(s.c.region, s.c.hour_start).select_from(joined).where(
-        or_(t.c.id.is_(None), _differs(kind, s, t))
+    new_places = select(s.c.region, s.c.hour_start).select_from(s.outerjoin(m, m.c.seq == s.c.seq)).where(
+        or_(m.c.id.is_(None), m.c.changed.is_(True))
     )
-    old_places = select(t.c.region, t.c.hour_start).select_from(
-        s.join(t, _join_key(kind, source_id, s, t))
-    ).where(_differs(kind, s, t))
+    old_places = select(m.c.region, m.c.hour_start).select_from(s.join(m, m.c.seq == s.c.seq)).where(
+        m.c.changed.is_(True)
+    )
     conn.execute(insert(touched_hours).from_select(["region", "hour_start"], union(new_places, old_places)))
+    stage_match.drop(conn)
     if kind is INTERVALS:
         supersede(conn, s, source_id)
     _upsert(conn, kind, source_id, run_id)
     return counts
+
+
+def _match(conn: Connection, kind: Kind, source_id: int) -> Table:
+    """Fill ``stage_match``: one pass of index lookups (source, key) per staged row. PostgreSQL would otherwise
+    hash-join the staged rows with every stored record of the source, a cost that grows with the history
+    (issue 15: 1.2 → 10.7 s with 5 M stored calls); a nested loop over the unique index stays flat."""
+    s, t = kind.stage, kind.target
+    stage_match.drop(conn, checkfirst=True)
+    stage_match.create(conn)
+    found = select(s.c.seq, t.c.id, t.c.region, t.c.hour_start, _differs(kind, s, t)).select_from(
+        s.join(t, _join_key(kind, source_id, s, t))
+    )
+    is_postgres = conn.dialect.name == "postgresql"
+    if is_postgres:
+        conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+        conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    conn.execute(insert(stage_match).from_select(["seq", "id", "region", "hour_start", "changed"], found))
+    if is_postgres:
+        conn.exec_driver_sql("RESET enable_hashjoin")
+        conn.exec_driver_sql("RESET enable_mergejoin")
+        conn.exec_driver_sql("ANALYZE stage_match")
+    return stage_match
 
 
 def _upsert(conn: Connection, kind: Kind, source_id: int, run_id: int) -> None:
