@@ -40,7 +40,7 @@ from app.ingest.service import ingest_file, recompute
 from app.kpi.catalog import CATALOG
 from app.kpi.glossary import LANGS, UNITS, Lang, status_mark, status_word
 from app.kpi.localtime import local_month_bounds
-from app.reports.board_text import percent_judged, wait
+from app.reports.board_text import ratio_digits, wait
 from app.reports.exports import check_lang, scorecard_csv, scorecard_xlsx
 from app.reports.terminal import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.sanitize import for_terminal
@@ -387,8 +387,8 @@ def _print_table(document: ScorecardDocument, lang: Lang = "sv") -> None:
 
         answer_rate = kpis.answer_rate
         cells = [for_terminal(f"{scope.name} ({scope.scope})"), str(kpis.offered), str(kpis.answered),
-                 styled(percent_judged(None if answer_rate is None else float(answer_rate), lang,
-                                       *judged("answer_rate")), "answer_rate")]
+                 styled(format_ratio(answer_rate, decimal, ratio_digits(
+                     None if answer_rate is None else float(answer_rate), *judged("answer_rate"))), "answer_rate")]
         cells += [format_points(delta(scope, "answer_rate"), text["points"], decimal)] if show_delta else []
         mean_wait = kpis.mean_wait
         cells += [styled(wait(None if mean_wait is None else float(mean_wait), lang, *judged("mean_wait")),

@@ -199,14 +199,19 @@ def _holds(value: float, comparator: str, bound: float) -> bool:
     return value >= bound if comparator == ">=" else value <= bound
 
 
-def percent_judged(value: float | None, lang: Lang, comparator: str | None, bound: float | None) -> str:
-    """One decimal, or more where one would round across the target (84.96 % against 85 %)."""
+def ratio_digits(value: float | None, comparator: str | None, bound: float | None) -> int:
+    """Decimals of a percentage: one, or more where one would round across the target (84.96 % against 85 %)."""
+    digits = 1
     if value is None or comparator is None or bound is None:
-        return percent(value, lang)
+        return digits
     for digits in (1, 2, 3):
         if _holds(round(value * 100, digits) / 100, comparator, bound) == _holds(value, comparator, bound):
             break
-    return percent(value, lang, digits)
+    return digits
+
+
+def percent_judged(value: float | None, lang: Lang, comparator: str | None, bound: float | None) -> str:
+    return percent(value, lang, ratio_digits(value, comparator, bound))
 
 
 def wait(seconds: float | None, lang: Lang, comparator: str | None = None, bound: float | None = None) -> str:

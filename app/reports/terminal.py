@@ -21,8 +21,8 @@ def format_seconds(value: float | None, *, signed: bool = False) -> str:
     return f"{sign}{minutes}:{seconds:02d}"
 
 
-def format_ratio(value: float | None, decimal: str = ".") -> str:
-    return "–" if value is None else f"{value * 100:.1f} %".replace(".", decimal)
+def format_ratio(value: float | None, decimal: str = ".", digits: int = 1) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f} %".replace(".", decimal)
 
 
 def format_points(value: float | None, unit: str = "pp", decimal: str = ".") -> str:
