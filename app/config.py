@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         description="The API re-reads the data version at most this often: an ingest shows in its scorecard "
         "at most this much later (0: on every request)",
     )
+    scorecard_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0,
+        description="Bytes of month documents (and their JSON) the API keeps; ~0.2 MB a month with 21 regions",
+    )
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Links in messages")
     dashboard_url: str | None = Field(default=None, description="Grafana dashboard linked from alert messages")
 

@@ -105,6 +105,8 @@ def hourly_values(rng: random.Random, inhabitants: int, local_hour: int) -> dict
         "longest_wait": None if longest is None else float(longest),
         "talk_sum": float(answered * rng.randint(300, 480)), "wrap_sum": float(answered * rng.randint(40, 120)),
         "call_records": offered, "interval_records": 0, "reported_offered": 0, "interval_counted_offered": 0,
+        "hours_covered": 1, "day_records": 0, "month_records": 0,  # hourly rows, as call ingest writes them
+        "call_wait_answered": wait_answered,
     }
     values.update({f"wait_bucket_{i:02d}": n for i, n in enumerate(buckets)})
     return values
@@ -473,17 +475,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def time_http(url: str, months: list[date], warmup: list[date]) -> Timing | None:
+def time_http(url: str, months: list[date], warmup: list[date], all_months: list[date]) -> list[Timing]:
+    """``GET /api/v1/scorecards/{month}`` through uvicorn with an admin key (the API is closed by default; the key
+    is made in the database as tests/auth.py does). First every month of the range once, each a cache miss (the
+    uncached baseline through HTTP), then the random months, all cached: what a dashboard sees in steady state."""
     if importlib.util.find_spec("app.api") is None:
         print("  HTTP: skipped, app.api does not exist yet")
-        return None
+        return []
     try:
         from app.api.app import create_app  # noqa: F401
     except ImportError as exc:
         print(f"  HTTP: skipped, `from app.api.app import create_app` failed: {exc}")
-        return None
+        return []
     import httpx
 
+    from tests.auth import make_key
+
+    headers = {"Authorization": f"Bearer {make_key(Settings(database_url=url, _env_file=None), name='bench')}"}  # type: ignore[call-arg]
     port = free_port()
     env = {**os.environ, "VPT_DATABASE_URL": url}
     server = subprocess.Popen(
@@ -491,8 +499,9 @@ def time_http(url: str, months: list[date], warmup: list[date]) -> Timing | None
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
+    timings: list[Timing] = []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers) as client:
             deadline = time.monotonic() + 30
             while True:
                 try:
@@ -503,19 +512,21 @@ def time_http(url: str, months: list[date], warmup: list[date]) -> Timing | None
                 if server.poll() is not None or time.monotonic() > deadline:
                     stderr = server.stderr.read() if server.stderr else ""
                     print(f"  HTTP: skipped, uvicorn did not start: {stderr[-1500:]}")
-                    return None
+                    return []
                 time.sleep(0.1)
-            first = client.get(f"/api/v1/scorecards/{months[0]:%Y-%m}")
-            if first.status_code != 200:
-                print(f"  HTTP: skipped, GET /api/v1/scorecards/{months[0]:%Y-%m} answered {first.status_code}: "
-                      f"{first.text[:300]}")
-                return None
+            probe = client.get("/healthz")  # the warm-up request below is a real month, not this one
+            if probe.status_code != 200:
+                return []
 
             def call(month: date) -> None:
                 response = client.get(f"/api/v1/scorecards/{month:%Y-%m}")
-                response.raise_for_status()
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET /api/v1/scorecards/{month:%Y-%m} answered {response.status_code}: "
+                                       f"{response.text[:300]}")
 
-            timing = time_calls("postgresql GET /api/v1/scorecards/{month} (uvicorn, keep-alive)", months, warmup, call)
+            timings.append(time_calls("postgresql HTTP scorecard, each month's first request (uncached)",
+                                      all_months, [], call))
+            timings.append(time_calls("postgresql HTTP scorecard, random months (cached)", months, warmup, call))
     finally:
         server.terminate()
         try:
@@ -523,8 +534,9 @@ def time_http(url: str, months: list[date], warmup: list[date]) -> Timing | None
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    print("  " + timing.line())
-    return timing
+    for timing in timings:
+        print("  " + timing.line())
+    return timings
 
 
 def postgres() -> Any:
@@ -567,12 +579,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"prepared {VARIANTS} random rows per region and local hour in {time.perf_counter() - started:.1f} s")
 
     results: list[Timing] = []
+    rows: list[tuple[str, Timing, Timing | None, str]] = []  # issue 15's table: figure, value, baseline, goal
+    last_year = [m for m in all_months if m.year == LAST_YEAR]
+    same_months = [rng.choice(last_year) for _ in range(args.requests)]
     work = Path(tempfile.mkdtemp(prefix="vpt-bench-scorecard-"))
     try:
         with postgres() as server:
             admin = create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.execute(text("CREATE DATABASE bench_scorecard"))
+                conn.execute(text("CREATE DATABASE bench_scorecard_1y"))
             admin.dispose()
             url = server.url("bench_scorecard")
             upgrade(url)
@@ -581,13 +597,35 @@ def main(argv: list[str] | None = None) -> int:
             roll_up(url, first, end)
             print(f"PostgreSQL: {agg_count:,} hourly_aggregates rows and {by_count:,} hourly_answered_by rows, "
                   f"filled by COPY + VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
+            one_year_url = server.url("bench_scorecard_1y")
+            upgrade(one_year_url)
+            fill_postgres(one_year_url, Dataset(1, args.regions, args.seed, layout), not args.no_answered_by)
+            roll_up(one_year_url, date(LAST_YEAR, 1, 1), end)
+            print(f"PostgreSQL: a second database with the last year only ({LAST_YEAR}), the 1 y baseline")
             settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
-            results += run_timings("postgresql", url, settings, layout, months, warmup, args.regions)
-            results += time_metrics("postgresql", settings, all_months[-1], args.requests, args.warmup)
+            one_year = Settings(database_url=one_year_url, _env_file=None)  # type: ignore[call-arg]
+            timings = run_timings("postgresql", url, settings, layout, months, warmup, args.regions)
+            results += timings
+            same = [time_scorecards(f"postgresql monthly_scorecard, months of {LAST_YEAR}, {label}", chosen,
+                                    same_months, warmup) for label, chosen in ((f"{args.years} y", settings),
+                                                                              ("1 y", one_year))]
+            results += same
+            rows.append((f"uncached scorecard, {args.years} y x {args.regions}, random months (vs bare GROUP BY)",
+                         timings[0], timings[2], f"p95 <= {GOAL_P95_MS:.0f} ms"))
+            rows.append((f"uncached scorecard, {args.years} y vs 1 y, same months", same[0], same[1], "<= 1.2x"))
+            metrics = time_metrics(f"postgresql {args.years} y", settings, all_months[-1], args.requests, args.warmup)
+            metrics_1y = time_metrics("postgresql 1 y", one_year, all_months[-1], args.requests, args.warmup)
+            results += metrics + metrics_1y
+            for index, name in enumerate(("first scrape of a process", "first scrape after an ingest",
+                                          "between ingests")):
+                rows.append((f"/metrics, {name}, {args.years} y vs 1 y", metrics[index], metrics_1y[index],
+                             f"p95 <= {METRICS_GOAL_MS:.0f} ms" if index < 2 else ""))
             if not args.no_http:
-                http = time_http(url, months, warmup)
-                if http is not None:
-                    results.append(http)
+                http = time_http(url, months, warmup, all_months)
+                results += http
+                if http:
+                    rows.append((f"HTTP scorecard, random months of {args.years} y, cached (vs each month's first)",
+                                 http[1], http[0], f"p95 <= {GOAL_P95_MS:.0f} ms"))
 
         if args.sqlite:
             path = work / "scorecard.db"
@@ -614,12 +652,45 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'-' * width}  {'-' * 7}  {'-' * 7}  ----")
     for timing in results:
         goal = ""
-        if "scorecard" in timing.label:
+        if "scorecard" in timing.label and "uncached" not in timing.label and "bare" not in timing.label:
             goal = "ok" if timing.p95 <= GOAL_P95_MS else "MISSED"
-        if "/metrics" in timing.label:
+        if "/metrics" in timing.label and "between" not in timing.label:
             goal = "ok" if timing.p95 <= METRICS_GOAL_MS else "MISSED"
         print(f"{timing.label.ljust(width)}  {timing.p50:7.1f}  {timing.p95:7.1f}  {goal}")
+    print_issue_rows(rows)
     return 0
+
+
+def time_scorecards(label: str, settings: Settings, months: list[date], warmup: list[date]) -> Timing:
+    engine = make_engine(settings)
+    try:
+        timing = time_calls(label, months, warmup, in_fresh_session(
+            make_session_factory(engine), lambda s, m: monthly_scorecard(s, m, settings.definitions)))
+    finally:
+        engine.dispose()
+    print("  " + timing.line())
+    return timing
+
+
+def print_issue_rows(rows: list[tuple[str, Timing, Timing | None, str]]) -> None:
+    """Issue 15's scorecard and /metrics rows, each p95 against its baseline of the same run."""
+    if not rows:
+        return
+    print()
+    print("Issue 15 (PostgreSQL, p95 against the same run's baseline)")
+    width = max(len(row[0]) for row in rows)
+    print(f"{'figure'.ljust(width)}  {'p95 ms':>7}  {'base ms':>7}  {'ratio':>6}  {'goal':<14}  ")
+    print(f"{'-' * width}  {'-' * 7}  {'-' * 7}  {'-' * 6}  {'-' * 14}  ------")
+    for figure, value, baseline, goal in rows:
+        ratio = value.p95 / baseline.p95 if baseline is not None and baseline.p95 else None
+        if goal.startswith("p95"):
+            verdict = "ok" if value.p95 <= float(goal.split()[2]) else "MISSED"
+        elif goal.endswith("x") and ratio is not None:
+            verdict = "ok" if ratio <= float(goal.split()[1].rstrip("x")) else "MISSED"
+        else:
+            verdict = ""
+        print(f"{figure.ljust(width)}  {value.p95:7.1f}  {'' if baseline is None else f'{baseline.p95:7.1f}':>7}  "
+              f"{'' if ratio is None else f'{ratio:5.2f}x':>6}  {goal:<14}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.authenticator = Authenticator(app.state.session_factory, settings.auth_cache_seconds)
-        app.state.scorecard_cache = ScorecardCache()  # this app's own: another app in the process has another
+        # this app's own: another app in the process has another
+        app.state.scorecard_cache = ScorecardCache(settings.scorecard_cache_bytes)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(VptCollector(app.state.session_factory, settings,
                                        history=app.state.scorecard_cache.history))

@@ -163,6 +163,8 @@ class MonthlyAggregate(_SummedColumns, Base):
     """
 
     __tablename__ = "monthly_aggregates"
+    # a month is read across every region; the key starts with region, so without this it scans all months
+    __table_args__ = (Index("ix_monthly_aggregates_month", "month"),)
 
     region: Mapped[str] = mapped_column(String(8), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the local month
@@ -171,6 +173,8 @@ class MonthlyAggregate(_SummedColumns, Base):
 
 class MonthlyAnsweredBy(Base):
     __tablename__ = "monthly_answered_by"
+    # a month is read across every region pair; the key starts with region, so without this it scans all months
+    __table_args__ = (Index("ix_monthly_answered_by_month", "month"),)
 
     region: Mapped[str] = mapped_column(String(8), primary_key=True)
     answered_by_region: Mapped[str] = mapped_column(String(8), primary_key=True)

