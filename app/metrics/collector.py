@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prometheus_client.core import (
@@ -40,7 +40,12 @@ from app.metrics.alerts import alert_families
 from app.scorecard.document import KpiFigures, ScorecardDocument
 from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.queries import data_version
-from app.scorecard.service import monthly_scorecard, region_and_collaboration_figures
+from app.scorecard.service import (
+    monthly_scorecard,
+    region_and_collaboration_figures,
+    scope_names,
+    shared_reads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,10 @@ class VptCollector(Collector):
         self.clock = clock or (lambda: datetime.now(UTC))  # a benchmark or test may fix "now"
         self.history = history if history is not None else ForecastHistoryCache()  # the app's, shared with its API
         self._cache: dict[str, tuple[tuple[Any, ...], ScorecardDocument]] = {}
+
+    def _is_cached(self, key: tuple[Any, ...]) -> bool:
+        hit = self._cache.get(key[0])
+        return hit is not None and hit[0] == key
 
     def _cached(self, key: tuple[Any, ...], compute: Callable[[], ScorecardDocument]) -> ScorecardDocument:
         """The month documents are reused while nothing was ingested, no target set and no definition changed
@@ -119,19 +128,25 @@ class VptCollector(Collector):
         month = local_month_of(now)
         previous = previous_month(month)
         version = data_version(session)
-        current = self._cached(("month_to_date", month, version, now.replace(second=0, microsecond=0)),
-                               lambda: monthly_scorecard(session, month, self.settings.definitions, now,
-                                                         comparisons=False, collaboration_hours=False,
-                                                         history=self.history))
+        current_key = ("month_to_date", month, version, now.replace(second=0, microsecond=0))
         # The previous month changes only with late records: reused for a few minutes across ingests (targets
         # and definitions still take effect at once).
-        closed = self._cached(("previous_month", previous, version[1:], int(time.monotonic() // PREVIOUS_MONTH_TTL)),
-                              lambda: monthly_scorecard(session, previous, self.settings.definitions, now,
-                                                        comparisons=False, collaboration_hours=False,
-                                                        history=self.history))
+        closed_key = ("previous_month", previous, version[1:], int(time.monotonic() // PREVIOUS_MONTH_TTL))
+        # Definitions, targets, names and the roll-up of the months to compute are read once for both documents
+        # and today's figures (a process's first scrape read them twice, the names three times).
+        to_compute = [key[1] for key in (current_key, closed_key) if not self._is_cached(key)]
+        shared = shared_reads(session, to_compute) if to_compute else None
+        names = shared.names if shared is not None else scope_names(session)
+
+        def compute(of: date) -> ScorecardDocument:
+            return monthly_scorecard(session, of, self.settings.definitions, now, comparisons=False,
+                                     collaboration_hours=False, history=self.history, shared=shared)
+
+        current = self._cached(current_key, lambda: compute(month))
+        closed = self._cached(closed_key, lambda: compute(previous))
         today_start, today_end = local_day_bounds(now.astimezone(STOCKHOLM).date())
         today = region_and_collaboration_figures(session, today_start, min(today_end, now),
-                                                 collaboration_hours=False)
+                                                 collaboration_hours=False, names=names)
 
         info = InfoMetricFamily("vpt_scope", "A region or collaboration with data", labels=SCOPE)
         gauges = {  # the catalogue's gauge KPIs: vpt_offered_calls, vpt_answer_rate_ratio, vpt_mean_wait_seconds, ...

@@ -172,6 +172,23 @@ def scope_names(session: Session) -> ScopeNames:
     return ScopeNames(dict(session.execute(select(Region.code, Region.name)).all()), collaborations, members)
 
 
+@dataclass(frozen=True)
+class SharedReads:
+    """What every month's document reads alike (stored definitions, targets, names) and the roll-up of the months
+    wanted: read once where one request builds several documents (/metrics: the month in progress and the one
+    before, which each read them on its own in a process's first scrape)."""
+
+    definitions: Definitions | None
+    targets: dict[tuple[str, str], list[Target]]
+    names: ScopeNames
+    counts: dict[date, dict[str, tuple[Counts, int]]]
+
+
+def shared_reads(session: Session, months: list[date]) -> SharedReads:
+    return SharedReads(stored_definitions(session), targets_by_scope(session), scope_names(session),
+                       month_counts(session, months))
+
+
 def region_and_collaboration_figures(
     session: Session, start: datetime, end: datetime, *, collaboration_hours: bool = True,
     names: ScopeNames | None = None, by_region: dict[str, tuple[Counts, int]] | None = None,
@@ -351,12 +368,14 @@ def _kpis_by_scope(
 def monthly_scorecard(
     session: Session, month: date, definitions: Definitions, now: datetime | None = None, *,
     comparisons: bool = True, collaboration_hours: bool = True, history: ForecastHistoryCache | None = None,
+    shared: SharedReads | None = None,
 ) -> ScorecardDocument:
     """The scorecard of one local month: figures, targets and status, comparisons, completeness.
 
     ``comparisons=False`` leaves the deltas out (``null``) and ``collaboration_hours=False`` a collaboration's
     hours with data (0) for callers that do not show them (metrics). ``history``: the process's cache of the
-    hours a forecast samples (``app.scorecard.forecast_cache``); without it they are read every time.
+    hours a forecast samples (``app.scorecard.forecast_cache``); without it they are read every time. ``shared``:
+    reads of the same request (``shared_reads``), so several documents read them once.
     A month in progress also carries the forecast of its remaining calls and, per target, what those calls
     must achieve (``needed``). Month-over-month and year-over-year deltas compare with the whole earlier
     month (for a month in progress: the month so far against the whole earlier month).
@@ -365,13 +384,13 @@ def monthly_scorecard(
     start, end = local_month_bounds(month)
     closed = end <= now
     in_progress = start <= now < end
-    stored = stored_definitions(session) or definitions
-    targets = targets_by_scope(session)
-    names = scope_names(session)
+    shared = shared or SharedReads(stored_definitions(session), targets_by_scope(session), scope_names(session), {})
+    stored, targets, names = shared.definitions or definitions, shared.targets, shared.names
     members = scope_regions(session, names) if in_progress else {}
     month_before = previous_month(month)
     previous_year = date(month.year - 1, month.month, 1)
-    counts = month_counts(session, [month, month_before, previous_year] if comparisons else [month])
+    wanted = [month, month_before, previous_year] if comparisons else [month]
+    counts = shared.counts if set(wanted) <= set(shared.counts) else month_counts(session, wanted)
     before = ((month_before, _kpis_by_scope(session, month_before, names, counts[month_before])),
               (previous_year, _kpis_by_scope(session, previous_year, names, counts[previous_year]))
               ) if comparisons else None
