@@ -174,8 +174,23 @@ def read_csv_rows(
     wanted = [(i, name) for i, name in enumerate(header) if name in columns]
     width = len(header)
     key_index = header.index(key_column) if key_column in header else None
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     decimal_comma = delimiter == ";"  # a comma cannot then be the delimiter, so "7,5" is unambiguous
+    for item in split_csv_rows(lines, lines, delimiter, width, key_index):
+        if isinstance(item, RawRow):
+            yield item
+        else:
+            line, row = item
+            yield RawRow(line, {name: row[i] for i, name in wanted}, decimal_comma=decimal_comma)
+
+
+def split_csv_rows(
+    lines: BoundedLines, source: Iterable[str], delimiter: str, width: int, key_index: int | None,
+) -> Iterator[RawRow | tuple[int, list[str]]]:
+    """Each CSV row of ``source`` (the lines of ``lines``, or those with one put back) as its line and fields, or as
+    a ``RawRow`` naming why it cannot be read; blank rows are skipped. A row with more or fewer fields than
+    ``width`` keeps none of them: only column ``key_index`` is read from it, when it is unambiguous. The one reader
+    of CSV rows, for the canonical formats and the import profiles alike."""
+    reader = csv.reader(source, delimiter=delimiter, strict=True)
     while True:
         try:
             row = next(reader)
@@ -194,7 +209,7 @@ def read_csv_rows(
             reason = f"row has {len(row)} fields, the header has {width}"
             yield RawRow(line, {}, reason, key=_unambiguous(row, width, key_index))
             continue
-        yield RawRow(line, {name: row[i] for i, name in wanted}, decimal_comma=decimal_comma)
+        yield line, row
 
 
 def _scalar_text(value: object) -> str | None:

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
+from app.ingest.lines import split_csv_rows
 from app.ingest.profiles.model import Container
 from app.ingest.profiles.values import ConversionError
 from app.ingest.rows import BoundedLines, FileFormatError, LineTooLong, RawRow, bad_char_reason
@@ -175,38 +176,8 @@ def open_csv(stream: IO[str], container: Container, limit: int, names: list[str]
 
 def _csv_rows(lines: BoundedLines, source: BoundedLines | _PushBack, delimiter: str, width: int,
               index: dict[str, int], key_index: int | None) -> Iterator[Row]:
-    reader = csv.reader(source, delimiter=delimiter, strict=True)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except LineTooLong as exc:
-            yield RawRow(lines.position, {}, str(exc))
-            continue
-        except csv.Error as exc:
-            yield RawRow(lines.position, {}, f"malformed CSV: {exc}")
-            continue
-        line = lines.position  # a quoted field may span lines: the row's last line
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != width:
-            reason = f"row has {len(row)} fields, the header has {width}"
-            yield RawRow(line, {}, reason, key=_unambiguous(row, width, key_index))
-            continue
-        yield line, CsvRecord(row, index)
-
-
-def _unambiguous(row: list[str], width: int, index: int | None) -> str | None:
-    """Column ``index`` of a row with a stray or missing delimiter, if it is the same whether the surplus or
-    missing fields lie after it or before it (as the canonical CSV reader reads a call_id)."""
-    if index is None:
-        return None
-    shifted = index + len(row) - width
-    if not (index < len(row) and 0 <= shifted < len(row)):
-        return None
-    value = row[index].strip()
-    return value if value and value == row[shifted].strip() else None
+    for item in split_csv_rows(lines, source, delimiter, width, key_index):
+        yield item if isinstance(item, RawRow) else (item[0], CsvRecord(item[1], index))
 
 
 # --- json --------------------------------------------------------------------------------------------------
