@@ -8,10 +8,8 @@ from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Collaboration, CollaborationMember, Region, TargetVersion
 from app.errors import VptError
 from app.kpi.counts import Counts, Definitions, sum_counts
 from app.kpi.forecast import (
@@ -34,7 +32,7 @@ from app.kpi.localtime import (
     previous_month,
     utc_iso,
 )
-from app.kpi.targets import Comparator, Status, Target, closed_month_status, month_to_date_status, target_in_force
+from app.kpi.targets import Status, Target, closed_month_status, month_to_date_status, target_in_force
 from app.scorecard.completeness import PARTIAL_AFTER, RegionData, completeness, member_notes
 from app.scorecard.document import (
     Comparison,
@@ -57,6 +55,12 @@ from app.scorecard.queries import (
     offered_by_region_hour,
     stored_definitions,
 )
+from app.scorecard.reads import ScopeNames as ScopeNames  # re-exported: its readers import it from here
+from app.scorecard.reads import SharedReads as SharedReads
+from app.scorecard.reads import scope_names as scope_names
+from app.scorecard.reads import scope_regions as scope_regions
+from app.scorecard.reads import shared_reads as shared_reads
+from app.scorecard.reads import targets_by_scope as targets_by_scope
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -101,20 +105,6 @@ class ScopeFigures:
     members: tuple[str, ...] = ()  # a collaboration's member regions, with data or not
 
 
-def targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
-    """All target versions; of two with the same valid_from the later-created one wins."""
-    rows = session.scalars(select(TargetVersion).order_by(TargetVersion.created_at, TargetVersion.id))
-    by_key: dict[tuple[str, str, str, date], TargetVersion] = {}
-    for row in rows:
-        by_key[(row.scope_kind, row.scope_code, row.kpi, row.valid_from)] = row
-    out: dict[tuple[str, str], list[Target]] = {}
-    for (kind, code, kpi, valid_from), row in by_key.items():
-        out.setdefault((kind, code), []).append(
-            Target(kpi=kpi, comparator=Comparator(row.comparator), value=row.value, valid_from=valid_from)
-        )
-    return out
-
-
 def target_rows(
     targets: list[Target], figures: ScopeFigures, month: date, closed: bool, forecast: Forecast | None,
 ) -> tuple[TargetEntry, ...]:
@@ -150,43 +140,6 @@ def target_rows(
             needed=None if needed is None else round(float(needed), 6),
         ))
     return tuple(rows)
-
-
-@dataclass(frozen=True)
-class ScopeNames:
-    """Region names, collaborations (by code) and their members: read once per document, not per month read."""
-
-    regions: dict[str, str]
-    collaborations: tuple[tuple[str, str], ...]
-    members: dict[str, list[str]]
-
-
-def scope_names(session: Session) -> ScopeNames:
-    members: dict[str, list[str]] = {}
-    for collab_code, region in session.execute(
-        select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
-    ).all():
-        members.setdefault(collab_code, []).append(region)
-    collaborations = tuple((code, name) for code, name in session.execute(
-        select(Collaboration.code, Collaboration.name).order_by(Collaboration.code)).all())
-    return ScopeNames(dict(session.execute(select(Region.code, Region.name)).all()), collaborations, members)
-
-
-@dataclass(frozen=True)
-class SharedReads:
-    """What every month's document reads alike (stored definitions, targets, names) and the roll-up of the months
-    wanted: read once where one request builds several documents (/metrics: the month in progress and the one
-    before, which each read them on its own in a process's first scrape)."""
-
-    definitions: Definitions | None
-    targets: dict[tuple[str, str], list[Target]]
-    names: ScopeNames
-    counts: dict[date, dict[str, tuple[Counts, int]]]
-
-
-def shared_reads(session: Session, months: list[date]) -> SharedReads:
-    return SharedReads(stored_definitions(session), targets_by_scope(session), scope_names(session),
-                       month_counts(session, months))
 
 
 def region_and_collaboration_figures(
@@ -289,14 +242,6 @@ def daily_forecasts(
         out[key] = forecast_from_days(f.counts.offered, (figures_end - first_day).days,
                                       (end.astimezone(STOCKHOLM).date() - figures_end).days)
     return out
-
-
-def scope_regions(session: Session, names: ScopeNames | None = None) -> dict[tuple[str, str], list[str]]:
-    names = names or scope_names(session)
-    members: dict[tuple[str, str], list[str]] = {("region", code): [code] for code in names.regions}
-    for collab_code, regions in names.members.items():
-        members[("collaboration", collab_code)] = list(regions)
-    return members
 
 
 def _forecast_history(
