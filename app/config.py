@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     sl_seconds: int = Field(default=600, ge=0, description="Service-level threshold in seconds")
     default_source: str = Field(default="files", description="Source name for file ingests without --source")
     ingest_batch_rows: int = Field(default=50_000, ge=1_000, description="Rows staged per round trip")
+    ingest_fast_path: bool = Field(
+        default=True, description="Read canonical call CSV with the pyarrow fast path (rows it cannot prove plain "
+        "still go through the reference parser); off: the reference parser reads every row",
+    )
     max_field_length: int = Field(default=256, ge=16, description="Longest accepted text field")
     max_upload_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1, description="Largest body accepted by the push-ingest endpoints (413 above)"
@@ -82,6 +86,14 @@ class Settings(BaseSettings):
     )
     auth_cache_seconds: float = Field(
         default=10.0, ge=0, le=10, description="How long a verified key is trusted without a lookup (revocation delay)"
+    )
+    # The web view (app.web): a browser signs in with an API key once; its session cookie is signed with this.
+    session_secret: SecretStr | None = Field(
+        default=None, description="Signs the web view's session and CSRF cookies (32+ random characters); unset: "
+        "a random secret per process, so sessions end on restart and several API workers need it set",
+    )
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, le=7 * 24 * 3600, description="A web view session ends this long after sign-in"
     )
     # Serving (`vpt serve`, app.api.serving). Nobody's X-Forwarded-For is believed unless listed: the audit log
     # records the peer itself. Slow clients: a connection may not hold a half-sent request forever.

@@ -188,12 +188,14 @@ class StatementTimes:
             print(f"    {seconds:7.2f} s  x{count:<5d} {key}")
 
 
-def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+def settings_for(url: str, fast: bool = True) -> Settings:
+    return Settings(database_url=url, ingest_fast_path=fast, _env_file=None)  # type: ignore[call-arg]
 
 
-def timed_ingest(url: str, path: Path, statements: StatementTimes | None = None) -> tuple[RunReport, float]:
-    settings = settings_for(url)
+def timed_ingest(url: str, path: Path, statements: StatementTimes | None = None,
+                 fast: bool = True) -> tuple[RunReport, float]:
+    """``fast``: VPT_INGEST_FAST_PATH (app.ingest.fastcsv); off, the reference parser reads every row."""
+    settings = settings_for(url, fast)
     engine = make_engine(settings)
     try:
         with engine.connect():
@@ -223,6 +225,21 @@ def parse_only(path: Path) -> tuple[int, float]:
                 raise SystemExit(f"generated row rejected: {result.describe()}")
             n += 1
     return n, time.perf_counter() - started
+
+
+def parse_only_fast(path: Path) -> tuple[int, int, float]:
+    """The fast path's floor: pyarrow blocks, vectorised checks and stage columns, store nothing.
+    Returns (plain rows, rows read by the reference parser, seconds)."""
+    from app.ingest.fastcsv import FastCallReader, PlainBlock
+
+    options = ParseOptions(frozenset(code for code, _n, _i in REGIONS), now=datetime.now(UTC))
+    started = time.perf_counter()
+    with path.open("rb") as raw:
+        reader = FastCallReader(raw, options)
+        for item in reader:
+            if not isinstance(item, PlainBlock) and isinstance(item, Rejection):
+                raise SystemExit(f"generated row rejected: {item.describe()}")
+    return reader.stats.plain_rows, reader.stats.reference_rows, time.perf_counter() - started
 
 
 COPY_TABLE = """
@@ -427,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
             parsed, parse_s = parse_only(csv_path)
             print(f"parse only (no database): {parse_s:.1f} s, {rate(parsed, parse_s)} rows/s")
             summary.append(("parse only, no database", f"{parse_s:.1f} s ({rate(parsed, parse_s)} rows/s)", "", ""))
+            plain, referred, fast_s = parse_only_fast(csv_path)
+            print(f"parse only, fast path (no database): {fast_s:.2f} s, {rate(plain + referred, fast_s)} rows/s "
+                  f"({plain:,} plain, {referred:,} through the reference parser); {parse_s / fast_s:.1f}x faster")
+            summary.append(("parse only, fast path, no database",
+                            f"{fast_s:.2f} s ({rate(plain + referred, fast_s)} rows/s)", "", ""))
 
         with postgres() as server:
             create_database(server.admin_url, "bench_ingest")
@@ -451,6 +473,16 @@ def main(argv: list[str] | None = None) -> int:
             summary.append(("PG ingest_file", f"{ingest_s:.1f} s ({rate(n, ingest_s)} rows/s)", "", ""))
             summary.append(("PG plain COPY (baseline)", f"{copy_s:.1f} s ({rate(copied, copy_s)} rows/s)", "", ""))
             summary.append(("PG ratio ingest/COPY", f"{ratio:.2f}", f"<= {GOAL_RATIO}", verdict(ratio <= GOAL_RATIO)))
+
+            create_database(server.admin_url, "bench_reference")
+            reference_url = server.url("bench_reference")
+            upgrade(reference_url)
+            _reference_report, reference_s = timed_ingest(reference_url, csv_path, fast=False)
+            print(f"PostgreSQL ingest_file, reference parser (VPT_INGEST_FAST_PATH=false): {reference_s:.1f} s, "
+                  f"{rate(n, reference_s)} rows/s; / COPY {reference_s / copy_s:.2f}; fast path / reference "
+                  f"{ingest_s / reference_s:.2f}")
+            summary.append(("PG ingest_file, reference parser", f"{reference_s:.1f} s ({rate(n, reference_s)} "
+                            f"rows/s), / COPY {reference_s / copy_s:.2f}", "", ""))
 
             finished = work / "finished.copy"
             export_finished(ingest_url, finished)
@@ -510,6 +542,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"(stored {sqlite_report.rows_stored:,}, hours refreshed {sqlite_report.hours_refreshed:,})")
             sqlite_statements.report(sqlite_s, "staging by executemany")
             sqlite_rate = n / sqlite_s
+            _sqlite_reference, sqlite_reference_s = timed_ingest(fresh_sqlite(work, "reference.db"), csv_path,
+                                                                 fast=False)
+            print(f"SQLite ingest_file, reference parser: {sqlite_reference_s:.1f} s, "
+                  f"{rate(n, sqlite_reference_s)} rows/s")
+            summary.append(("SQLite ingest_file, reference parser", f"{sqlite_reference_s:.1f} s "
+                            f"({rate(n, sqlite_reference_s)} rows/s)", "", ""))
             summary.append(("SQLite ingest_file", f"{sqlite_s:.1f} s ({sqlite_rate:,.0f} rows/s)",
                             f">= {GOAL_SQLITE_ROWS_PER_S:,} rows/s", verdict(sqlite_rate >= GOAL_SQLITE_ROWS_PER_S)))
 

@@ -30,6 +30,7 @@ def _canonical(parse: CanonicalParse, fmt: Format) -> ParserFactory:
         def parser(stream: IO[str], options: ParseOptions) -> Iterator[ParseResult]:
             return parse(stream, fmt, options)
 
+        parser.canonical = (parse, fmt)  # type: ignore[attr-defined]  # app.ingest.loader.is_calls_csv reads it
         return parser
 
     return make

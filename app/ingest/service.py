@@ -82,6 +82,7 @@ def ingest_bytes(
                 on_progress=on_progress,
                 parser=parser,
                 lock=lock,
+                fast_path=settings.ingest_fast_path,
             )
     except IngestError as exc:
         with transaction(factory) as session:
