@@ -1,8 +1,12 @@
 """Refreshing hourly aggregates from stored records (SPEC §5), in portable SQL.
 
-The per-record rules are those of ``app.kpi.counts`` (``counts_from_call``/``counts_from_interval``),
-expressed in SQL so that a million-row ingest never ships its rows back to Python. The test suite
-checks the two against each other on random records, on both databases.
+What each record brings to its hour is app.db.contributions (the per-record rules of ``app.kpi.counts`` in SQL).
+Hours to rebuild are deleted and summed again from their stored records here; an hour whose calls a delivery added
+or corrected instead moves by what changed (app.db.hour_deltas), unless a maximum or the last record may have left
+it (issue 15). The monthly roll-up follows the hours refreshed.
+
+The column lists and table handles stay importable from here (``SUMMED_COLUMNS``, ``aggregates``, …), as does
+``add_call_changes``, for the callers that imported them before the split.
 """
 
 from __future__ import annotations
@@ -14,12 +18,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
-    Integer,
+    FromClause,
     Select,
     Table,
     and_,
     bindparam,
-    case,
     delete,
     exists,
     false,
@@ -28,151 +31,54 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     union,
     union_all,
     update,
 )
 
-from app.db.models import (
-    COARSE_SQL,
-    Call,
-    HourlyAggregate,
-    HourlyAnsweredBy,
-    IntervalRow,
-    MonthlyAggregate,
-    MonthlyAnsweredBy,
-    table_of,
+from app.db.contributions import (
+    BUCKET_COLUMNS,
+    MAX_COLUMNS,
+    SUMMED_COLUMNS,
+    aggregates,
+    answered_by,
+    call_contributions,
+    calls,
+    interval_contributions,
+    intervals,
+    monthly,
+    monthly_answered_by,
 )
+from app.db.hour_deltas import add_call_changes, apply_changes, rebuild_where_a_change_cannot_say
+from app.db.models import COARSE_SQL, AggregateDefinitions, table_of
 from app.db.totals import apply_change, touched_sums
 from app.db.touched import create_touched_table, drop_touched_table, touched_hours
 from app.kpi.counts import Definitions
-from app.kpi.histogram import WAIT_BUCKET_EDGES
 from app.kpi.localtime import hours_between, local_month_bounds, local_month_of
-from app.kpi.records import DAY_MINUTES
-
-calls = table_of(Call)
-intervals = table_of(IntervalRow)
-aggregates = table_of(HourlyAggregate)
-answered_by = table_of(HourlyAnsweredBy)
-monthly = table_of(MonthlyAggregate)
-monthly_answered_by = table_of(MonthlyAnsweredBy)
-
-BUCKET_COLUMNS = [f"wait_bucket_{i:02d}" for i in range(len(WAIT_BUCKET_EDGES))]
-SUMMED_COLUMNS = [
-    "answered", "abandoned", "short_abandons", "rejected", "answered_within_sl", "answered_sl_unknown",
-    "wait_answered_ms", "wait_abandoned_ms", "call_wait_answered_ms", "answered_wait_unknown",
-    "abandoned_wait_unknown",
-    "longest_wait_unknown", "talk_sum", "wrap_sum", "call_records", "interval_records",
-    "reported_offered", "interval_counted_offered", *BUCKET_COLUMNS, "day_records", "month_records",
-]
-MAX_COLUMNS = ["longest_wait_ms", "latest_record_at"]
 
 
-def _touches(table: Table) -> ColumnElement[bool]:
-    """The rows of ``table`` (keyed by region and hour) that fall in ``touched_hours``."""
-    return and_(touched_hours.c.region == table.c.region, touched_hours.c.hour_start == table.c.hour_start)
-
-
-def _one(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
-
-
-def _call_contributions(definitions: Definitions) -> Select[*tuple[Any, ...]]:
-    c = calls.c
-    answered = c.outcome == "answered"
-    short_ms = definitions.short_abandon_seconds * 1000
-    abandoned = and_(c.outcome == "abandoned", c.wait_ms >= short_ms)
-    short = and_(c.outcome == "abandoned", c.wait_ms < short_ms)
-    buckets = []
-    lower: float | None = None
-    for name, edge in zip(BUCKET_COLUMNS, WAIT_BUCKET_EDGES, strict=True):
-        conditions = [answered]
-        if lower is not None:
-            conditions.append(c.wait_ms > int(lower) * 1000)
-        if edge != float("inf"):
-            conditions.append(c.wait_ms <= int(edge) * 1000)
-        buckets.append(_one(and_(*conditions)).label(name))
-        lower = edge
-    zero = literal(0, Integer)
-    return select(
-        c.region,
-        c.hour_start,
-        _one(answered).label("answered"),
-        _one(abandoned).label("abandoned"),
-        _one(short).label("short_abandons"),
-        _one(c.outcome == "rejected").label("rejected"),
-        _one(and_(answered, c.wait_ms <= definitions.sl_seconds * 1000)).label("answered_within_sl"),
-        zero.label("answered_sl_unknown"),
-        case((answered, c.wait_ms), else_=0).label("wait_answered_ms"),
-        case((abandoned, c.wait_ms), else_=0).label("wait_abandoned_ms"),
-        case((answered, c.wait_ms), else_=0).label("call_wait_answered_ms"),
-        zero.label("answered_wait_unknown"),
-        zero.label("abandoned_wait_unknown"),
-        zero.label("longest_wait_unknown"),
-        case((answered, func.coalesce(c.talk_seconds, 0.0)), else_=0.0).label("talk_sum"),
-        case((answered, func.coalesce(c.wrap_seconds, 0.0)), else_=0.0).label("wrap_sum"),
-        literal(1, Integer).label("call_records"),
-        zero.label("interval_records"),
-        zero.label("reported_offered"),
-        zero.label("interval_counted_offered"),
-        *buckets,
-        zero.label("day_records"),
-        zero.label("month_records"),
-        case((answered, c.wait_ms), else_=None).label("longest_wait_ms"),
-        c.arrived_at.label("latest_record_at"),
-    ).join(touched_hours, _touches(calls))
-
-
-def _interval_contributions(definitions: Definitions) -> Select[*tuple[Any, ...]]:
-    i = intervals.c
-    split_short = 1 if definitions.short_abandon_seconds > 0 else 0
-    short = i.abandoned_short * split_short
-    sl_known = i.sl_seconds == definitions.sl_seconds
-    zero = literal(0, Integer)
-    return select(
-        i.region,
-        i.hour_start,
-        i.answered.label("answered"),
-        (i.abandoned - short).label("abandoned"),
-        short.label("short_abandons"),
-        i.rejected.label("rejected"),
-        case((sl_known, i.answered_within_sl), else_=0).label("answered_within_sl"),
-        case((sl_known, 0), else_=i.answered).label("answered_sl_unknown"),
-        func.coalesce(i.wait_answered_ms, 0).label("wait_answered_ms"),
-        func.coalesce(i.wait_abandoned_ms, 0).label("wait_abandoned_ms"),
-        zero.label("call_wait_answered_ms"),
-        case((i.wait_answered_ms.is_(None), i.answered), else_=0).label("answered_wait_unknown"),
-        case((i.wait_abandoned_ms.is_(None), i.abandoned - short), else_=0).label(
-            "abandoned_wait_unknown"
-        ),
-        case((i.longest_wait_ms.is_(None), i.answered), else_=0).label("longest_wait_unknown"),
-        func.coalesce(i.talk_seconds_sum, 0.0).label("talk_sum"),
-        func.coalesce(i.wrap_seconds_sum, 0.0).label("wrap_sum"),
-        zero.label("call_records"),
-        literal(1, Integer).label("interval_records"),
-        i.offered.label("reported_offered"),
-        (i.answered + i.abandoned + i.rejected).label("interval_counted_offered"),
-        *[zero.label(name) for name in BUCKET_COLUMNS],
-        _one(i.interval_minutes == DAY_MINUTES).label("day_records"),
-        _one(i.interval_minutes > DAY_MINUTES).label("month_records"),
-        i.longest_wait_ms.label("longest_wait_ms"),
-        i.interval_end.label("latest_record_at"),
-    ).join(touched_hours, _touches(intervals)).where(i.superseded.is_(false()))
+def _touches(table: FromClause) -> ColumnElement[bool]:
+    """The rows of ``table`` (keyed by region and hour) that fall in an hour of ``touched_hours`` to rebuild."""
+    return and_(touched_hours.c.region == table.c.region, touched_hours.c.hour_start == table.c.hour_start,
+                touched_hours.c.rebuild.is_(true()))
 
 
 def _in_touched(table: Table) -> ColumnElement[bool]:
     return exists().where(_touches(table))
 
 
-def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
-    """Rebuild the aggregates of exactly the hours in ``touched_hours``; returns how many hours.
+def _any_touched(condition: ColumnElement[bool]) -> Select[Any]:
+    return select(touched_hours.c.region).where(condition).limit(1)
 
-    The running totals behind the Prometheus counters move by the change of these hours, in this transaction.
-    """
-    before = touched_sums(conn)
+
+def _rebuild(conn: Connection, definitions: Definitions) -> None:
+    """The rows of the hours to rebuild, deleted and summed again from their stored records."""
     conn.execute(delete(aggregates).where(_in_touched(aggregates)))
     conn.execute(delete(answered_by).where(_in_touched(answered_by)))
-    contributions = union_all(_call_contributions(definitions), _interval_contributions(definitions)).subquery()
+    rebuilt_calls = call_contributions(definitions).join(touched_hours, _touches(calls))
+    rebuilt_intervals = interval_contributions(definitions).join(touched_hours, _touches(intervals))
+    contributions = union_all(rebuilt_calls, rebuilt_intervals).subquery()
     rolled_up = select(
         contributions.c.region,
         contributions.c.hour_start,
@@ -195,10 +101,37 @@ def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
     conn.execute(
         insert(answered_by).from_select(["region", "answered_by_region", "hour_start", "answered"], by_region)
     )
+
+
+def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
+    """Bring the aggregates of exactly the hours in ``touched_hours`` up to date; returns how many hours.
+
+    Hours to rebuild are deleted and summed again from their stored records; hours whose calls a delivery added or
+    corrected move by the change the merge put in ``hour_changes``. The running totals behind the Prometheus
+    counters move by the change of these hours, in this transaction.
+    """
+    changes = conn.execute(_any_touched(touched_hours.c.rebuild.is_not(true()))).first() is not None
+    if changes:
+        rebuild_where_a_change_cannot_say(conn)
+    before = touched_sums(conn)
+    if conn.execute(_any_touched(touched_hours.c.rebuild.is_(true()))).first() is not None:
+        if conn.dialect.name == "postgresql":
+            # How many hours: a few are looked up in ``calls`` by index, a span is better read whole.
+            conn.exec_driver_sql("ANALYZE touched_hours")
+        _rebuild(conn, definitions)
+    if changes:
+        apply_changes(conn)
     apply_change(conn, before, touched_sums(conn))
     _cover_coarse_hours(conn)
     refresh_touched_months(conn)
     return conn.execute(select(func.count()).select_from(touched_hours)).scalar_one()
+
+
+def stored_definitions(conn: Connection) -> Definitions | None:
+    """The definitions the stored aggregates were built with (an ingest has checked the settings say the same)."""
+    d = table_of(AggregateDefinitions).c
+    row = conn.execute(select(d.short_abandon_seconds, d.sl_seconds).where(d.id == 1)).first()
+    return None if row is None else Definitions(row.short_abandon_seconds, row.sl_seconds)
 
 
 def _cover_coarse_hours(conn: Connection) -> None:
@@ -207,7 +140,8 @@ def _cover_coarse_hours(conn: Connection) -> None:
     most), and the span of a local day is calendar arithmetic SQL does not share between the two engines."""
     i = intervals.c
     covered: dict[tuple[str, datetime], int] = {}
-    coarse = (select(i.region, i.hour_start, i.interval_end).join(touched_hours, _touches(intervals))
+    anyhow = and_(touched_hours.c.region == i.region, touched_hours.c.hour_start == i.hour_start)
+    coarse = (select(i.region, i.hour_start, i.interval_end).join(touched_hours, anyhow)
               .where(text(COARSE_SQL), i.superseded.is_(false())))
     for region, hour, end in conn.execute(coarse):
         key = (region, hour)
@@ -285,10 +219,17 @@ __all__ = [
     "BUCKET_COLUMNS",
     "MAX_COLUMNS",
     "SUMMED_COLUMNS",
+    "add_call_changes",
+    "aggregates",
+    "answered_by",
     "create_touched_table",
     "drop_touched_table",
     "mark_span_touched",
+    "monthly",
+    "monthly_answered_by",
+    "rebuild_month",
     "refresh_touched_hours",
+    "refresh_touched_months",
+    "stored_definitions",
     "touched_hours",
 ]
-

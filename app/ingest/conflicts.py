@@ -147,8 +147,11 @@ def supersede(conn: Connection, s: Table, source_id: int) -> int:
         if count:
             places = select(t.c.region, t.c.hour_start).where(t.c.id.in_(select(_superseding.c.id))).distinct()
             new = places.subquery()
-            conn.execute(insert(touched_hours).from_select(["region", "hour_start"], select(new).where(~exists().where(
-                touched_hours.c.region == new.c.region, touched_hours.c.hour_start == new.c.hour_start))))
+            marked = and_(touched_hours.c.region == new.c.region, touched_hours.c.hour_start == new.c.hour_start)
+            # an hour a row leaves is rebuilt from its records, even if the delivery marked it for a change only
+            conn.execute(update(touched_hours).where(exists().where(marked)).values(rebuild=True))
+            conn.execute(insert(touched_hours).from_select(["region", "hour_start"], select(new).where(
+                ~exists().where(marked))))
             conn.execute(update(t).where(t.c.id.in_(select(_superseding.c.id))).values(superseded=true()))
         return count
     finally:
