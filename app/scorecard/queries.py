@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +11,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     DateTime,
+    Integer,
     String,
     TextClause,
     any_,
@@ -25,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.db.aggregates import BUCKET_COLUMNS, SUMMED_COLUMNS
+from app.db.contributions import BUCKET_COLUMNS, SUMMED_COLUMNS
 from app.db.models import (
     AggregateDefinitions,
     HourlyAggregate,
@@ -174,31 +175,43 @@ def first_hours_in_span(
 ) -> dict[str, datetime]:
     """Each region's first hour with data in [start, end): one index lookup per region (as ``first_hours``),
     where a grouped query would read every hour of the span."""
-    return _first_hours(session, regions, (agg.c.hour_start >= start, agg.c.hour_start < end))
+    return first_hours_in_spans(session, regions, [(start, end)])[0]
 
 
-def _first_hours(session: Session, regions: Iterable[str], in_span: tuple[Any, ...]) -> dict[str, datetime]:
-    """A correlated ``min`` per row of ``regions``: one short statement whatever the number of regions (a
-    UNION of one SELECT per region was too long for the driver's statement cache and was parsed anew on every
-    call, several ms of a scorecard). A code not in ``regions`` (none today) takes the UNION."""
+Span = tuple[datetime, datetime] | None  # a UTC span [start, end); None: all of history
+
+
+def first_hours_in_spans(session: Session, regions: Iterable[str], spans: Sequence[Span]) -> list[dict[str, datetime]]:
+    """``first_hours_in_span`` of each span (``first_hours`` for ``None``), in one statement: a column per span.
+
+    A correlated ``min`` per row of ``regions``: one short statement whatever the number of regions (a UNION of
+    one SELECT per region was too long for the driver's statement cache and was parsed anew on every call,
+    several ms of a scorecard). A code not in ``regions`` (none today) takes the UNION. A /metrics scrape needs
+    the first hours of all history (the forecast) and of two months (completeness): one round trip, not three.
+    """
     wanted = sorted(set(regions))
-    if not wanted:
-        return {}
+    if not wanted or not spans:
+        return [{} for _ in spans]
     known = Region.__table__.c
-    first = (select(func.min(agg.c.hour_start)).where(agg.c.region == known.code, *in_span)
-             .scalar_subquery())
-    out = {code: moment for code, moment in session.execute(
-        select(known.code, type_coerce(first, UTCDateTime)).where(known.code.in_(wanted))).all()}
-    missing = [code for code in wanted if code not in out]
-    if missing:
+    columns = [type_coerce(select(func.min(agg.c.hour_start)).where(agg.c.region == known.code, *_in(span))
+                           .scalar_subquery(), UTCDateTime) for span in spans]
+    found = {code: firsts for code, *firsts in session.execute(
+        select(known.code, *columns).where(known.code.in_(wanted))).all()}
+    out: list[dict[str, Any]] = [{code: firsts[index] for code, firsts in found.items()} for index in range(len(spans))]
+    missing = [code for code in wanted if code not in found]
+    for index, span in enumerate(spans if missing else []):
         parts = [
             select(literal(region, String).label("region"),
                    type_coerce(func.min(agg.c.hour_start), UTCDateTime).label("first"))
-            .where(agg.c.region == region, *in_span)
+            .where(agg.c.region == region, *_in(span))
             for region in missing
         ]
-        out.update(session.execute(union_all(*parts)).all())
-    return {code: moment for code, moment in out.items() if moment is not None}
+        out[index].update(session.execute(union_all(*parts)).all())
+    return [{code: moment for code, moment in firsts.items() if moment is not None} for firsts in out]
+
+
+def _in(span: Span) -> tuple[Any, ...]:
+    return () if span is None else (agg.c.hour_start >= span[0], agg.c.hour_start < span[1])
 
 
 def _add_cross_region(
@@ -265,38 +278,71 @@ def distinct_hours_by_collaboration(
 def offered_by_region_hour(
     session: Session, regions: Iterable[str], hours: list[datetime]
 ) -> dict[str, dict[datetime, int]]:
-    """Offered calls per region at the given UTC hours (the forecast's samples), in one query.
-
-    ~15 000 region-hours for 21 regions, fetched at once.
-    """
+    """Offered calls per region at the given UTC hours (the forecast's samples), keyed by the very hours asked
+    for: ~15 000 region-hours for 21 regions (four weeks), fetched at once."""
     out: dict[str, dict[datetime, int]] = {}
     if not hours:
         return out
-    offered = (agg.c.answered + agg.c.abandoned + agg.c.rejected)
+    regions = list(regions)
     if session.get_bind().dialect.name == "postgresql":
-        # One row per region, its hours as epoch seconds and its counts as two arrays: ~15 000 rows of Python
-        # objects were most of a process's first /metrics scrape. The requested hours are the keys.
-        requested = {int(moment.timestamp()): moment for moment in hours}
-        epoch = cast(func.extract("epoch", agg.c.hour_start), BigInteger)
-        query = (select(agg.c.region, func.array_agg(epoch), func.array_agg(offered))
-                 .where(agg.c.region.in_(list(regions)),
-                        agg.c.hour_start == any_(literal(hours, ARRAY(DateTime(timezone=True)))))
-                 .group_by(agg.c.region))
-        for region, moments, values in session.execute(query).all():
-            out[region] = {requested[moment]: int(value) for moment, value in zip(moments, values, strict=True)}
-        return out
+        return _offered_postgres(session, regions, hours)
     hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
-    query = select(agg.c.region, hour, offered.label("offered")).where(
-        agg.c.region.in_(list(regions)), type_coerce(agg.c.hour_start, UTCDateTime).in_(hours)
+    query = select(agg.c.region, hour, _OFFERED.label("offered")).where(
+        agg.c.region.in_(regions), type_coerce(agg.c.hour_start, UTCDateTime).in_(hours)
     )
     for region, moment, value in session.execute(query).all():
         out.setdefault(region, {})[moment] = int(value)
     return out
 
 
+_OFFERED = agg.c.answered + agg.c.abandoned + agg.c.rejected
+
+
+def _offered_postgres(session: Session, regions: list[str], hours: list[datetime]) -> dict[str, dict[datetime, int]]:
+    """The samples are (nearly) every hour of the last weeks: read as one range of each region, not as ~700
+    index probes per region for a list of hours, with each row's hour as a small offset from the first (not
+    epoch seconds as numeric): together most of a process's first /metrics scrape before. A sparse request (the
+    month's last days) still names its hours."""
+    by_hour = {moment: moment for moment in hours}
+    first, last = min(by_hour), max(by_hour)
+    span = (last - first) // HOUR + 1
+    if 2 * len(by_hour) < span:
+        return _offered_listed(session, regions, hours)
+    slots: list[datetime | None] = [by_hour.get(first + k * HOUR) for k in range(span)]
+    offset = cast(func.date_part("epoch", agg.c.hour_start - literal(first, UTCDateTime)) / 3600, Integer)
+    rows = session.execute(  # unordered arrays: an ORDER BY inside array_agg sorted every region's rows, slower
+        select(agg.c.region, func.array_agg(offset), func.array_agg(_OFFERED))
+        .where(agg.c.region == any_(literal(regions, ARRAY(String))), agg.c.hour_start >= first,
+               agg.c.hour_start <= last)
+        .group_by(agg.c.region)
+    ).all()
+    out: dict[str, dict[datetime, int]] = {}
+    for region, offsets, values in rows:
+        found: dict[Any, int] = dict(zip(map(slots.__getitem__, offsets), values, strict=True))
+        found.pop(None, None)  # an hour of the range that was not asked for
+        if found:
+            out[region] = found
+    return out
+
+
+def _offered_listed(session: Session, regions: list[str], hours: list[datetime]) -> dict[str, dict[datetime, int]]:
+    """One row per region, its hours as epoch seconds and its counts as two arrays; the hours one array parameter
+    (the SQL does not grow with them). The requested hours are the keys."""
+    out: dict[str, dict[datetime, int]] = {}
+    requested = {int(moment.timestamp()): moment for moment in hours}
+    epoch = cast(func.extract("epoch", agg.c.hour_start), BigInteger)
+    query = (select(agg.c.region, func.array_agg(epoch), func.array_agg(_OFFERED))
+             .where(agg.c.region.in_(regions),
+                    agg.c.hour_start == any_(literal(hours, ARRAY(DateTime(timezone=True)))))
+             .group_by(agg.c.region))
+    for region, moments, values in session.execute(query).all():
+        out[region] = {requested[moment]: int(value) for moment, value in zip(moments, values, strict=True)}
+    return out
+
+
 def first_hours(session: Session, regions: Iterable[str]) -> dict[str, datetime]:
     """Each region's first hour with data: one primary-key lookup per region, not a scan of all history."""
-    return _first_hours(session, regions, ())
+    return first_hours_in_spans(session, regions, [None])[0]
 
 
 def _data_version_sql() -> TextClause:

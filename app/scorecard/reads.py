@@ -3,16 +3,18 @@ their members) and the bundle of them one request reads once for several documen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app.db.models import Collaboration, CollaborationMember, Region, TargetVersion
 from app.kpi.counts import Counts, Definitions
+from app.kpi.localtime import local_month_bounds
 from app.kpi.targets import Comparator, Target
-from app.scorecard.queries import month_counts, stored_definitions
+from app.scorecard.queries import Span, first_hours_in_spans, month_counts, stored_definitions
 
 
 def targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
@@ -39,14 +41,25 @@ class ScopeNames:
 
 
 def scope_names(session: Session) -> ScopeNames:
+    """One statement for the three small tables (three round trips before, on every scrape)."""
+    parts = [select(literal(kind).label("kind"), code.label("code"), name.label("name")) for kind, code, name in (
+        ("region", Region.code, Region.name),
+        ("collaboration", Collaboration.code, Collaboration.name),
+        ("member", CollaborationMember.collaboration_code, CollaborationMember.region_code),
+    )]
+    regions: dict[str, str] = {}
+    collaborations: list[tuple[str, str]] = []
     members: dict[str, list[str]] = {}
-    for collab_code, region in session.execute(
-        select(CollaborationMember.collaboration_code, CollaborationMember.region_code)
-    ).all():
-        members.setdefault(collab_code, []).append(region)
-    collaborations = tuple((code, name) for code, name in session.execute(
-        select(Collaboration.code, Collaboration.name).order_by(Collaboration.code)).all())
-    return ScopeNames(dict(session.execute(select(Region.code, Region.name)).all()), collaborations, members)
+    # by code: collaborations as the database sorts them, as before; a collaboration's members by region code
+    ordered = union_all(*parts).order_by(literal_column("kind"), literal_column("code"), literal_column("name"))
+    for kind, code, name in session.execute(ordered).all():
+        if kind == "region":
+            regions[code] = name
+        elif kind == "collaboration":
+            collaborations.append((code, name))
+        else:
+            members.setdefault(code, []).append(name)
+    return ScopeNames(regions, tuple(collaborations), members)
 
 
 @dataclass(frozen=True)
@@ -59,11 +72,33 @@ class SharedReads:
     targets: dict[tuple[str, str], list[Target]]
     names: ScopeNames
     counts: dict[date, dict[str, tuple[Counts, int]]]
+    #: the known regions' first hours with data by span (``first_hours_in_spans``): None is all of history (the
+    #: forecast), a month's bounds its completeness
+    firsts: dict[Span, dict[str, datetime]] = field(default_factory=dict)
+
+    def with_first_hours(self, session: Session, spans: Sequence[Span]) -> SharedReads:
+        """These reads plus the first hours of ``spans`` not held yet, read in one statement."""
+        missing = [span for span in dict.fromkeys(spans) if span not in self.firsts]
+        if not missing:
+            return self
+        found = first_hours_in_spans(session, self.names.regions, missing)
+        return replace(self, firsts={**self.firsts, **dict(zip(missing, found, strict=True))})
+
+    def first_hours(self, session: Session, regions: Iterable[str], span: Span) -> dict[str, datetime]:
+        """``first_hours_in_spans`` of ``regions`` in one span: from these reads when they hold it."""
+        wanted = set(regions)
+        held = self.firsts.get(span)
+        if held is None or not wanted <= self.names.regions.keys():
+            return first_hours_in_spans(session, wanted, [span])[0]
+        return {code: moment for code, moment in held.items() if code in wanted}
 
 
 def shared_reads(session: Session, months: list[date]) -> SharedReads:
-    return SharedReads(stored_definitions(session), targets_by_scope(session), scope_names(session),
-                       month_counts(session, months))
+    """With the first hours of all history and of each month, for the forecast and the completeness."""
+    names = scope_names(session)
+    spans: list[Span] = [None, *(local_month_bounds(month) for month in months)]
+    return SharedReads(stored_definitions(session), targets_by_scope(session), names, month_counts(session, months),
+                       ).with_first_hours(session, spans)
 
 
 def scope_regions(session: Session, names: ScopeNames | None = None) -> dict[tuple[str, str], list[str]]:
