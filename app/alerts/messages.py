@@ -14,7 +14,7 @@ from typing import Any, Literal
 from app.alerts.engine import AlertKey
 from app.alerts.message import AlertMessage
 from app.kpi.catalog import SECONDS_KPIS, kpi_in_text
-from app.kpi.glossary import STATUS_WORDS, Lang, status_word
+from app.kpi.glossary import STATUS_WORDS, TERMS, Lang, capitalised, status_word
 from app.kpi.localtime import STOCKHOLM
 
 MONTHS = {
@@ -27,12 +27,13 @@ SEVERITY = {"target_at_risk": "warning", "target_unreachable": "critical", "targ
             "fast_slip": "critical", "data_stale": "warning", "worker_stale": "critical"}
 
 LABELS = {
-    "sv": {"region": "Region", "collaboration": "Samverkan", "source": "Källa", "worker": "Worker", "kpi": "Mått",
-           "value": "Värde", "target": "Mål", "needed": "Krävs resten av månaden (svarsfrekvens)", "month": "Månad",
+    "sv": {"region": "Region", "collaboration": "Samverkan", "source": "Källa", "worker": "Worker",
+           "kpi": capitalised(TERMS["kpi"].short.sv), "value": "Värde", "target": capitalised(TERMS["target"].short.sv),
+           "needed": capitalised(TERMS["needed_answer_rate"].short.sv), "month": "Månad",
            "window": "Period", "calls": "Samtal", "last_data": "Senaste nya data", "limit": "Gräns"},
     "en": {"region": "Region", "collaboration": "Collaboration", "source": "Source", "worker": "Worker",
-           "kpi": "KPI", "value": "Value", "target": "Target",
-           "needed": "Needed for the rest of the month (answer rate)",
+           "kpi": TERMS["kpi"].short.en, "value": "Value", "target": capitalised(TERMS["target"].short.en),
+           "needed": capitalised(TERMS["needed_answer_rate"].short.en),
            "month": "Month", "window": "Window", "calls": "Calls", "last_data": "Latest new data", "limit": "Limit"},
 }
 
@@ -137,6 +138,10 @@ def _facts(key: AlertKey, details: dict[str, Any], lang: Lang) -> list[tuple[str
     return facts
 
 
+#: "förväntade samtal resten av månaden": the forecast's calls still to come (was "återstående samtal").
+_EXPECTED = TERMS["expected_calls"].long
+
+
 def _needed_sentence(kpi: str, details: dict[str, Any], lang: Lang) -> str:
     """What the rest of the month must achieve: the needed mean wait for a wait KPI, else the needed answer rate."""
     sv = lang == "sv"
@@ -148,28 +153,41 @@ def _needed_sentence(kpi: str, details: dict[str, Any], lang: Lang) -> str:
             return (" Målet kan inte längre nås: väntan hittills är för lång även om resten besvaras direkt." if sv
                     else " The target can no longer be reached: waits so far are too long even if the rest are "
                          "answered at once.")
-        return (f" För att nå målet får de återstående besvarade samtalen vänta högst {duration(wait, lang)} i snitt."
-                if sv else f" To reach the target, the remaining answered calls may wait at most "
-                           f"{duration(wait, lang)} on average.")
+        return (f" För att nå målet får de förväntade samtalen resten av månaden som besvaras vänta högst "
+                f"{duration(wait, lang)} i snitt." if sv else
+                f" To reach the target, the {_EXPECTED.en} that are answered may wait at most "
+                f"{duration(wait, lang)} on average.")
     needed = details.get("needed_answer_rate")
     if needed is None:
         return ""
     if needed > 1:
-        return (f" Även om varje återstående samtal besvaras når månaden inte målet för svarsfrekvens (det skulle "
+        return (f" Även om alla {_EXPECTED.sv} besvaras når månaden inte målet för svarsfrekvens (det skulle "
                 f"krävas {percent(needed, lang)})." if sv else
-                f" Even if every remaining call is answered the month cannot reach its answer-rate target (it would "
-                f"take {percent(needed, lang)}).")
+                f" Even if all the {_EXPECTED.en} are answered the month cannot reach its answer-rate target (it "
+                f"would take {percent(needed, lang)}).")
     if needed <= 0:
         return (" Svarsfrekvensens mål nås även om inga fler samtal besvaras i månaden." if sv else
                 " The answer-rate target is met even if no further call is answered this month.")
     remaining = details.get("expected_remaining_offered")
     calls = "" if remaining is None else (
-        f" av cirka {round(remaining):,} återstående samtal".replace(",", " ") if sv
-        else f" of about {round(remaining):,} remaining calls")
+        f" av cirka {round(remaining):,} {TERMS['expected_calls'].short.sv}".replace(",", " ") if sv
+        else f" of about {round(remaining):,} {TERMS['expected_calls'].short.en}")
     return (f" För att nå målet för svarsfrekvens behöver {percent(needed, lang)}{calls} besvaras resten av "
             f"månaden." if sv else
             f" To reach the answer-rate target, {percent(needed, lang)}{calls} must be answered for the rest of the "
             f"month.")
+
+
+def _staffing_sentence(details: dict[str, Any], lang: Lang) -> str:
+    """The staffing advice's price of saving the month (``app.alerts.staffing``); nothing without advice."""
+    extra = details.get("extra_nurse_hours")
+    if not isinstance(extra, int) or isinstance(extra, bool) or extra <= 0:
+        return ""
+    hours = TERMS["nurse_hours"].short
+    if lang == "sv":
+        return (f" Enligt bemanningsrådet (Erlang A) behövs ≈ {extra:,} extra {hours.sv} resten av "
+                f"månaden.".replace(",", " "))
+    return f" The staffing advice (Erlang A) puts it at ≈ {extra:,} extra {hours.en} in the rest of the month."
 
 
 def _watch_ended(key: AlertKey, d: dict[str, Any], lang: Lang) -> tuple[str, str] | None:
@@ -213,10 +231,11 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
                  f"The month is over; the {kpi} ended at {value} (target {target}), {verdict_en}."))
     if key.rule == "target_at_risk":
         if firing:
+            staffing = _staffing_sentence(d, lang)
             return ((f"{Kpi} i {scope} riskerar att missa målet för {month}",
-                     f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
+                     f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}{staffing}") if sv else
                     (f"{Kpi} in {scope} is at risk of missing its target for {month}",
-                     f"So far in {month} the {kpi} is {value} (target {target}).{needed}"))
+                     f"So far in {month} the {kpi} is {value} (target {target}).{needed}{staffing}"))
         return ((f"{Kpi} i {scope} är åter {status_word('on_track', lang)} för {month}",
                  f"Hittills i {month} är {kpi} {value} (mål {target}).{needed}") if sv else
                 (f"{Kpi} in {scope} is back {status_word('on_track', lang)} for {month}",

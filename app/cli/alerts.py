@@ -23,6 +23,7 @@ from app.cli.base import app, cli_actor, console, fail, load_settings, os_user, 
 from app.db.alert_models import NOTIFICATION_STATUSES, AlertEvent, AlertSilence
 from app.db.session import transaction
 from app.kpi.catalog import spec_of
+from app.kpi.glossary import cli_title
 from app.kpi.localtime import STOCKHOLM
 from app.sanitize import for_terminal
 
@@ -105,9 +106,9 @@ def list_command(
     """Alerts and their state; by default every phase but inactive. Times in Europe/Stockholm."""
     with session_factory(load_settings())() as session:
         page = list_alerts(session, phase="all" if show_all else None, rule=rule, scope=scope, limit=limit)
-    table = Table(title="Alerts")
-    for header in ("ID", "Phase", "Rule", "Scope", "KPI", "Period", "Value / threshold", "Fired", "Resolved",
-                   "Notifications"):
+    table = Table(title=cli_title("alerts"))
+    for header in ("ID", "Fas", "Regel", "Område", "Mått", "Period", "Värde / gräns", "Larmade", "Upphörde",
+                   "Aviseringar"):
         table.add_column(header, justify="right" if header == "ID" else "left")
     for view in page.alerts:
         a = view.alert
@@ -129,10 +130,10 @@ def history_command(
     """Phase changes, newest first, and the notifications each caused."""
     with session_factory(load_settings())() as session:
         page = alert_history(session, alert, limit=limit)
-    table = Table(title="Alert history")
-    for header in ("Time", "Alert", "Rule", "Scope", "KPI", "Period", "Change", "Value / threshold",
-                   "Notifications"):
-        table.add_column(header, justify="right" if header == "Alert" else "left")
+    table = Table(title=cli_title("alert_history"))
+    for header in ("Tid", "Larm", "Regel", "Område", "Mått", "Period", "Ändring", "Värde / gräns",
+                   "Aviseringar"):
+        table.add_column(header, justify="right" if header == "Larm" else "left")
     for view in page.events:
         e, a = view.event, view.alert
         table.add_row(local(e.at), str(a.id), *_key(a.rule, a.scope, a.kpi, a.period),
@@ -154,10 +155,10 @@ def notifications_command(
         raise fail(f"--status: must be one of {', '.join(NOTIFICATION_STATUSES)}, got {status!r}")
     with session_factory(load_settings())() as session:
         page = list_notifications(session, status=status, channel=channel, limit=limit)
-    table = Table(title="Notifications")
-    for header in ("ID", "Created", "Alert", "Channel", "Status", "Attempts", "Next / delivered", "Last error",
-                   "Title"):
-        table.add_column(header, justify="right" if header in ("ID", "Attempts") else "left")
+    table = Table(title=cli_title("notifications"))
+    for header in ("ID", "Skapad", "Larm", "Kanal", "Status", "Försök", "Nästa / levererad", "Senaste fel",
+                   "Rubrik"):
+        table.add_column(header, justify="right" if header in ("ID", "Försök") else "left")
     for view in page.notifications:
         n, a = view.notification, view.alert
         key = " ".join(part for part in (a.rule, a.scope, a.kpi, a.period) if part)
@@ -235,8 +236,8 @@ def silences_list_command(
     now = datetime.now(UTC)
     with session_factory(load_settings())() as session:
         silences = list_silences(session, now, include_ended=show_all)
-    table = Table(title="Silences")
-    for header in ("ID", "Rule", "Scope", "From", "Until", "Active", "Reason", "By"):
+    table = Table(title=cli_title("silences"))
+    for header in ("ID", "Regel", "Område", "Från", "Till", "Aktiv", "Motivering", "Av"):
         table.add_column(header, justify="right" if header == "ID" else "left")
     for silence in silences:
         table.add_row(*_silence_row(silence, now))

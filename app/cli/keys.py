@@ -20,6 +20,7 @@ from app.access.keys import SCOPES, InvalidKeyRequest, create_key, find_key, key
 from app.cli.alerts import local
 from app.cli.base import app, cli_actor, console, errors, fail, load_settings, session_factory
 from app.db.session import transaction
+from app.kpi.glossary import cli_title
 from app.sanitize import for_terminal as escape  # markup escaped and control characters shown
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -90,9 +91,9 @@ def list_command() -> None:
     with session_factory(load_settings())() as session:
         rows = list_keys(session)
         bound = key_sources(session)
-    table = Table(title="API keys")
-    for header in ("ID", "Public ID", "Name", "Scopes", "Sources", "Created", "By", "Last used", "Expires",
-                   "Revoked"):
+    table = Table(title=cli_title("api_keys"))
+    for header in ("ID", "Publikt ID", "Namn", "Behörigheter", "Källor", "Skapad", "Av", "Senast använd", "Upphör",
+                   "Återkallad"):
         table.add_column(header, justify="right" if header == "ID" else "left")
     for row in rows:
         expired = row.expires_at is not None and row.expires_at <= now
@@ -130,8 +131,8 @@ def audit_command(
     """The audit log of admin actions (targets, keys, silences), newest first. Times in Europe/Stockholm."""
     with session_factory(load_settings())() as session:
         page = list_entries(session, limit=limit)
-    table = Table(title="Audit log")
-    for header in ("ID", "Time", "Actor", "Action", "Subject", "From", "Details"):
+    table = Table(title=cli_title("audit_log"))
+    for header in ("ID", "Tid", "Utförd av", "Åtgärd", "Gäller", "Från", "Detaljer"):
         table.add_column(header, justify="right" if header == "ID" else "left")
     for entry in page.entries:
         details = json.dumps(entry.details, ensure_ascii=False, sort_keys=True) if entry.details else ""

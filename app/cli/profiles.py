@@ -13,6 +13,7 @@ from app.ingest.profiles import ProfileError, detect, load_profiles
 from app.ingest.profiles.detect import Match
 from app.ingest.profiles.model import RecordKind
 from app.ingest.profiles.render import profile_toml
+from app.kpi.glossary import cli_title
 from app.sanitize import for_terminal
 
 profiles_app = typer.Typer(help="Import profiles: how an export maps onto the canonical records (docs/profiles.md).",
@@ -24,8 +25,8 @@ app.add_typer(profiles_app, name="profiles")
 def list_profiles() -> None:
     """Built-in profiles and those of VPT_PROFILES_DIR. Exit 1 when one of them is broken (listed with its error)."""
     registry = load_profiles(load_settings())
-    table = Table(title="Import profiles")
-    for header in ("Name", "Records", "From", "Title"):
+    table = Table(title=cli_title("import_profiles"))
+    for header in ("Namn", "Poster", "Från", "Rubrik"):
         table.add_column(header)
     for profile in registry:
         table.add_row(*(for_terminal(text) for text in (

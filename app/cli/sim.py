@@ -21,6 +21,7 @@ from app.cli.base import (
     sources_app,
 )
 from app.db.session import transaction
+from app.kpi.glossary import cli_title
 from app.kpi.localtime import STOCKHOLM
 from app.sanitize import for_terminal
 from app.sim.model import SimConfig
@@ -230,7 +231,7 @@ def sources_list() -> None:
     settings = load_settings()
     with session_factory(settings)() as session:
         rows = list(session.scalars(select(Source).order_by(Source.name)))
-    table = Table(title="Källor")
+    table = Table(title=cli_title("sources"))
     for header in ("Namn", "Typ", "Profil", "På", "Senast lyckad", "Levererat t.o.m.", "Efter", "Senaste fel"):
         table.add_column(header)
     for row in rows:

@@ -11,11 +11,17 @@ board report), ``at_risk`` "i fara" (was "risk"; "i fas" / "i fara" read as a pa
 (was "missat" in exports and the terminal), ``unreachable`` "kan inte nås" (was "ouppnåeligt"). The English
 words were already one set.
 
+Issue 16 added the other concepts a person meets on every surface (``TERMS``: target, expected calls, needed
+answer rate, month to date, previous month, today, ...), the wording of the data-quality notes in both languages
+(``NOTES``), and ``SUPERSEDED``: the words that were used for the same things before, which a test looks for on
+every surface (dashboards, alerting rules, web templates, reports, exports, CLI) so that none comes back.
+
 Pure data: imports nothing of the app.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -144,3 +150,175 @@ def resolution_word(resolution: str | None, lang: Lang) -> str:
     """The short form ("dagliga siffror"); an unknown or missing resolution as its code or an empty string."""
     words = RESOLUTIONS.get(resolution or "")
     return (resolution or "") if words is None else words.short[lang]
+
+
+#: Where a month stands (a row of a monthly series): its figures are final, still growing, or not begun.
+MONTH_STATES: dict[str, Term] = {
+    "closed": Term("avslutad", "closed"),
+    "in_progress": Term("pågår", "in progress"),
+    "to_come": Term("kommande", "to come"),
+}
+#: A month-in-progress comparison: the month so far against the same days of an earlier month (like with like).
+SAME_DAYS = Term("samma dagar", "same days")
+
+
+def capitalised(text: str) -> str:
+    """A glossary word at the start of a label or a heading: "i fas" -> "I fas"."""
+    return text[:1].upper() + text[1:]
+
+
+#: Concepts other than statuses, KPIs and units, one wording each. The short form is a label or a heading (used
+#: capitalised at its start), the long form says it in a sentence.
+TERMS: dict[str, Words] = {
+    "scope": Words(Term("område", "region/collaboration"),
+                   Term("region eller samverkan", "region or collaboration")),
+    "kpi": Words(Term("mått", "KPI"), Term("mått", "KPI")),
+    "target": Words(Term("mål", "target"), Term("målet", "the target")),
+    "status": Words(Term("status", "status"), Term("status mot målet", "status against the target")),
+    "month_to_date": Words(Term("månaden hittills", "month to date"),
+                           Term("sedan månadens början", "since the start of the month")),
+    "previous_month": Words(Term("föregående månad", "previous month"),
+                            Term("hela föregående månad", "the whole previous month")),
+    "today": Words(Term("i dag", "today"),
+                   Term("i dag sedan midnatt (svensk tid)", "today since midnight (Swedish time)")),
+    "month_in_progress": Words(Term("pågående månad", "month in progress"),
+                               Term("månaden som pågår", "the month in progress")),
+    "closed_month": Words(Term("avslutad månad", "closed month"), Term("en avslutad månad", "a closed month")),
+    "forecast": Words(Term("prognos", "forecast"),
+                      Term("samma veckodag och timme de senaste veckorna", "same weekday and hour, recent weeks")),
+    #: offered calls forecast for the rest of the month ("väntade samtal" read as calls that had waited)
+    "expected_calls": Words(Term("förväntade samtal", "expected calls"),
+                            Term("förväntade samtal resten av månaden", "expected calls in the rest of the month")),
+    "needed_answer_rate": Words(Term("behövd svarsfrekvens", "answer rate needed"),
+                                Term("svarsfrekvens som behövs på de förväntade samtalen resten av månaden",
+                                     "answer rate needed on the expected calls in the rest of the month")),
+    "data_quality": Words(Term("datakvalitet", "data quality"),
+                          Term("anmärkningar om indata", "notes on the input data")),
+    "ingest": Words(Term("inläsning", "ingest"),
+                    Term("inläsning av samtal och intervall", "ingest of calls and intervals")),
+    "source": Words(Term("källa", "source"), Term("källa för samtalsdata", "source of call data")),
+    #: the process `vpt worker` starts: its name in both languages, as the alert facts and the rules say it
+    "worker": Words(Term("worker", "worker"),
+                    Term("workern som hämtar data och skickar larm", "the worker that pulls data and sends alerts")),
+    "alert": Words(Term("larm", "alert"), Term("larm", "alert")),
+    "notification": Words(Term("avisering", "notification"), Term("avisering om ett larm", "alert notification")),
+    "silence": Words(Term("tystnad", "silence"), Term("tystnad för larm", "alert silence")),
+    "audit_log": Words(Term("granskningslogg", "audit log"),
+                       Term("granskningslogg över administrativa ändringar", "audit log of admin actions")),
+    "api_key": Words(Term("API-nyckel", "API key"), Term("API-nyckel", "API key")),
+    # staffing advice (issue 17): Erlang A's nurses per hour and their sum over hours
+    "staffing": Words(Term("bemanning", "staffing"),
+                      Term("bemanningsråd enligt Erlang A (med avbrutna samtal)",
+                           "staffing advice from Erlang A (callers who hang up included)")),
+    "nurses_needed": Words(Term("sjuksköterskor som behövs", "nurses needed"),
+                           Term("sjuksköterskor som behövs för målet enligt Erlang A",
+                                "nurses Erlang A says the target needs")),
+    "nurse_hours": Words(Term("skötersketimmar", "nurse-hours"),
+                         Term("skötersketimmar (sjuksköterskor × timmar)", "nurse-hours (nurses × hours)")),
+}
+
+
+def term(key: str, lang: Lang, *, long: bool = False) -> str:
+    words = TERMS[key]
+    return (words.long if long else words.short)[lang]
+
+
+#: Words used before for a concept of this glossary, mapped to the key of the concept (a ``TERMS`` key, a status
+#: or a KPI key). Matched case-insensitively as whole words; a surface for people that says one of them bypasses
+#: the glossary (tests/reports/test_vocabulary_scan.py).
+SUPERSEDED: dict[str, str] = {
+    # statuses
+    "på väg": "on_track", "på väg att nås": "on_track", "målet i fara": "at_risk", "ouppnåeligt": "unreachable",
+    "ouppnåelig": "unreachable", "missat": "missed", "ej nått": "missed",
+    # expected calls: "väntade samtal" reads as calls that waited
+    "väntade samtal": "expected_calls", "samtal som väntas": "expected_calls", "återstående samtal": "expected_calls",
+    "samtal som återstår": "expected_calls", "samtalen som återstår": "expected_calls",
+    "återstående samtalen": "expected_calls", "återstående besvarade": "expected_calls",
+    "remaining answered calls": "expected_calls",
+    "remaining calls": "expected_calls", "calls forecast": "expected_calls", "calls still to come": "expected_calls",
+    "forecast remaining": "expected_calls",
+    # needed answer rate
+    "krävs resten av månaden": "needed_answer_rate", "needed for the rest of the month": "needed_answer_rate",
+    # months and days
+    "förra månaden": "previous_month", "idag": "today",
+    # the Ingest health dashboard, English among Swedish dashboards before
+    "ingest health": "ingest",
+}
+
+
+def superseded_pattern(words: tuple[str, ...] | list[str] | None = None) -> re.Pattern[str]:
+    """One regex matching any superseded word as a whole word (not "väntade samtal" inside "förväntade samtal")."""
+    chosen = sorted(words if words is not None else SUPERSEDED, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(word) for word in chosen) + r")(?!\w)", re.IGNORECASE)
+
+
+#: The data-quality notes of ``app.kpi.formulas.data_quality_notes`` in both languages, with their placeholders.
+#: The scorecard document keeps them in English (the API's contract); an export or a report for people in
+#: Swedish says them in Swedish through ``note_in``.
+NOTES: dict[str, Term] = {
+    "offered_mismatch": Term(
+        "intervallrapporterna anger {reported} inkommande samtal, men deras besvarade + avbrutna + kön full är "
+        "{counted}; måtten bygger på det senare",
+        "interval reports state {reported} offered calls, but their answered + abandoned + rejected is {counted}; "
+        "the KPIs use the latter"),
+    "sl_unknown": Term(
+        "{count} besvarade samtal kommer från intervallrapporter med en annan gräns för servicenivå; servicenivå "
+        "beräknas inte",
+        "{count} answered calls come from interval reports with another service-level threshold; service level is "
+        "not computed"),
+    "wait_unknown": Term(
+        "intervallrapporter utan summa väntetid omfattar {count} samtal; medelväntetider beräknas inte",
+        "interval reports without wait sums cover {count} calls; mean waits are not computed"),
+    "month_records": Term(
+        "månadssiffror ({count} månadsposter): månadens samtal är en summa, utan fördelning på dagar eller timmar; "
+        "percentiler för väntetid beräknas inte",
+        "monthly figures ({count} month records): the month's calls are one total, with no day or hour breakdown; "
+        "wait percentiles are not computed"),
+    "day_records": Term(
+        "dagliga siffror ({count} dagsposter): en dags samtal är en summa, utan fördelning på timmar; percentiler "
+        "för väntetid beräknas inte",
+        "daily figures ({count} day records): a day's calls are one total, with no hour breakdown; wait "
+        "percentiles are not computed"),
+    "mixed_sources": Term(
+        "både samtalsposter och intervallrapporter bidrar: kontrollera att ingen kö levereras två gånger",
+        "both call records and interval reports contribute: check that no queue is delivered twice"),
+}
+
+
+def _note_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>-?\\d+)" for i, part in enumerate(parts))
+    return re.compile(f"^{pattern}$")
+
+
+_NOTE_REGEXES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (key, _note_regex(note.en)) for key, note in NOTES.items())
+
+
+def note_in(note: str, lang: Lang) -> str:
+    """An English data-quality note said in ``lang``; a note this glossary does not know stays as it is."""
+    if lang == "en":
+        return note
+    for key, regex in _NOTE_REGEXES:
+        match = regex.match(note)
+        if match is not None:
+            return NOTES[key][lang].format(**match.groupdict())
+    return note
+
+
+#: The titles of the CLI's tables, in the language of the terminal scorecard's default (Swedish).
+CLI_TITLES: dict[str, Term] = {
+    "alerts": Term("Larm", "Alerts"),
+    "alert_history": Term("Larmhistorik", "Alert history"),
+    "notifications": Term("Aviseringar", "Notifications"),
+    "silences": Term("Tystnader", "Silences"),
+    "api_keys": Term("API-nycklar", "API keys"),
+    "audit_log": Term("Granskningslogg", "Audit log"),
+    "ingest_formats": Term("Inläsningsformat", "Ingest formats"),
+    "import_profiles": Term("Importprofiler", "Import profiles"),
+    "sources": Term("Källor", "Sources"),
+}
+
+
+def cli_title(key: str, lang: Lang = "sv") -> str:
+    return CLI_TITLES[key][lang]

@@ -151,7 +151,7 @@ class VptCollector(Collector):
         info = InfoMetricFamily("vpt_scope", "A region or collaboration with data", labels=SCOPE)
         gauges = {  # the catalogue's gauge KPIs: vpt_offered_calls, vpt_answer_rate_ratio, vpt_mean_wait_seconds, ...
             spec.key: GaugeMetricFamily(f"vpt_{spec.key}_{UNIT_SUFFIX[spec.unit]}",
-                                        f"{spec.name.en} ({spec.name.sv}): {spec.definition.en}", labels=WINDOWED)
+                                        f"{spec.name.en}: {spec.definition.en}", labels=WINDOWED)
             for spec in CATALOG if spec.gauge
         }
         targets_in_force = {  # the headline KPIs' targets: vpt_target_answer_rate_ratio, vpt_target_mean_wait_seconds
@@ -162,9 +162,11 @@ class VptCollector(Collector):
         status = GaugeMetricFamily("vpt_target_status", "Target status as a state set (1 = current)",
                                    labels=[*SCOPE, "kpi", "window", "status"])
         needed = GaugeMetricFamily("vpt_needed_answer_rate_ratio",
-                                   "Answer rate the calls still to come this month need (above 1: unreachable)",
+                                   "Answer rate needed on the expected calls in the rest of the month to reach "
+                                   "the target (above 1: unreachable)",
                                    labels=SCOPE)
-        remaining = GaugeMetricFamily("vpt_expected_remaining_calls", "Calls forecast for the rest of the month",
+        remaining = GaugeMetricFamily("vpt_expected_remaining_calls", "Expected calls in the rest of the month "
+                                      "(forecast: same weekday and hour, recent weeks)",
                                       labels=SCOPE)
         partial = GaugeMetricFamily("vpt_scope_partial", "1 when the month's data start late or end early (a "
                                     "collaboration: any member region, or one without data)", labels=WINDOWED)

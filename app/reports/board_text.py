@@ -48,13 +48,13 @@ TEXT: dict[Lang, dict[str, str]] = {
                           "veckodagsmönster): ytterligare cirka {rest} inkommande samtal, cirka {total} för hela "
                           "månaden.",
         "resolution": "Underlaget är {resolution}: {explained}.",
-        "needed_rate": "För att nå målet för svarsfrekvens ({target}) behöver {needed} av de återstående "
-                       "samtalen besvaras.",
+        "needed_rate": "För att nå målet för svarsfrekvens ({target}) behöver {needed} av de förväntade "
+                       "samtalen resten av månaden besvaras.",
         "needed_rate_done": "Målet för svarsfrekvens ({target}) nås även om inga fler samtal besvaras.",
         "needed_rate_impossible": "Målet för svarsfrekvens ({target}) kan inte längre nås: {needed} av de "
-                                  "återstående samtalen skulle behöva besvaras.",
-        "needed_wait": "Medelväntetiden för de återstående samtalen får vara högst {needed} för att nå målet "
-                       "({target}).",
+                                  "förväntade samtalen resten av månaden skulle behöva besvaras.",
+        "needed_wait": "Medelväntetiden för de förväntade samtalen resten av månaden får vara högst {needed} för "
+                       "att nå målet ({target}).",
         "needed_wait_impossible": "Målet för medelväntetid ({target}) kan inte längre nås.",
         "no_forecast": "Det finns för lite historik för en prognos; status bedöms på månaden hittills.",
         "partial": "Ofullständigt underlag: samtal under {hours} av {total} timmar, senaste samtal {latest}. "
@@ -108,13 +108,13 @@ TEXT: dict[Lang, dict[str, str]] = {
         "forecast_daily": "Forecast (the mean day of the daily figures so far, {days} days, with no weekday "
                           "pattern): about {rest} more incoming calls, about {total} for the whole month.",
         "resolution": "The data are {resolution}: {explained}.",
-        "needed_rate": "To meet the answer-rate target ({target}), {needed} of the remaining calls must be "
-                       "answered.",
+        "needed_rate": "To meet the answer-rate target ({target}), {needed} of the expected calls in the rest of "
+                       "the month must be answered.",
         "needed_rate_done": "The answer-rate target ({target}) is met even if no more calls are answered.",
         "needed_rate_impossible": "The answer-rate target ({target}) can no longer be met: {needed} of the "
-                                  "remaining calls would have to be answered.",
-        "needed_wait": "The mean wait of the remaining calls may be at most {needed} to meet the target "
-                       "({target}).",
+                                  "expected calls in the rest of the month would have to be answered.",
+        "needed_wait": "The mean wait of the expected calls in the rest of the month may be at most {needed} to "
+                       "meet the target ({target}).",
         "needed_wait_impossible": "The mean-wait target ({target}) can no longer be met.",
         "no_forecast": "Too little history for a forecast; status is judged on the month so far.",
         "partial": "Partial data: calls in {hours} of {total} hours, latest call {latest}. Figures may change "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.kpi.catalog import KPIS, KpiSpec
-from app.kpi.glossary import LANGS, UNITS, Lang, Term, status_word
+from app.kpi.glossary import LANGS, TERMS, UNITS, Lang, Term, capitalised, note_in, status_word
 from app.scorecard.completeness import member_notes
 from app.scorecard.document import Completeness, ScopeEntry, ScorecardDocument
 
@@ -80,11 +80,11 @@ def _notes(document: ScorecardDocument, scope: ScopeEntry) -> tuple[list[str], C
 
 
 def localized_notes(value: tuple[list[str], Completeness, str], lang: Lang) -> list[str]:
-    """The document's notes (English), those naming a member region without data in ``lang``: the others come
-    from the input's checks and stay in English."""
+    """The document's notes (English) in ``lang``: those naming a member region without data worded again, the
+    input's checks through the glossary's wording of them."""
     notes, completeness, month = value
     english = set(member_notes(completeness, month, "en"))
-    return member_notes(completeness, month, lang) + [note for note in notes if note not in english]
+    return member_notes(completeness, month, lang) + [note_in(note, lang) for note in notes if note not in english]
 
 
 def _col(key: str, kind: Kind, sv: str, en: str, explain_sv: str, explain_en: str, get: Getter | None = None) -> Column:
@@ -93,6 +93,9 @@ def _col(key: str, kind: Kind, sv: str, en: str, explain_sv: str, explain_en: st
 
 _CHANGE_SV = "denna månads värde minus värdet"
 _CHANGE_EN = "this month's value minus that of"
+#: a month in progress is compared like with like (``app.scorecard.like_for_like``)
+_SAME_DAYS = Term("; pågående månad: månaden hittills mot samma dagar och timmar i den månaden",
+                  "; month in progress: the month so far against the same days and hours of that month")
 #: The figures a reader looks at first; every other KPI of the catalogue follows, in the catalogue's order.
 _FIRST_KPIS = ("offered", "answered", "answer_rate", "mean_wait", "mean_wait_all", "service_level")
 _BOUND = {"higher": Term("minst", "at least"), "lower": Term("högst", "at most")}
@@ -105,12 +108,15 @@ _AGAINST = (
 #: What the rest of a month in progress must achieve (the scorecard's ``needed``, SPEC §6).
 _NEEDED: dict[str, tuple[Kind, Term]] = {
     "answer_rate": ("ratio", Term(
-        "pågående månad: svarsfrekvens som behövs på återstående samtal för att nå målet; över 100 % går inte",
-        "month in progress: the answer rate needed on the remaining calls to reach the target; above 100 % cannot "
-        "be")),
+        "pågående månad: svarsfrekvens som behövs på de förväntade samtalen resten av månaden för att nå målet; "
+        "över 100 % går inte",
+        "month in progress: the answer rate needed on the expected calls in the rest of the month to reach the "
+        "target; above 100 % cannot be")),
     "mean_wait": ("seconds_plain", Term(
-        "pågående månad: medelväntetid som behövs på återstående besvarade samtal för att nå målet",
-        "month in progress: the mean wait needed on the remaining answered calls to reach the target")),
+        "pågående månad: medelväntetid som behövs för de förväntade samtalen resten av månaden som besvaras, för "
+        "att nå målet",
+        "month in progress: the mean wait needed for the expected calls in the rest of the month that are answered, "
+        "to reach the target")),
 }
 
 
@@ -142,8 +148,8 @@ def _delta_columns(spec: KpiSpec) -> tuple[Column, ...]:
                else Term("", ""))
     return tuple(
         _col(f"{spec.key}_delta_{against}", kind, f"Förändring {_lower(spec.name.sv)} mot {label.sv}",
-             f"{spec.name.en} change vs {label.en}", f"{_CHANGE_SV} {text.sv}{shorter.sv}",
-             f"{_CHANGE_EN} {text.en}{shorter.en}", _delta(spec.key, against))
+             f"{spec.name.en} change vs {label.en}", f"{_CHANGE_SV} {text.sv}{shorter.sv}{_SAME_DAYS.sv}",
+             f"{_CHANGE_EN} {text.en}{shorter.en}{_SAME_DAYS.en}", _delta(spec.key, against))
         for against, text, label in _AGAINST
     )
 
@@ -153,6 +159,10 @@ def _needed_column(spec: KpiSpec) -> Column:
     return _col(f"{spec.key}_needed", kind, f"Behövd {_lower(spec.name.sv)}", f"{spec.name.en} needed",
                 explained.sv, explained.en, _target(spec.key, "needed"))
 
+
+#: "Förväntade samtal resten av månaden": the forecast's offered calls (was "Prognos återstående samtal").
+_EXPECTED = TERMS["expected_calls"].long
+_FORECAST = TERMS["forecast"]
 
 _ORDERED = [KPIS[key] for key in _FIRST_KPIS] + [spec for key, spec in KPIS.items() if key not in _FIRST_KPIS]
 _HEADLINE = [spec for spec in _ORDERED if spec.headline]
@@ -185,13 +195,13 @@ COLUMNS: tuple[Column, ...] = (
          lambda _d, s: s.completeness.partial),
     _col("latest_record_at", "timestamp", "Senaste post", "Latest record", "tidpunkt för månadens senaste post",
          "time of the newest record of the month", lambda _d, s: s.completeness.latest_record_at),
-    _col("forecast_remaining_offered", "number", "Prognos återstående samtal", "Forecast remaining calls",
-         "pågående månad: väntade inkommande samtal resten av månaden (samma veckodag och timme senaste veckorna)",
-         "month in progress: offered calls expected in the rest of the month (same weekday and hour, recent weeks)",
+    _col("forecast_remaining_offered", "number", capitalised(_EXPECTED.sv), capitalised(_EXPECTED.en),
+         f"pågående månad: {_EXPECTED.sv} (inkommande samtal; {_FORECAST.short.sv}: {_FORECAST.long.sv})",
+         f"month in progress: {_EXPECTED.en} (offered calls; {_FORECAST.short.en}: {_FORECAST.long.en})",
          _remaining_offered),
     *(_needed_column(spec) for spec in _HEADLINE if spec.key in _NEEDED),
     _col("data_quality", "notes", "Datakvalitet", "Data quality",
-         "anmärkningar om indata, bland annat medlemsregioner utan data (kontrollerna av indata på engelska)",
+         "anmärkningar om indata, bland annat medlemsregioner utan data",
          "notes on the input data, among them member regions without data", _notes),
 )
 

@@ -307,7 +307,7 @@ def test_e_mail_in_english_reaches_a_real_smtp_server(
         (mail,) = smtp.wait_for(1)
         assert "has dropped sharply over the last 2 hours" in mail.message["Subject"]
         body = mail.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        assert "Needed for the rest of the month (answer rate): 91.0%" in body
+        assert "Answer rate needed: 91.0%" in body
 
 
 def _notifications(factory: sessionmaker[Session]) -> list[Notification]:

@@ -24,8 +24,8 @@ def test_at_risk_in_swedish_says_value_target_and_what_the_rest_of_the_month_nee
     m = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"), AT_RISK)
     assert m.title == "Svarsfrekvensen i Region Västerbotten riskerar att missa målet för oktober 2025"
     assert m.text == ("Hittills i oktober 2025 är svarsfrekvensen 81,2 % (mål 85,0 %). För att nå målet för "
-                      "svarsfrekvens behöver 87,9 % av cirka 12 345 återstående samtal besvaras resten av månaden.")
-    assert ("Krävs resten av månaden (svarsfrekvens)", "87,9 %") in m.facts
+                      "svarsfrekvens behöver 87,9 % av cirka 12 345 förväntade samtal besvaras resten av månaden.")
+    assert ("Behövd svarsfrekvens", "87,9 %") in m.facts
     assert ("Region", "Region Västerbotten") in m.facts and m.severity == "warning"
     assert m.link.endswith("/reports/2025-10")
 
@@ -34,8 +34,8 @@ def test_english_on_request_and_an_unreachable_target_says_so() -> None:
     details = {**AT_RISK, "needed_answer_rate": 1.042}
     m = message(AlertKey("target_unreachable", "SE-AC", "answer_rate", "2025-10"), details, lang="en")
     assert m.title == "Answer rate in Region Västerbotten can no longer reach its target for October 2025"
-    assert m.text.endswith("Even if every remaining call is answered the month cannot reach its answer-rate target "
-                           "(it would take 104.2%).")
+    assert m.text.endswith("Even if all the expected calls in the rest of the month are answered the month cannot "
+                           "reach its answer-rate target (it would take 104.2%).")
     assert m.severity == "critical" and m.lang == "en"
 
 
@@ -44,7 +44,8 @@ def test_mean_wait_is_written_in_minutes_and_seconds_with_the_wait_the_rest_may_
                "needed_mean_wait": 431.0}
     m = message(AlertKey("target_at_risk", "SE-AC", "mean_wait", "2025-10"), details)
     assert m.text == ("Hittills i oktober 2025 är medelväntetiden 12 min 34 s (mål 10 min 00 s). För att nå målet "
-                      "får de återstående besvarade samtalen vänta högst 7 min 11 s i snitt.")  # not the 103 %
+                      "får de förväntade samtalen resten av månaden som besvaras vänta högst 7 min 11 s i snitt.")
+    # not the 103 %
     late = message(AlertKey("target_unreachable", "SE-AC", "mean_wait", "2025-10"),
                    {**details, "needed_mean_wait": -20.0})
     assert late.text.endswith("Målet kan inte längre nås: väntan hittills är för lång även om resten besvaras direkt.")

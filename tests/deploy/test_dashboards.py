@@ -38,12 +38,15 @@ CONTRACT_METRICS = frozenset({
     "vpt_database_up", "vpt_metrics_collect_duration_seconds",
     # built-in alerts and their outbox (app/metrics/alerts.py)
     "vpt_alert_firing", "vpt_alerts", "vpt_notifications", "vpt_notification_oldest_pending_seconds",
+    # staffing advice for today's remaining hours (app/metrics/staffing.py, issue 17)
+    "vpt_staffing_needed", "vpt_staffing_needed_to_recover",
 })
 HISTOGRAMS = frozenset({"vpt_answered_wait_seconds"})
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
-UIDS = {"vpt-tillganglighet": "Tillgänglighet", "vpt-intraday": "Intraday", "vpt-ingest": "Ingest health"}
-SWEDISH = ("vpt-tillganglighet", "vpt-intraday")  # for operations managers; Ingest health is the ops engineer's
+UIDS = {"vpt-tillganglighet": "Tillgänglighet", "vpt-intraday": "I dag", "vpt-ingest": "Inläsning och drift"}
+MANAGERS = ("vpt-tillganglighet", "vpt-intraday")  # for operations managers; Inläsning och drift is the engineer's
+SWEDISH = tuple(UIDS)  # all three, the engineer's too (issue 16)
 ENGLISH_WORDS = re.compile(
     r"\b(answer(ed)?|rate|wait(ing)?|calls?|target|today|month|previous|abandoned|rejected|offered|needed|"
     r"expected|remaining|service level|region and collaboration|per hour|status of)\b", re.IGNORECASE)
@@ -161,7 +164,7 @@ def test_panel_queries_substitute_every_variable() -> None:
 
 
 def test_scope_variable_defaults_to_vasterbotten() -> None:
-    for uid in SWEDISH:
+    for uid in MANAGERS:
         variables = {variable["name"]: variable for variable in by_uid(uid)["templating"]["list"]}
         scope = variables["scope"]
         assert scope["definition"] == "label_values(vpt_scope_info, scope)"
@@ -179,34 +182,35 @@ def test_manager_dashboards_speak_swedish(uid: str) -> None:
             texts += transformation["options"].get("renameByName", {}).values()
         legends = [target.get("legendFormat", "") for target in panel["targets"]]
         texts += [legend for legend in legends if "{{" not in legend]
+    for panel in query_panels(board):  # value mappings (Uppe/Nere) and overrides' display names
+        for mapping in panel["fieldConfig"]["defaults"].get("mappings", []):
+            texts += [str(option.get("text", "")) for option in mapping.get("options", {}).values()]
+        for override in panel["fieldConfig"].get("overrides", []):
+            texts += [str(prop["value"]) for prop in override["properties"] if prop["id"] == "displayName"]
     english = [text for text in texts if ENGLISH_WORDS.search(text)]
     assert not english, english
     joined = " ".join(texts)
-    for word in ("Svarsfrekvens", "Medelväntetid", "Inkommande samtal", "Besvarade", "Servicenivå"):
-        assert word in joined, word
+    if uid in MANAGERS:
+        for word in ("Svarsfrekvens", "Medelväntetid", "Inkommande samtal", "Besvarade", "Servicenivå"):
+            assert word in joined, word
+    else:
+        for word in ("Inläsningar", "Källor", "Worker uppe", "Databasen uppe"):
+            assert word in joined, word
 
 
 def find(board: dict[str, Any], title: str) -> dict[str, Any]:
     return next(panel for panel in panels_of(board) if panel["title"] == title)
 
 
-def step_values(panel: dict[str, Any]) -> list[tuple[str, float | None]]:
-    return [(step["color"], step["value"]) for step in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
-
-
-def test_stat_panels_are_coloured_at_the_targets() -> None:
+def test_stat_panels_show_their_units() -> None:
+    """Their colours follow each scope's own target (tests/deploy/test_dashboard_colours.py)."""
     board = by_uid("vpt-tillganglighet")
     answer_rate = find(board, "Svarsfrekvens, månaden hittills")
     assert answer_rate["type"] == "stat"
     assert answer_rate["fieldConfig"]["defaults"]["unit"] == "percentunit"
-    assert step_values(answer_rate) == [("red", None), ("green", 0.85)]  # 0.85 itself meets "≥ 0.85"
-    mean_wait = find(board, "Medelväntetid, månaden hittills")
-    assert mean_wait["fieldConfig"]["defaults"]["unit"] == "s"
-    (base, _), (over, limit) = step_values(mean_wait)
-    assert (base, over) == ("green", "red")
-    assert limit is not None and 600 < limit <= 600.01  # 600 s itself meets "≤ 600 s"; Grafana colours value ≥ step
+    assert find(board, "Medelväntetid, månaden hittills")["fieldConfig"]["defaults"]["unit"] == "s"
     for title in ("Status svarsfrekvens", "Status medelväntetid", "Behövd svarsfrekvens resten av månaden",
-                  "Väntade samtal resten av månaden"):
+                  "Förväntade samtal resten av månaden"):
         assert find(board, title)["type"] == "stat"
 
 
@@ -236,8 +240,8 @@ def test_tables_join_instant_queries_into_named_columns() -> None:
             assert value in organize["renameByName"] or organize["excludeByName"].get(value), (panel["title"], value)
     scorecard = find(by_uid("vpt-tillganglighet"), "Styrkort: alla regioner och samverkan, månaden hittills")
     columns = set(scorecard["transformations"][1]["options"]["renameByName"].values())
-    assert {"Region/samverkan", "Inkommande samtal", "Svarsfrekvens", "Medelväntetid", "Status svarsfrekvens",
-            "Status medelväntetid"} <= columns
+    assert {"Område", "Inkommande samtal", "Svarsfrekvens", "Medelväntetid", "Status svarsfrekvens",
+            "Status medelväntetid", "Status svarsfrekvens föregående månad"} <= columns
 
 
 def test_intraday_and_ingest_health_show_what_the_brief_asks() -> None:
