@@ -92,6 +92,10 @@ class KpiDeltas(BaseModel):
     month: str = Field(description="The month compared with, YYYY-MM")
     kpis: Kpis | None = Field(description="Its figures (null: no data then)")
     delta: dict[str, float | None] = Field(description="This month's value minus that month's, per KPI")
+    span: Literal["month", "same_days"] = Field(
+        default="month", description="month: the whole earlier month; same_days (a month in progress): the earlier "
+        "month's same days and hours as the month so far, up to `until`, so like is compared with like")
+    until: str | None = Field(default=None, description="same_days: end of the span compared (exclusive), UTC")
 
 
 class Comparisons(BaseModel):

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, cast
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import make_url
 
@@ -27,6 +26,11 @@ from app.cli.base import (
     session_factory,
 )
 from app.cli.dry_run import detected_parser, dry_run_files
+from app.cli.progress import IngestProgress
+from app.cli.scorecard_table import TABLE_HEADERS as TABLE_HEADERS  # re-exported: tests read them from here
+from app.cli.scorecard_table import TABLE_TEXT as TABLE_TEXT
+from app.cli.scorecard_table import scorecard_table
+from app.cli.wording import counted
 from app.config import Settings
 from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
@@ -37,17 +41,12 @@ from app.ingest.profile_choice import AUTO
 from app.ingest.profiles import ProfileError, UnknownProfile, load_profiles, profile_parser
 from app.ingest.runs import SourceKindMismatch
 from app.ingest.service import ingest_file, recompute
-from app.kpi.catalog import CATALOG
-from app.kpi.glossary import LANGS, UNITS, Lang, status_mark, status_word
+from app.kpi.glossary import LANGS, Lang, cli_title
 from app.kpi.localtime import local_month_bounds
-from app.reports.board_text import ratio_digits, wait
 from app.reports.exports import check_lang, scorecard_csv, scorecard_xlsx
-from app.reports.terminal import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.sanitize import for_terminal
-from app.scorecard.document import ScopeEntry, ScorecardDocument
+from app.scorecard.document import ScorecardDocument
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
-
-PROGRESS_MIN_BYTES = 5_000_000
 
 
 def _say_waiting(holder: str) -> None:
@@ -112,23 +111,10 @@ def _ingest(command: str, paths: list[Path], source: str | None, settings: Setti
                     raise typer.Exit(EXIT_FAILED) from None
             parser, kind = parsers[chosen.name], chosen.record_kind
         size = path.stat().st_size if path.is_file() else 0
-        show_progress = console.is_terminal and size >= PROGRESS_MIN_BYTES
-        try:
-            if show_progress:
-                with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                              TimeRemainingColumn(), console=console, transient=True) as progress:
-                    task = progress.add_task(for_terminal(path.name), total=size)
-
-                    def advance(n: int, progress: Progress = progress, task: TaskID = task) -> None:
-                        progress.advance(task, n)
-
-                    report = ingest_file(
-                        factory, settings, kind, path, source_name=source, on_progress=advance, parser=parser,
-                        on_lock_wait=_say_waiting,
-                    )
-            else:
-                report = ingest_file(factory, settings, kind, path, source_name=source, parser=parser,
-                                     on_lock_wait=_say_waiting)
+        try:  # a bar on a terminal once the file has taken a couple of seconds (app.cli.progress)
+            with IngestProgress(console, for_terminal(path.name), size) as advance:
+                report = ingest_file(factory, settings, kind, path, source_name=source, on_progress=advance,
+                                     parser=parser, on_lock_wait=_say_waiting)
         except (IngestError, IngestBusy, DefinitionsChanged, SourceKindMismatch) as exc:
             errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
             failed += 1
@@ -195,8 +181,9 @@ def ingest_formats() -> None:
     """List the formats files and pushes may come in (built-in and from plugins' vpt.formats entry points).
     Exit 1 when a plugin's entry point was refused."""
     formats = default_formats()
-    table = Table(title="Ingest formats")
-    for header in ("Name", "Records", "vpt ingest", "Drop folder", "Suffixes", "Push media types", "Entry point"):
+    table = Table(title=cli_title("ingest_formats"))
+    for header in ("Namn", "Poster", "vpt ingest", "Inläsningsmapp", "Filändelser", "Medietyper för push",
+                   "Entry point"):
         table.add_column(header)
     for member in formats:
         suffixes = ", ".join(suffix or "(none)" for suffix in member.suffixes)
@@ -230,7 +217,7 @@ def recompute_command(
     except (InvalidMonth, IngestError, IngestBusy) as exc:
         errors.print(f"[red]error[/red] {for_terminal(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
-    console.print(f"rebuilt {hours} hours of aggregates")
+    console.print(f"rebuilt {counted(hours, 'hour')} of aggregates")
 
 
 SCORECARD_FORMATS = ("table", "json", "csv", "xlsx")
@@ -308,101 +295,7 @@ def scorecard_command(
                  highlight=False)
 
 
-#: The legend's statuses, grouped by their mark (a terminal without colour still tells them apart).
-_LEGEND_GROUPS = (("met", "on_track"), ("missed", "unreachable"), ("at_risk",), ("no_data",))
-
-
-def _legend(lang: Lang) -> str:
-    """"✓ uppfyllt / i fas  ✗ ej uppfyllt / kan inte nås  ! i fara  – ingen data": the glossary's words."""
-    return "  ".join(f"{status_mark(group[0])} " + " / ".join(status_word(s, lang) for s in group)
-                     for group in _LEGEND_GROUPS)
-
-
-TABLE_TEXT = {
-    "sv": {"title": "Styrkort 1177 VPT", "in_progress": "pågår", "points": UNITS["points"].short["sv"],
-           "partial": "ofullständig", "legend": _legend("sv") + "   Δ mån: mot föregående månad",
-           "empty": "ingen data för månaden"},
-    "en": {"title": "Scorecard 1177 VPT", "in_progress": "in progress", "points": UNITS["points"].short["en"],
-           "partial": "partial", "legend": _legend("en") + "   Δ month: against the previous month",
-           "empty": "no data for this month"},
-}
-_OTHER_HEADERS: dict[Lang, dict[str, str]] = {
-    "sv": {"name": "Område", "delta": "Δ mån", "hours": "Timmar med data", "remaining": "Prognos återst.",
-           "needed": "Behövd svarsfrekvens"},
-    "en": {"name": "Region/collaboration", "delta": "Δ month", "hours": "Hours with data", "remaining": "Forecast rest",
-           "needed": "Answer rate needed"},
-}
-#: The KPIs' short labels (the export's are too wide for a terminal) and the table's other headings.
-TABLE_HEADERS = {
-    lang: {spec.key: spec.short[lang] for spec in CATALOG} | other for lang, other in _OTHER_HEADERS.items()
-}
-
-
 def _print_table(document: ScorecardDocument, lang: Lang = "sv") -> None:
-    """The scorecard in the terminal, values coloured by their target's status.
-
-    The month-over-month change and, for a month in progress, the forecast and the needed answer rate
-    are shown when the document carries them.
-    """
-    text = TABLE_TEXT[lang]
-    decimal = "," if lang == "sv" else "."
-    label = TABLE_HEADERS[lang]
-    scopes = document.scopes
-
-    def delta(scope: ScopeEntry, kpi: str) -> float | None:
-        value = scope.delta(kpi)
-        return None if value is None else float(value)
-
-    def needed(scope: ScopeEntry, kpi: str) -> float | None:
-        target = scope.target(kpi)
-        return None if target is None else target.needed
-
-    show_delta = any(delta(s, k) is not None for s in scopes for k in ("answer_rate", "mean_wait"))
-    show_forecast = any(s.forecast for s in scopes)
-    show_needed = any(needed(s, "answer_rate") is not None for s in scopes)
-    title = f"{text['title']} {document.month}" + ("" if document.closed else f" ({text['in_progress']})")
-    table = Table(title=title)
-    headers = ["name", "offered", "answered", "answer_rate", *(["delta"] if show_delta else []), "mean_wait",
-               *(["delta"] if show_delta else []), "service_level", "abandoned", "rejected", "hours",
-               *(["remaining"] if show_forecast else []), *(["needed"] if show_needed else [])]
-    table.add_column(label["name"], justify="left", no_wrap=True)
-    for key in headers[1:]:
-        table.add_column(label[key], justify="right")
-    for scope in scopes:
-        kpis = scope.kpis
-
-        def styled(value: str, kpi: str, scope: ScopeEntry = scope, mark: bool = True) -> str:
-            target = scope.target(kpi)
-            state = "" if target is None else target.status.value
-            style = STATUS_STYLE.get(state, "")
-            suffix = f" {STATUS_MARK.get(state, '')}" if mark else ""
-            return f"[{style}]{value}{suffix}[/{style}]" if style else value
-
-        completeness = scope.completeness
-        hours = f"{completeness.hours_with_data}/{completeness.hours_in_month}"
-        def judged(kpi: str, scope: ScopeEntry = scope) -> tuple[str | None, float | None]:
-            """The target a value is shown against: more digits where rounding would cross it (600.4 s)."""
-            target = scope.target(kpi)
-            return (None, None) if target is None else (target.comparator, target.value)
-
-        answer_rate = kpis.answer_rate
-        cells = [for_terminal(f"{scope.name} ({scope.scope})"), str(kpis.offered), str(kpis.answered),
-                 styled(format_ratio(answer_rate, decimal, ratio_digits(
-                     None if answer_rate is None else float(answer_rate), *judged("answer_rate"))), "answer_rate")]
-        cells += [format_points(delta(scope, "answer_rate"), text["points"], decimal)] if show_delta else []
-        mean_wait = kpis.mean_wait
-        cells += [styled(wait(None if mean_wait is None else float(mean_wait), lang, *judged("mean_wait")),
-                         "mean_wait")]
-        cells += [format_seconds(delta(scope, "mean_wait"), signed=True)] if show_delta else []
-        cells += [format_ratio(kpis.service_level, decimal), str(kpis.abandoned), str(kpis.rejected),
-                  hours + (" *" if completeness.partial else "")]
-        if show_forecast:
-            remaining = None if scope.forecast is None else scope.forecast.expected_remaining_offered
-            cells.append("–" if remaining is None else f"{remaining:.0f}")
-        if show_needed:
-            cells.append(styled(format_ratio(needed(scope, "answer_rate"), decimal), "answer_rate", mark=False))
-        table.add_row(*cells)
-    console.print(table)
-    console.print(f"{text['legend']}   * {text['partial']}", style="dim")
-    if not scopes:
-        console.print(text["empty"])
+    """The scorecard in the terminal (as wide as it is: rich reads ``COLUMNS`` there), values coloured by their
+    target's status (``app.cli.scorecard_table``)."""
+    console.print(scorecard_table(document, lang, console.width))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Collaboration, CollaborationMember, Region
 from app.kpi.counts import Definitions
 from app.kpi.localtime import local_month_bounds, previous_month
+from app.reports.small_multiples import MemberSeries, member_series
 from app.scorecard.breakdowns import daily, monthly_series, resolve_scope
 from app.scorecard.document import Completeness as ScopeCompleteness
 from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, SeriesMonth, TargetEntry
@@ -109,6 +110,8 @@ class ReportPage:
     forecast: ForecastFigures | None
     series: list[MonthPoint]  # CHART_MONTHS months, oldest first, ending with the report's month
     worst_days: list[DayFigures]  # lowest answer rate first; at most WORST_DAYS
+    #: a collaboration's member regions, each with its own months (``app.reports.small_multiples``)
+    member_series: tuple[MemberSeries, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -207,6 +210,8 @@ def _page(session: Session, by_key: dict[tuple[str, str], ScopeEntry], kind: str
         ),
         series=points,
         worst_days=worst_days(daily(session, kind, code, month)["days"]),
+        member_series=member_series(session, [(m.scope, m.name) for m in members], first, month, now, _point,
+                                    history),
     )
 
 

@@ -39,6 +39,8 @@ from app.reports.board_text import (
     target_value,
     wait,
 )
+from app.reports.comparison_words import report_compared_with, summary_previous
+from app.reports.small_multiples import render_small_multiples
 from app.reports.svg import Chart, Slot, nice_ticks, render_chart
 
 #: The scorecard table: header key, KPI shown, share shown under it, KPI of the change (under it), KPI of the mark.
@@ -143,6 +145,7 @@ def _page(report: Report, page: ReportPage, lang: Lang) -> str:
     parts.append(_summary(page, lang))
     parts.append(_scorecard_table(report, page, lang))
     parts.append(_charts(page, lang))
+    parts.append(render_small_multiples(page, lang, chart_for))
     parts.append('<div class="bottom">' + _worst_days(report, page, lang) + _definitions(report, lang) + "</div>")
     parts.append("</section>")
     return "\n".join(parts)
@@ -250,7 +253,9 @@ def _summary(page: ReportPage, lang: Lang) -> str:
                                                   status=status_word(target.status, lang)))
             sentence = f"{_mark(target.status, lang)} {sentence}"
         if row.previous is not None:
-            sentence += " " + escape(t["summary_previous"].format(value=_value(kpi, row.previous, lang)))
+            sentence += " " + escape(summary_previous(t["summary_previous"], bool(page.series)
+                                                      and page.series[-1].in_progress, lang).format(
+                value=_value(kpi, row.previous, lang)))
         sentences.append(f"<span>{sentence}</span>")
     return '<p class="summary">' + "<br>".join(sentences) + "</p>"
 
@@ -270,7 +275,8 @@ def _scorecard_table(report: Report, page: ReportPage, lang: Lang) -> str:
                     + (f'<span class="sub">{escape(sub)}</span>' if sub else "") + "</th>")
     rows = [_table_row(page.main, page.main, "main", lang)]
     rows += [_table_row(member, page.main, "member", lang) for member in page.members]
-    previous = month_name(report.previous_month.month, report.previous_month.year, lang)
+    previous = report_compared_with(report.previous_month, report.generated_at, report.in_progress, lang) or \
+        month_name(report.previous_month.month, report.previous_month.year, lang)
     legend = t["table_legend"].format(previous=previous, marks=marks_legend(lang))
     if len(page.series) > 1 and page.series[-2].partial and page.series[-2].has_data:
         legend += " " + t["previous_partial"].format(previous=previous)

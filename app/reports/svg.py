@@ -76,6 +76,9 @@ def render_chart(chart: Chart) -> str:
     def x(index: int) -> float:  # the slot's left edge
         return LEFT + index * slot_width
 
+    def target_y(slot: Slot) -> float | None:
+        return None if slot.target is None else y(slot.target)
+
     out = [
         f'<svg class="chart" data-kpi="{escape(chart.kpi)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(chart.title)}">',
@@ -103,12 +106,12 @@ def render_chart(chart: Chart) -> str:
             out.append(f'<rect class="bar" x="{_num(centre - bar_width / 2)}" y="{_num(top)}" '
                        f'width="{_num(bar_width)}" height="{_num(plot_bottom - top)}" fill="{FILL[slot.status]}" '
                        f'stroke="#333333" stroke-width="{1.4 if slot.highlight else 0.5}"{dashed}/>')
-            out.append(_text(centre, top - 3.5, slot.value_label, size=9.5, css="value",
-                             weight="bold" if slot.highlight else None, halo=True))
+            out.append(_text(centre, clear_of_target(top - 3.5, target_y(slot)), slot.value_label, size=9.5,
+                             css="value", weight="bold" if slot.highlight else None, halo=True))
         else:
             line_runs[-1].append((centre, y(slot.value)))
-            out.append(_text(centre, y(slot.value) - 7, slot.value_label, size=9.5, css="value",
-                             weight="bold" if slot.highlight else None, halo=True))
+            out.append(_text(centre, clear_of_target(y(slot.value) - 7, target_y(slot)), slot.value_label,
+                             size=9.5, css="value", weight="bold" if slot.highlight else None, halo=True))
         out.append(_text(centre, plot_bottom + 13, slot.mark, size=11, fill=MARK_COLOUR[slot.status], css="mark"))
         label = slot.label + ("*" if slot.in_progress else "")
         out.append(_text(centre, plot_bottom + 27, label, size=10, weight="bold" if slot.highlight else None))
@@ -131,6 +134,15 @@ def render_chart(chart: Chart) -> str:
     out.append(_target_path(chart, x, y, slot_width))
     out.append("</svg>")
     return "".join(out)
+
+
+def clear_of_target(baseline: float, target_y: float | None, size: float = 9.5) -> float:
+    """The baseline of a value label, moved off the target line it would touch: above the line, or just under it
+    when there is no room above (a target near the top of the axis)."""
+    if target_y is None or not baseline - size - 1 <= target_y <= baseline + 2.5:
+        return baseline
+    above = target_y - 3
+    return above if above - size >= 0 else target_y + size + 2
 
 
 def _target_path(chart: Chart, x: Callable[[int], float], y: Callable[[float], float], slot_width: float) -> str:

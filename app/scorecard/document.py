@@ -124,6 +124,10 @@ class Comparison:
     month: str
     kpis: KpiFigures | None
     delta: Mapping[str, float | None]  # per KPI key, in catalogue order; None where either value is missing
+    #: ``month``: the whole earlier month; ``same_days`` (a month in progress): its same days and hours as the month
+    #: so far, up to ``until`` (exclusive, UTC), so like is compared with like (``app.scorecard.like_for_like``)
+    span: str = "month"
+    until: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
@@ -45,12 +46,13 @@ from app.scorecard.document import (
     TargetEntry,
 )
 from app.scorecard.forecast_cache import ForecastHistoryCache
+from app.scorecard.like_for_like import Earlier, earlier_months
 from app.scorecard.queries import (
+    Span,
     counts_by_region,
     days_with_day_figures,
     distinct_hours_by_collaboration,
-    first_hours,
-    first_hours_in_span,
+    first_hours_in_spans,
     month_counts,
     offered_by_region_hour,
     stored_definitions,
@@ -188,12 +190,13 @@ def region_and_collaboration_figures(
 
 def completeness_by_scope(
     session: Session, all_figures: list[ScopeFigures], start: datetime, end: datetime, now: datetime,
-    names: ScopeNames | None = None,
+    names: ScopeNames | None = None, *, shared: SharedReads | None = None,
 ) -> dict[tuple[str, str], Completeness]:
     """The completeness of every scope of ``region_and_collaboration_figures``: a collaboration's from its
-    members' own (the weakest decides), a member region without data named."""
+    members' own (the weakest decides), a member region without data named. ``shared``: the request's reads,
+    which may hold the first hours."""
     regions = {f.scope: f for f in all_figures if f.kind == "region"}
-    firsts = first_hours_in_span(session, regions, start, end)
+    firsts = _first_hours_of(session, shared, regions, (start, end))
     region_names = (names or scope_names(session)).regions
 
     def data(code: str) -> RegionData:
@@ -223,7 +226,7 @@ def resolution_of(session: Session, figures: ScopeFigures, start: datetime, end:
 
 def daily_forecasts(
     session: Session, members: dict[tuple[str, str], list[str]], all_figures: list[ScopeFigures], start: datetime,
-    end: datetime,
+    end: datetime, *, shared: SharedReads | None = None,
 ) -> dict[tuple[str, str], Forecast]:
     """The month in progress of scopes with daily figures: their calls sit at midnight, so the weekday-and-hour
     forecast has nothing to sample; each day still to come is the mean day so far (``forecast_from_days``), from the
@@ -234,7 +237,7 @@ def daily_forecasts(
         if f.counts.resolution != "day" or latest is None:
             continue
         key = (f.kind, f.scope)
-        firsts = first_hours_in_span(session, members.get(key, [f.scope]), start, end)
+        firsts = _first_hours_of(session, shared, members.get(key, [f.scope]), (start, end))
         if not firsts:
             continue
         first_day = min(firsts.values()).astimezone(STOCKHOLM).date()
@@ -244,11 +247,21 @@ def daily_forecasts(
     return out
 
 
+def _first_hours_of(
+    session: Session, shared: SharedReads | None, regions: Iterable[str], span: Span
+) -> dict[str, datetime]:
+    if shared is not None:
+        return shared.first_hours(session, regions, span)
+    return first_hours_in_spans(session, regions, [span])[0]
+
+
 def _forecast_history(
-    session: Session, regions: list[str], plan: SamplePlan, hour: datetime, history: ForecastHistoryCache | None
+    session: Session, regions: list[str], plan: SamplePlan, hour: datetime, history: ForecastHistoryCache | None,
+    shared: SharedReads | None = None,
 ) -> tuple[dict[str, dict[datetime, int]], dict[str, datetime]]:
     def read() -> tuple[dict[str, dict[datetime, int]], dict[str, datetime]]:
-        return offered_by_region_hour(session, regions, plan.sample_hours), first_hours(session, regions)
+        return offered_by_region_hour(session, regions, plan.sample_hours), _first_hours_of(session, shared,
+                                                                                          regions, None)
 
     if history is None:
         return read()
@@ -258,7 +271,7 @@ def _forecast_history(
 def forecasts_for(
     session: Session, members: dict[tuple[str, str], list[str]], scopes: list[tuple[str, str]], now: datetime,
     end: datetime, latest: dict[tuple[str, str], datetime | None] | None = None,
-    history: ForecastHistoryCache | None = None,
+    history: ForecastHistoryCache | None = None, *, shared: SharedReads | None = None,
 ) -> dict[tuple[str, str], Forecast]:
     """Expected calls for the rest of the month per scope, from the same weekday and hour of recent weeks
     (§6). One query fetches the history of every region; a collaboration's is the sum of its members'.
@@ -266,7 +279,8 @@ def forecasts_for(
     When the scope's data is partial (its newest record is more than ``PARTIAL_AFTER`` old), the rest starts
     where the data ends, not at "now": calls of hours not yet delivered (a daily file, a late report) are still
     to come, and leaving them out would make the target look unreachable. Otherwise a quiet last hour is
-    just quiet, and the rest starts now. ``history`` (the process's cache) keeps the sampled hours a while.
+    just quiet, and the rest starts now. ``history`` (the process's cache) keeps the sampled hours a while;
+    ``shared`` may hold the regions' first hours.
     """
     regions = sorted({region for scope in scopes for region in members.get(scope, [scope[1]])})
     out: dict[tuple[str, str], Forecast] = {}
@@ -279,35 +293,31 @@ def forecasts_for(
         by_start.setdefault(start, []).append(scope)
     for start, group in by_start.items():
         plan = sample_plan(start, end)
-        sampled, first = _forecast_history(session, regions, plan, floor_hour(start), history)
+        sampled, first = _forecast_history(session, regions, plan, floor_hour(start), history, shared)
         for scope in group:
             regions_of_scope = members.get(scope, [scope[1]])
-            offered: dict[datetime, int] = {}
-            for region in regions_of_scope:
-                for hour, value in sampled.get(region, {}).items():
-                    offered[hour] = offered.get(hour, 0) + value
+            if len(regions_of_scope) == 1:  # a region's own samples, read only: not copied
+                offered = sampled.get(regions_of_scope[0], {})
+            else:
+                offered = {}
+                for region in regions_of_scope:
+                    for hour, value in sampled.get(region, {}).items():
+                        offered[hour] = offered.get(hour, 0) + value
             starts = [first[r] for r in regions_of_scope if r in first]
             out[scope] = forecast_rest(offered, start, end, min(starts) if starts else None, plan=plan)
     return out
 
 
-def _comparison(kpis: KpiFigures, other: Kpis | None, month: date) -> Comparison:
+def _comparison(kpis: KpiFigures, earlier: Earlier, scope: tuple[str, str]) -> Comparison:
+    other, month = earlier.kpis.get(scope), earlier.month
     other_values = None if other is None else KpiFigures.of(other)
     delta: dict[str, float | None] = {}
     for key in KPI_KEYS:
         now_value = kpis.value(key)
         then_value = None if other_values is None else other_values.value(key)
         delta[key] = None if now_value is None or then_value is None else round(now_value - then_value, 6)
-    return Comparison(month=month.strftime("%Y-%m"), kpis=other_values, delta=delta)
-
-
-def _kpis_by_scope(
-    session: Session, month: date, names: ScopeNames, by_region: dict[str, tuple[Counts, int]]
-) -> dict[tuple[str, str], Kpis]:
-    start, end = local_month_bounds(month)
-    figures = region_and_collaboration_figures(session, start, end, collaboration_hours=False, names=names,
-                                               by_region=by_region)
-    return {(f.kind, f.scope): f.kpis for f in figures}
+    return Comparison(month=month.strftime("%Y-%m"), kpis=other_values, delta=delta, span=earlier.span,
+                      until=earlier.until)
 
 
 def monthly_scorecard(
@@ -323,32 +333,33 @@ def monthly_scorecard(
     reads of the same request (``shared_reads``), so several documents read them once.
     A month in progress also carries the forecast of its remaining calls and, per target, what those calls
     must achieve (``needed``). Month-over-month and year-over-year deltas compare with the whole earlier
-    month (for a month in progress: the month so far against the whole earlier month).
+    month; for a month in progress, the month so far with the same days of the earlier month
+    (``app.scorecard.like_for_like``; each comparison's ``span`` says which).
     """
     now = now or datetime.now(UTC)
     start, end = local_month_bounds(month)
     closed = end <= now
     in_progress = start <= now < end
-    shared = shared or SharedReads(stored_definitions(session), targets_by_scope(session), scope_names(session), {})
+    shared = (shared or SharedReads(stored_definitions(session), targets_by_scope(session), scope_names(session), {})
+              ).with_first_hours(session, [(start, end), *([None] if in_progress else [])])  # one statement
     stored, targets, names = shared.definitions or definitions, shared.targets, shared.names
     members = scope_regions(session, names) if in_progress else {}
     month_before = previous_month(month)
     previous_year = date(month.year - 1, month.month, 1)
     wanted = [month, month_before, previous_year] if comparisons else [month]
     counts = shared.counts if set(wanted) <= set(shared.counts) else month_counts(session, wanted)
-    before = ((month_before, _kpis_by_scope(session, month_before, names, counts[month_before])),
-              (previous_year, _kpis_by_scope(session, previous_year, names, counts[previous_year]))
-              ) if comparisons else None
+    before = earlier_months(session, [month_before, previous_year], names, counts, now if in_progress else None,
+                            region_and_collaboration_figures) if comparisons else None
     scopes = []
     all_figures = region_and_collaboration_figures(session, start, end, collaboration_hours=collaboration_hours,
                                                    names=names, by_region=counts[month])
     forecasts = forecasts_for(
         session, members, [(f.kind, f.scope) for f in all_figures], now, end,
-        {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures}, history,
+        {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures}, history, shared=shared,
     ) if in_progress else {}
     if in_progress:
-        forecasts.update(daily_forecasts(session, members, all_figures, start, end))
-    completeness_of = completeness_by_scope(session, all_figures, start, end, now, names)
+        forecasts.update(daily_forecasts(session, members, all_figures, start, end, shared=shared))
+    completeness_of = completeness_by_scope(session, all_figures, start, end, now, names, shared=shared)
     for figures in all_figures:
         key = (figures.kind, figures.scope)
         forecast = forecasts.get(key)
@@ -367,8 +378,8 @@ def monthly_scorecard(
                 days=forecast.days,
             ),
             comparisons=None if before is None else Comparisons(
-                previous_month=_comparison(kpis, before[0][1].get(key), before[0][0]),
-                previous_year=_comparison(kpis, before[1][1].get(key), before[1][0]),
+                previous_month=_comparison(kpis, before[0], key),
+                previous_year=_comparison(kpis, before[1], key),
             ),
             completeness=completeness_of[key],
             data_quality=tuple(data_quality_notes(figures.counts, region=figures.kind == "region")

@@ -39,7 +39,7 @@ SV_HEADERS = [
     "Förändring svarsfrekvens mot föregående månad (procentenheter)",
     "Förändring svarsfrekvens mot samma månad föregående år (procentenheter)",
     "Förändring medelväntetid mot föregående månad (s)", "Förändring medelväntetid mot samma månad föregående år (s)",
-    "Timmar med data", "Timmar i månaden", "Ofullständig", "Senaste post (UTC)", "Prognos återstående samtal",
+    "Timmar med data", "Timmar i månaden", "Ofullständig", "Senaste post (UTC)", "Förväntade samtal resten av månaden",
     "Behövd svarsfrekvens (%)", "Behövd medelväntetid (s)", "Datakvalitet",
 ]
 
@@ -162,7 +162,7 @@ def test_csv_in_english_uses_commas_and_decimal_points():
 def test_csv_of_a_month_in_progress_has_forecast_and_needed():
     rows = read_csv(scorecard_csv(in_progress_document()), ";")
     ac = rows[0]
-    assert ac["Prognos återstående samtal"] == "812,4" and ac["Behövd svarsfrekvens (%)"] == "91,23"
+    assert ac["Förväntade samtal resten av månaden"] == "812,4" and ac["Behövd svarsfrekvens (%)"] == "91,23"
     assert ac["Behövd medelväntetid (s)"] == "-120,5"
     assert ac["Status svarsfrekvens"] == "i fara" and ac["Status medelväntetid"] == "kan inte nås"
 
@@ -251,7 +251,8 @@ def test_xlsx_has_typed_formatted_cells():
     assert ac["Status medelväntetid"].fill.fgColor.rgb.endswith("C6EFCE")
     norra = by_header(sheet, 4)
     assert norra["Status svarsfrekvens"].fill.fgColor.rgb.endswith("EDEDED")
-    for empty in ("Svarsfrekvens", "Medelväntetid (min:s)", "Besvarade av annan region", "Prognos återstående samtal",
+    for empty in ("Svarsfrekvens", "Medelväntetid (min:s)", "Besvarade av annan region",
+                  "Förväntade samtal resten av månaden",
                   "Förändring svarsfrekvens mot föregående månad (procentenheter)"):
         assert norra[empty].value is None, empty
         assert norra[empty].coordinate not in raw, empty  # truly empty, not 0 or ""
@@ -267,7 +268,7 @@ def test_xlsx_of_a_month_in_progress_colours_risk_and_keeps_negative_needed_wait
     assert ac["Status medelväntetid"].fill.fgColor.rgb.endswith("FFC7CE")
     assert ac["Behövd svarsfrekvens"].value == 0.912345 and ac["Behövd svarsfrekvens"].number_format == "0.00%"
     assert ac["Behövd medelväntetid (s)"].value == -120.5  # seconds: Excel cannot show a negative duration
-    assert ac["Prognos återstående samtal"].value == 812.4
+    assert ac["Förväntade samtal resten av månaden"].value == 812.4
 
 
 def test_a_formula_in_a_name_stays_a_string_in_xlsx():
@@ -409,7 +410,8 @@ def test_cli_table_shows_the_change_against_the_previous_month(cli_env):
     result = runner.invoke(cli_app, ["scorecard", "2025-10"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "Δ mån" in out and "−25,0 p.e." in out and "+5:00" in out and "75,0 %" in out
+    assert "Under värdet: förändring mot föregående månad" in out  # the change sits under its value
+    assert "−25,0 p.e." in out and "+5:00" in out and "75,0 %" in out
     assert EVIL in out  # shown as text: rich markup in names is escaped, nothing is evaluated
 
 
@@ -423,10 +425,10 @@ def render_table(document: ScorecardDocument, monkeypatch, lang: str = "sv") -> 
 def test_table_of_a_month_in_progress_shows_forecast_and_needed_rate_coloured(monkeypatch):
     out = render_table(in_progress_document(), monkeypatch)
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
-    assert "(pågår)" in plain and "Prognos återst." in plain and "Behövd svarsfrekvens" in plain
+    assert "(pågår)" in plain and "Förväntade" in plain and "Behövd" in plain  # headers may wrap
     assert "812" in plain and "91,2 %" in plain and "77,8 % !" in plain and "8:20 ✗" in plain
     assert "\x1b[33m77,8 % !" in out  # at risk in yellow
     assert "\x1b[31m8:20 ✗" in out  # unreachable in red
     closed = re.sub(r"\x1b\[[0-9;]*m", "", render_table(closed_document(), monkeypatch, "en"))
     assert "Forecast rest" not in closed and "Answer rate needed" not in closed
-    assert "Δ month" in closed and "−5.0 pp" in closed and "+0:46" in closed
+    assert "change against the previous month" in closed and "−5.0 pp" in closed and "+0:46" in closed

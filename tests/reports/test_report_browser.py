@@ -17,7 +17,7 @@ import shutil
 import struct
 import subprocess
 import zlib
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -163,4 +163,28 @@ def test_the_report_renders_to_a_non_blank_png_and_a_one_page_a4_pdf(
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", document)
     assert len(boxes) == 1, f"expected one page for one collaboration, got {len(boxes)}"
     assert [round(float(v)) for v in boxes[0]] == [595, 842]  # A4 in points
+    html = page.read_text(encoding="utf-8")  # the small multiples are on that one page: a row per member region
+    assert len(re.findall(r'<tr class="multiple" data-region="SE-[A-Z]+">', html)) == 4
+    assert html.count('<svg class="chart mini"') == 8
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_fullest_page_a_month_in_progress_is_still_one_a4_page(
+    session_factory: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    """In progress, the page also carries the forecast, what is needed and the partial-data notes."""
+    binary = find_chromium()
+    simulated_history(session_factory, settings)
+    now = datetime(2025, 10, 7, 16, 0, tzinfo=UTC)
+    with session_factory() as session:
+        report = build_report(session, date(2025, 10, 1), settings.definitions, now, "norra")
+    assert report.in_progress and report.pages[0].member_series
+    for lang in ("sv", "en"):
+        page = tmp_path / f"report-{lang}.html"
+        page.write_text(render_report(report, lang), encoding="utf-8")
+        pdf = tmp_path / f"report-{lang}.pdf"
+        run_chromium(binary, tmp_path / f"profile-{lang}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                     page.as_uri())
+        boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
+        assert len(boxes) == 1, f"{lang}: expected one page, got {len(boxes)}"
 

@@ -55,7 +55,8 @@ def completeness(values: dict[str, Any] | None) -> Completeness:
 
 def _comparison(values: dict[str, Any]) -> Comparison:
     return Comparison(month=values["month"], kpis=None if values.get("kpis") is None else kpis(values["kpis"]),
-                      delta=dict(values.get("delta") or {}))
+                      delta=dict(values.get("delta") or {}), span=values.get("span", "month"),
+                      until=values.get("until"))
 
 
 def scope(values: dict[str, Any]) -> ScopeEntry:

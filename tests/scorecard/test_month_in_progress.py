@@ -93,8 +93,11 @@ def test_month_over_month_and_year_over_year(session_factory: sessionmaker[Sessi
     region = scope(session_factory, settings, 15, "SE-Z")
     previous = region.comparisons.previous_month
     assert previous.month == "2025-02" and previous.kpis.answer_rate == 1.0
-    assert previous.delta["answer_rate"] == pytest.approx(-0.25)  # 15/20 − 20/20
-    assert previous.delta["offered"] == 0 and previous.delta["abandoned"] == 5
+    # like with like: 1–20 February up to the hour of now (12:00), so 20 Feb 12:00 is in, 20 Feb 13:00 is not
+    assert (previous.span, previous.until) == ("same_days", "2025-02-20T12:00:00Z")
+    assert previous.kpis.offered == 5
+    assert previous.delta["answer_rate"] == pytest.approx(-0.25)  # 15/20 − 5/5
+    assert previous.delta["offered"] == 15 and previous.delta["abandoned"] == 5
     assert previous.delta["mean_wait"] == 0.0
     year = region.comparisons.previous_year
     assert year.month == "2024-03" and year.kpis is None and year.delta["answer_rate"] is None
