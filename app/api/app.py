@@ -24,12 +24,15 @@ from app.api.routers import (
     reports,
     scorecards,
     sources,
+    staffing,
     targets,
 )
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory
 from app.metrics.collector import VptCollector
+from app.metrics.staffing import StaffingCollector
 from app.scorecard.cache import ScorecardCache
+from app.web import install_web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(VptCollector(app.state.session_factory, settings,
                                        history=app.state.scorecard_cache.history))
+        registry.register(StaffingCollector(app.state.session_factory,  # vpt_staffing_needed, once an hour
+                                            history=app.state.scorecard_cache.history))
         app.state.metrics_registry = registry
         yield
         app.state.authenticator.close()
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Tillgänglighet för 1177 Vårdguiden på telefon: answer rate and waiting time per region and "
         "collaboration, against region-specific targets.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # app.web serves them with local assets: no CDN, works offline
     )
     install_error_handlers(app)
     install_limits(app, settings)  # before CORS, so CORS wraps its 413/422 answers
@@ -70,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)  # open: probes carry no key
     app.include_router(metrics.router)  # open, or VPT_METRICS_TOKEN
     # Every other route needs an API key with a scope (app.api.auth): declare its 401 and 403.
-    for secured in (regions, breakdowns, scorecards, ingest, sources, targets, reports, alerts, access):
+    for secured in (regions, breakdowns, scorecards, ingest, sources, targets, reports, alerts, access, staffing):
         app.include_router(secured.router, responses=AUTH_RESPONSES)
+    install_web(app)  # the pages for people at / (sign-in with the same keys), /docs, /redoc
     return app

@@ -1,0 +1,158 @@
+"""The staffing section of a region's or collaboration's page (issue 17): today's remaining hours as plain values.
+
+The figures are the staffing service's own (``app.staffing.service.staffing_advice``, what the API's
+``/staffing`` returns), formatted by the report's number functions: nurses per hour for the targets, the answer rate
+and mean wait Erlang A predicts with them, the nurses that save the month where that takes more, the nurse-hours, and
+every estimate with the calls it rests on. Shown for today only: the month a page shows must be in progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.kpi.catalog import kpi_in_text
+from app.kpi.glossary import TERMS, Lang, Term, capitalised
+from app.kpi.localtime import STOCKHOLM
+from app.reports.board_text import number, percent, wait
+from app.sanitize import clean
+from app.staffing.estimates import Estimate, Parameters
+from app.staffing.plan import HourAdvice, Staffing, Totals
+from app.staffing.service import StaffingAdvice
+from app.web.texts import word
+
+#: The service's notes on an hour (English, the API's) in the page's language; another note is shown as it is.
+HOUR_NOTES: dict[str, Term] = {
+    "no forecast for this hour": Term("ingen prognos för timmen", "no forecast for this hour"),
+    "no handling times to estimate from": Term("inga samtalstider att skatta från",
+                                               "no handling times to estimate from"),
+    "no abandons observed: Erlang C (nobody hangs up)": Term("inga avbrutna samtal: Erlang C (ingen lägger på)",
+                                                             "no abandons observed: Erlang C (nobody hangs up)"),
+}
+BASIS: dict[str, str] = {"slot": "basis_slot", "region": "basis_region", "none": "basis_none"}
+
+
+@dataclass(frozen=True)
+class HourRow:
+    key: str  # the hour's local start, ISO 8601 with its offset (as the API's ``hour_start``)
+    label: str  # "12:00"
+    offered: str
+    nurses: str
+    answer_rate: str
+    mean_wait: str
+    recover_nurses: str = ""
+    recover_answer_rate: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    region: str
+    hour: str
+    handling: str
+    handled_calls: str
+    patience: str
+    callers: str
+    abandoned: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class StaffingView:
+    title: str
+    goal: str = ""
+    recovering: bool = False
+    needed: str = ""
+    hours: list[HourRow] = field(default_factory=list)
+    nurse_hours: dict[str, str] = field(default_factory=dict)  # today, today_recover, month, month_recover
+    estimates: list[EstimateRow] = field(default_factory=list)
+    api: str = ""
+    unavailable: str = ""  # why there is no advice (then nothing else is shown)
+
+
+def title(lang: Lang) -> str:
+    return f"{capitalised(TERMS['staffing'].short[lang])} {TERMS['today'].short[lang]}"
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.astimezone(STOCKHOLM):%H:%M}"
+
+
+def _note(hour: HourAdvice, lang: Lang) -> str:
+    note = hour.note
+    if not note:
+        return ""
+    if hour.offered == 0:  # the service's note on an hour the forecast expects no call in
+        return word("no_expected_calls", lang)
+    known = HOUR_NOTES.get(note)
+    if known is not None:
+        return known[lang]
+    if note.startswith("without ") and note.endswith(": no advice for this hour"):
+        return word("staffing_without", lang, regions=clean(note[len("without "):-len(": no advice for this hour")]))
+    return clean(note, 200)
+
+
+def _staffing(staffing: Staffing | None, lang: Lang) -> tuple[str, str, str]:
+    if staffing is None:
+        return "–", "–", "–"
+    return (number(staffing.nurses, lang), percent(staffing.answer_rate, lang),
+            wait(staffing.mean_wait_seconds, lang))
+
+
+def _hour_row(hour: HourAdvice, lang: Lang, recovering: bool) -> HourRow:
+    nurses, rate, mean_wait = _staffing(hour.target, lang)
+    recover = hour.recover or hour.target  # where the target's staffing already saves the month
+    recover_nurses, recover_rate, _ = _staffing(recover, lang) if recovering else ("", "", "")
+    return HourRow(hour.start.astimezone(STOCKHOLM).isoformat(), _clock(hour.start),
+                   number(hour.offered, lang, 1) if hour.offered is not None else "–", nurses, rate, mean_wait,
+                   recover_nurses, recover_rate, _note(hour, lang))
+
+
+def _estimate_row(region: str, hour: str, parameters: Parameters, lang: Lang) -> EstimateRow:
+    handling: Estimate = parameters.handling_seconds
+    patience: Estimate = parameters.patience_rate
+    seconds = parameters.patience_seconds
+    patience_text = "–" if patience.value is None else (
+        word("no_abandons", lang) if seconds is None else wait(seconds, lang))
+    bases = {handling.basis, patience.basis}
+    basis = " / ".join(word(BASIS[b], lang) for b in ("slot", "region", "none") if b in bases)
+    return EstimateRow(region, hour, wait(handling.value, lang) if handling.value is not None else "–",
+                       number(handling.calls, lang), patience_text, number(patience.calls, lang),
+                       number(patience.events, lang), basis)
+
+
+def _nurse_hours(totals: Totals, lang: Lang) -> tuple[str, str]:
+    recover = totals.nurse_hours_recover
+    return number(totals.nurse_hours, lang), "" if recover is None else number(recover, lang)
+
+
+def staffing_view(advice: StaffingAdvice, lang: Lang, api: str) -> StaffingView:
+    """Today's hours of ``advice`` (made for today): the hours of the rest of the month are in the API's answer."""
+    goal = []
+    if advice.answer_rate_target is not None:
+        goal.append(f"{kpi_in_text('answer_rate', lang)} ≥ {percent(advice.answer_rate_target, lang)}")
+    if advice.mean_wait_target is not None:
+        goal.append(f"{kpi_in_text('mean_wait', lang)} ≤ {wait(advice.mean_wait_target, lang)}")
+    needed = percent(advice.needed_answer_rate, lang) if advice.needed_answer_rate is not None else ""
+    today = [h for h in advice.hours if h.start < advice.day_end]
+    estimates = []
+    for region in advice.regions:
+        name = clean(region.name, 200)
+        estimates.append(_estimate_row(name, word("all_hours", lang), region.parameters.overall, lang))
+        if region.parameters.slots:  # a region without stored hours has its overall "too little data" only
+            estimates += [_estimate_row(name, _clock(h.start), h.parameters, lang)
+                          for h in region.hours if h.start < advice.day_end]
+    today_hours, today_recover = _nurse_hours(advice.today, lang)
+    month_hours, month_recover = _nurse_hours(advice.month_rest, lang)
+    goal_text = f"{capitalised(TERMS['target'].short[lang])}: {', '.join(goal) or '–'}"
+    return StaffingView(
+        title=title(lang), goal=goal_text, recovering=advice.recovering, needed=needed,
+        hours=[_hour_row(h, lang, advice.recovering) for h in today],
+        nurse_hours={"today": today_hours, "today_recover": today_recover, "month": month_hours,
+                     "month_recover": month_recover},
+        estimates=estimates, api=api,
+    )
+
+
+def unavailable_view(reason: str, lang: Lang, api: str) -> StaffingView:
+    return StaffingView(title(lang), api=api, unavailable=clean(reason, 200))
