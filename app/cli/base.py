@@ -17,8 +17,9 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
+from app.cli.wording import run_summary
 from app.config import Settings
-from app.db.session import make_engine, make_session_factory
+from app.db.session import make_engine, make_session_factory, require_schema
 from app.errors import VptError
 from app.ingest.loader import RunReport
 from app.logs import setup_logging
@@ -83,6 +84,9 @@ def start_logging(settings: Settings) -> None:
 
 
 def session_factory(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on a database that has the schema: a missing one is ``NoSchema`` (exit 1, "run `vpt db
+    upgrade`"), never an empty ./vpt.db created by connecting to it."""
+    require_schema(settings)
     return make_session_factory(make_engine(settings))
 
 
@@ -90,9 +94,7 @@ def print_report(report: RunReport) -> None:
     console.print(
         f"[bold]{for_terminal(report.origin)}[/bold] ({report.record_kind}, source {for_terminal(report.source)}, "
         f"run {report.run_id}): "
-        f"read {report.rows_read}, stored {report.rows_stored}, updated {report.rows_updated}, "
-        f"unchanged {report.rows_unchanged}, rejected {report.rows_rejected}, warnings {report.warnings}; "
-        f"{report.hours_refreshed} hours refreshed in {report.seconds:.2f} s"
+        f"{run_summary(report)}"
     )
     for rejection in report.rejections[:10]:
         errors.print(f"  [yellow]rejected[/yellow] {for_terminal(report.origin)} {for_terminal(rejection.describe())}",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.cli.base import EXIT_FAILED, app, errors, load_settings, session_factory, start_logging
 from app.config import Settings
+from app.db.session import require_schema
 from app.sanitize import for_terminal
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def serve(
 
     settings = load_settings()
     start_logging(settings)
+    require_schema(settings)  # not an API on an empty ./vpt.db that connecting would create
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down cleanly and re-raises the signal it handled
         # Forwarded addresses believed only from VPT_FORWARDED_ALLOW_IPS, header and body clocks for slow
         # clients, logs through our handler: app.api.serving.

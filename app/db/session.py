@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.errors import VptError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -57,6 +60,46 @@ def rows_matched(result: Result[*tuple[Any, ...]]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"no rowcount: {type(result).__name__} is not the result of an UPDATE or DELETE")
     return result.rowcount
+
+
+class NoSchema(VptError):
+    """The database has no schema (a SQLite file that does not exist yet, or a database never migrated)."""
+
+    code = "no_schema"
+    status_code = 503
+
+
+def require_schema(settings: Settings) -> None:
+    """Refuse a database without the schema before anything connects to it: connecting to a SQLite path that does
+    not exist creates an empty file, and a command run in the wrong directory (or without VPT_DATABASE_URL) would
+    leave a stray ./vpt.db behind and then fail on a missing table. ``vpt db upgrade`` and the demo create it.
+    An unreachable server is not judged here: the command meets it and says so as before."""
+    url = make_url(settings.database_url)
+    where = url.render_as_string(hide_password=True)
+    advice = "run `vpt db upgrade` to create it, or set VPT_DATABASE_URL to the database you meant (`vpt demo` " \
+             "writes it to .env)"
+    if url.get_backend_name() == "sqlite":
+        path = url.database or ""
+        if path in ("", ":memory:") or path.startswith("file:"):
+            return
+        if not Path(path).exists():
+            raise NoSchema(f"no database at {where}: {advice}")
+        try:  # read-only: the engine's first connection would turn an empty file into a WAL database
+            with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+                migrated = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone()
+        except sqlite3.Error:
+            return  # not a database, or locked: the command meets it and says so
+    else:
+        engine = make_engine(settings)
+        try:
+            with engine.connect() as conn:
+                migrated = inspect(conn).has_table("alembic_version")
+        except UNAVAILABLE_ERRORS:
+            return
+        finally:
+            engine.dispose()
+    if not migrated:
+        raise NoSchema(f"{where} has no vpt-monitor schema: {advice}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.db.migrate import upgrade
 from tests.api.vpt_serve import vpt_serve
 
 TIMEOUT = 0.5
@@ -24,7 +25,9 @@ PUT_TARGET = (b"PUT /api/v1/targets/region/SE-AC/answer_rate HTTP/1.1\r\nHost: t
 @pytest.fixture(scope="module")
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     folder = tmp_path_factory.mktemp("slow")
-    env = {"VPT_DATABASE_URL": f"sqlite:///{folder / 'unused.db'}", "VPT_HEADER_TIMEOUT_SECONDS": str(TIMEOUT),
+    database_url = f"sqlite:///{folder / 'unused.db'}"
+    upgrade(database_url)  # vpt serve refuses a database without a schema
+    env = {"VPT_DATABASE_URL": database_url, "VPT_HEADER_TIMEOUT_SECONDS": str(TIMEOUT),
            "VPT_BODY_TIMEOUT_SECONDS": str(TIMEOUT)}
     with vpt_serve(env, folder / "serve.log") as serving:
         yield serving
