@@ -31,6 +31,7 @@ from app.alerts.rules import (
     month_target_observations,
     worker_stale_observation,
 )
+from app.alerts.staffing import ExtraNurseHours
 from app.alerts.store import ApplyReport, Evaluated, LinkFor, apply_evaluation
 from app.config import Settings
 from app.db.models import Source, WorkerHeartbeat
@@ -66,8 +67,9 @@ def observe(session: Session, settings: Settings, rulebook: RuleBook, now: datet
                                 collaboration_hours=False, history=history)
     closed = monthly_scorecard(session, previous_month(month), settings.definitions, now, comparisons=False,
                                collaboration_hours=False, history=history)
+    extra_nurse_hours = ExtraNurseHours(session, now, history)  # only the breached at-risk scopes ask
     for document in (current, closed):
-        yield from _month_rules(document, rulebook)
+        yield from _month_rules(document, rulebook, extra_nurse_hours)
     yield from _fast_slip(session, current, rulebook, now)
     yield from _data_stale(session, rulebook, now)
     yield from _worker_stale(session, settings, rulebook, now, worker_id)
@@ -91,7 +93,8 @@ def _scope_details(document: ScorecardDocument) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _month_rules(document: ScorecardDocument, rulebook: RuleBook) -> Iterator[Evaluated]:
+def _month_rules(document: ScorecardDocument, rulebook: RuleBook,
+                 extra_nurse_hours: ExtraNurseHours | None = None) -> Iterator[Evaluated]:
     scopes = _scope_details(document)
     kpis = {scope.scope: scope.kpis for scope in document.scopes}
     for observation in month_target_observations(document, rulebook):
@@ -100,6 +103,10 @@ def _month_rules(document: ScorecardDocument, rulebook: RuleBook) -> Iterator[Ev
         target: TargetEntry = base.pop("targets")[key.kpi]
         details = {**base, "value": kpis[key.scope].value(key.kpi), "target": target.value,
                    "comparator": target.comparator.value, "status": target.status.value, "needed": target.needed}
+        if (key.rule == "target_at_risk" and observation.breached and not document.closed
+                and extra_nurse_hours is not None):
+            details["extra_nurse_hours"] = extra_nurse_hours.for_alert(base["scope_kind"], key.scope, key.kpi,
+                                                                       key.period)  # None: no advice
         yield Evaluated(observation, rulebook(key.rule, key.scope).for_duration, details)
 
 
@@ -191,9 +198,10 @@ def link_maker(settings: Settings, now: datetime) -> LinkFor:
         if kind in ("region", "collaboration") and settings.dashboard_url:
             return f"{settings.dashboard_url}?var-scope={key.scope}"
         if key.rule.startswith("target_") and key.period:
-            return f"{base}/api/v1/reports/{key.period}"
+            # Pages of the web view (app.web): a browser without a session is asked to sign in, not sent JSON 401.
+            return f"{base}/report/{key.period}?scope={key.scope}"  # the scope's own section of the board report
         if key.rule == "fast_slip":
-            return f"{base}/api/v1/{kind}s/{key.scope}/hours?date={today}"
+            return f"{base}/{kind}s/{key.scope}/days/{today}"  # the scope's hours today
         if key.rule == "data_stale":
             return f"{base}/api/v1/sources/{key.scope}"
         return f"{base}/readyz"

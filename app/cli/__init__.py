@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 # each module registers its commands
-from app.cli import alerts, alerts_run, data, demo, keys, profiles, report, run, sim, targets  # noqa: F401
+from app.cli import alerts, alerts_run, data, demo, keys, profiles, report, run, sim, staffing, targets  # noqa: F401
 from app.cli.base import EXIT_FAILED, app, errors
 from app.sanitize import for_terminal
 
