@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.session import database_unavailable
 from app.kpi.localtime import STOCKHOLM, floor_hour
 from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.staffing.service import StaffingAdvice, today_by_region
@@ -81,7 +82,10 @@ class StaffingCollector(Collector):
         try:
             with self.factory() as session:
                 families = list(self.gauges.families(session, self.clock()))
-        except Exception:  # vpt_database_up (VptCollector) tells an outage; the advice is then just absent
-            log.exception("metrics.staffing.failed")
+        except Exception as exc:  # vpt_database_up (VptCollector) tells an outage; the advice is then just absent
+            if database_unavailable(exc):  # no traceback every scrape of an outage
+                log.warning("metrics.staffing.database_unavailable", extra={"error": type(exc).__name__})
+            else:
+                log.exception("metrics.staffing.failed")
             return
         yield from families
