@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -56,6 +58,16 @@ def run_chromium(binary: str, profile: Path, *args: str) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail(f"chromium did not finish in {TIMEOUT_SECONDS} s: {' '.join(command)}")
     assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-2000:]}"
+
+
+def keep_artefacts(*files: Path) -> None:
+    """The rendered report stays for a person to look at after the run (not committed): ``$VPT_TEST_ARTEFACTS/report``,
+    by default ``vpt-test-artefacts/report`` in the system's temporary folder, beside the web view's screenshots."""
+    root = Path(os.environ.get("VPT_TEST_ARTEFACTS") or Path(tempfile.gettempdir()) / "vpt-test-artefacts")
+    folder = root / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        shutil.copyfile(file, folder / file.name)
 
 
 def decode_png(data: bytes) -> tuple[int, int, int, list[bytes]]:
@@ -158,6 +170,7 @@ def test_the_report_renders_to_a_non_blank_png_and_a_one_page_a4_pdf(
     assert 0.03 < share < 0.5, f"non-white share {share:.1%}: blank or a solid block"
     assert status_coloured > 5_000, "the answer-rate bars were not drawn in their status colours"
 
+    keep_artefacts(png, pdf)
     document = pdf.read_bytes()
     assert document.startswith(b"%PDF")
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", document)
