@@ -46,6 +46,10 @@ class HourOut(BaseModel):
     recover: StaffingOut | None = Field(description="Fewest nurses meeting what the rest of the month needs, when "
                                         "that is stricter than the target")
     erlang_c_nurses: int | None = Field(description="What Erlang C (nobody hangs up) asks for the same targets")
+    staffed: float | None = Field(None, description="Staffed positions the platform reported for the hour (its "
+                                  "interval records' agents_staffed: per queue the average over the hour, summed over "
+                                  "the queues; a collaboration's only where every member reports); null: none stored")
+    difference: float | None = Field(None, description="staffed less target.nurses: negative is short of plan")
     note: str | None
     handling_seconds: float | None = None
     patience_seconds: float | None = None

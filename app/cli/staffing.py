@@ -50,7 +50,8 @@ def _print(advice: StaffingAdvice, all_hours: bool) -> None:
         targets += f"; the rest of the month needs {_percent(advice.needed_answer_rate)}"
     console.print(targets, highlight=False)
     table = Table(show_edge=False)
-    for column in ("hour", "calls", "nurses", "answer rate", "mean wait s", "save month", "Erlang C"):
+    for column in ("hour", "calls", "nurses", "answer rate", "mean wait s", "save month", "Erlang C", "staffed",
+                   "difference"):
         table.add_column(column, justify="right")
     for hour in advice.hours:
         if not all_hours and hour.start >= advice.day_end:
@@ -64,6 +65,8 @@ def _print(advice: StaffingAdvice, all_hours: bool) -> None:
             "–" if target is None else f"{target.mean_wait_seconds:.0f}",
             "" if recover is None else str(recover.nurses),
             "–" if hour.erlang_c_nurses is None else str(hour.erlang_c_nurses),
+            "" if hour.staffed is None else f"{hour.staffed:.1f}",
+            "" if hour.difference is None else f"{hour.difference:+.1f}",
         )
     console.print(table)
     console.print(_totals_line("today", advice.today), highlight=False)

@@ -96,6 +96,8 @@ class IntervalRow(Base):
     longest_wait_ms: Mapped[int | None] = mapped_column(BigInteger)
     talk_seconds_sum: Mapped[float | None] = mapped_column(Float)
     wrap_seconds_sum: Mapped[float | None] = mapped_column(Float)
+    #: staffed positions (interval average) as reported: compared with the staffing advice, never summed into a KPI
+    agents_staffed: Mapped[float | None] = mapped_column(Float)
     hour_start: Mapped[datetime] = mapped_column(UTCDateTime)
     interval_end: Mapped[datetime] = mapped_column(UTCDateTime)
     run_id: Mapped[int] = mapped_column(BigId)

@@ -121,7 +121,8 @@ def _raw(kind: str, staged: Any) -> str:
                   *[staged[c] for c in ("offered", "answered", "abandoned", "abandoned_short", "rejected",
                                         "answered_within_sl", "sl_seconds")],
                   seconds(staged["wait_answered_ms"]), seconds(staged["wait_abandoned_ms"]),
-                  seconds(staged["longest_wait_ms"]), staged["talk_seconds_sum"], staged["wrap_seconds_sum"]]
+                  seconds(staged["longest_wait_ms"]), staged["talk_seconds_sum"], staged["wrap_seconds_sum"],
+                  staged["agents_staffed"]]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow([text(v) for v in values])
     return buffer.getvalue()

@@ -15,11 +15,11 @@ in the future, a profile's failed conversion in ``RawRow.field_errors``) and the
   answered), ``talk_seconds`` and ``wrap_seconds`` (also over 24 hours), and ``ended_at`` of an answered or
   rejected call (also when it lies before the answer or the arrival). A wait over 24 hours rejects: it rests on
   required times only.
-- Intervals. Required: everything but the five sums below; ``queue`` too, when given, is strict (part of the
-  record's key). Optional, dropped with a warning: ``wait_answered_seconds_sum`` (also when the interval answered
-  no call, or it exceeds 24 hours per answered call), ``wait_abandoned_seconds_sum`` (over 24 hours per abandoned
-  call), ``longest_wait_seconds`` (over 24 hours), ``talk_seconds_sum`` and ``wrap_seconds_sum`` (over 24 hours
-  per answered call).
+- Intervals. Required: everything but the five sums below and ``agents_staffed``; ``queue`` too, when given, is
+  strict (part of the record's key). Optional, dropped with a warning: ``wait_answered_seconds_sum`` (also when
+  the interval answered no call, or it exceeds 24 hours per answered call), ``wait_abandoned_seconds_sum`` (over
+  24 hours per abandoned call), ``longest_wait_seconds`` (over 24 hours), ``talk_seconds_sum`` and
+  ``wrap_seconds_sum`` (over 24 hours per answered call), ``agents_staffed`` (over ``MAX_AGENTS_STAFFED``).
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ INTERVAL_LENGTHS = (15, 30, 60)
 #: Calls in one queue's interval report. All of Sweden's 1177 lines take about 6 million calls a year, so a
 #: million in an hour is a broken row; the bound also keeps the 32-bit hourly and monthly sums far from overflow.
 MAX_INTERVAL_CALLS = 1_000_000
+#: Staffed positions of one queue's interval: a region's 1177 line has tens to a few hundred nurses, so more is a
+#: broken value (a caller's number in the column), not a roster.
+MAX_AGENTS_STAFFED = 10_000
 
 #: Text fields whose column is narrower than ``max_field_length`` may be: checked against the column's width.
 CALL_WIDTHS = {"call_id": CALL_ID_LENGTH, "queue": QUEUE_LENGTH}
@@ -250,6 +253,7 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
                                   f"more than 24 hours per answered call ({answered})"),
         wrap_seconds_sum=_bounded(reader, "wrap_seconds_sum", answered * MAX_WAIT_SECONDS,
                                   f"more than 24 hours per answered call ({answered})"),
+        agents_staffed=_bounded(reader, "agents_staffed", MAX_AGENTS_STAFFED, f"more than {MAX_AGENTS_STAFFED}"),
     )
 
 

@@ -59,6 +59,7 @@ stage_intervals = Table(
     Column("longest_wait_ms", BigInteger),
     Column("talk_seconds_sum", Float),
     Column("wrap_seconds_sum", Float),
+    Column("agents_staffed", Float),
     Column("hour_start", UTCDateTime),
     Column("interval_end", UTCDateTime),
     prefixes=["TEMPORARY"],
@@ -97,7 +98,7 @@ INTERVALS = Kind(
     key=("region", "queue", "interval_start"),
     content=("region", "queue", "interval_start", "interval_minutes", "offered", "answered", "abandoned",
              "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_ms",
-             "wait_abandoned_ms", "longest_wait_ms", "talk_seconds_sum", "wrap_seconds_sum"),
+             "wait_abandoned_ms", "longest_wait_ms", "talk_seconds_sum", "wrap_seconds_sum", "agents_staffed"),
     derived=("hour_start", "interval_end"),
 )
 
@@ -114,7 +115,7 @@ def stage_row(seq: int, record: CallRecord | IntervalRecord) -> tuple[Any, ...]:
         record.answered, record.abandoned, record.abandoned_short, record.rejected, record.answered_within_sl,
         record.sl_seconds, optional_ms(record.wait_answered_seconds_sum),
         optional_ms(record.wait_abandoned_seconds_sum), optional_ms(record.longest_wait_seconds),
-        record.talk_seconds_sum, record.wrap_seconds_sum,
+        record.talk_seconds_sum, record.wrap_seconds_sum, record.agents_staffed,
         floor_hour(record.interval_start), record.interval_end,
     )
 

@@ -22,7 +22,7 @@ CALL_COLUMNS: tuple[str, ...] = (
 INTERVAL_COLUMNS: tuple[str, ...] = (
     "region", "queue", "interval_start", "interval_minutes", "offered", "answered", "abandoned",
     "abandoned_short", "rejected", "answered_within_sl", "sl_seconds", "wait_answered_seconds_sum",
-    "wait_abandoned_seconds_sum", "longest_wait_seconds", "talk_seconds_sum", "wrap_seconds_sum",
+    "wait_abandoned_seconds_sum", "longest_wait_seconds", "talk_seconds_sum", "wrap_seconds_sum", "agents_staffed",
 )
 #: The longest ``call_id`` and ``queue`` a record may have: the widths of their columns in storage, checked by the
 #: parsers so that a longer value is a rejected row rather than a failed delivery.
@@ -124,6 +124,9 @@ class IntervalRecord:
     longest_wait_seconds: float | None = None
     talk_seconds_sum: float | None = None
     wrap_seconds_sum: float | None = None
+    #: Staffed positions, the average over the interval, where the platform reports them: compared with the
+    #: staffing advice (issue 17), never part of a KPI or an aggregate.
+    agents_staffed: float | None = None
 
     @property
     def resolution(self) -> Resolution:

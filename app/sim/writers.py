@@ -187,6 +187,7 @@ def write_intervals_csv(
             r.abandoned_short, r.rejected, r.answered_within_sl, r.sl_seconds,
             _number(r.wait_answered_seconds_sum), _number(r.wait_abandoned_seconds_sum),
             _number(r.longest_wait_seconds), _number(r.talk_seconds_sum), _number(r.wrap_seconds_sum),
+            _number(r.agents_staffed),
         ))
         rows += 1
     return rows

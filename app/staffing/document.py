@@ -57,6 +57,8 @@ def hour_json(hour: HourAdvice, with_parameters: bool) -> dict[str, Any]:
         "target": _staffing(hour.target),
         "recover": _staffing(hour.recover),
         "erlang_c_nurses": hour.erlang_c_nurses,
+        "staffed": _round(hour.staffed, 1),
+        "difference": _round(hour.difference, 1),
         "note": hour.note,
     }
     if with_parameters:

@@ -35,6 +35,14 @@ class HourAdvice:
     recover: Staffing | None  # for what the rest of the month needs, when that is stricter than the target
     erlang_c_nurses: int | None  # what Erlang C (nobody hangs up) asks for the same goal
     note: str | None = None
+    staffed: float | None = None  # staffed positions the platform reported for the hour (None: none reported)
+
+    @property
+    def difference(self) -> float | None:
+        """Staffed positions less the nurses the targets need: negative is short of plan."""
+        if self.staffed is None or self.target is None:
+            return None
+        return self.staffed - self.target.nurses
 
 
 def _staffing(figures: QueueFigures) -> Staffing:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, type_coerce
+from sqlalchemy import false, select, type_coerce
 from sqlalchemy.orm import Session
 
-from app.db.models import HourlyAggregate
+from app.db.models import HourlyAggregate, IntervalRow, table_of
 from app.db.types import UTCDateTime
+from app.kpi.records import DAY_MINUTES
 from app.staffing.estimates import HourSums
 from app.staffing.forecast import slot_of
 
@@ -36,4 +37,26 @@ def hour_sums(session: Session, regions: Iterable[str], start: datetime, end: da
             wait_seconds=(int(wait_answered or 0) + int(wait_abandoned or 0)) / 1000,
             waits_known=not (answered_unknown or abandoned_unknown),
         ))
+    return out
+
+
+def staffed_by_hour(
+    session: Session, regions: Iterable[str], start: datetime, end: datetime,
+) -> dict[str, dict[datetime, float]]:
+    """Each region's staffed positions per hour in [start, end), where its interval records report them: per queue
+    the average over the minutes reported (an hour of a 4 and a 6 half-hour is 5), summed over the queues. An hour
+    no interval reports is absent; the raw records are read, as no aggregate keeps staffed positions."""
+    i = table_of(IntervalRow).c
+    query = select(
+        i.region, type_coerce(i.hour_start, UTCDateTime), i.queue, i.interval_minutes, i.agents_staffed,
+    ).where(i.region.in_(list(regions)), i.hour_start >= start, i.hour_start < end, i.interval_minutes < DAY_MINUTES,
+            i.agents_staffed.is_not(None), i.superseded.is_(false()))
+    weighted: dict[tuple[str, datetime, str], tuple[float, int]] = {}
+    for region, hour, queue, minutes, staffed in session.execute(query):
+        total, covered = weighted.get((region, hour, queue), (0.0, 0))
+        weighted[(region, hour, queue)] = (total + float(staffed) * int(minutes), covered + int(minutes))
+    out: dict[str, dict[datetime, float]] = {}
+    for (region, hour, _queue), (total, covered) in weighted.items():
+        hours = out.setdefault(region, {})
+        hours[hour] = hours.get(hour, 0.0) + total / covered
     return out

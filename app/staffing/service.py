@@ -9,7 +9,7 @@ is its members' advice side by side and summed per hour, while its targets and "
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
@@ -28,7 +28,7 @@ from app.scorecard.service import InvalidMonth, check_year
 from app.staffing.estimates import HourSums, RegionParameters, estimate
 from app.staffing.forecast import hourly_forecast
 from app.staffing.plan import HourAdvice, Staffing, Totals, advise_hours, totals
-from app.staffing.queries import hour_sums
+from app.staffing.queries import hour_sums, staffed_by_hour
 
 #: Weeks of stored hours the handling and patience estimates rest on: two months of every hour of the week.
 ESTIMATE_WEEKS = 8
@@ -114,6 +114,7 @@ class _Reads:
     firsts: dict[str, datetime]
     so_far: dict[str, tuple[Counts, int]]  # the month before known_until
     sums: dict[str, list[HourSums]]  # the ESTIMATE_WEEKS before known_until
+    staffed: dict[str, dict[datetime, float]]  # the advised hours' staffed positions, as stored (not as known then)
 
 
 def _read(session: Session, regions: list[str], window: _Window, history: ForecastHistoryCache | None) -> _Reads:
@@ -126,7 +127,8 @@ def _read(session: Session, regions: list[str], window: _Window, history: Foreca
     so_far = counts_by_region(session, regions, window.month_start, known_until) \
         if known_until > window.month_start else {}
     sums = hour_sums(session, regions, known_until - timedelta(weeks=ESTIMATE_WEEKS), known_until)
-    return _Reads(offered_by, firsts, so_far, sums)
+    staffed = staffed_by_hour(session, regions, window.advice_from, window.horizon)
+    return _Reads(offered_by, firsts, so_far, sums, staffed)
 
 
 def staffing_advice(
@@ -209,7 +211,8 @@ def _assemble(
             calls = forecasts[region].get(hour)
             wanted.append((hour, None if calls is None else float(calls), parameters.at(_week_slot(hour))))
             hour += HOUR
-        hours = advise_hours(wanted, goal, recover)
+        staffed = reads.staffed.get(region, {})
+        hours = [replace(h, staffed=staffed.get(h.start)) for h in advise_hours(wanted, goal, recover)]
         region_advice.append(RegionAdvice(region, names.get(region, region), parameters, tuple(hours)))
     per_hour = tuple(_sum_hours(regions, [r.hours[i] for r in region_advice])
                      for i in range(len(region_advice[0].hours))
@@ -267,12 +270,14 @@ def _sum_hours(regions: list[str], hours: list[HourAdvice]) -> HourAdvice:
     """The regions' advice for one hour added up (each region staffs its own queue: no pooling). A member without
     advice (no data, no handling times) is left out and named: the sum is then of the others."""
     first = hours[0]
+    # staffed positions only where every member reports them: a partial sum would read as a shortfall
+    staffed = None if any(h.staffed is None for h in hours) else sum(h.staffed or 0.0 for h in hours)
     advised = [(region, h) for region, h in zip(regions, hours, strict=True)
                if h.offered is not None and h.target is not None]
     missing = [region for region, h in zip(regions, hours, strict=True) if h.offered is None or h.target is None]
     note = None if not missing else f"without {', '.join(missing)}: no advice for this hour"
     if not advised:
-        return HourAdvice(first.start, None, first.parameters, None, None, None, note)
+        return HourAdvice(first.start, None, first.parameters, None, None, None, note, staffed)
 
     def combine(recovery: bool) -> Staffing:
         chosen: list[Staffing] = []
@@ -289,7 +294,8 @@ def _sum_hours(regions: list[str], hours: list[HourAdvice]) -> HourAdvice:
 
     recovering = any(h.recover is not None for _, h in advised)
     return HourAdvice(first.start, sum(h.offered or 0.0 for _, h in advised), first.parameters, combine(False),
-                      combine(True) if recovering else None, sum(h.erlang_c_nurses or 0 for _, h in advised), note)
+                      combine(True) if recovering else None, sum(h.erlang_c_nurses or 0 for _, h in advised), note,
+                      staffed)
 
 
 def _region_totals(regions: list[RegionAdvice], until: datetime, recovering: bool) -> Totals:

@@ -43,6 +43,8 @@ class HourRow:
     recover_nurses: str = ""
     recover_answer_rate: str = ""
     note: str = ""
+    staffed: str = ""  # blank: the platform reported no staffed positions for the hour
+    difference: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class StaffingView:
     title: str
     goal: str = ""
     recovering: bool = False
+    staffed: bool = False  # some hour shown has staffed positions: their columns are shown
     needed: str = ""
     hours: list[HourRow] = field(default_factory=list)
     nurse_hours: dict[str, str] = field(default_factory=dict)  # today, today_recover, month, month_recover
@@ -105,7 +108,15 @@ def _hour_row(hour: HourAdvice, lang: Lang, recovering: bool) -> HourRow:
     recover_nurses, recover_rate, _ = _staffing(recover, lang) if recovering else ("", "", "")
     return HourRow(hour.start.astimezone(STOCKHOLM).isoformat(), _clock(hour.start),
                    number(hour.offered, lang, 1) if hour.offered is not None else "–", nurses, rate, mean_wait,
-                   recover_nurses, recover_rate, _note(hour, lang))
+                   recover_nurses, recover_rate, _note(hour, lang), _staffed(hour.staffed, lang),
+                   _staffed(hour.difference, lang, signed=True))
+
+
+def _staffed(value: float | None, lang: Lang, signed: bool = False) -> str:
+    if value is None:
+        return ""
+    text = number(value, lang, 1)
+    return f"+{text}" if signed and value > 0 else text
 
 
 def _estimate_row(region: str, hour: str, parameters: Parameters, lang: Lang) -> EstimateRow:
@@ -146,7 +157,8 @@ def staffing_view(advice: StaffingAdvice, lang: Lang, api: str) -> StaffingView:
     month_hours, month_recover = _nurse_hours(advice.month_rest, lang)
     goal_text = f"{capitalised(TERMS['target'].short[lang])}: {', '.join(goal) or '–'}"
     return StaffingView(
-        title=title(lang), goal=goal_text, recovering=advice.recovering, needed=needed,
+        title=title(lang), goal=goal_text, recovering=advice.recovering,
+        staffed=any(h.staffed is not None for h in today), needed=needed,
         hours=[_hour_row(h, lang, advice.recovering) for h in today],
         nurse_hours={"today": today_hours, "today_recover": today_recover, "month": month_hours,
                      "month_recover": month_recover},

@@ -106,6 +106,8 @@ WEB: dict[str, Term] = {
     "staffing_recover_nurses": Term("Sjuksköterskor för månaden", "Nurses for the month"),
     "staffing_recover_rate": Term("Beräknad svarsfrekvens för månaden", "Predicted answer rate for the month"),
     "staffing_note": Term("Anmärkning", "Note"),
+    "staffing_staffed": Term("Bemannade platser", "Staffed positions"),
+    "staffing_difference": Term("Skillnad mot behov", "Difference to plan"),
     "staffing_without": Term("utan {regions}: inget råd för timmen", "without {regions}: no advice for this hour"),
     "staffing_estimates": Term("Skattningar som rådet vilar på (de senaste 8 veckorna)",
                                "Estimates the advice rests on (the last 8 weeks)"),

@@ -45,8 +45,9 @@ BAD_OPTIONAL_CALLS = [
     (f"e3,SE-AC,vpt,{T0},rejected,,2025-10-01T07:00:00+02:00,,,", "ended_at", "ended before arrival"),
     (f"e4,SE-AC,vpt,{T0},answered,{T1},2099-01-01T00:00:00Z,,,", "ended_at", "more than a day in the future"),
 ]
-#: Interval rows, each with one bad optional sum (line = index + 2); answered 5, abandoned 2 unless said.
-_I = "SE-Z,vpt,2025-10-01T{}:00+02:00,15,7,{},2,1,0,{},600,{}"
+#: Interval rows, each with one bad optional sum (line = index + 2); answered 5, abandoned 2 unless said. The last
+#: field, ``agents_staffed``, is empty unless said.
+_I = "SE-Z,vpt,2025-10-01T{}:00+02:00,15,7,{},2,1,0,{},600,{},"
 BAD_OPTIONAL_INTERVALS = [
     (_I.format("08:00", 5, 4, "x,,,,"), "wait_answered_seconds_sum", "not a number: 'x'"),
     (_I.format("08:15", 5, 4, ",-1,,,"), "wait_abandoned_seconds_sum", "negative: '-1'"),
@@ -56,6 +57,8 @@ BAD_OPTIONAL_INTERVALS = [
     (_I.format("09:15", 0, 0, "30,,,,"), "wait_answered_seconds_sum", "no answered calls"),
     (_I.format("09:30", 5, 4, "432001,,,,"), "wait_answered_seconds_sum", "more than 24 hours per answered call"),
     (_I.format("09:45", 5, 4, ",172801,,,"), "wait_abandoned_seconds_sum", "more than 24 hours per abandoned call"),
+    (_I.format("10:00", 5, 4, ",,,,") + "-4", "agents_staffed", "negative: '-4'"),
+    (_I.format("10:15", 5, 4, ",,,,") + "10001", "agents_staffed", "more than 10000"),
 ]
 
 
@@ -230,7 +233,7 @@ def test_every_bad_optional_interval_sum_is_stored_without_it(
     for record, (_, field, _) in zip(stored, BAD_OPTIONAL_INTERVALS, strict=True):
         assert getattr(record, column.get(field, field)) is None, field
     kpis = {s.scope: s.kpis for s in scorecard(session_factory, settings, "2025-10").scopes}["SE-Z"]
-    assert (kpis.answered, kpis.abandoned) == (5 * 7, 2 * 8)
+    assert (kpis.answered, kpis.abandoned) == (5 * 9, 2 * 10)
 
 
 def test_a_row_refused_at_the_merge_is_a_rejection_without_warnings(
@@ -239,7 +242,7 @@ def test_a_row_refused_at_the_merge_is_a_rejection_without_warnings(
     """A row can parse (with a warning) and still be refused when stored: here a 15-minute interval inside a day's
     figures of the same delivery (app.ingest.conflicts). It is then a rejected row, and no record carries its
     warning."""
-    day = "SE-Z,vpt,2025-10-01T00:00:00+02:00,1440,7,5,2,1,0,4,600,,,,abc,"  # a day's figures, with a warning
+    day = "SE-Z,vpt,2025-10-01T00:00:00+02:00,1440,7,5,2,1,0,4,600,,,,abc,,"  # a day's figures, with a warning
     quarter = _I.format("08:00", 5, 4, ",,,abc,")  # inside that day: refused
     report = deliver(session_factory, settings, INTERVALS + day + "\n" + quarter + "\n", "intervals")
     assert (report.rows_stored, report.rows_rejected) == (1, 1)

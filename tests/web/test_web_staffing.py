@@ -140,3 +140,25 @@ def test_a_closed_month_has_no_staffing_section_and_a_signed_out_browser_no_page
     with TestClient(app, base_url="http://127.0.0.1") as stranger:
         refused = stranger.get("/regions/SE-Z", follow_redirects=False)
     assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
+
+
+def test_staffed_positions_and_the_difference_to_plan_where_the_platform_reports_them(
+    client: TestClient, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Noon: queue a staffed 4 then 6 (half-hours), queue b 2 then 3: 7.5 positions against the hand-counted
+    nurses; 13:00 reports none (blank). Without any staffed positions today the columns are not shown."""
+    html = client.get("/regions/SE-Z").text
+    assert word("staffing_staffed", "sv") not in html
+    header = "region,queue,interval_start,interval_minutes,offered,answered,abandoned,abandoned_short,rejected," \
+             "answered_within_sl,sl_seconds,agents_staffed\n"
+    rows = [f"SE-Z,{queue},2025-03-20T{start}:00+01:00,30,0,0,0,0,0,0,600,{staffed}"
+            for queue, start, staffed in [("a", "12:00", 4), ("a", "12:30", 6), ("b", "12:00", 2), ("b", "12:30", 3)]]
+    rows.append("SE-Z,a,2025-03-20T13:00:00+01:00,60,0,0,0,0,0,0,600,")
+    report = ingest_text(session_factory, settings, "intervals", header + "\n".join(rows) + "\n", source="platform")
+    assert (report.rows_stored, report.rows_rejected) == (5, 0)
+    html = client.get("/regions/SE-Z").text
+    assert word("staffing_staffed", "sv") in html and word("staffing_difference", "sv") in html
+    nurses = hand_count()[0]
+    difference = f"{7.5 - nurses:+.1f}".replace(".", ",").replace("-", "\u2212")
+    assert cells(html, NOON)[-3:] == ["7,5", difference, ""]
+    assert cells(html, datetime(2025, 3, 20, 13, tzinfo=STOCKHOLM))[-3:-1] == ["", ""]
