@@ -270,8 +270,12 @@ def _words(key: AlertKey, status: str, d: dict[str, Any], lang: Lang) -> tuple[s
             basis_sv, basis_en = f"för {answered} besvarade samtal", f"over {answered} answered calls"
         else:
             basis_sv, basis_en = f"av {offered} samtal", f"of {offered} calls"
-        figures_sv = f"Sedan kl. {since} är {kpi} {value} {basis_sv} (mål {target}"
-        figures_en = f"Since {since} the {kpi} is {value} {basis_en} (target {target}"
+        if d.get("window_start"):
+            figures_sv = f"Sedan kl. {since} är {kpi} {value} {basis_sv} (mål {target}"
+            figures_en = f"Since {since} the {kpi} is {value} {basis_en} (target {target}"
+        else:  # no window start in the details: name the span rather than print "Since –"
+            figures_sv = f"Under {span_sv} är {kpi} {value} {basis_sv} (mål {target}"
+            figures_en = f"Over {span_en} the {kpi} is {value} {basis_en} (target {target}"
         if firing:
             verb_sv = "sjunkit kraftigt" if key.kpi == "answer_rate" else "ökat kraftigt"
             verb_en = "dropped sharply" if key.kpi == "answer_rate" else "risen sharply"

@@ -79,6 +79,16 @@ def test_fast_slip_names_its_window_and_the_calls_behind_the_figure() -> None:
                              "larmgräns 15 min 00 s).")
 
 
+def test_a_fast_slip_without_its_window_start_names_the_span_not_a_dash() -> None:
+    details = {"scope_name": "Region Västerbotten", "hours": 2, "offered": 40, "value": 0.5, "target": 0.85,
+               "threshold": 0.75}
+    sv = message(AlertKey("fast_slip", "SE-AC", "answer_rate"), details)
+    en = message(AlertKey("fast_slip", "SE-AC", "answer_rate"), details, lang="en")
+    assert sv.text.startswith("Under de senaste 2 timmarna är svarsfrekvensen 50,0 % av 40 samtal (mål 85,0 %")
+    assert en.text.startswith("Over the last 2 hours the answer rate is 50.0% of 40 calls (target 85.0%")
+    assert "–" not in sv.text and "–" not in en.text
+
+
 def test_the_end_of_a_month_and_stale_data() -> None:
     closed = message(AlertKey("target_at_risk", "SE-AC", "answer_rate", "2025-10"),
                      {**AT_RISK, "closed": True, "status": "missed"}, status="resolved")
