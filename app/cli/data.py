@@ -227,6 +227,21 @@ def _stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def write_output(data: bytes, out: Path | None) -> bool:
+    """An export's bytes to ``out``, or to stdout when no file is named; a file that cannot be written is an error
+    naming it (exit 1). True when a file was written, so the caller says what it wrote."""
+    if out is None:
+        _write_stdout_bytes(data)
+        return False
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        errors.print(f"[red]error[/red] cannot write {for_terminal(out)}: {for_terminal(exc.strerror or exc)}",
+                     highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    return True
+
+
 def _write_stdout_bytes(data: bytes) -> None:
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
@@ -282,17 +297,9 @@ def scorecard_command(
         data = scorecard_csv(document, language).encode("utf-8")
     else:
         data = scorecard_xlsx(document, language)
-    if out is None:
-        _write_stdout_bytes(data)
-        return
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        errors.print(f"[red]error[/red] cannot write {for_terminal(out)}: {for_terminal(exc.strerror or exc)}",
+    if write_output(data, out):
+        errors.print(f"wrote the {document.month} scorecard ({len(document.scopes)} scopes) to {for_terminal(out)}",
                      highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
-    errors.print(f"wrote the {document.month} scorecard ({len(document.scopes)} scopes) to {for_terminal(out)}",
-                 highlight=False)
 
 
 def _print_table(document: ScorecardDocument, lang: Lang = "sv") -> None:

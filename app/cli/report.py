@@ -102,7 +102,7 @@ def _kind_of(session: Session, code: str) -> str:
 def _export(build: Callable[[Session, Lang, datetime], Table], output_format: str, lang: str, out: Path | None,
             what: str) -> None:
     """Check the options, build the table and write it: the checks of ``vpt scorecard``, the exit codes too."""
-    from app.cli.data import _stdout_is_terminal, _write_stdout_bytes
+    from app.cli.data import _stdout_is_terminal, write_output
 
     if output_format not in ("csv", "xlsx"):
         errors.print("--format must be csv or xlsx")
@@ -125,16 +125,8 @@ def _export(build: Callable[[Session, Lang, datetime], Table], output_format: st
         raise typer.Exit(EXIT_FAILED) from None
     data = table_csv(table, lang_code(lang)).encode("utf-8") if output_format == "csv" else table_xlsx(
         table, lang_code(lang))
-    if out is None:
-        _write_stdout_bytes(data)
-        return
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        errors.print(f"[red]error[/red] cannot write {for_terminal(out)}: {for_terminal(exc.strerror or exc)}",
-                     highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
-    errors.print(f"wrote {what} ({counted(len(table.rows), 'row')}) to {for_terminal(out)}", highlight=False)
+    if write_output(data, out):
+        errors.print(f"wrote {what} ({counted(len(table.rows), 'row')}) to {for_terminal(out)}", highlight=False)
 
 
 @export_app.command("series")

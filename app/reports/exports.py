@@ -33,6 +33,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,15 +107,21 @@ def _csv_number(kind: Kind, value: Any, decimal: str) -> str:
 def scorecard_csv(document: ScorecardDocument, lang: Lang = "sv") -> str:
     """The scorecard as CSV text, starting with a byte-order mark (see the module docstring)."""
     lang = check_lang(lang)
+    return csv_text(COLUMNS, scorecard_rows(document, lang), lang)
+
+
+def csv_text(columns: Sequence[Column], rows: Iterable[Sequence[Any]], lang: Lang) -> str:
+    """Every CSV export's one writer: BOM, CRLF, ``;`` and a decimal comma in Swedish, numbers by column kind. Text
+    values are written as given (each export makes its text safe when it makes its rows)."""
     delimiter, decimal = (";", ",") if lang == "sv" else (",", ".")
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([header(c, lang, "csv") for c in COLUMNS])
-    for row in scorecard_rows(document, lang):
+    writer.writerow([header(c, lang, "csv") for c in columns])
+    for row in rows:
         writer.writerow([
             "" if value is None else value if isinstance(value, str) else _csv_number(column.kind, value, decimal)
-            for column, value in zip(COLUMNS, row, strict=True)
+            for column, value in zip(columns, row, strict=True)
         ])
     return buffer.getvalue()
 

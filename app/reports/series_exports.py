@@ -15,7 +15,6 @@ bold, frozen, filterable header row and a definitions sheet.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,10 +34,10 @@ from app.reports.exports import (
     _BOLD,
     _FILLS,
     _XLSX_FORMATS,
-    _csv_number,
     _localize,
     _put,
     _xlsx_value,
+    csv_text,
     safe_text,
 )
 from app.scorecard.document import ScopeEntry, ScorecardDocument, SeriesDocument, SeriesMonth
@@ -234,18 +233,8 @@ def hours_table(document: dict[str, Any], lang: Lang = "sv") -> Table:
 def table_csv(table: Table, lang: Lang = "sv") -> str:
     """As ``scorecard_csv``: BOM, CRLF, ``;`` and a decimal comma in Swedish, percentages with two decimals."""
     lang = check_lang(lang)
-    delimiter, decimal = (";", ",") if lang == "sv" else (",", ".")
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([header(c, lang, "csv") for c in table.columns])
-    for row in table.rows:
-        writer.writerow([
-            "" if value is None else safe_text(value) if isinstance(value, str)
-            else _csv_number(column.kind, value, decimal)
-            for column, value in zip(table.columns, row, strict=True)
-        ])
-    return buffer.getvalue()
+    rows = ([safe_text(value) if isinstance(value, str) else value for value in row] for row in table.rows)
+    return csv_text(table.columns, rows, lang)
 
 
 def table_xlsx(table: Table, lang: Lang = "sv") -> bytes:
