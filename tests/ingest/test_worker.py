@@ -115,6 +115,8 @@ def test_drop_directory_files_are_ingested_once_and_moved(
     fresh.write_text(CSV_HEADER)
 
     assert worker.scan_drop_dir() == []  # first sighting: size and mtime must hold until the next scan
+    with fresh.open("a") as handle:  # still being copied in: it grew since the first scan
+        handle.write("a3,SE-AC,q,2025-03-10T08:03:00Z,answered,2025-03-10T08:04:00Z,\n")
     results = worker.scan_drop_dir()
     assert {r.path.name: r.ok for r in results} == {"good.csv": True, "bad.csv": False}
     processed = sorted(p.name for p in (drop / "processed").iterdir())
@@ -125,7 +127,10 @@ def test_drop_directory_files_are_ingested_once_and_moved(
     assert "missing required column" in reason or "required" in reason
     assert fresh.exists()  # written a moment ago: left for the next scan
     assert count(session_factory, Call) == 2
-    assert worker.scan_drop_dir() == []  # nothing is ingested twice
+    # Still being copied: it grows between scans, so however slow the machine it is never stable yet.
+    with fresh.open("a") as handle:
+        handle.write("a4,SE-AC,q,2025-03-10T08:05:00Z,answered,2025-03-10T08:06:00Z,\n")
+    assert worker.scan_drop_dir() == []  # nothing is ingested twice, and the growing file waits
     assert count(session_factory, IngestRun) == 2  # the good run and the failed run
     worker.client.close()
 
