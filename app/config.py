@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = Field(
         default=8 * 3600, ge=60, le=7 * 24 * 3600, description="A web view session ends this long after sign-in"
     )
+    login_max_failures: int = Field(
+        default=10, ge=1, le=1000,
+        description="Failed web sign-ins a client address may make in VPT_LOGIN_WINDOW_SECONDS before a 429",
+    )
+    login_window_seconds: int = Field(
+        default=600, ge=1, le=24 * 3600, description="The window over which failed web sign-ins are counted"
+    )
     # Serving (`vpt serve`, app.api.serving). Nobody's X-Forwarded-For is believed unless listed: the audit log
     # records the peer itself. Slow clients: a connection may not hold a half-sent request forever.
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(

@@ -179,6 +179,15 @@ TERMS: dict[str, Words] = {
                            Term("sedan månadens början", "since the start of the month")),
     "previous_month": Words(Term("föregående månad", "previous month"),
                             Term("hela föregående månad", "the whole previous month")),
+    #: a month in progress is compared like with like (``app.scorecard.like_for_like``): the header of a change
+    #: says so, its explanation says up to when
+    "same_days_previous_month": Words(Term("samma dagar föregående månad", "the same days of the previous month"),
+                                      Term("föregående månad fram till samma dag och timme som nu",
+                                           "the previous month up to the same day and hour as now")),
+    "same_days_previous_year": Words(Term("samma dagar samma månad föregående år",
+                                          "the same days of the same month last year"),
+                                     Term("samma månad föregående år fram till samma dag och timme som nu",
+                                          "the same month last year up to the same day and hour as now")),
     "today": Words(Term("i dag", "today"),
                    Term("i dag sedan midnatt (svensk tid)", "today since midnight (Swedish time)")),
     "month_in_progress": Words(Term("pågående månad", "month in progress"),

@@ -17,6 +17,7 @@ exactly what the API, the CLI and the CSV/XLSX exports show. This module only re
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -264,3 +265,20 @@ def worst_days(days: list[dict[str, Any]], limit: int = WORST_DAYS) -> list[DayF
         )
         for d in with_calls[:limit]
     ]
+
+
+def column_target(page: ReportPage, kpi: str | None) -> tuple[TargetState | None, bool]:
+    """The target a column's header names: the page's own, or where it has none and every member region with
+    data has one, the one most of them have (True: the members'), so that seven regions with one target do not each
+    repeat it in a row of their own (a seven-region collaboration would not fit its A4 page); a member with
+    another target still says its own."""
+    own = page.main.targets.get(kpi) if kpi else None
+    if own is not None or kpi is None:
+        return own, False
+    judged = [m for m in page.members if m.kpis is not None]  # a member without data has nothing to judge
+    found = [t for m in judged if (t := m.targets.get(kpi)) is not None]
+    if not found or len(found) < len(judged):  # not the regions' target where some have none
+        return None, False
+    counts = Counter((t.comparator, t.value) for t in found)
+    most = max(counts, key=lambda key: counts[key])  # the first of the most common, in the table's order
+    return next(t for t in found if (t.comparator, t.value) == most), True

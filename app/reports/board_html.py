@@ -19,7 +19,16 @@ from typing import Literal
 
 from app.kpi.catalog import RATIO_KPIS, SECONDS_KPIS
 from app.kpi.glossary import NO_TARGET, RESOLUTIONS, Lang, status_word
-from app.reports.board import DayFigures, Figures, MonthPoint, Report, ReportPage, ScopeRow, TargetState
+from app.reports.board import (
+    DayFigures,
+    Figures,
+    MonthPoint,
+    Report,
+    ReportPage,
+    ScopeRow,
+    TargetState,
+    column_target,
+)
 from app.reports.board_text import (
     COMPARATOR,
     MARKS,
@@ -265,16 +274,17 @@ def _scorecard_table(report: Report, page: ReportPage, lang: Lang) -> str:
     head = [f'<th scope="col">{escape(t["area"])}</th>']
     for key, _kpi, _share, _delta, target_kpi in COLUMNS:
         sub = ""
-        target = page.main.targets.get(target_kpi) if target_kpi else None
+        target, of_members = column_target(page, target_kpi)
         if key == "service_level":
             sub = t["within"].format(limit=minutes_limit(report.sl_seconds, lang))
         if target is not None:
-            sub = (sub + ", " if sub else "") + t["target"].format(
+            sub = (sub + ", " if sub else "") + t["members_target" if of_members else "target"].format(
                 comparator=COMPARATOR[target.comparator], value=target_value(target.kpi, target.value, lang))
         head.append(f'<th scope="col">{escape(label(key, lang))}'
                     + (f'<span class="sub">{escape(sub)}</span>' if sub else "") + "</th>")
-    rows = [_table_row(page.main, page.main, "main", lang)]
-    rows += [_table_row(member, page.main, "member", lang) for member in page.members]
+    headed = {kpi: column_target(page, kpi)[0] for *_rest, kpi in COLUMNS if kpi is not None}
+    rows = [_table_row(page.main, headed, "main", lang)]
+    rows += [_table_row(member, headed, "member", lang) for member in page.members]
     previous = report_compared_with(report.previous_month, report.generated_at, report.in_progress, lang) or \
         month_name(report.previous_month.month, report.previous_month.year, lang)
     legend = t["table_legend"].format(previous=previous, marks=marks_legend(lang))
@@ -284,7 +294,7 @@ def _scorecard_table(report: Report, page: ReportPage, lang: Lang) -> str:
             f'</table><p class="legend">{escape(legend)}</p>')
 
 
-def _table_row(row: ScopeRow, main: ScopeRow, css: str, lang: Lang) -> str:
+def _table_row(row: ScopeRow, headed: dict[str, TargetState | None], css: str, lang: Lang) -> str:
     t = TEXT[lang]
     name = escape(row.name) + ("" if row.kpis is not None else f'<span class="sub">{escape(t["no_data_cell"])}</span>')
     cells = [f'<th scope="row">{name}</th>']
@@ -299,8 +309,8 @@ def _table_row(row: ScopeRow, main: ScopeRow, css: str, lang: Lang) -> str:
             html += f'<span class="delta share">{escape(_value(share, row.kpis, lang, target))}</span>'
         if delta_kpi is not None and row.delta is not None and row.delta.get(delta_kpi) is not None:
             html += f'<span class="delta">{escape(delta(delta_kpi, row.delta[delta_kpi], lang))}</span>'
-        main_target = main.targets.get(target_kpi) if target_kpi else None
-        if target is not None and (main_target is None or (main_target.comparator, main_target.value)
+        column = headed.get(target_kpi) if target_kpi else None
+        if target is not None and (column is None or (column.comparator, column.value)
                                    != (target.comparator, target.value)):
             own = t["target"].format(comparator=COMPARATOR[target.comparator],
                                      value=target_value(target.kpi, target.value, lang))

@@ -69,6 +69,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "summary": "{kpi} {value} mot målet {target}: {status}.",
         "summary_previous": "Föregående månad {value}.",
         "area": "Område", "target": "mål {comparator} {value}", "within": "inom {limit}",
+        "members_target": "regionernas mål {comparator} {value}",
         "table_legend": "Liten text: förändring mot {previous} (p.e. = procentenheter); under avbrutna och kön "
                         "full andelen av inkommande. Väntetider i min:s. {marks}.",
         "previous_partial": "Obs: underlaget för {previous} är ofullständigt, så förändringarna är osäkra.",
@@ -129,6 +130,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "summary": "{kpi} {value} against the target {target}: {status}.",
         "summary_previous": "Previous month {value}.",
         "area": "Area", "target": "target {comparator} {value}", "within": "within {limit}",
+        "members_target": "the regions' target {comparator} {value}",
         "table_legend": "Small print: change against {previous} (pp = percentage points); under abandoned and "
                         "rejected, the share of offered calls. Waits in min:s. {marks}.",
         "previous_partial": "Note: the data for {previous} are partial, so the changes are uncertain.",

@@ -96,6 +96,10 @@ _CHANGE_EN = "this month's value minus that of"
 #: a month in progress is compared like with like (``app.scorecard.like_for_like``)
 _SAME_DAYS = Term("; pågående månad: månaden hittills mot samma dagar och timmar i den månaden",
                   "; month in progress: the month so far against the same days and hours of that month")
+_SO_FAR_SV = "månadens värde hittills minus värdet för"
+_SO_FAR_EN = "the month's value so far minus that of"
+_SHORTER_MONTH = Term("; en kortare månad som saknar dagen jämförs hel",
+                      "; a shorter month without that day is compared whole")
 #: The figures a reader looks at first; every other KPI of the catalogue follows, in the catalogue's order.
 _FIRST_KPIS = ("offered", "answered", "answer_rate", "mean_wait", "mean_wait_all", "service_level")
 _BOUND = {"higher": Term("minst", "at least"), "lower": Term("högst", "at most")}
@@ -141,11 +145,20 @@ def _kpi_columns(spec: KpiSpec) -> tuple[Column, ...]:
     )
 
 
-def _delta_columns(spec: KpiSpec) -> tuple[Column, ...]:
-    """A headline KPI's change against the previous month and the same month a year before."""
+def _delta_columns(spec: KpiSpec, *, same_days: bool = False) -> tuple[Column, ...]:
+    """A headline KPI's change against the previous month and the same month a year before; ``same_days``: as a
+    month in progress has them, against the same days of those months, and the header says so."""
     kind: Kind = "ratio_delta" if spec.unit == "ratio" else "seconds_delta"
     shorter = (Term("; negativt är kortare väntan", "; negative is a shorter wait") if spec.unit == "seconds"
                else Term("", ""))
+    if same_days:
+        return tuple(
+            _col(f"{spec.key}_delta_{against}", kind, f"Förändring {_lower(spec.name.sv)} mot {words.short.sv}",
+                 f"{spec.name.en} change vs {words.short.en}",
+                 f"{_SO_FAR_SV} {words.long.sv}{shorter.sv}{_SHORTER_MONTH.sv}",
+                 f"{_SO_FAR_EN} {words.long.en}{shorter.en}{_SHORTER_MONTH.en}", _delta(spec.key, against))
+            for against, words in ((against, TERMS[f"same_days_{against}"]) for against, _t, _l in _AGAINST)
+        )
     return tuple(
         _col(f"{spec.key}_delta_{against}", kind, f"Förändring {_lower(spec.name.sv)} mot {label.sv}",
              f"{spec.name.en} change vs {label.en}", f"{_CHANGE_SV} {text.sv}{shorter.sv}{_SAME_DAYS.sv}",
@@ -167,7 +180,8 @@ _FORECAST = TERMS["forecast"]
 _ORDERED = [KPIS[key] for key in _FIRST_KPIS] + [spec for key, spec in KPIS.items() if key not in _FIRST_KPIS]
 _HEADLINE = [spec for spec in _ORDERED if spec.headline]
 
-#: The stable column list of both exports (and of ``scorecard_rows``), in order.
+#: The stable column list of both exports (and of ``scorecard_rows``), in order; for a month in progress the
+#: changes are labelled as against the same days (``columns_for``), in the same places.
 COLUMNS: tuple[Column, ...] = (
     _col("name", "text", "Område", "Region/collaboration", "regionens eller samverkans namn",
          "name of the region or collaboration", lambda _d, s: s.name),
@@ -204,6 +218,22 @@ COLUMNS: tuple[Column, ...] = (
          "anmärkningar om indata, bland annat medlemsregioner utan data",
          "notes on the input data, among them member regions without data", _notes),
 )
+
+_SAME_DAYS_COLUMNS = {column.key: column for spec in _HEADLINE for column in _delta_columns(spec, same_days=True)}
+IN_PROGRESS_COLUMNS: tuple[Column, ...] = tuple(_SAME_DAYS_COLUMNS.get(column.key, column) for column in COLUMNS)
+
+
+def compares_same_days(document: ScorecardDocument) -> bool:
+    """Whether the document's changes are against the same days of the earlier months (a month in progress): as
+    its comparisons say, or for a document without any, as its month is not closed."""
+    spans = {scope.comparisons.previous_month.span for scope in document.scopes if scope.comparisons is not None}
+    return "same_days" in spans if spans else not document.closed
+
+
+def columns_for(document: ScorecardDocument) -> tuple[Column, ...]:
+    """``COLUMNS`` with the changes labelled for what this document compares (values and order the same)."""
+    return IN_PROGRESS_COLUMNS if compares_same_days(document) else COLUMNS
+
 
 def _units(lang: Lang, output: Literal["csv", "xlsx"]) -> dict[str, str]:
     """The unit in a header: XLSX cells carry their own format (a percentage, a duration), CSV numbers do not."""

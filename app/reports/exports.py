@@ -24,7 +24,9 @@ Text that comes from the database (scope names and codes can be set by any admin
 formula by a spreadsheet: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF gets a
 leading apostrophe in both exports, and XLSX text cells are always stored as strings.
 
-The column list itself (labels, units, explanations) is ``app.reports.columns``; it is re-exported here.
+The column list itself (labels, units, explanations) is ``app.reports.columns``; it is re-exported here. For
+a month in progress the changes compare like with like, and their headers and definitions say so ("mot samma dagar
+föregående månad", ``columns_for``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from app.reports.columns import (
     Column,
     Kind,
     check_lang,
+    columns_for,
     header,
     localized_notes,
     status_label,
@@ -107,7 +110,7 @@ def _csv_number(kind: Kind, value: Any, decimal: str) -> str:
 def scorecard_csv(document: ScorecardDocument, lang: Lang = "sv") -> str:
     """The scorecard as CSV text, starting with a byte-order mark (see the module docstring)."""
     lang = check_lang(lang)
-    return csv_text(COLUMNS, scorecard_rows(document, lang), lang)
+    return csv_text(columns_for(document), scorecard_rows(document, lang), lang)
 
 
 def csv_text(columns: Sequence[Column], rows: Iterable[Sequence[Any]], lang: Lang) -> str:
@@ -187,7 +190,7 @@ def _scorecard_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> Non
     title = _put(sheet, 1, 1, f"{_title(document, lang)} · {TEXT[lang]['generated']} {when}")
     title.font = Font(bold=True, size=14)
     sheet.row_dimensions[1].height = 22
-    headers = [header(c, lang, "xlsx") for c in COLUMNS]
+    headers = [header(c, lang, "xlsx") for c in columns_for(document)]
     widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind not in ("text", "notes") else 12), 18)
               for c, h in zip(COLUMNS, headers, strict=True)]
     for index, text in enumerate(headers, start=1):
@@ -238,7 +241,7 @@ def _definitions_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> N
     row += 1
     _put(sheet, row, 1, text["column"]).font = _BOLD
     _put(sheet, row, 2, text["meaning"]).font = _BOLD
-    for column in COLUMNS:
+    for column in columns_for(document):
         row += 1
         _put(sheet, row, 1, header(column, lang, "xlsx"))
         _put(sheet, row, 2, column.explanation(lang))

@@ -49,6 +49,17 @@ svg.mini { display: block; width: 100%; height: auto; }
 .page:has(> .multiples) figure svg.chart { height: 29mm; width: auto; max-width: 100%; margin: 0 auto; }
 .multiples ~ .bottom { zoom: 0.85; }
 """
+#: More member regions than Norra's four (up to seven in Sjukvårdsregion Mellansverige): the whole page a little
+#: smaller (still wide as the paper), the big charts lower, the table's rows tighter and the bottom smaller still,
+#: so the page stays one A4 sheet (tests/reports/test_report_browser.py prints the seven-region case).
+CROWDED_FROM = 5
+CROWDED_CSS = """
+.page:has(> .multiples.crowded) { zoom: 0.9; max-width: 206mm; }
+.page:has(> .multiples.crowded) figure svg.chart { height: 24mm; }
+.page:has(> .multiples.crowded) table.scorecard td, .page:has(> .multiples.crowded) table.scorecard tbody th {
+  padding-top: 0.3mm; padding-bottom: 0.3mm; }
+.multiples.crowded ~ .bottom { zoom: 0.75; }
+"""
 
 
 @dataclass(frozen=True)
@@ -173,7 +184,9 @@ def render_small_multiples(page: ReportPage, lang: Lang, chart_for: Callable[[Re
             cells.append(f'<td data-series="{kpi}" data-missed="{missed}" data-judged="{judged}">{svg}</td>')
         rows.append(f'<tr class="multiple" data-region="{escape(member.scope)}"><th scope="row">'
                     f'{escape(member.name)}</th>{"".join(cells)}</tr>')
-    return (f'<section class="multiples" aria-label="{escape(t["title"])}"><style>{CSS}</style>'
+    crowded = len(multiples) >= CROWDED_FROM
+    return (f'<section class="multiples{" crowded" if crowded else ""}" aria-label="{escape(t["title"])}">'
+            f'<style>{CSS}{CROWDED_CSS if crowded else ""}</style>'
             f'<table><tbody>{"".join(rows)}</tbody></table></section>')
 
 

@@ -1,7 +1,11 @@
-"""Signing in with an API key and out: both forms carry a CSRF token (``app.web.session``)."""
+"""Signing in with an API key and out: both forms carry a CSRF token (``app.web.session``). Failed sign-ins are
+limited per client address (``app.web.throttle``): past the limit, 429 with ``Retry-After`` and the form saying
+when to try again, before the key is looked at."""
 
 from __future__ import annotations
 
+import logging
+import math
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
@@ -10,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.db.session import transaction
 from app.kpi.glossary import Lang
-from app.sanitize import has_unsafe
+from app.sanitize import clean, has_unsafe
 from app.web.access import Viewer, sign_in
 from app.web.pages import (
     PageError,
@@ -29,9 +33,27 @@ from app.web.session import (
     set_cookie,
 )
 from app.web.texts import word
+from app.web.throttle import FailedSignIns
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 MAX_FORM_BYTES = 4096
+
+
+def failed_sign_ins(request: Request) -> FailedSignIns:
+    """The app's count of failed sign-ins (one per app, made on first use from its settings)."""
+    state = request.app.state
+    throttle: FailedSignIns | None = getattr(state, "failed_sign_ins", None)
+    if throttle is None:
+        settings = settings_of(request)
+        throttle = state.failed_sign_ins = FailedSignIns(settings.login_max_failures,
+                                                         settings.login_window_seconds)
+    return throttle
+
+
+def _client(request: Request) -> str:
+    """The peer's address, or the one a trusted proxy forwarded (``VPT_FORWARDED_ALLOW_IPS``, uvicorn)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _next(value: str | None) -> str:
@@ -76,6 +98,14 @@ async def login(request: Request) -> Response:
     except PageError as error:
         return error_page(request, error)
     settings = settings_of(request)
+    throttle, client = failed_sign_ins(request), _client(request)
+    wait = throttle.retry_after(client)
+    if wait is not None:
+        log.warning("web.login.throttled", extra={"client": clean(client, 64), "retry_after": wait,
+                                                  "max_failures": throttle.limit, "window": throttle.window})
+        refused = _login(request, lang, None, 429, word("login_throttled", lang, minutes=math.ceil(wait / 60)))
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     form = await _form(request)
     if not csrf_valid(settings, request, form.get(CSRF_FIELD)):
         return _login(request, lang, None, 403, word("csrf_failed", lang))
@@ -87,6 +117,7 @@ async def login(request: Request) -> Response:
 
     key_id, reason = await run_in_threadpool(check)
     if key_id is None:
+        throttle.failed(client)
         return _login(request, lang, None, 401, word("login_failed", lang, reason=word(f"reason_{reason}", lang)))
     response = RedirectResponse(_next(form.get("next")), status_code=303)
     set_cookie(response, settings, request, SESSION_COOKIE, encode_session(settings, key_id),

@@ -68,6 +68,7 @@ def scorecard_page(request: Request, now: datetime = Now) -> Response:
             request, "scorecard.html", title=word("scorecard_for", lang, month=views.month_title(month, lang)),
             month=key, month_title=views.month_title(month, lang), in_progress=in_progress, closed=document.closed,
             rows=views.scorecard_rows(document, lang), legend=views.legend(lang, in_progress), links=links,
+            changes=views.changes_against(document, lang),
             headline=views.HEADLINE, kpi=lambda k: views.kpi_label(k, lang),
             column=lambda k: views.column_label(k, lang),
             previous=link(request, month=previous_month(month).strftime("%Y-%m")),
@@ -99,7 +100,11 @@ def scope_page(request: Request, code: str, now: datetime = Now) -> Response:
             request, "scope.html", title=f"{clean(name, 200)} – {views.month_title(month, lang)}",
             name=clean(name, 200), code=clean(code), kind=kind, month=key,
             month_title=views.month_title(month, lang), in_progress=report.in_progress,
-            cells={k: views.cell(k, main.kpis, main.targets.get(k), lang) for k in views.HEADLINE},
+            cells={k: views.with_delta(views.cell(k, main.kpis, main.targets.get(k), lang), k,
+                                       None if main.delta is None else main.delta.get(k), lang)
+                   for k in views.HEADLINE},
+            changes=views.report_changes_against(report, lang)
+            if main.delta is not None and any(main.delta.get(k) is not None for k in views.HEADLINE) else None,
             offered=number(main.kpis.offered, lang) if main.kpis is not None else "–",
             answered=number(main.kpis.answered, lang) if main.kpis is not None else "–",
             forecast=page.forecast, forecast_rest=number(page.forecast.expected_remaining_offered, lang)

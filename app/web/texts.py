@@ -33,6 +33,11 @@ WEB: dict[str, Term] = {
     "area": Term("Område", "Area"),
     "kind": Term("Typ", "Type"),
     "legend": Term("Tecken: {marks}. Färgen upprepar tecknet.", "Marks: {marks}. The colour repeats the mark."),
+    # under a KPI's value: its change, against the same days of the previous month while the month is in progress
+    "changes": Term("Liten text under svarsfrekvens och medelväntetid: förändring mot {previous} "
+                    "(p.e. = procentenheter, väntetider i min:s).",
+                    "Small print under answer rate and mean wait: change against {previous} "
+                    "(pp = percentage points, waits in min:s)."),
     "series": Term("13 månader", "13 months"),
     "month": Term("Månad", "Month"),
     "target": Term("Mål", "Target"),
@@ -68,6 +73,8 @@ WEB: dict[str, Term] = {
     "reason_revoked": Term("nyckeln är återkallad", "the key has been revoked"),
     "reason_expired": Term("nyckeln har gått ut", "the key has expired"),
     "reason_scope": Term("nyckeln saknar läsbehörighet (read)", "the key lacks the read scope"),
+    "login_throttled": Term("För många misslyckade inloggningar från din adress. Försök igen om {minutes} min.",
+                            "Too many failed sign-ins from your address. Try again in {minutes} min."),
     "csrf_failed": Term("Formuläret har gått ut eller kom från en annan webbplats. Ladda om sidan och försök igen.",
                         "The form has expired or came from another site. Reload the page and try again."),
     "error_title": Term("Det gick inte", "That did not work"),

@@ -8,18 +8,19 @@ report and the exports never disagree by a rounding. A status is a word and a te
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from app.kpi.catalog import KPIS, RATIO_KPIS
 from app.kpi.glossary import NO_TARGET, SCOPE_KINDS, Lang, status_word
-from app.reports.board import MonthPoint, ReportPage, swedish_sort_key
+from app.reports.board import MonthPoint, Report, ReportPage, swedish_sort_key
 from app.reports.board_text import (
     COMPARATOR,
     MARKS,
     MONTHS_SHORT,
     WEEKDAYS_SHORT,
+    delta,
     marks_legend,
     moment,
     month_name,
@@ -30,6 +31,7 @@ from app.reports.board_text import (
     wait,
 )
 from app.reports.columns import COLUMNS
+from app.reports.comparison_words import compared_with, report_compared_with
 from app.sanitize import clean
 from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, TargetEntry
 
@@ -46,6 +48,9 @@ class Cell:
     mark: str = ""
     word: str = ""
     target: str = ""
+    #: the change against the month the page names in its ``changes`` sentence (for a month in progress, the same
+    #: days of the previous month); "" without one
+    delta: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,10 @@ def needed_cell(target: TargetEntry | None, lang: Lang) -> Cell | None:
                 status_word(target.status, lang))
 
 
+def with_delta(found: Cell, kpi: str, change: float | None, lang: Lang) -> Cell:
+    return replace(found, delta=delta(kpi, change, lang))
+
+
 def row_of(scope: ScopeEntry, lang: Lang) -> Row:
     kpis = scope.kpis
     needed = {kpi: found for kpi in HEADLINE if (found := needed_cell(scope.target(kpi), lang)) is not None}
@@ -115,7 +124,8 @@ def row_of(scope: ScopeEntry, lang: Lang) -> Row:
         code=clean(scope.scope, 64), name=clean(scope.name, 200), kind=scope.kind,
         kind_label=SCOPE_KINDS[scope.kind][lang], offered=number(kpis.offered, lang),
         answered=number(kpis.answered, lang),
-        cells={kpi: cell(kpi, kpis, scope.target(kpi), lang) for kpi in HEADLINE},
+        cells={kpi: with_delta(cell(kpi, kpis, scope.target(kpi), lang), kpi, scope.delta(kpi), lang)
+               for kpi in HEADLINE},
         service_level=format_value("service_level", kpis.service_level, lang),
         forecast_rest="" if forecast is None else number(forecast.expected_remaining_offered, lang),
         needed=needed, partial=scope.completeness.partial,
@@ -127,6 +137,24 @@ def scorecard_rows(document: ScorecardDocument, lang: Lang) -> list[Row]:
     order = {"collaboration": 0, "region": 1}
     scopes = sorted(document.scopes, key=lambda s: (order.get(s.kind, 2), swedish_sort_key(s.name)))
     return [row_of(scope, lang) for scope in scopes]
+
+
+def changes_against(document: ScorecardDocument, lang: Lang) -> str | None:
+    """What the page's changes compare with, in words: "samma dagar i september 2025 (1–20)" for a month in
+    progress (like with like, ``app.scorecard.like_for_like``), "september 2025" for a closed month; None when no
+    scope has a change to show."""
+    for scope in document.scopes:
+        comparison = None if scope.comparisons is None else scope.comparisons.previous_month
+        if comparison is not None and any(value is not None for value in comparison.delta.values()):
+            return compared_with(comparison, lang) or month_title(date.fromisoformat(comparison.month + "-01"), lang)
+    return None
+
+
+def report_changes_against(report: Report, lang: Lang) -> str:
+    """``changes_against`` for a page built from the board report (a region's or a collaboration's page)."""
+    previous = report.previous_month
+    return report_compared_with(previous, report.generated_at, report.in_progress, lang) or \
+        month_title(previous, lang)
 
 
 def legend(lang: Lang, in_progress: bool) -> str:

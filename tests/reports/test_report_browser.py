@@ -4,21 +4,15 @@ Simulated Norra traffic (``app.sim``): the first week of October 2025 and one da
 before, so the charts have thirteen months. The PNG is decoded with the standard library (zlib) and must be
 neither blank nor a solid block; the bars must be drawn in their status colours; the PDF must be one A4 page.
 
-Chromium is the Debian package ``chromium``; ``scripts/test`` installs it when missing. In CI (``CI=true``) a
-missing Chromium fails the test; elsewhere it is skipped with the reason.
+Chromium is found and run by ``tests.chromium`` (shared with the web view's browser tests).
 """
 
 from __future__ import annotations
 
 import io
 import itertools
-import os
 import re
 import shutil
-import struct
-import subprocess
-import tempfile
-import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,99 +20,24 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db.models import Collaboration, CollaborationMember
 from app.reports.board import build_report
 from app.reports.board_html import render_report
 from app.reports.svg import FILL
+from app.scorecard.targets import set_target
 from app.sim.model import SimConfig, simulate
 from app.sim.writers import write_calls_csv
-from tests.conftest import IN_CI
+from tests.chromium import artefacts, decode_png, find_chromium, pixels, run_chromium
 from tests.helpers import LATER, ingest_text
 
 WINDOW = (1240, 1754)  # A4 at 150 dpi
-TIMEOUT_SECONDS = 60
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def find_chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if IN_CI:
-        pytest.fail("chromium not found: scripts/test installs the Debian package chromium when /usr/bin/chromium "
-                    "is missing")
-    pytest.skip("chromium not installed (Debian: apt-get install chromium); the browser test needs it")
-
-
-def run_chromium(binary: str, profile: Path, *args: str) -> None:
-    command = [binary, *FLAGS, f"--user-data-dir={profile}", *args]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"chromium did not finish in {TIMEOUT_SECONDS} s: {' '.join(command)}")
-    assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-2000:]}"
 
 
 def keep_artefacts(*files: Path) -> None:
-    """The rendered report stays for a person to look at after the run (not committed): ``$VPT_TEST_ARTEFACTS/report``,
-    by default ``vpt-test-artefacts/report`` in the system's temporary folder, beside the web view's screenshots."""
-    root = Path(os.environ.get("VPT_TEST_ARTEFACTS") or Path(tempfile.gettempdir()) / "vpt-test-artefacts")
-    folder = root / "report"
-    folder.mkdir(parents=True, exist_ok=True)
+    """The rendered report stays beside the web view's screenshots (``tests.chromium.artefacts``)."""
+    folder = artefacts("report")
     for file in files:
         shutil.copyfile(file, folder / file.name)
-
-
-def decode_png(data: bytes) -> tuple[int, int, int, list[bytes]]:
-    """Width, height, channels and the unfiltered rows of an 8-bit, non-interlaced RGB(A) or grey PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    position, chunks, header = 8, [], b""
-    while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        body = data[position + 8:position + 8 + length]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            chunks.append(body)
-        elif kind == b"IEND":
-            break
-        position += 12 + length
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    assert depth == 8 and interlace == 0, f"unsupported PNG: depth {depth}, interlace {interlace}"
-    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
-    raw = zlib.decompress(b"".join(chunks))
-    stride = width * channels
-    rows: list[bytes] = []
-    previous = bytearray(stride)
-    for y in range(height):
-        start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
-        if kind == 1:  # Sub
-            for i in range(channels, stride):
-                line[i] = (line[i] + line[i - channels]) & 0xFF
-        elif kind == 2:  # Up
-            line = bytearray((a + b) & 0xFF for a, b in zip(line, previous, strict=True))
-        elif kind == 3:  # Average
-            for i in range(stride):
-                left = line[i - channels] if i >= channels else 0
-                line[i] = (line[i] + ((left + previous[i]) >> 1)) & 0xFF
-        elif kind == 4:  # Paeth
-            for i in range(stride):
-                a = line[i - channels] if i >= channels else 0
-                b, c = previous[i], previous[i - channels] if i >= channels else 0
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
-        rows.append(bytes(line))
-        previous = line
-    return width, height, channels, rows
-
-
-def pixels(rows: list[bytes], channels: int):  # type: ignore[no-untyped-def]
-    for row in rows:
-        for i in range(0, len(row), channels):
-            yield tuple(row[i:i + 3]) if channels >= 3 else (row[i],) * 3
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -201,3 +120,83 @@ def test_the_fullest_page_a_month_in_progress_is_still_one_a4_page(
         boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
         assert len(boxes) == 1, f"{lang}: expected one page, got {len(boxes)}"
 
+
+
+#: The largest collaboration a region may be part of: Sjukvårdsregion Mellansverige (Uppsala–Örebro), seven
+#: regions. Only ``norra`` ships (``app.kpi.reference``); a larger one is configured, as here.
+LARGEST = ("mellansverige", "Sjukvårdsregion Mellansverige",
+           ("SE-C", "SE-D", "SE-S", "SE-T", "SE-U", "SE-W", "SE-X"))
+
+
+def largest_collaboration(factory: sessionmaker[Session], settings: Settings) -> None:
+    """Hourly interval reports (fast to load) for six of its seven regions: 1–7 October 2025 to 16:00, 1–4
+    September (a partial month before, for changes against the same days) and the 15th of each of the eleven
+    months before; SE-X delivers nothing in October (named as missing), SE-W stops on the 3rd (partial) and SE-C
+    has a target of its own, so the page carries every note and every line it can."""
+    code, name, members = LARGEST
+    with factory() as session, session.begin():
+        session.add(Collaboration(code=code, name=name))
+        session.add_all(CollaborationMember(collaboration_code=code, region_code=region) for region in members)
+        session.flush()
+        set_target(session, "SE-C", "answer_rate", value="0.9", valid_from="2024-01", reason="egen", set_by="test")
+    rows = ["region,queue,interval_start,interval_minutes,offered,answered,abandoned,abandoned_short,rejected,"
+            "answered_within_sl,sl_seconds,wait_answered_seconds_sum,wait_abandoned_seconds_sum"]
+    days = [date(2025, 10, day) for day in range(1, 8)] + [date(2025, 9, day) for day in range(1, 5)]
+    days += [date(2025 if back < 10 else 2024, 10 - back if back < 10 else 22 - back, 15) for back in range(2, 13)]
+    for index, region in enumerate(members):
+        for day in days:
+            if (region == "SE-X" and day.month == 10 and day.year == 2025) or (region == "SE-W" and day > days[2]
+                                                                                 and day.month == 10):
+                continue
+            for hour in range(24):
+                if day == days[6] and hour >= 18:
+                    break
+                n = day.toordinal() + hour * 7 + index * 13
+                offered = 4 + n % 17 + (12 if 7 <= hour <= 19 else 0)
+                abandoned = n % 5
+                answered = offered - abandoned - (n % 11 == 0)
+                wait = answered * (60 + (n * 37 + index * 211) % 900)
+                rows.append(f"{region},vpt,{day.isoformat()}T{hour:02d}:00:00,60,{offered},{answered},{abandoned},0,"
+                            f"{int(n % 11 == 0)},{max(0, answered - n % 6)},600,{wait},{abandoned * 120}")
+    report = ingest_text(factory, settings, "intervals", "\n".join(rows) + "\n", origin="mellansverige.csv")
+    assert report.rows_rejected == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("in_progress", [True, False], ids=["in-progress", "closed"])
+def test_the_largest_collaboration_seven_regions_fits_one_a4_page(
+    session_factory: sessionmaker[Session], settings: Settings, tmp_path: Path, in_progress: bool
+) -> None:
+    """Seven rows of small multiples besides the scorecard table's seven member rows: still one A4 page, in
+    Swedish and in English, with the month in progress's notes or as a closed month."""
+    binary = find_chromium()
+    largest_collaboration(session_factory, settings)
+    code, _name, members = LARGEST
+    now = datetime(2025, 10, 7, 16, 0, tzinfo=UTC) if in_progress else LATER
+    with session_factory() as session:
+        report = build_report(session, date(2025, 10, 1), settings.definitions, now, code)
+    assert report.in_progress is in_progress and len(report.pages[0].members) == len(members)
+    for lang in ("sv", "en"):
+        html = render_report(report, lang)
+        assert len(re.findall(r'<tr class="multiple" data-region="SE-[A-Z]+">', html)) == len(members)
+        # the members' common target once in the header; only SE-C's own (90 %) in its row
+        assert len(re.findall(r'<span class="sub">(regionernas mål|the regions&#x27; target) ', html)) == 2
+        assert len(re.findall(r'<span class="delta">(mål|target) ', html)) == 1
+        page = tmp_path / f"report-{code}-{'in-progress' if in_progress else 'closed'}-{lang}.html"
+        page.write_text(html, encoding="utf-8")
+        pdf = page.with_suffix(".pdf")
+        run_chromium(binary, tmp_path / f"profile-{lang}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                     page.as_uri())
+        keep_artefacts(pdf)
+        boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
+        assert len(boxes) == 1, f"{lang}: {len(members)} member regions take {len(boxes)} pages, not one"
+        assert [round(float(v)) for v in boxes[0]] == [595, 842]
+
+
+def test_the_report_and_the_web_view_run_chromium_the_same_way() -> None:
+    """One helper (``tests.chromium``) for finding and running Chromium: the flags are not repeated."""
+    from tests import chromium
+    from tests.web import browser
+
+    assert browser.FLAGS is chromium.FLAGS
+    assert "FLAGS" not in globals() and "find_chromium" not in vars(browser)

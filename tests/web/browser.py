@@ -25,23 +25,11 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import FLAGS
 from tests.conftest import IN_CI
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AXE_VERSION = "4.14.1"
 TIMEOUT_SECONDS = 30
-
-
-def find_chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if IN_CI:
-        pytest.fail("chromium not found: scripts/test installs the Debian package chromium when /usr/bin/chromium "
-                    "is missing")
-    pytest.skip("chromium not installed (Debian: apt-get install chromium); the browser tests need it")
 
 
 def cache_dir() -> Path:

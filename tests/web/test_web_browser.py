@@ -13,8 +13,6 @@ folder), never into the repository. In CI (``CI=true``) a missing Chromium or np
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,19 +27,12 @@ from app.reports.columns import COLUMNS
 from app.web.pages import web_now
 from app.web.texts import word
 from tests.auth import make_key
-from tests.reports.test_report_browser import decode_png, pixels
+from tests.chromium import artefacts, decode_png, find_chromium, pixels
 from tests.servers import running_server
-from tests.web.browser import Browser, axe_source, find_chromium
+from tests.web.browser import Browser, axe_source
 from tests.web.data import NOW, load
 
 SERIOUS = {"serious", "critical"}
-
-
-def artefacts() -> Path:
-    root = Path(os.environ.get("VPT_TEST_ARTEFACTS") or Path(tempfile.gettempdir()) / "vpt-test-artefacts")
-    folder = root / "web"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def plain(text: str) -> str:
@@ -84,7 +75,7 @@ def test_login_scorecard_and_region_page_in_chromium(
     key = make_key(session_factory, "read", name="styrelsen")
     app = create_app(settings)
     app.dependency_overrides[web_now] = lambda: NOW
-    out = artefacts()
+    out = artefacts("web")
     with running_server(app) as base:
         browser = Browser(binary, tmp_path / "profile")
         try:
