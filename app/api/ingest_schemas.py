@@ -171,6 +171,8 @@ class SourceOut(BaseModel):
     profile: str | None = Field(default=None, description="The import profile its deliveries are read through (a "
                                 "pull source's pages, a push that names none); null: the canonical formats")
     enabled: bool
+    preferred: bool = Field(description="Its interval records win where they overlap another source's for one region "
+                            "and queue (PATCH /api/v1/sources/{name}, `vpt sources prefer`)")
     created_at: datetime
     last_attempt_at: datetime | None
     last_success_at: datetime | None
@@ -188,7 +190,8 @@ class SourceOut(BaseModel):
     def of(cls, view: SourceView) -> SourceOut:
         s, runs = view.source, view.runs
         return cls(
-            name=s.name, kind=s.kind, profile=s.profile, enabled=s.enabled, created_at=s.created_at,
+            name=s.name, kind=s.kind, profile=s.profile, enabled=s.enabled, preferred=s.preferred,
+            created_at=s.created_at,
             last_attempt_at=s.last_attempt_at,
             last_success_at=s.last_success_at, last_error_at=s.last_error_at, last_error=s.last_error,
             consecutive_failures=s.consecutive_failures, delivered_until=s.delivered_until,

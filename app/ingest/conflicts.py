@@ -15,7 +15,8 @@ Two kinds of overlap, checked with set-based SQL over the staged rows before the
 
 Calls can overlap resolutions only through coarse records, and day and month records are few, so most deliveries
 pay for a few index probes (``ix_interval_records_coarse`` holds only them) and nothing per row. Finding the
-overlaps is app.ingest.overlaps; this module acts on them (rejects, supersedes) and sets a source's preference.
+overlaps is app.ingest.overlaps; this module acts on them (rejects, supersedes, restores what a purged source had
+superseded) and sets a source's preference.
 """
 
 from __future__ import annotations
@@ -28,21 +29,26 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     Integer,
     MetaData,
     Table,
     and_,
+    case,
     delete,
     exists,
+    false,
     func,
     insert,
+    literal_column,
+    or_,
     select,
     true,
     update,
 )
 
-from app.db.models import RejectedRow, table_of
+from app.db.models import Call, RejectedRow, table_of
 from app.db.touched import touched_hours
 from app.ingest.overlaps import (
     LONGEST,
@@ -62,6 +68,8 @@ SAMPLE = 20
 
 _meta = MetaData()
 _superseding = Table("superseding_ids", _meta, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
+_restoring = Table("restoring_ids", _meta, Column("id", Integer, primary_key=True), prefixes=["TEMPORARY"])
+_calls = table_of(Call)
 
 
 @dataclass
@@ -157,6 +165,67 @@ def supersede(conn: Connection, s: Table, source_id: int) -> int:
         return count
     finally:
         _superseding.drop(conn, checkfirst=True)
+
+
+def _level(table: Any) -> ColumnElement[int]:
+    """0 for 15–60-minute intervals, 1 for a day, 2 for a month (as app.ingest.overlaps grades them)."""
+    minutes = table.c.interval_minutes
+    return case((minutes < DAY_MINUTES, 0), (minutes == DAY_MINUTES, 1), else_=2)
+
+
+def _clash(other: Any, row: Any) -> ColumnElement[bool]:
+    """``other`` and ``row`` would count the same calls twice if both counted: they overlap in time in one region,
+    and either are of two sources for one queue, or of two resolutions (a day or month against anything finer)."""
+    return and_(other.c.id != row.c.id, other.c.region == row.c.region,
+                other.c.interval_start < row.c.interval_end, row.c.interval_start < other.c.interval_end,
+                or_(and_(other.c.queue == row.c.queue, other.c.source_id != row.c.source_id),
+                    _level(other) != _level(row)))
+
+
+def restore_superseded(conn: Connection, source_id: int) -> int:
+    """Before ``source_id``'s interval records are purged: the rows of other sources they superseded count again,
+    so purging a preferred source does not leave the region's period without figures. Returns how many.
+
+    A superseded row is restored only where nothing that stays would then count its calls twice: no live interval
+    record of another source for its region and queue, or of another resolution for its region, overlaps it; no
+    call of its region lies inside it when it is a day or a month; and no other row restored now clashes with it
+    (two sources superseded in turn: neither is chosen for the reader, both stay superseded). The restored rows'
+    hours join ``touched_hours`` (rebuilt from their records), which the caller made and refreshes in the same
+    transaction.
+    """
+    t = intervals
+    row, purged, other = t.alias("restored"), t.alias("purged"), t.alias("other")
+    superseded_by_it = exists().where(purged.c.source_id == source_id, purged.c.region == row.c.region,
+                                      purged.c.queue == row.c.queue, purged.c.interval_start < row.c.interval_end,
+                                      row.c.interval_start < purged.c.interval_end)
+    live_clash = exists().where(other.c.source_id != source_id, other.c.superseded.is_(false()), _clash(other, row))
+    coarse = row.c.interval_minutes >= literal_column(str(DAY_MINUTES))
+    calls_inside = exists().where(_calls.c.source_id != source_id, _calls.c.region == row.c.region,
+                                  _calls.c.hour_start >= row.c.hour_start, _calls.c.hour_start < row.c.interval_end,
+                                  _calls.c.arrived_at >= row.c.interval_start,
+                                  _calls.c.arrived_at < row.c.interval_end)
+    _restoring.drop(conn, checkfirst=True)
+    _restoring.create(conn)
+    try:
+        conn.execute(insert(_restoring).from_select(["id"], select(row.c.id).where(
+            row.c.superseded.is_(true()), row.c.source_id != source_id, superseded_by_it, ~live_clash,
+            ~and_(coarse, calls_inside))))
+        picked = t.alias("picked")
+        torn = select(row.c.id).select_from(row.join(_restoring, _restoring.c.id == row.c.id)).where(
+            exists().where(picked.c.id.in_(select(_restoring.c.id)), _clash(picked, row)))
+        conn.execute(delete(_restoring).where(_restoring.c.id.in_([i for (i,) in conn.execute(torn)] or [-1])))
+        count = int(conn.execute(select(func.count()).select_from(_restoring)).scalar_one())
+        if count:
+            places = select(t.c.region, t.c.hour_start).where(t.c.id.in_(select(_restoring.c.id))).distinct()
+            new = places.subquery()
+            marked = and_(touched_hours.c.region == new.c.region, touched_hours.c.hour_start == new.c.hour_start)
+            conn.execute(update(touched_hours).where(exists().where(marked)).values(rebuild=True))
+            conn.execute(insert(touched_hours).from_select(["region", "hour_start"], select(new).where(
+                ~exists().where(marked))))
+            conn.execute(update(t).where(t.c.id.in_(select(_restoring.c.id))).values(superseded=false()))
+        return count
+    finally:
+        _restoring.drop(conn, checkfirst=True)
 
 
 class NoSuchSource(LookupError):

@@ -6,6 +6,11 @@ that stores the records, so a crash between fetching and committing re-reads, ne
 and re-reading costs nothing because ingest is idempotent. Fetching and following the pages over HTTP is
 app.ingest.feed; this module stores them and moves the position.
 
+A source removed while it is pulled stays removed: every write-back after the start (a batch with its position, a
+failure) is to the source row the pull started with, checked under the ingest lock that a removal takes too (or,
+for a batch with nothing to store, with that row locked), so a late batch stores nothing and never makes the
+source again (``SourceRemoved``).
+
 A source with an import profile (docs/profiles.md) reads each item of a page's ``records`` as one record of that
 JSON profile (app.ingest.profile_choice.page_for_profile). The paging and the position (each record's
 ``updated_at``) stay this feed's: a profile maps what a record holds, not the feed. ``region_map`` and leaving out
@@ -35,7 +40,7 @@ from app.db.session import rows_matched, transaction
 from app.ingest.feed import FeedPage, iter_pages, updated_at
 from app.ingest.feed import PullError as PullError  # what pull_source raises: its callers import it from here
 from app.ingest.loader import RecordKind, ingest_stream
-from app.ingest.lock import LockWait
+from app.ingest.lock import LockWait, take_ingest_lock
 from app.ingest.profile_choice import page_for_profile, pull_source_profile
 from app.ingest.profiles import Profile, ProfileError, profile_parser
 from app.ingest.sources import PullSourceConfig
@@ -111,6 +116,14 @@ class PullStopped(PullError):
     """The worker was asked to stop while waiting to retry: not a fault of the source."""
 
 
+class SourceRemoved(PullError):
+    """The source was removed (``vpt sources remove``, DELETE /api/v1/sources/{name}) before or while it was pulled:
+    what was fetched after the removal is not stored, and nothing is written back to a source that is gone."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name}: the source was removed while it was pulled; nothing more of it is stored")
+
+
 CLOCK_SKEW = timedelta(minutes=5)  # how far a record's updated_at may run ahead of our clock
 
 
@@ -124,6 +137,7 @@ def pull_source(
     lease: Lease | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    create: bool = True,
 ) -> PullReport:
     """Read the feed from just before the stored position to its end, committing every ``batch_records``.
 
@@ -132,15 +146,20 @@ def pull_source(
     pull that lost its lease (it stalled past expiry and another worker took over) cannot overwrite newer
     data or move the position back. A failure is recorded on the source and raised; batches committed
     before it stay committed.
+
+    ``create``: whether a source missing at the start is made (a pull of a configuration not stored yet). The
+    worker passes False: its configurations are read from the source rows, so a missing row is a removed source
+    (``SourceRemoved``). Once started, a pull never makes its source again, whatever ``create`` says.
     """
     report = PullReport(config.name)
     try:
         profile = pull_profile(settings, config)
     except PullError as exc:
-        _record_failure(factory, config, exc)
+        _record_failure(factory, config, exc, create=create)
         raise
     with transaction(factory) as session:
-        source = _source(session, config)
+        source = _source(session, config, create=create)
+        source_id = source.id
         position = source.delivered_until
         source.last_attempt_at = datetime.now(UTC)
     if position is not None:
@@ -170,7 +189,7 @@ def pull_source(
                 if moment is not None and moment <= horizon and (newest is None or moment > newest):
                     newest = moment
             if len(buffer) >= config.batch_records or not page.has_more:
-                _store(factory, settings, config, buffer, newest, page, report, lease, profile)
+                _store(factory, settings, config, source_id, buffer, newest, page, report, lease, profile)
                 buffer = []
                 if stop is not None and stop.is_set() and page.has_more:
                     report.stopped_early = True
@@ -178,8 +197,12 @@ def pull_source(
     except PullStopped:
         report.stopped_early = True
         return report
+    except SourceRemoved:
+        log.info("pull.source_removed", extra={"source": config.name, "pages": report.pages,
+                                               "stored": report.stored})
+        raise
     except Exception as exc:
-        _record_failure(factory, config, exc)
+        _record_failure(factory, config, exc, source_id=source_id)
         if isinstance(exc, PullError):
             raise
         raise PullError(f"{config.name}: {exc}") from exc
@@ -189,21 +212,44 @@ def pull_source(
     return report
 
 
-def _record_failure(factory: sessionmaker[Session], config: PullSourceConfig, exc: Exception) -> None:
+def _record_failure(
+    factory: sessionmaker[Session], config: PullSourceConfig, exc: Exception, *, source_id: int | None = None,
+    create: bool = True,
+) -> None:
+    """The failure onto the source: the row the pull started with (``source_id``), if it still exists, or before
+    the start the row of its name (made if ``create``)."""
     with transaction(factory) as session:
-        source = _source(session, config)
-        source.last_error_at = datetime.now(UTC)
-        source.last_error = str(exc)[:2000]
-        source.consecutive_failures += 1
+        if source_id is None:
+            try:
+                source_id = _source(session, config, create=create).id
+            except SourceRemoved:
+                source_id = -1
+        # In SQL: a row removed meanwhile matches nothing, instead of failing the write or coming back.
+        session.execute(update(Source).where(Source.id == source_id).values(
+            last_error_at=datetime.now(UTC), last_error=str(exc)[:2000],
+            consecutive_failures=Source.consecutive_failures + 1,
+        ).execution_options(synchronize_session=False))
     log.error("pull.failed", extra={"source": config.name, "error": str(exc)[:500]})
 
 
-def _source(session: Session, config: PullSourceConfig) -> Source:
+def _source(session: Session, config: PullSourceConfig, *, create: bool = True) -> Source:
     source = session.scalar(select(Source).where(Source.name == config.name))
     if source is None:
+        if not create:
+            raise SourceRemoved(config.name)
         source = Source(name=config.name, kind="http", config=config.to_json(), profile=config.profile)
         session.add(source)
         session.flush()
+    return source
+
+
+def _started_with(session: Session, config: PullSourceConfig, source_id: int) -> Source:
+    """The source row the pull started with; ``SourceRemoved`` when it is gone (or replaced by a new source of the
+    same name, whose position this pull's does not describe)."""
+    # Locked (PostgreSQL): without the ingest lock (a batch with nothing to store), a removal waits for this commit.
+    source = session.get(Source, source_id, populate_existing=True, with_for_update=True)
+    if source is None or source.name != config.name:
+        raise SourceRemoved(config.name)
     return source
 
 
@@ -218,8 +264,9 @@ def _hold(session: Session, lease: Lease) -> None:
 
 
 def _store(
-    factory: sessionmaker[Session], settings: Settings, config: PullSourceConfig, records: list[dict[str, Any]],
-    newest: datetime | None, page: FeedPage, report: PullReport, lease: Lease | None, profile: Profile | None = None,
+    factory: sessionmaker[Session], settings: Settings, config: PullSourceConfig, source_id: int,
+    records: list[dict[str, Any]], newest: datetime | None, page: FeedPage, report: PullReport, lease: Lease | None,
+    profile: Profile | None = None,
 ) -> None:
     if profile is None:
         payload, pending = _as_jsonl(records, config)
@@ -228,17 +275,22 @@ def _store(
         payload = page_for_profile(records, profile)
     kind: RecordKind = "calls" if config.kind == "calls" else "intervals"
     stored_nothing = False
+    lock = LockWait(settings.ingest_lock_wait_seconds, f"worker pull source={config.name}")
     with transaction(factory) as session:
         if lease is not None:
             _hold(session, lease)
+        if payload:
+            # Under the lock a removal takes, before the source is looked at: it cannot go between this check and
+            # the commit, and the ingest below (which makes a source it does not find) finds this one.
+            take_ingest_lock(session, lock)
+        source = _started_with(session, config, source_id)
         if payload:
             run = ingest_stream(
                 session, record_kind=kind, raw=io.BytesIO(payload), fmt="jsonl", source_name=config.name,
                 source_kind="http", origin=f"{config.public_url.rstrip('/')}/{config.kind}",
                 definitions=settings.definitions, batch_rows=settings.ingest_batch_rows,
                 max_field_length=settings.max_field_length, max_line_length=settings.max_line_length,
-                lock=LockWait(settings.ingest_lock_wait_seconds, f"worker pull source={config.name}"),
-                parser=None if profile is None else profile_parser(profile, settings),
+                lock=lock, parser=None if profile is None else profile_parser(profile, settings),
             )
             stored_nothing = run.status == "rejected"
             report.stored += run.rows_stored
@@ -247,7 +299,6 @@ def _store(
             report.rejected += run.rows_rejected
             report.warnings += run.warnings
             report.runs.append(run.run_id)
-        source = _source(session, config)
         if newest is not None:  # the records this position covers are committed with it
             source.delivered_until = newest
         source.cursor = page.next_cursor

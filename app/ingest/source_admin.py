@@ -3,11 +3,14 @@
 Pushes create no sources (but ``DEFAULT_PUSH_SOURCE``), so a push source is made here, by an admin. Removing a
 source that holds records needs ``purge``: its calls, interval records, runs and rejected rows go in the
 caller's transaction, under the ingest lock, together with the aggregates of every hour they touched, so
-the hourly and monthly figures and the metrics' running totals equal a recompute from what remains.
+the hourly and monthly figures and the metrics' running totals equal a recompute from what remains. The interval
+records of other sources that the purged one had superseded (it was preferred) count again, where nothing that
+stays overlaps them (app.ingest.conflicts.restore_superseded): otherwise its period would be left without figures.
 
 Each writes its audit row (``source.create``, ``source.remove``) in the same transaction, as the actor the entry
 point names: making a source that exists already changes nothing and writes none, unless it names another import
-profile for it (``source.update``, the profile from and to).
+profile for it (``source.update``, the profile from and to). Marking a source preferred (``vpt sources prefer``,
+``PATCH /api/v1/sources/{name}``) is ``set_preferred``, audited as ``source.update`` when it changes something.
 
 A push source may name the import profile its pushes are read through when they name none (docs/profiles.md);
 the entry point checks the name against the profiles (app.ingest.profile_choice) before it is stored here.
@@ -27,6 +30,7 @@ from app.db.aggregates import create_touched_table, drop_touched_table, refresh_
 from app.db.models import AggregateDefinitions, Call, IngestRun, IntervalRow, RejectedRow, Source
 from app.db.run_models import IngestWarning
 from app.errors import VptError
+from app.ingest.conflicts import prefer_source, restore_superseded
 from app.ingest.dropdir import KINDS as DROP_FOLDERS
 from app.ingest.dropdir import profile_source_name
 from app.ingest.dropdir import source_name as drop_source_name
@@ -82,14 +86,17 @@ class Removal:
     rejected_rows: int
     hours_refreshed: int = 0
     purged: bool = False
+    #: interval records of other sources it had superseded, counted again
+    restored: int = 0
 
     @property
     def empty(self) -> bool:
         return not (self.calls or self.intervals or self.runs)
 
     def details(self) -> dict[str, Any]:
-        """The audit row's details."""
-        return {key: value for key, value in asdict(self).items() if key != "name"}
+        """The audit row's details (``restored`` only of a purge: nothing else can restore)."""
+        return {key: value for key, value in asdict(self).items()
+                if key != "name" and (key != "restored" or self.purged)}
 
 
 def reserved_names(settings: Settings) -> frozenset[str]:
@@ -187,23 +194,47 @@ def remove_source(
     )
     if not removal.empty and not purge:
         raise SourceNotEmpty(removal)
-    hours = 0
+    hours = restored = 0
     if not removal.empty:
-        hours = _purge(session, source.id)
+        hours, restored = _purge(session, source.id)
     session.delete(source)
     session.flush()
-    removal = replace(removal, hours_refreshed=hours)
+    removal = replace(removal, hours_refreshed=hours, restored=restored)
     record(session, actor=actor, action="source.remove", subject=f"source:{name}", details=removal.details(),
            remote_addr=remote_addr)
     return removal
+
+
+def set_preferred(
+    session: Session, name: str, preferred: bool, *, lock: LockWait | None = None, actor: str | None = None,
+    remote_addr: str | None = None,
+) -> bool:
+    """Mark (or unmark) the source ``name`` preferred; returns whether it was preferred before. The one home of the
+    CLI's ``vpt sources prefer`` and the API's PATCH: a change is audited (``source.update``, from and to) as
+    ``actor``; setting what is already set changes nothing and writes no audit row.
+
+    Under the ingest lock: a delivery reads the preference to choose between refusing and superseding, and must
+    not see it change between the two. Raises ``NoSuchSource`` (app.ingest.conflicts) for an unknown name and
+    ``IngestBusy`` when the lock stays taken longer than ``lock.seconds``.
+    """
+    take_ingest_lock(session, lock or LockWait(actor="source.update"))
+    before = prefer_source(session.connection(), name, preferred)
+    for loaded in session.identity_map.values():  # written in SQL: a row this session holds must read it again
+        if isinstance(loaded, Source) and loaded.name == name:
+            session.expire(loaded, ["preferred"])
+    if before != preferred:
+        record(session, actor=actor, action="source.update", subject=f"source:{name}",
+               details={"preferred": preferred, "previous_preferred": before}, remote_addr=remote_addr)
+    return before
 
 
 def _count(session: Session, model: type[Any], condition: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(model).where(condition)) or 0)
 
 
-def _purge(session: Session, source_id: int) -> int:
-    """Delete the source's records, runs and rejected rows; rebuild the hours they touched. Returns the hours."""
+def _purge(session: Session, source_id: int) -> tuple[int, int]:
+    """Delete the source's records, runs and rejected rows; restore what it superseded; rebuild the hours they
+    touched. Returns the hours and the restored rows."""
     conn = session.connection()
     create_touched_table(conn)
     touched = union(
@@ -211,6 +242,7 @@ def _purge(session: Session, source_id: int) -> int:
         select(IntervalRow.region, IntervalRow.hour_start).where(IntervalRow.source_id == source_id),
     )
     conn.execute(insert(touched_hours).from_select(["region", "hour_start"], touched))
+    restored = restore_superseded(conn, source_id)  # while its rows still say what they had superseded
     runs = select(IngestRun.id).where(IngestRun.source_id == source_id).scalar_subquery()
     conn.execute(delete(RejectedRow).where(RejectedRow.run_id.in_(runs)))
     conn.execute(delete(IngestWarning).where(IngestWarning.run_id.in_(runs)))
@@ -223,4 +255,4 @@ def _purge(session: Session, source_id: int) -> int:
         # The definitions the figures were built with, whatever the settings say now: every other hour keeps them.
         hours = refresh_touched_hours(conn, Definitions(stored.short_abandon_seconds, stored.sl_seconds))
     drop_touched_table(conn)
-    return hours
+    return hours, restored

@@ -27,7 +27,7 @@ from app.config import Settings
 from app.db.leases import beat, leased, renew_lease, worker_identity
 from app.db.session import transaction
 from app.ingest import dropdir
-from app.ingest.pull import PullError, PullReport, pull_source, source_lease
+from app.ingest.pull import PullError, PullReport, SourceRemoved, pull_source, source_lease
 from app.ingest.sources import PullSourceConfig, load_sources_file, pull_sources, save_source
 
 log = logging.getLogger(__name__)
@@ -144,8 +144,12 @@ class Worker:
                 return None
             self._current.add(lease.name)
             try:
+                # create=False: the configuration came from the source's row, so a missing row is a removal
                 report = pull_source(self.factory, self.settings, config, self.client, stop=self.stopping,
-                                     lease=lease)
+                                     lease=lease, create=False)
+            except SourceRemoved:
+                self._forget(name, config)
+                return None
             except PullError:
                 return None  # recorded on the source and logged by pull_source
             finally:
@@ -153,6 +157,14 @@ class Worker:
         if report.stored or report.updated:
             self._after_ingest()
         return report
+
+    def _forget(self, name: str, config: PullSourceConfig) -> None:
+        """A removed source is not pulled again until it is added again (``refresh_sources`` then finds it)."""
+        with self._lock:
+            if self._sources.get(name) is config:
+                del self._sources[name]
+                if self.scheduler.get_job(f"pull:{name}"):
+                    self.scheduler.remove_job(f"pull:{name}")
 
     def scan_drop_dir(self) -> list[dropdir.DropResult]:
         if self.stopping.is_set() or not self.settings.drop_dir:

@@ -215,7 +215,8 @@ def test_removing_a_source_with_records_needs_purge_which_leaves_aggregates_as_a
     removed = client.delete("/api/v1/sources/other", params={"purge": "true"}, headers=admin)
     assert removed.status_code == 200, removed.text
     assert removed.json() == {"name": "other", "kind": "push", "purged": True, "calls": 2, "intervals": 11,
-                              "runs": 2, "rejected_rows": 1, "hours_refreshed": removed.json()["hours_refreshed"]}
+                              "runs": 2, "rejected_rows": 1, "hours_refreshed": removed.json()["hours_refreshed"],
+                              "restored": 0}
     assert removed.json()["hours_refreshed"] >= 3
     after = aggregate_state(session_factory)
     assert KEPT_HOUR in hours(after) and OTHER_ONLY_HOUR in hours(full) and OTHER_ONLY_HOUR not in hours(after)
@@ -230,7 +231,7 @@ def test_removing_a_source_with_records_needs_purge_which_leaves_aggregates_as_a
     entries = audit(session_factory, "source.remove")
     assert [(e.subject, e.details) for e in entries] == [("source:other", {
         "kind": "push", "purged": True, "calls": 2, "intervals": 11, "runs": 2, "rejected_rows": 1,
-        "hours_refreshed": removed.json()["hours_refreshed"]})]
+        "hours_refreshed": removed.json()["hours_refreshed"], "restored": 0})]
     assert_error(client.delete("/api/v1/sources/other", headers=admin), 404, "not_found")
 
 

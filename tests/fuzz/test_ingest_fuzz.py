@@ -66,7 +66,7 @@ _sources = itertools.count()
 OPTIONAL = {
     "calls": {"queue", "ended_at", "answered_by_region", "talk_seconds", "wrap_seconds"},
     "intervals": {"wait_answered_seconds_sum", "wait_abandoned_seconds_sum", "longest_wait_seconds",
-                  "talk_seconds_sum", "wrap_seconds_sum"},
+                  "talk_seconds_sum", "wrap_seconds_sum", "agents_staffed"},
 }
 
 # --- values ---------------------------------------------------------------------------------------------

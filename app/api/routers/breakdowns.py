@@ -2,7 +2,8 @@
 
 Each is JSON by default and a spreadsheet on request, as the monthly scorecard is: ``format=csv`` or
 ``format=xlsx`` (or, without ``format``, an ``Accept`` header naming ``text/csv`` or the XLSX media type),
-headers in Swedish unless ``lang=en`` (``app.reports.series_exports``).
+headers in Swedish unless ``lang=en`` (``app.reports.series_exports``). The JSON is the typed models of
+app.api.breakdown_schemas, which OpenAPI documents, made from the documents the spreadsheets are made from.
 """
 
 from __future__ import annotations
@@ -84,20 +85,20 @@ def _add_routes(kind: str, prefix: str) -> None:
                             lang)
 
     def days(session: SessionDep, code: Code, month: Month, output_format: Format = None, lang: Language = "sv",
-             accept: Accept = None) -> dict[str, Any] | Response:
+             accept: Accept = None) -> ScopeDays | Response:
         document = daily(session, kind, code, parse_month(month))
         output = chosen_format(output_format, accept)
         if output == "json":
-            return document
+            return ScopeDays.model_validate(document)
         return _spreadsheet(days_table(document, lang), output,
                             file_name("days", code, (document["month"],), output, lang), lang)
 
     def hours(session: SessionDep, code: Code, date: Day, output_format: Format = None, lang: Language = "sv",
-              accept: Accept = None) -> dict[str, Any] | Response:
+              accept: Accept = None) -> ScopeHours | Response:
         document = hourly(session, kind, code, parse_date(date))
         output = chosen_format(output_format, accept)
         if output == "json":
-            return document
+            return ScopeHours.model_validate(document)
         return _spreadsheet(hours_table(document, lang), output,
                             file_name("hours", code, (document["date"],), output, lang), lang)
 

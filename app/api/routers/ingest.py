@@ -14,11 +14,13 @@ to a source that has a profile and names none; ``?profile=auto`` lets detection 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from tempfile import SpooledTemporaryFile
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from app.api.alerts_schemas import NO_CONTROL_CHARS
@@ -56,7 +58,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 
-#: The media types of the built-in formats, as the OpenAPI document lists them (a plugin's are accepted too).
+#: The media types of the built-in formats. The OpenAPI document lists those of every registered format, plugins'
+#: too, when it is made (``_push_route``).
 CONTENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(m for f in builtin_formats() for m in f.media_types))
 SPOOL_IN_MEMORY = 1 << 20  # bytes of a body kept in memory before it goes to a temporary file
 SOURCE_NAME = r"^[A-Za-z0-9._-]{1,128}$"
@@ -252,25 +255,42 @@ PUSH_OK: dict[int | str, dict[str, Any]] = {200: {"description": "What the push 
 
 
 def _request_body(record_kind: RecordKind, label: str) -> dict[str, Any]:
-    """The request body of a push as the built-in formats of ``record_kind`` describe it (their examples)."""
+    """The request body of a push as the registered formats of ``record_kind`` describe it (their media types and
+    examples): the built-ins and every installed plugin, which is what ``_reader`` accepts."""
     content: dict[str, Any] = {}
-    for member in builtin_formats():
+    for member in default_formats():
         if member.record_kind != record_kind:
             continue
         for media_type in member.media_types:
-            content[media_type] = {"schema": {"type": "string", "minLength": 1, "description": f"The {label} file"}}
+            content[media_type] = {"schema": {"type": "string", "minLength": 1,
+                                              "description": f"The {label} file, read as format {member.name}"}}
             if member.example is not None:
                 content[media_type]["example"] = member.example
-    return {"requestBody": {"required": True, "content": content}}
+    return {"requestBody": {
+        "required": True, "content": content,
+        "description": f"The {label} file. Its Content-Type chooses the format among the registered ones (the "
+        "built-ins and installed vpt.formats plugins: `vpt ingest formats`); with ?profile=NAME, or to a source "
+        "that has a profile, the import profile reads the body whatever its Content-Type.",
+    }}
 
 
-@router.post(
-    "/calls",
-    response_model=PushAnswer,
-    responses=PUSH_OK | PUSH_RESPONSES,
-    openapi_extra=_request_body("calls", "call-record"),
-    summary="Push a file of call records (CSV or JSON Lines in the canonical columns, or any a profile reads)",
-)
+def _push_route(record_kind: RecordKind, label: str) -> type[APIRoute]:
+    """A push's route, whose request body is documented when the OpenAPI document is made (FastAPI reads
+    ``openapi_extra`` then), not when this module is imported: plugins are loaded on first use, never at import,
+    so a body made at import could only list the built-in formats, not what a push is accepted as."""
+
+    class PushRoute(APIRoute):
+        @property
+        def openapi_extra(self) -> dict[str, Any] | None:
+            return _request_body(record_kind, label)
+
+        @openapi_extra.setter
+        def openapi_extra(self, value: dict[str, Any] | None) -> None:
+            """The registry describes the body; nothing else is given for it."""
+
+    return PushRoute
+
+
 async def push_calls(
     request: Request,
     settings: SettingsDep,
@@ -283,13 +303,6 @@ async def push_calls(
     return await _push(request, settings, principal, "calls", source, origin, profile, dry_run)
 
 
-@router.post(
-    "/intervals",
-    response_model=PushAnswer,
-    responses=PUSH_OK | PUSH_RESPONSES,
-    openapi_extra=_request_body("intervals", "interval-record"),
-    summary="Push a file of interval records (CSV or JSON Lines in the canonical columns, or any a profile reads)",
-)
 async def push_intervals(
     request: Request,
     settings: SettingsDep,
@@ -300,6 +313,19 @@ async def push_intervals(
     dry_run: DryRunParam = False,
 ) -> PushReport | DryRunOut | JSONResponse:
     return await _push(request, settings, principal, "intervals", source, origin, profile, dry_run)
+
+
+def _add_push_route(record_kind: RecordKind, label: str, endpoint: Callable[..., Any]) -> None:
+    router.add_api_route(
+        f"/{record_kind}", endpoint, methods=["POST"], response_model=PushAnswer, responses=PUSH_OK | PUSH_RESPONSES,
+        summary=f"Push a file of {label.replace('-record', '')} records (CSV or JSON Lines in the canonical columns, "
+        "a plugin's format, or any a profile reads)",
+        route_class_override=_push_route(record_kind, label),
+    )
+
+
+_add_push_route("calls", "call-record", push_calls)
+_add_push_route("intervals", "interval-record", push_intervals)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""Sources and their freshness (SPEC §7); making push sources and removing sources (admin, audited).
+"""Sources and their freshness (SPEC §7); making push sources, preferring one and removing sources (admin, audited).
 
 A source's config is never shown whole: it may hold auth headers. Pushes create no sources (but the default
 ``push``): an admin makes each push source here or with ``vpt sources add NAME --kind push``.
@@ -9,19 +9,20 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.api.alerts_schemas import NO_CONTROL_CHARS
 from app.api.auth import Principal, remote_addr, require_scope
 from app.api.deps import SessionDep, SettingsDep
 from app.api.ingest_schemas import SourceOut
 from app.api.schemas import ErrorBody
+from app.ingest.conflicts import NoSuchSource
 from app.ingest.lock import LockWait
 from app.ingest.profile_choice import usable_profile
 from app.ingest.profiles.model import NAME as PROFILE_NAME
 from app.ingest.queries import get_source, list_sources
 from app.ingest.runs import UnknownSource
-from app.ingest.source_admin import create_push_source, remove_source, reserved_names
+from app.ingest.source_admin import create_push_source, remove_source, reserved_names, set_preferred
 from app.ingest.sources import NAME
 
 router = APIRouter(prefix="/api/v1", tags=["sources"])
@@ -51,6 +52,19 @@ class SourceIn(BaseModel):
                                 examples=["se-statistik-dag"])
 
 
+class SourcePatch(BaseModel):
+    """What an admin may change of any source. Unknown fields are refused, not ignored: a misspelt one would
+    otherwise answer 200 having changed nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preferred: StrictBool = Field(description="Whether its interval records win where they overlap another source's "
+                                  "for one region and queue: its deliveries then supersede the other's overlapped "
+                                  "rows (kept, no longer counted), and the other's overlapping deliveries are "
+                                  "rejected naming it. Rows already superseded stay so when the mark is taken away",
+                                  examples=[True])
+
+
 class SourceRemovalOut(BaseModel):
     name: str
     kind: str = Field(description="file, push or http")
@@ -60,6 +74,8 @@ class SourceRemovalOut(BaseModel):
     runs: int = Field(description="Ingest runs deleted with it")
     rejected_rows: int = Field(description="Rejected rows deleted with it")
     hours_refreshed: int = Field(description="Hours of aggregates rebuilt from the records that remain")
+    restored: int = Field(default=0, description="Interval records of other sources it had superseded (it was "
+                          "preferred) that count again: those nothing that remains overlaps")
 
 
 @router.get("/sources", response_model=list[SourceOut], dependencies=ReadScope,
@@ -145,3 +161,31 @@ def delete_source(
     except UnknownSource:  # its own text tells how to make a push source: here only that there is none
         raise HTTPException(404, f"no source {name!r}") from None
     return SourceRemovalOut(name=removal.name, **removal.details())
+
+
+@router.patch(
+    "/sources/{name}",
+    response_model=SourceOut,
+    responses={
+        404: {"model": ErrorBody, "description": "No such source"},
+        **BUSY,
+        422: {"model": ErrorBody, "description": INVALID[422]["description"] + "; or the body is not an object "
+              "with a boolean preferred and nothing else"},
+    },
+    summary="Change a source (admin): whether it is preferred where its interval records overlap another's",
+    description="The same change as `vpt sources prefer NAME [--no-prefer]`, under the ingest lock, with its audit "
+    "row (source.update) when it changes something; setting what is set already changes nothing.",
+)
+def patch_source(
+    session: SessionDep, settings: SettingsDep, principal: AdminPrincipal, request: Request, name: SourceName,
+    body: SourcePatch,
+) -> SourceOut:
+    try:  # ingest_busy (503) goes to the error handler
+        set_preferred(session, name, body.preferred,
+                      lock=LockWait(settings.ingest_lock_wait_seconds, "api source.update"),
+                      actor=principal.actor, remote_addr=remote_addr(request))
+    except NoSuchSource:
+        raise HTTPException(404, f"no source {name!r}") from None
+    out = get_source(session, name)
+    assert out is not None  # found in this transaction
+    return SourceOut.of(out)
