@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:  # closed by default: no browser on another origin may call the API
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600,
         )
     app.include_router(health.router)  # open: probes carry no key
