@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         "naming the holder, and an ingest records a failed run",
     )
     log_level: str = Field(default="INFO")
+    lang: str = Field(
+        default="sv", pattern="^(sv|en)$",
+        description="Language of the vpt command line's output (one per run; `vpt --lang en` overrides it)",
+    )
     api_host: str = Field(default="127.0.0.1")
     api_port: int = Field(default=8000)
     sources_file: str | None = Field(default=None, description="TOML file of HTTP pull sources (synced at start)")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_scorecard_formats(env, fixtures_dir):
     runner.invoke(app, ["ingest", "calls", str(fixtures_dir / "calls_october.csv")])
     as_json = runner.invoke(app, ["scorecard", "2025-10", "--format", "json"])
     assert json.loads(as_json.stdout)["month"] == "2025-10"
-    as_csv = runner.invoke(app, ["scorecard", "2025-10", "--format", "csv"])
+    as_csv = runner.invoke(app, ["scorecard", "2025-10", "--format", "csv"], env={"VPT_LANG": None})  # default: sv
     assert as_csv.stdout_bytes.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, ; and decimal comma for Excel
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout.removeprefix("\ufeff"), newline=""), delimiter=";"))
     assert [r["Kod"] for r in rows] == ["SE-AC", "SE-BD", "norra"]

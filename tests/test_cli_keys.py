@@ -20,7 +20,7 @@ from app.db.auth_models import ApiKey, AuditEntry
 from app.kpi.localtime import next_month
 from app.scorecard.targets import current_month
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 KEY = re.compile(r"vpt_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{43}")
 
 

@@ -86,19 +86,23 @@ def test_hours_refreshed_agree_with_their_number(monkeypatch, database_url, tmp_
     one.write_text(head + "\nSE-AC,vpt,2025-10-01T10:00:00,60,4,3,1,0,0,3,600,300,30,200,600,60\n")
     two.write_text(head + "\nSE-AC,vpt,2025-10-02T10:00:00,60,4,3,1,0,0,3,600,300,30,200,600,60"
                           "\nSE-AC,vpt,2025-10-02T11:00:00,60,4,3,1,0,0,3,600,300,30,200,600,60\n")
-    first = runner.invoke(cli_app, ["ingest", "intervals", str(one)])
-    assert first.exit_code == 0 and "; 1 hour refreshed in" in " ".join(first.stdout.split())
-    second = runner.invoke(cli_app, ["ingest", "intervals", str(two)])
+    first = runner.invoke(cli_app, ["ingest", "intervals", str(one)])  # Swedish, the default
+    assert first.exit_code == 0 and "; 1 timme uppdaterad på" in " ".join(first.stdout.split())
+    second = runner.invoke(cli_app, ["--lang", "en", "ingest", "intervals", str(two)])
     assert second.exit_code == 0 and "; 2 hours refreshed in" in " ".join(second.stdout.split())
 
 
 def test_counts_have_thousands_separators_and_agree():
-    assert (counted(1, "hour"), counted(2, "hour"), counted(0, "page"), counted(12480, "row")) == (
-        "1 hour", "2 hours", "0 pages", "12,480 rows")
+    assert tuple(counted(n, noun, lang="en") for n, noun in ((1, "hour"), (2, "hour"), (0, "page"), (12480, "row"))
+                 ) == ("1 hour", "2 hours", "0 pages", "12,480 rows")
+    assert tuple(counted(n, noun, lang="sv") for n, noun in ((1, "hour"), (2, "hour"), (0, "page"), (12480, "row"))
+                 ) == ("1 timme", "2 timmar", "0 sidor", "12\u00a0480 rader")
     report = SimpleNamespace(rows_read=12480, rows_stored=12000, rows_updated=0, rows_unchanged=480,
                              rows_rejected=0, warnings=1, hours_refreshed=1, seconds=3.25)
-    assert run_summary(report) == ("read 12,480, stored 12,000, updated 0, unchanged 480, rejected 0, warnings 1; "
-                                   "1 hour refreshed in 3.25 s")
+    assert run_summary(report, "en") == ("read 12,480, stored 12,000, updated 0, unchanged 480, rejected 0, "
+                                         "warnings 1; 1 hour refreshed in 3.25 s")
+    assert run_summary(report, "sv") == ("lästa 12\u00a0480, sparade 12\u00a0000, uppdaterade 0, oförändrade 480, "
+                                         "avvisade 0, varningar 1; 1 timme uppdaterad på 3,25 s")
 
 
 def test_the_progress_bar_waits_a_couple_of_seconds_and_needs_a_terminal():

@@ -25,7 +25,7 @@ from tests.source_helpers import (
     hours,
 )
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 CALL = b"call_id,region,queue,arrived_at,outcome\nk1,SE-AC,vpt,2025-10-01T08:00:00+02:00,rejected\n"
 
 
@@ -98,7 +98,7 @@ def test_remove_refuses_a_source_with_records_and_purge_leaves_aggregates_as_a_r
     assert aggregate_state(session_factory) == full and audit(session_factory) == []
 
     removed = invoke("sources", "remove", "other", "--purge").stdout
-    assert "push source other removed: deleted 2 calls, 11 interval records, 2 ingest runs and 1 rejected rows" \
+    assert "push source other removed: deleted 2 calls, 11 interval records, 2 ingest runs and 1 rejected row" \
         in " ".join(removed.split())
     after = aggregate_state(session_factory)
     assert KEPT_HOUR in hours(after) and OTHER_ONLY_HOUR not in hours(after) and after != full

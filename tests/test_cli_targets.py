@@ -52,7 +52,7 @@ def test_set_then_list_and_history(env):
     assert result.exit_code == 0, result.output
     assert "sparat: Västerbotten (SE-AC) answer_rate >= 0.9 från 2025-11, satt av anna" in flat(result.stdout)
     assert "ersätter: Västerbotten (SE-AC) answer_rate >= 0.85 från 2000-01, satt av system" in flat(result.stdout)
-    assert "2025-11 är en stängd månad" in flat(result.stderr)  # correcting history is said out loud
+    assert "2025-11 är en avslutad månad" in flat(result.stderr)  # correcting history is said out loud
 
     before = runner.invoke(app, ["targets", "list", "--scope", "SE-AC", "--month", "2025-10"])
     assert "0.85" in table_rows(before.stdout)[0] and "anna" not in before.stdout
@@ -118,6 +118,6 @@ def test_list_fails_with_exit_1_naming_the_problem(env):
     unknown = runner.invoke(app, ["targets", "list", "--scope", "sodra"])
     assert unknown.exit_code == 1 and "no region or collaboration 'sodra'" in unknown.stderr
     both = runner.invoke(app, ["targets", "list", "--history", "--month", "2025-10"])
-    assert both.exit_code == 1 and "leave out --month" in both.stderr
+    assert both.exit_code == 1 and "utelämna --month" in both.stderr
     missing_reason = runner.invoke(app, ["targets", "set", "SE-AC", "answer_rate", "0.9", "--from", "2026-01"])
     assert missing_reason.exit_code == 2 and "--reason" in missing_reason.stderr  # Typer's usage error

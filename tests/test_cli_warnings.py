@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from app.cli import app
 from app.ingest import dropdir
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
 ROW = "{id},SE-AC,{queue},2025-10-01T08:00:00+02:00,answered,2025-10-01T08:01:00+02:00,,,{talk},\n"
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 # each module registers its commands
 from app.cli import alerts, alerts_run, data, demo, keys, profiles, report, run, sim, staffing, targets  # noqa: F401
 from app.cli.base import EXIT_FAILED, app, errors
+from app.cli.wording import say
 from app.sanitize import for_terminal
 
 __all__ = ["app", "main"]
@@ -17,6 +18,6 @@ def main() -> None:
         app()
     except (OperationalError, ProgrammingError) as exc:
         message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        errors.print(f"[red]database error[/red]: {for_terminal(message)}", highlight=False)
-        errors.print("Is VPT_DATABASE_URL right, the server up, and the schema current (`vpt db upgrade`)?")
+        errors.print(f"[red]{say('database_error')}[/red]: {for_terminal(message)}", highlight=False)
+        errors.print(say("database_hint"), highlight=False)
         raise SystemExit(EXIT_FAILED) from None

@@ -20,6 +20,8 @@ from rich.table import Table
 from app.alerts.queries import DeliverySummary, alert_history, list_alerts, list_notifications
 from app.alerts.silences import SilenceError, SilenceRequest, create_silence, expire_silence, list_silences
 from app.cli.base import app, cli_actor, console, fail, load_settings, os_user, session_factory
+from app.cli.messages import MESSAGES
+from app.cli.wording import count, current_lang, decimal, say
 from app.db.alert_models import NOTIFICATION_STATUSES, AlertEvent, AlertSilence
 from app.db.session import transaction
 from app.kpi.catalog import spec_of
@@ -27,8 +29,8 @@ from app.kpi.glossary import cli_title
 from app.kpi.localtime import STOCKHOLM
 from app.sanitize import for_terminal
 
-alerts_app = typer.Typer(help="Built-in alerts: state, history and the notification outbox.", no_args_is_help=True)
-silences_app = typer.Typer(help="Mute alerts of a rule or a scope for a while.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Inbyggda larm: läge, historik och utkorgen med aviseringar.", no_args_is_help=True)
+silences_app = typer.Typer(help="Tysta larm för en regel eller ett område en tid.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(silences_app, name="silences")
 
@@ -36,7 +38,7 @@ PHASE_STYLE = {"firing": "bold red", "pending": "yellow", "resolved": "green", "
 STATUS_STYLE = {"delivered": "green", "pending": "yellow", "failed": "bold red"}
 DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?:in)?)?$")
 OPTION_OF_FIELD = {"rule": "--rule", "scope": "--scope", "reason": "--reason", "ends_at": "--until/--for"}
-LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many rows")]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="Högst så här många rader")]
 
 
 def local(moment: datetime | None) -> str:
@@ -54,8 +56,8 @@ def duration_text(seconds: float, decimals: int = 0) -> str:
     units = [(days, "d"), (hours, "h"), (minutes, "min"), (secs + rest - int(rest), "s")]
     shown = [i for i, (amount, _) in enumerate(units) if amount]
     if not shown:
-        return f"{0:.{decimals}f} s"
-    return sign + " ".join(f"{amount:.{decimals if unit == 's' else 0}f} {unit}"
+        return f"{decimal(0, decimals)} s"
+    return sign + " ".join(f"{decimal(amount, decimals if unit == 's' else 0)} {unit}"
                            for amount, unit in units[shown[0]:shown[-1] + 1])
 
 
@@ -66,7 +68,7 @@ def value_text(kpi: str, value: float | None, decimals: int | None = None) -> st
         return "–"
     spec = spec_of(kpi)
     if spec is not None and spec.unit == "ratio":
-        return f"{value * 100:.{spec.decimals + (decimals or 0)}f} %"
+        return f"{decimal(value * 100, spec.decimals + (decimals or 0))} %"
     return duration_text(value, decimals or 0)
 
 
@@ -80,14 +82,33 @@ def compared_text(kpi: str, value: float | None, threshold: float | None) -> str
     return f"{value_text(kpi, value, decimals)} / {value_text(kpi, threshold, decimals)}"
 
 
+def phase_word(phase: str) -> str:
+    """An alert's phase in the run's language; an unknown one (a newer server) as its code."""
+    key = f"phase.{phase}"
+    return say(key) if key in MESSAGES else for_terminal(phase)
+
+
+def _status_word(status: str) -> str:
+    key = f"delivery.{status}"
+    return say(key) if key in MESSAGES else for_terminal(status)
+
+
 def _phase(phase: str) -> str:
-    return f"[{PHASE_STYLE.get(phase, '')}]{for_terminal(phase)}[/]"
+    return f"[{PHASE_STYLE.get(phase, '')}]{phase_word(phase)}[/]"
+
+
+def delivery_text(delivery: DeliverySummary) -> str:
+    """"2 levererade, 1 misslyckad (timeout)": ``DeliverySummary.describe`` in the run's language."""
+    parts = [f"{count(n)} {say(f'delivery.{name}')}" for name, n in
+             (("delivered", delivery.delivered), ("pending", delivery.pending), ("failed", delivery.failed)) if n]
+    text = ", ".join(parts) or say("delivery.none")
+    return f"{text} ({for_terminal(delivery.last_error)})" if delivery.last_error else text
 
 
 def _notified(delivery: DeliverySummary, event: AlertEvent | None) -> str:
     if event is not None and event.silence_id is not None and not delivery.total:
-        return f"muted (silence {event.silence_id})"
-    text = for_terminal(delivery.describe())
+        return say("muted", id=event.silence_id)
+    text = delivery_text(delivery)
     style = "bold red" if delivery.failed else "yellow" if delivery.pending else "green" if delivery.delivered else ""
     return f"[{style}]{text}[/]" if style else text
 
@@ -96,20 +117,18 @@ def _key(rule: str, scope: str, kpi: str, period: str) -> list[str]:
     return [for_terminal(rule), for_terminal(scope), for_terminal(kpi or "–"), for_terminal(period or "–")]
 
 
-@alerts_app.command("list")
+@alerts_app.command("list", help="Larm och deras läge; som standard alla faser utom inaktiva. Tider i svensk tid.")
 def list_command(
-    show_all: Annotated[bool, typer.Option("--all", help="Also inactive alerts (pending once, then cleared)")] = False,
-    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule, e.g. target_at_risk")] = None,
-    scope: Annotated[str | None, typer.Option("--scope", help="Only this scope, e.g. SE-AC")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Även inaktiva larm (väntade en gång, sedan borta)")] = False,
+    rule: Annotated[str | None, typer.Option("--rule", help="Bara den här regeln, t.ex. target_at_risk")] = None,
+    scope: Annotated[str | None, typer.Option("--scope", help="Bara det här området, t.ex. SE-AC")] = None,
     limit: LimitOption = 200,
 ) -> None:
-    """Alerts and their state; by default every phase but inactive. Times in Europe/Stockholm."""
     with session_factory(load_settings())() as session:
         page = list_alerts(session, phase="all" if show_all else None, rule=rule, scope=scope, limit=limit)
-    table = Table(title=cli_title("alerts"))
-    for header in ("ID", "Fas", "Regel", "Område", "Mått", "Period", "Värde / gräns", "Larmade", "Upphörde",
-                   "Aviseringar"):
-        table.add_column(header, justify="right" if header == "ID" else "left")
+    table = Table(title=cli_title("alerts", current_lang()))
+    for i, header in enumerate(say("alerts.headers").split("|")):
+        table.add_column(header, justify="right" if i == 0 else "left")
     for view in page.alerts:
         a = view.alert
         table.add_row(str(a.id), _phase(a.phase), *_key(a.rule, a.scope, a.kpi, a.period),
@@ -117,23 +136,21 @@ def list_command(
                       local(a.resolved_at), _notified(view.delivery, view.latest_event))
     console.print(table)
     if not page.alerts:
-        console.print("no alerts")
+        console.print(say("no_alerts"))
     elif page.next_after_id is not None:
-        console.print(f"first {limit} shown (--limit)", style="dim")
+        console.print(say("first_shown", limit=limit), style="dim")
 
 
-@alerts_app.command("history")
+@alerts_app.command("history", help="Fasbyten, nyaste först, och aviseringarna varje byte gav.")
 def history_command(
     limit: LimitOption = 50,
-    alert: Annotated[int | None, typer.Option("--alert", min=1, help="Only this alert's changes")] = None,
+    alert: Annotated[int | None, typer.Option("--alert", min=1, help="Bara det här larmets ändringar")] = None,
 ) -> None:
-    """Phase changes, newest first, and the notifications each caused."""
     with session_factory(load_settings())() as session:
         page = alert_history(session, alert, limit=limit)
-    table = Table(title=cli_title("alert_history"))
-    for header in ("Tid", "Larm", "Regel", "Område", "Mått", "Period", "Ändring", "Värde / gräns",
-                   "Aviseringar"):
-        table.add_column(header, justify="right" if header == "Larm" else "left")
+    table = Table(title=cli_title("alert_history", current_lang()))
+    for i, header in enumerate(say("history.headers").split("|")):
+        table.add_column(header, justify="right" if i == 1 else "left")
     for view in page.events:
         e, a = view.event, view.alert
         table.add_row(local(e.at), str(a.id), *_key(a.rule, a.scope, a.kpi, a.period),
@@ -141,35 +158,34 @@ def history_command(
                       compared_text(a.kpi, e.value, e.threshold), _notified(view.delivery, e))
     console.print(table)
     if not page.events:
-        console.print("no alert has changed phase yet")
+        console.print(say("no_phase_change"))
 
 
-@alerts_app.command("notifications")
+@alerts_app.command("notifications", help="Utkorgen med aviseringar, nyaste först: vad som sades, var, och hur "
+                    "leveransen gick.")
 def notifications_command(
-    status: Annotated[str | None, typer.Option("--status", help="pending, delivered or failed")] = None,
-    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="pending, delivered eller failed")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Bara den här kanalen")] = None,
     limit: LimitOption = 50,
 ) -> None:
-    """The notification outbox, newest first: what was said, where, and how delivery went."""
     if status is not None and status not in NOTIFICATION_STATUSES:
-        raise fail(f"--status: must be one of {', '.join(NOTIFICATION_STATUSES)}, got {status!r}")
+        raise fail(say("status_option", known=", ".join(NOTIFICATION_STATUSES), got=status))
     with session_factory(load_settings())() as session:
         page = list_notifications(session, status=status, channel=channel, limit=limit)
-    table = Table(title=cli_title("notifications"))
-    for header in ("ID", "Skapad", "Larm", "Kanal", "Status", "Försök", "Nästa / levererad", "Senaste fel",
-                   "Rubrik"):
-        table.add_column(header, justify="right" if header in ("ID", "Försök") else "left")
+    table = Table(title=cli_title("notifications", current_lang()))
+    for i, header in enumerate(say("notifications.headers").split("|")):
+        table.add_column(header, justify="right" if i in (0, 5) else "left")
     for view in page.notifications:
         n, a = view.notification, view.alert
         key = " ".join(part for part in (a.rule, a.scope, a.kpi, a.period) if part)
         when = local(n.delivered_at) if n.status == "delivered" else (
             local(n.next_attempt_at) if n.status == "pending" else "–")
         table.add_row(str(n.id), local(n.created_at), f"{for_terminal(key)} → {_phase(view.event.new_phase)}",
-                      for_terminal(n.channel), f"[{STATUS_STYLE.get(n.status, '')}]{for_terminal(n.status)}[/]",
+                      for_terminal(n.channel), f"[{STATUS_STYLE.get(n.status, '')}]{_status_word(n.status)}[/]",
                       str(n.attempts), when, for_terminal(n.last_error or ""), for_terminal(view.title))
     console.print(table)
     if not page.notifications:
-        console.print("no notifications")
+        console.print(say("no_notifications"))
 
 
 # -- silences ----------------------------------------------------------------------------------------------
@@ -179,42 +195,46 @@ def parse_duration(text: str) -> timedelta:
     """``90m``, ``2h``, ``1h30m``, ``3d``: the length of a silence as people type it."""
     match = DURATION.match(text.strip().lower())
     if not text.strip() or match is None:
-        raise ValueError(f"must be a duration like 90m, 2h, 1h30m or 3d, got {text!r}")
+        raise ValueError(say("duration.form", text=text))
     parts = {k: int(v) for k, v in match.groupdict(default="0").items()}
     length = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"])
     if not length:
-        raise ValueError("must be longer than zero")
+        raise ValueError(say("duration.zero"))
     if length > timedelta(days=366):
-        raise ValueError("at most 366 days; disable the rule instead")
+        raise ValueError(say("duration.long"))
     return length
 
 
 def _silence_row(silence: AlertSilence, now: datetime) -> list[str]:
     active = silence.starts_at <= now < silence.ends_at
-    return [str(silence.id), for_terminal(silence.rule or "any"), for_terminal(silence.scope or "any"),
-            local(silence.starts_at), local(silence.ends_at), "[green]yes[/]" if active else "[dim]no[/]",
+    return [str(silence.id), for_terminal(silence.rule or say("any")), for_terminal(silence.scope or say("any")),
+            local(silence.starts_at), local(silence.ends_at),
+            f"[green]{say('yes')}[/]" if active else f"[dim]{say('no')}[/]",
             for_terminal(silence.reason), for_terminal(silence.created_by)]
 
 
-@silences_app.command("add")
+@silences_app.command("add", help="Tysta en regel, ett område eller en regel i ett område. Historiken sparas; "
+                      "bara aviseringarna upphör.")
 def add_command(
-    reason: Annotated[str, typer.Option("--reason", help="Why, so the next person knows")],
-    rule: Annotated[str | None, typer.Option("--rule", help="Mute this rule (in every scope unless --scope)")] = None,
-    scope: Annotated[str | None, typer.Option("--scope", help="Mute this scope (every rule unless --rule)")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="ISO time with offset: 2025-10-06T18:00+02:00")] = None,
-    length: Annotated[str | None, typer.Option("--for", help="How long from now: 90m, 2h, 1h30m, 3d")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who mutes (default: the OS user)")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Varför, så att nästa person vet")],
+    rule: Annotated[str | None, typer.Option("--rule", help="Tysta den här regeln (i alla områden utom med "
+                                             "--scope)")] = None,
+    scope: Annotated[str | None, typer.Option("--scope", help="Tysta det här området (alla regler utom med "
+                                              "--rule)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO-tid med tidszon: 2025-10-06T18:00+02:00")] = None,
+    length: Annotated[str | None, typer.Option("--for", help="Hur länge från nu: 90m, 2h, 1h30m, 3d")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Vem som tystar (standard: OS-användaren)")] = None,
 ) -> None:
-    """Mute a rule, a scope, or a rule in one scope. History is kept; only notifications stop."""
     if (until is None) == (length is None):
-        raise fail("give exactly one of --until and --for")
+        raise fail(say("silence.one_of"))
     now = datetime.now(UTC)
     try:
         ends_at = now + parse_duration(length) if length is not None else (
             datetime.fromisoformat((until or "").replace("Z", "+00:00")))
     except ValueError as exc:
         option = "--for" if length is not None else "--until"
-        raise fail(f"{option}: {exc}" if length is not None else f"{option}: not an ISO time, got {until!r}") from None
+        raise fail(f"{option}: {exc}" if length is not None else say("silence.not_iso", option=option, text=until)
+                   ) from None
     factory = session_factory(load_settings())
     try:
         with transaction(factory) as session:
@@ -223,39 +243,38 @@ def add_command(
     except SilenceError as exc:
         field = OPTION_OF_FIELD.get(exc.field, exc.field)
         raise fail(f"{field}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
-    console.print(f"silence {silence.id}: {for_terminal(silence.rule or 'every rule')} in "
-                  f"{for_terminal(silence.scope or 'every scope')} muted until {local(silence.ends_at)} (Stockholm)",
+    console.print(say("silence.added", id=silence.id, rule=for_terminal(silence.rule or say("silence.every_rule")),
+                      scope=for_terminal(silence.scope or say("silence.every_scope")), until=local(silence.ends_at)),
                   highlight=False)
 
 
-@silences_app.command("list")
+@silences_app.command("list", help="Tystnader som gäller (eller alla), den som slutar senast först. Tider i svensk "
+                      "tid.")
 def silences_list_command(
-    show_all: Annotated[bool, typer.Option("--all", help="Also silences that have ended")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Även tystnader som har upphört")] = False,
 ) -> None:
-    """Silences in force (or all), latest ending first. Times in Europe/Stockholm."""
     now = datetime.now(UTC)
     with session_factory(load_settings())() as session:
         silences = list_silences(session, now, include_ended=show_all)
-    table = Table(title=cli_title("silences"))
-    for header in ("ID", "Regel", "Område", "Från", "Till", "Aktiv", "Motivering", "Av"):
-        table.add_column(header, justify="right" if header == "ID" else "left")
+    table = Table(title=cli_title("silences", current_lang()))
+    for i, header in enumerate(say("silences.headers").split("|")):
+        table.add_column(header, justify="right" if i == 0 else "left")
     for silence in silences:
         table.add_row(*_silence_row(silence, now))
     console.print(table)
     if not silences:
-        console.print("no silences" if show_all else "no silence in force")
+        console.print(say("silence.none") if show_all else say("silence.none_in_force"))
 
 
-@silences_app.command("expire")
-def expire_command(silence_id: Annotated[int, typer.Argument(min=1, help="The silence's ID")]) -> None:
-    """End a silence now; alerts it muted notify again from their next change."""
+@silences_app.command("expire", help="Avsluta en tystnad nu; larmen den tystade aviserar igen från nästa ändring.")
+def expire_command(silence_id: Annotated[int, typer.Argument(min=1, help="Tystnadens ID")]) -> None:
     now = datetime.now(UTC)
     with transaction(session_factory(load_settings())) as session:
         silence = expire_silence(session, silence_id, now, actor=cli_actor())
         if silence is None:
-            raise fail(f"no silence {silence_id}")
+            raise fail(say("silence.unknown", id=silence_id))
         ended_before = silence.ends_at < now
     if ended_before:
-        console.print(f"silence {silence_id} had already ended at {local(silence.ends_at)}", highlight=False)
+        console.print(say("silence.had_ended", id=silence_id, when=local(silence.ends_at)), highlight=False)
     else:
-        console.print(f"silence {silence_id} ended at {local(now)}", highlight=False)
+        console.print(say("silence.ended", id=silence_id, when=local(now)), highlight=False)

@@ -20,8 +20,9 @@ from app.alerts.engine import AlertKey
 from app.alerts.messages import render
 from app.alerts.rulebook import RuleConfigError
 from app.alerts.service import Alerting
-from app.cli.alerts import alerts_app
-from app.cli.base import EXIT_FAILED, console, errors, load_settings, session_factory
+from app.cli.alerts import alerts_app, phase_word
+from app.cli.base import EXIT_FAILED, console, error_line, errors, load_settings, session_factory
+from app.cli.wording import count, counted, say
 from app.kpi.glossary import Lang
 from app.sanitize import for_terminal
 
@@ -31,56 +32,57 @@ def _alerting() -> Alerting:
     try:
         return Alerting(settings, session_factory(settings), f"{socket.gethostname()}:{os.getpid()}:cli")
     except (ChannelConfigError, RuleConfigError) as exc:
-        errors.print(f"[red]alert configuration[/red]: {for_terminal(exc)}", highlight=False)
+        errors.print(f"[red]{say('alert_configuration')}[/red]: {for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
 
 
-@alerts_app.command("evaluate")
+@alerts_app.command("evaluate", help="Bedöm varje regel nu, skriv fasbyten och deras aviseringar, och skicka dem.")
 def evaluate_command() -> None:
-    """Evaluate every rule now, write phase changes and their notifications, and send them."""
     report = _alerting().evaluate()
     if report is None:
-        console.print("another process is evaluating right now (it holds the lease): nothing done")
+        console.print(say("evaluate.busy"))
         return
-    console.print(f"{report.evaluated} keys evaluated, {len(report.transitions)} changes, "
-                  f"{report.notifications} notifications written, {report.silenced} silenced")
+    console.print(say("evaluate.done", keys=counted(report.evaluated, "key", "evaluated"),
+                      changes=counted(len(report.transitions), "change"),
+                      notifications=counted(report.notifications, "notification", "written"),
+                      silenced=counted(report.silenced, "notification", "silenced")), highlight=False)
     for transition in report.transitions:
-        console.print(f"  {for_terminal(transition.key)}: {transition.old.value} → {transition.new.value}")
+        console.print(f"  {for_terminal(transition.key)}: {phase_word(transition.old.value)} → "
+                      f"{phase_word(transition.new.value)}", highlight=False)
 
 
-@alerts_app.command("deliver")
+@alerts_app.command("deliver", help="Skicka aviseringarna som ska ut nu.")
 def deliver_command() -> None:
-    """Send the notifications that are due now."""
     report = _alerting().deliver()
     if report is None:
-        console.print("another process is delivering right now (it holds the lease): nothing done")
+        console.print(say("deliver.busy"))
         return
-    console.print(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed")
+    console.print(say("deliver.done", delivered=count(report.delivered), retrying=count(report.retrying),
+                      failed=count(report.failed)), highlight=False)
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
 
 
-@alerts_app.command("channels")
+@alerts_app.command("channels", help="De konfigurerade kanalerna, utan deras hemligheter.")
 def channels_command() -> None:
-    """The configured channels, without their secrets."""
     alerting = _alerting()
     if not alerting.channels:
-        console.print("no channels: alerts are kept and shown, but no one is notified (README \"Alerts\")")
+        console.print(say("channels.none"))
     for line in alerting.describe():
         console.print(for_terminal(line), highlight=False)
 
 
-@alerts_app.command("test")
+@alerts_app.command("test", help="Skicka ett provmeddelande till en kanal nu, utanför utkorgen, och säg hur det gick.")
 def test_command(
-    name: Annotated[str, typer.Argument(help="The channel's name (see `vpt alerts channels`)")],
-    lang: Annotated[Lang | None, typer.Option(help="Default: the channel's language")] = None,
+    name: Annotated[str, typer.Argument(help="Kanalens namn (se `vpt alerts channels`)")],
+    lang: Annotated[Lang | None, typer.Option(help="Meddelandets språk (standard: kanalens)")] = None,
 ) -> None:
-    """Send a sample message to one channel now, outside the outbox, and say what happened."""
+    """``--lang`` here is the language of the message sent to the channel, not of this run's output."""
     alerting = _alerting()
     channel = next((c for c in alerting.channels if c.name == name), None)
     if channel is None:
-        errors.print(f"[red]error[/red] no channel '{for_terminal(name)}'; known: "
-                     f"{for_terminal(', '.join(c.name for c in alerting.channels) or 'none')}", highlight=False)
+        error_line(say("channel.unknown", name=name,
+                       known=", ".join(c.name for c in alerting.channels) or say("none")))
         raise typer.Exit(EXIT_FAILED)
     now = datetime.now(UTC)
     message = render(
@@ -93,7 +95,7 @@ def test_command(
     try:
         send(channel, message)
     except DeliveryError as exc:
-        errors.print(f"[red]not delivered[/red] ({'retryable' if exc.retryable else 'refused'}): "
-                     f"{for_terminal(exc)}", highlight=False)
+        errors.print(say("test.not_delivered", why=say("test.retryable" if exc.retryable else "test.refused"),
+                         error=for_terminal(exc)), highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
-    console.print(f"delivered a test message to {for_terminal(channel.describe())}", highlight=False)
+    console.print(say("test.delivered", channel=for_terminal(channel.describe())), highlight=False)

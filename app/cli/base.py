@@ -4,24 +4,28 @@ Rich reads ``[...]`` in printed text as markup (``[link=...]`` makes a hyperlink
 sequences, so every value that came from input or storage is printed through ``app.sanitize.for_terminal``.
 
 A domain error (``app.errors.VptError``) that a command does not render itself (as ``vpt targets set`` names
-the option at fault) is printed one way, by ``fail``, whichever command raised it: ``error <message>``, exit 1.
+the option at fault) is printed one way, by ``fail``, whichever command raised it: ``fel <message>`` (``error``
+with ``--lang en``), exit 1. Every line is in the run's language (``app.cli.wording``).
 """
 
 from __future__ import annotations
 
 import getpass
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
-from app.cli.wording import run_summary
+from app.cli.messages import MESSAGES
+from app.cli.wording import DEFAULT_LANG, count, current_lang, run_summary, say, use_lang
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory, require_schema
 from app.errors import VptError
 from app.ingest.loader import RunReport
+from app.kpi.glossary import LANGS, Lang
 from app.logs import setup_logging
 from app.sanitize import for_terminal
 
@@ -37,13 +41,13 @@ class _Commands(TyperGroup):
 
 
 app = typer.Typer(
-    help="vpt-monitor: accessibility of 1177 Vårdguiden på telefon.", no_args_is_help=True,
+    help="vpt-monitor: tillgängligheten hos 1177 Vårdguiden på telefon.", no_args_is_help=True,
     pretty_exceptions_enable=False, cls=_Commands,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-ingest_app = typer.Typer(help="Load files of call or interval records.", no_args_is_help=True)
-sim_app = typer.Typer(help="The simulated contact-centre platform.", no_args_is_help=True)
-sources_app = typer.Typer(help="HTTP pull sources.", no_args_is_help=True)
+db_app = typer.Typer(help="Databasens schema.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Läs in filer med samtal eller intervall.", no_args_is_help=True)
+sim_app = typer.Typer(help="Den simulerade kontaktcenterplattformen.", no_args_is_help=True)
+sources_app = typer.Typer(help="Källor: hämtande (HTTP) och push.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sim_app, name="sim")
@@ -55,11 +59,50 @@ if not console.is_terminal:  # piped to a file or another program: do not wrap a
 errors = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
 
 EXIT_OK, EXIT_FAILED, EXIT_SOME_REJECTED = 0, 1, 3
+EXIT_USAGE = 2
+
+
+@app.callback()
+def _run_language(
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="Språk för körningens utskrifter: sv eller en (standard VPT_LANG, annars sv)",
+        show_default=False)] = None,
+) -> None:
+    """Every command of a run speaks one language, chosen here before it starts (``app.cli.wording``)."""
+    if lang is not None and lang not in LANGS:
+        use_lang(DEFAULT_LANG)
+        raise fail(say("lang_option"), EXIT_USAGE)
+    use_lang(lang or _settings_lang())
+
+
+def _settings_lang() -> str:
+    """VPT_LANG; a settings file broken elsewhere is the command's to report (most read settings), not this."""
+    try:
+        return Settings().lang
+    except ValidationError as exc:
+        if any(error["loc"] == ("lang",) for error in exc.errors()):
+            use_lang(DEFAULT_LANG)
+            raise fail(say("lang_setting"), EXIT_USAGE) from None
+        return DEFAULT_LANG
+
+
+def command_lang(lang: str | None) -> Lang:
+    """A command's own ``--lang`` (a file's language) is the run's language from then on; left out, the run's."""
+    if lang is None:
+        return use_lang(current_lang())
+    if lang not in LANGS:
+        raise fail(say("lang_option"), EXIT_USAGE)
+    return use_lang(lang)
+
+
+def error_line(problem: object) -> None:
+    """``fel <problem>`` / ``error <problem>`` on stderr, the problem through the sanitiser."""
+    errors.print(f"[red]{say('error')}[/red] {for_terminal(str(problem))}", highlight=False)
 
 
 def fail(problem: VptError | str, exit_code: int = EXIT_FAILED) -> typer.Exit:
     """Print ``problem`` as every command prints an error, and the exit to raise: ``raise fail(exc) from None``."""
-    errors.print(f"[red]error[/red] {for_terminal(str(problem))}", highlight=False)
+    error_line(problem)
     return typer.Exit(exit_code)
 
 
@@ -91,20 +134,25 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
 
 
 def print_report(report: RunReport) -> None:
-    console.print(
-        f"[bold]{for_terminal(report.origin)}[/bold] ({report.record_kind}, source {for_terminal(report.source)}, "
-        f"run {report.run_id}): "
-        f"{run_summary(report)}"
-    )
+    console.print(say("run_report", origin=for_terminal(report.origin), kind=kind_word(report.record_kind),
+                      source=for_terminal(report.source), run=report.run_id, summary=run_summary(report)))
     for rejection in report.rejections[:10]:
-        errors.print(f"  [yellow]rejected[/yellow] {for_terminal(report.origin)} {for_terminal(rejection.describe())}",
+        errors.print(say("rejected_line", origin=for_terminal(report.origin), what=for_terminal(rejection.describe())),
                      highlight=False)
     if report.rows_rejected > 10:
-        errors.print(f"  … and {report.rows_rejected - 10} more (GET /api/v1/ingest/rejected?run={report.run_id})")
+        errors.print(say("and_more", n=count(report.rows_rejected - 10),
+                         where=f"GET /api/v1/ingest/rejected?run={report.run_id}"), highlight=False)
     for warning in report.warning_sample[:10]:  # stored without the field: no failure, no exit code of its own
-        errors.print(f"  [yellow]warning[/yellow] {for_terminal(report.origin)} {for_terminal(warning.describe())}",
+        errors.print(say("warning_line", origin=for_terminal(report.origin), what=for_terminal(warning.describe())),
                      highlight=False)
     if report.warnings > 10:
-        errors.print(f"  … and {report.warnings - 10} more (GET /api/v1/ingest/runs/{report.run_id}/warnings)")
+        errors.print(say("and_more", n=count(report.warnings - 10),
+                         where=f"GET /api/v1/ingest/runs/{report.run_id}/warnings"), highlight=False)
+
+
+def kind_word(kind: str) -> str:
+    """A record or source kind ("calls") in the run's language; an unknown one as it is, through the sanitiser."""
+    key = f"kind.{kind}"
+    return say(key) if key in MESSAGES else for_terminal(kind)
 
 

@@ -16,11 +16,14 @@ from app.cli.base import (
     EXIT_FAILED,
     EXIT_SOME_REJECTED,
     app,
+    command_lang,
     console,
     db_app,
+    error_line,
     errors,
     fail,
     ingest_app,
+    kind_word,
     load_settings,
     print_report,
     session_factory,
@@ -30,7 +33,7 @@ from app.cli.progress import IngestProgress
 from app.cli.scorecard_table import TABLE_HEADERS as TABLE_HEADERS  # re-exported: tests read them from here
 from app.cli.scorecard_table import TABLE_TEXT as TABLE_TEXT
 from app.cli.scorecard_table import scorecard_table
-from app.cli.wording import counted
+from app.cli.wording import counted, current_lang, say
 from app.config import Settings
 from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
@@ -41,9 +44,9 @@ from app.ingest.profile_choice import AUTO
 from app.ingest.profiles import ProfileError, UnknownProfile, load_profiles, profile_parser
 from app.ingest.runs import SourceKindMismatch
 from app.ingest.service import ingest_file, recompute
-from app.kpi.glossary import LANGS, Lang, cli_title
+from app.kpi.glossary import Lang, cli_title
 from app.kpi.localtime import local_month_bounds
-from app.reports.exports import check_lang, scorecard_csv, scorecard_xlsx
+from app.reports.exports import scorecard_csv, scorecard_xlsx
 from app.sanitize import for_terminal
 from app.scorecard.document import ScorecardDocument
 from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
@@ -51,16 +54,15 @@ from app.scorecard.service import InvalidMonth, monthly_scorecard, parse_month
 
 def _say_waiting(holder: str) -> None:
     """A command that waits for the ingest lock says so, and for whom, instead of seeming to hang."""
-    errors.print(f"[dim]waiting for the ingest lock, held by {for_terminal(holder)}[/dim]", highlight=False)
+    errors.print(say("lock_wait", holder=for_terminal(holder)), highlight=False)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", help="Migrera databasen på VPT_DATABASE_URL till det senaste schemat.")
 def db_upgrade() -> None:
-    """Migrate the database at VPT_DATABASE_URL to the newest schema."""
     settings = load_settings()
     migrate_upgrade(settings.database_url)
     redacted = make_url(settings.database_url).render_as_string(hide_password=True)
-    console.print(f"database at {for_terminal(redacted)} is up to date")
+    console.print(say("db_upgraded", url=for_terminal(redacted)), highlight=False)
 
 
 def _profile_parser(command: str, name: str, settings: Settings) -> Parser:
@@ -79,8 +81,7 @@ def _profile_parser(command: str, name: str, settings: Settings) -> Parser:
     except ProfileError as exc:
         raise fail(exc) from None
     if profile.record_kind != command:
-        raise fail(f"profile {profile.name!r} maps {profile.record_kind}, not {command}: use "
-                   f"`vpt ingest {profile.record_kind} --profile {profile.name}`")
+        raise fail(say("profile_kind", name=profile.name, kind=profile.record_kind, command=command))
     return profile_parser(profile, settings)
 
 
@@ -107,7 +108,7 @@ def _ingest(command: str, paths: list[Path], source: str | None, settings: Setti
                 try:
                     parsers[chosen.name] = chosen.make_parser(settings)
                 except FormatUnavailable as exc:
-                    errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
+                    errors.print(f"[red]{say('failed')}[/red] {for_terminal(exc)}", highlight=False)
                     raise typer.Exit(EXIT_FAILED) from None
             parser, kind = parsers[chosen.name], chosen.record_kind
         size = path.stat().st_size if path.is_file() else 0
@@ -116,13 +117,13 @@ def _ingest(command: str, paths: list[Path], source: str | None, settings: Setti
                 report = ingest_file(factory, settings, kind, path, source_name=source, on_progress=advance,
                                      parser=parser, on_lock_wait=_say_waiting)
         except (IngestError, IngestBusy, DefinitionsChanged, SourceKindMismatch) as exc:
-            errors.print(f"[red]failed[/red] {for_terminal(exc)}", highlight=False)
+            errors.print(f"[red]{say('failed')}[/red] {for_terminal(exc)}", highlight=False)
             failed += 1
             continue
         print_report(report)
         if report.status == "rejected":
-            errors.print(f"[red]no row stored[/red] {for_terminal(report.origin)}: all {report.rows_read} rows were "
-                         f"rejected (run {report.run_id}, status rejected)", highlight=False)
+            errors.print(say("no_row_stored", origin=for_terminal(report.origin), rows=counted(report.rows_read, "row"),
+                             run=report.run_id), highlight=False)
         rejected += report.rows_rejected
     if failed:
         raise typer.Exit(EXIT_FAILED)
@@ -130,82 +131,78 @@ def _ingest(command: str, paths: list[Path], source: str | None, settings: Setti
         raise typer.Exit(EXIT_SOME_REJECTED)
 
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Files: .csv, or .jsonl (see `vpt ingest formats`)")]
+PathsArg = Annotated[list[Path], typer.Argument(help="Filer: .csv eller .jsonl (se `vpt ingest formats`)")]
 SourceOpt = Annotated[
-    str | None, typer.Option(help="Source name; record ids are unique within a source (default VPT_DEFAULT_SOURCE)")
+    str | None, typer.Option(help="Källans namn; postens id är unikt inom en källa (standard VPT_DEFAULT_SOURCE)")
 ]
 ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", help="Read the files through this import profile (`vpt profiles list`); "
-                             "auto: the one `vpt profiles detect` names for each file")
+    str | None, typer.Option("--profile", help="Läs filerna med den här importprofilen (`vpt profiles list`); "
+                             "auto: den som `vpt profiles detect` anger för varje fil")
 ]
 DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Read, map and check; store nothing: print what the files would give")
+    bool, typer.Option("--dry-run", help="Läs, mappa och kontrollera; spara inget: visa vad filerna skulle ge")
 ]
 
 
-@ingest_app.command("calls")
+@ingest_app.command("calls", help="Läs in samtalsposter (kanonisk CSV eller JSON Lines, eller en export som en "
+                    "importprofil mappar). Slutkod 3 när rader avvisades (eller alla); med --dry-run när inget "
+                    "skulle sparas.")
 def ingest_calls(paths: PathsArg, source: SourceOpt = None, profile: ProfileOpt = None,
                  dry_run: DryRunOpt = False) -> None:
-    """Ingest call-level records (canonical CSV or JSON Lines, or any export an import profile maps). Exit 3 when
-    rows were rejected (or all were); with --dry-run, when nothing would be stored."""
+    """Help texts are the decorators' (Swedish, as all of vpt's). A dry run stores nothing: it goes its own way."""
     if dry_run:
         dry_run_files("calls", paths, profile)
         return
     _ingest("calls", paths, source, profile=profile)
 
 
-@ingest_app.command("intervals")
+@ingest_app.command("intervals", help="Läs in intervallposter (kanonisk CSV, eller en rapport som en importprofil "
+                    "mappar). Slutkod 3 när rader avvisades (eller alla); med --dry-run när inget skulle sparas.")
 def ingest_intervals(paths: PathsArg, source: SourceOpt = None, profile: ProfileOpt = None,
                      dry_run: DryRunOpt = False) -> None:
-    """Ingest interval records (canonical CSV, or any report an import profile maps). Exit 3 when rows were
-    rejected (or all were); with --dry-run, when nothing would be stored."""
     if dry_run:
         dry_run_files("intervals", paths, profile)
         return
     _ingest("intervals", paths, source, profile=profile)
 
 
-@ingest_app.command("queue-log")
+@ingest_app.command("queue-log", help="Läs in Asterisk queue_log-filer; samtal som fortfarande står i kö när "
+                    "loggen slutar väntar på en senare logg.")
 def ingest_queue_log(
-    paths: Annotated[list[Path], typer.Argument(help="Asterisk queue_log files")],
-    queue_map: Annotated[Path, typer.Option("--queue-map", help="CSV with columns queue,region")],
+    paths: Annotated[list[Path], typer.Argument(help="Asterisk queue_log-filer")],
+    queue_map: Annotated[Path, typer.Option("--queue-map", help="CSV med kolumnerna queue,region")],
     source: SourceOpt = None,
 ) -> None:
-    """Ingest Asterisk queue_log files; calls still queued at the end of a log wait for a later log."""
     settings = load_settings().model_copy(update={"queue_map_file": str(queue_map)})
     _ingest("queue-log", paths, source, settings)
 
 
-@ingest_app.command("formats")
+@ingest_app.command("formats", help="Lista formaten som filer och push kan komma i (inbyggda och från tilläggs "
+                    "vpt.formats-entry points). Slutkod 1 när ett tilläggs entry point vägrades.")
 def ingest_formats() -> None:
-    """List the formats files and pushes may come in (built-in and from plugins' vpt.formats entry points).
-    Exit 1 when a plugin's entry point was refused."""
     formats = default_formats()
-    table = Table(title=cli_title("ingest_formats"))
-    for header in ("Namn", "Poster", "vpt ingest", "Inläsningsmapp", "Filändelser", "Medietyper för push",
-                   "Entry point"):
+    table = Table(title=cli_title("ingest_formats", current_lang()))
+    for header in say("formats.headers").split("|"):
         table.add_column(header)
     for member in formats:
-        suffixes = ", ".join(suffix or "(none)" for suffix in member.suffixes)
-        table.add_row(*(for_terminal(text) for text in (
-            member.name, member.record_kind, member.cli_command or "–", member.drop_folder or "–", suffixes or "–",
+        suffixes = ", ".join(suffix or say("no_suffix") for suffix in member.suffixes)
+        table.add_row(for_terminal(member.name), kind_word(member.record_kind), *(for_terminal(text) for text in (
+            member.cli_command or "–", member.drop_folder or "–", suffixes or "–",
             ", ".join(member.media_types) or "–", member.origin)))
     console.print(table)
     for problem in formats.problems:
-        errors.print(f"[red]refused[/red] {for_terminal(problem)}", highlight=False)
+        errors.print(say("refused", problem=for_terminal(problem)), highlight=False)
     if formats.problems:
         raise typer.Exit(EXIT_FAILED)
 
 
-@app.command("recompute")
+@app.command("recompute", help="Bygg om timaggregaten från sparade poster (efter ändrade definitioner, eller för "
+             "att kontrollera). Väntar på en pågående inläsning eller omräkning högst "
+             "VPT_INGEST_LOCK_WAIT_SECONDS, ger sedan upp (slutkod 1).")
 def recompute_command(
-    from_month: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM")] = None,
-    to_month: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM")] = None,
+    from_month: Annotated[str | None, typer.Option("--from", help="Första månad ÅÅÅÅ-MM")] = None,
+    to_month: Annotated[str | None, typer.Option("--to", help="Sista månad ÅÅÅÅ-MM")] = None,
 ) -> None:
-    """Rebuild hourly aggregates from stored records (after changing the definitions, or to verify).
-
-    Waits for a running ingest or recompute up to VPT_INGEST_LOCK_WAIT_SECONDS, then gives up (exit 1).
-    """
     settings = load_settings()
     factory = session_factory(settings)
     lock = LockWait(settings.ingest_lock_wait_seconds, "recompute", _say_waiting)
@@ -215,9 +212,9 @@ def recompute_command(
         with transaction(factory) as session:
             hours = recompute(session, settings.definitions, start, end, lock=lock)
     except (InvalidMonth, IngestError, IngestBusy) as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}")
+        error_line(exc)
         raise typer.Exit(EXIT_FAILED) from None
-    console.print(f"rebuilt {counted(hours, 'hour')} of aggregates")
+    console.print(say("recomputed", hours=counted(hours, "hour")), highlight=False)
 
 
 SCORECARD_FORMATS = ("table", "json", "csv", "xlsx")
@@ -236,8 +233,7 @@ def write_output(data: bytes, out: Path | None) -> bool:
     try:
         out.write_bytes(data)
     except OSError as exc:
-        errors.print(f"[red]error[/red] cannot write {for_terminal(out)}: {for_terminal(exc.strerror or exc)}",
-                     highlight=False)
+        error_line(say("cannot_write", path=out, reason=exc.strerror or exc))
         raise typer.Exit(EXIT_FAILED) from None
     return True
 
@@ -252,42 +248,39 @@ def _write_stdout_bytes(data: bytes) -> None:
         buffer.flush()
 
 
-@app.command("scorecard")
+@app.command("scorecard", help="Visa eller exportera månadens styrkort för varje region och samverkan med data. "
+             "csv är UTF-8 med byte-order mark; på svenska med ; och decimalkomma som svenska Excel väntar sig. "
+             "xlsx skrivs till --out, eller till standard ut bara när den inte är en terminal.")
 def scorecard_command(
-    month: Annotated[str, typer.Argument(help="YYYY-MM")],
-    output_format: Annotated[str, typer.Option("--format", help="table, json, csv or xlsx")] = "table",
-    lang: Annotated[str, typer.Option("--lang", help="sv or en: headers and labels of table, csv and xlsx")] = "sv",
+    month: Annotated[str, typer.Argument(help="ÅÅÅÅ-MM")],
+    output_format: Annotated[str, typer.Option("--format", help="table, json, csv eller xlsx")] = "table",
+    lang: Annotated[str | None, typer.Option("--lang", help="sv eller en: körningens språk, även rubriker och "
+                                             "etiketter i table, csv och xlsx (standard: vpt --lang)",
+                                             show_default=False)] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of stdout (json, csv, xlsx)")
+        Path | None, typer.Option("--out", help="Skriv till den här filen i stället för standard ut (json, csv, xlsx)")
     ] = None,
 ) -> None:
-    """Print or export the monthly scorecard of every region and collaboration with data.
-
-    csv is UTF-8 with a byte-order mark; with --lang sv (default) it uses ; and a decimal comma as Swedish
-    Excel expects. xlsx is written to --out, or to stdout only when stdout is not a terminal.
-    """
+    """A command's ``--lang`` sets the whole run's language: the table and the messages around it agree."""
     settings = load_settings()
+    language = command_lang(lang)
     if output_format not in SCORECARD_FORMATS:
-        errors.print("--format must be table, json, csv or xlsx")
-        raise typer.Exit(2)
-    if lang not in LANGS:
-        errors.print("--lang must be sv or en")
+        errors.print(say("format_scorecard"))
         raise typer.Exit(2)
     if out is not None and output_format == "table":
-        errors.print("--out writes json, csv or xlsx: choose one with --format")
+        errors.print(say("out_needs_format"))
         raise typer.Exit(2)
     if output_format == "xlsx" and out is None and _stdout_is_terminal():
-        errors.print("refusing to write a binary XLSX file to the terminal: use --out FILE or redirect stdout")
+        errors.print(say("xlsx_to_terminal"))
         raise typer.Exit(2)
     try:
         month_date = parse_month(month)
     except InvalidMonth as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}")
+        error_line(exc)
         raise typer.Exit(2) from None
     factory = session_factory(settings)
     with factory() as session:
         document = monthly_scorecard(session, month_date, settings.definitions, datetime.now(UTC))
-    language = check_lang(lang)
     if output_format == "table":
         _print_table(document, language)
         return
@@ -298,8 +291,8 @@ def scorecard_command(
     else:
         data = scorecard_xlsx(document, language)
     if write_output(data, out):
-        errors.print(f"wrote the {document.month} scorecard ({len(document.scopes)} scopes) to {for_terminal(out)}",
-                     highlight=False)
+        errors.print(say("wrote_scorecard", month=document.month, scopes=counted(len(document.scopes), "scope"),
+                         path=for_terminal(out)), highlight=False)
 
 
 def _print_table(document: ScorecardDocument, lang: Lang = "sv") -> None:

@@ -24,22 +24,31 @@ from app.cli.base import (
     console,
     errors,
     fail,
+    kind_word,
     load_settings,
     session_factory,
 )
+from app.cli.wording import count, counted, current_lang, say
 from app.config import Settings
 from app.errors import VptError
 from app.ingest.dry_run import DryRunReport, ReasonCount, dry_run_delivery
 from app.ingest.formats import FormatUnavailable
 from app.ingest.loader import IngestError, Parser, RecordKind
 from app.ingest.profile_choice import AUTO, Choice, NoProfileDetected, choose_for_file, detect_for_file
+from app.kpi.catalog import KPIS
+from app.kpi.glossary import SCOPE_KINDS, Lang, note_in
 from app.kpi.localtime import STOCKHOLM
-from app.reports.terminal import format_ratio, format_seconds
+from app.reports.board_text import percent
+from app.reports.terminal import format_seconds
 from app.sanitize import for_terminal
 
-#: The KPIs a terminal shows per region and month (the API's report has them all).
-MONTH_COLUMNS = ("Region", "Month", "Offered", "Answered", "Abandoned", "Rejected", "Answer rate", "Mean wait",
-                 "Service level", "Notes")
+#: The KPIs a terminal shows per region and month (the API's report has them all), by the catalogue's short names.
+MONTH_KPIS = ("offered", "answered", "abandoned", "rejected", "answer_rate", "mean_wait", "service_level")
+
+
+def month_columns(lang: Lang) -> tuple[str, ...]:
+    return (SCOPE_KINDS["region"][lang].capitalize(), say("dry.month", lang),
+            *(KPIS[key].short[lang] for key in MONTH_KPIS), say("dry.notes", lang))
 
 
 def dry_run_files(
@@ -53,7 +62,7 @@ def dry_run_files(
         try:
             report = _dry_run(factory, settings, command, path, profile)
         except (VptError, OSError) as exc:  # IngestError, TooManyRows, a profile's error, an unreadable file
-            errors.print(f"[red]failed[/red] {for_terminal(path.name)}: {for_terminal(exc)}", highlight=False)
+            errors.print(f"[red]{say('failed')}[/red] {for_terminal(path.name)}: {for_terminal(exc)}", highlight=False)
             worst = EXIT_FAILED
             continue
         print_dry_run(report)
@@ -105,49 +114,50 @@ def detected_parser(settings: Settings, command: RecordKind, path: Path) -> Pars
 
 def _local(report: DryRunReport) -> str:
     if report.first_record_at is None or report.last_record_at is None:
-        return "no records"
+        return say("dry.no_records")
     first, last = (m.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") for m in (report.first_record_at,
                                                                                 report.last_record_at))
-    return f"records from {first} to {last} (Stockholm time)"
+    return say("dry.span", first=first, last=last)
 
 
 def _reasons(title: str, reasons: list[ReasonCount], style: str) -> None:
     if not reasons:
         return
     table = Table(title=title, title_style=style)
-    for header in ("Field", "Reason", "Rows", "First line", "Example"):
-        table.add_column(header, justify="right" if header in ("Rows", "First line") else "left")
+    for i, header in enumerate(say("dry.reason_headers").split("|")):
+        table.add_column(header, justify="right" if i in (2, 3) else "left")
     for item in reasons:
-        table.add_row(for_terminal(item.field or "–"), for_terminal(item.reason), str(item.count),
+        table.add_row(for_terminal(item.field or "–"), for_terminal(item.reason), count(item.count),
                       str(item.first_position), for_terminal(item.example))
     console.print(table)
 
 
 def print_dry_run(report: DryRunReport) -> None:
     """The report of one file, every text from input through ``for_terminal``."""
-    verdict = "would store records" if report.would_store else "[red]would store nothing[/red]"
-    console.print(f"[bold]dry run[/bold] {for_terminal(report.origin)} ({report.record_kind}): nothing stored; "
-                  f"{verdict}", highlight=False)
-    how = "detected" if report.detected else "given"
+    verdict = say("dry.would_store") if report.would_store else say("dry.would_store_nothing")
+    console.print(say("dry.head", origin=for_terminal(report.origin), kind=kind_word(report.record_kind),
+                      verdict=verdict), highlight=False)
+    how = say("dry.detected") if report.detected else say("dry.given")
     reader = for_terminal(report.reader) + (f" ({how})" if report.profile is not None else "")
-    console.print(f"  read by {reader}", highlight=False)
+    console.print(say("dry.read_by", reader=reader), highlight=False)
     if report.detection:
         console.print(f"  {for_terminal(report.detection)}", highlight=False)
-    counts = (f"  rows read {report.rows_read}: {report.records} records, {report.rows_rejected} rejected, "
-              f"{report.warnings} warnings on {report.rows_warned} records")
+    counts = say("dry.counts", read=count(report.rows_read), records=counted(report.records, "record"),
+                 rejected=count(report.rows_rejected), warnings=counted(report.warnings, "warning"),
+                 warned=counted(report.rows_warned, "record"))
     if report.repeats:
-        counts += f", {report.repeats} repeated keys (their last occurrence counts)"
+        counts += f", {counted(report.repeats, 'repeated_key')}{say('dry.repeats')}"
     if report.rows_skipped is not None:
-        counts += f", {report.rows_skipped} skipped by filters"
+        counts += f", {counted(report.rows_skipped, 'row', 'skipped')}"
     if report.legs_merged:
-        counts += f", {report.legs_merged} legs merged into calls"
+        counts += f", {counted(report.legs_merged, 'leg', 'merged')}"
     if report.copies_dropped:
-        counts += f", {report.copies_dropped} older copies dropped"
+        counts += f", {counted(report.copies_dropped, 'copy', 'dropped')}"
     console.print(counts + f"; {_local(report)}", highlight=False)
-    _reasons("Rejected rows by reason", report.rejections, "red")
-    _reasons("Warnings by reason (stored without the field)", report.warning_reasons, "yellow")
+    _reasons(say("dry.rejections"), report.rejections, "red")
+    _reasons(say("dry.warnings"), report.warning_reasons, "yellow")
     if report.sample:
-        table = Table(title=f"The first {len(report.sample)} records as mapped (UTC; fields none of them has left out)")
+        table = Table(title=say("dry.sample", n=len(report.sample)))
         columns = [c for c in report.sample[0] if any(row[c] not in (None, "") for row in report.sample)]
         for column in columns:
             table.add_column(column, overflow="fold", no_wrap=column.endswith("_at") or column == "interval_start")
@@ -155,16 +165,18 @@ def print_dry_run(report: DryRunReport) -> None:
             table.add_row(*("–" if row[c] is None else for_terminal(row[c]) for c in columns))
         console.print(table)
     if report.months:
-        table = Table(title="What it would give, per region and month (as if its source held nothing yet)")
-        for header in MONTH_COLUMNS:
-            table.add_column(header, justify="left" if header in ("Region", "Month", "Notes") else "right")
+        table = Table(title=say("dry.months"))
+        headers = month_columns(current_lang())
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i in (0, 1, len(headers) - 1) else "right")
+        lang = current_lang()
         for month in report.months:
             k = month.kpis
             table.add_row(
-                month.region, month.month.strftime("%Y-%m"), str(k.offered), str(k.answered), str(k.abandoned),
-                str(k.rejected), format_ratio(None if k.answer_rate is None else float(k.answer_rate)),
+                month.region, month.month.strftime("%Y-%m"), count(k.offered), count(k.answered), count(k.abandoned),
+                count(k.rejected), percent(None if k.answer_rate is None else float(k.answer_rate), lang),
                 format_seconds(None if k.mean_wait is None else float(k.mean_wait)),
-                format_ratio(None if k.service_level is None else float(k.service_level)),
-                for_terminal("; ".join(month.notes)),
+                percent(None if k.service_level is None else float(k.service_level), lang),
+                for_terminal("; ".join(note_in(note, lang) for note in month.notes)),
             )
         console.print(table)

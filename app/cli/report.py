@@ -17,10 +17,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory
-from app.cli.wording import counted
+from app.cli.base import EXIT_FAILED, app, command_lang, console, error_line, errors, load_settings, session_factory
+from app.cli.wording import counted, say
 from app.db.models import Collaboration, Region
-from app.kpi.glossary import LANGS, Lang
+from app.kpi.glossary import Lang, status_word
 from app.reports.board import build_report
 from app.reports.board_html import render_report
 from app.reports.series_exports import Table, days_table, hours_table, series_table, table_csv, table_xlsx
@@ -28,29 +28,33 @@ from app.sanitize import for_terminal
 from app.scorecard.breakdowns import daily, hourly, month_range, monthly_series, parse_date
 from app.scorecard.service import InvalidMonth, UnknownScope, parse_month
 
-export_app = typer.Typer(help="A region's or collaboration's months, days or hours as CSV or XLSX.",
+export_app = typer.Typer(help="En regions eller samverkans månader, dagar eller timmar som CSV eller XLSX.",
                          no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 
-@app.command("report")
+#: A command's ``--lang``: the language of its file and, from then on, of the run (``app.cli.base.command_lang``).
+LangOpt = Annotated[str | None, typer.Option("--lang", help="sv eller en: rubriker och etiketter, och körningens "
+                                             "språk (standard: vpt --lang)", show_default=False)]
+
+
+@app.command("report", help="Skriv månadens utskrivbara styrelserapport: en A4-sida per samverkan (eller för "
+             "--scope).")
 def report_command(
-    month: Annotated[str, typer.Argument(help="YYYY-MM")],
-    out: Annotated[Path, typer.Option("--out", help="The HTML file to write")],
+    month: Annotated[str, typer.Argument(help="ÅÅÅÅ-MM")],
+    out: Annotated[Path, typer.Option("--out", help="HTML-filen att skriva")],
     scope: Annotated[
-        str | None, typer.Option("--scope", help="A region (SE-AC) or collaboration (norra); default: every "
-                                 "collaboration with data")
+        str | None, typer.Option("--scope", help="En region (SE-AC) eller samverkan (norra); standard: varje "
+                                 "samverkan med data")
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="sv or en")] = "sv",
+    lang: LangOpt = None,
 ) -> None:
-    """Write the printable board report of a month: one A4 page per collaboration (or the --scope asked for)."""
-    if lang not in LANGS:
-        errors.print("--lang must be sv or en")
-        raise typer.Exit(2)
+    """The report's ``--lang`` is the run's too: the file and the line saying it was written agree."""
+    language = command_lang(lang)
     try:
         month_date = parse_month(month)
     except InvalidMonth as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
+        error_line(exc)
         raise typer.Exit(2) from None
     settings = load_settings()
     factory = session_factory(settings)
@@ -58,17 +62,18 @@ def report_command(
         with factory() as session:
             report = build_report(session, month_date, settings.definitions, datetime.now(UTC), scope)
     except UnknownScope as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
+        error_line(exc)
         raise typer.Exit(EXIT_FAILED) from None
-    html = render_report(report, lang_code(lang))
+    html = render_report(report, language)
     _write_atomically(out, html)
-    names = ", ".join(page.main.name for page in report.pages) or "no data"
-    console.print(f"wrote {for_terminal(out)}: {counted(len(report.pages), 'page')} ({for_terminal(names)})",
-                  highlight=False)
+    names = ", ".join(page.main.name for page in report.pages) or status_word("no_data", language)
+    console.print(say("wrote_report", path=for_terminal(out), pages=counted(len(report.pages), "page"),
+                      names=for_terminal(names)), highlight=False)
 
 
 def lang_code(text: str) -> Lang:
     return "en" if text == "en" else "sv"
+
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -85,10 +90,9 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-CodeArg = Annotated[str, typer.Argument(help="A region (SE-AC) or collaboration (norra)")]
-FormatOpt = Annotated[str, typer.Option("--format", help="csv (default) or xlsx")]
-LangOpt = Annotated[str, typer.Option("--lang", help="sv or en: headers and labels")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")]
+CodeArg = Annotated[str, typer.Argument(help="En region (SE-AC) eller samverkan (norra)")]
+FormatOpt = Annotated[str, typer.Option("--format", help="csv (standard) eller xlsx")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Skriv till den här filen i stället för standard ut")]
 
 
 def _kind_of(session: Session, code: str) -> str:
@@ -96,71 +100,70 @@ def _kind_of(session: Session, code: str) -> str:
         return "collaboration"
     if session.get(Region, code) is not None:
         return "region"
-    raise UnknownScope(f"no region or collaboration {code!r}")
+    raise UnknownScope(say("unknown_scope", code=code))
 
 
-def _export(build: Callable[[Session, Lang, datetime], Table], output_format: str, lang: str, out: Path | None,
-            what: str) -> None:
-    """Check the options, build the table and write it: the checks of ``vpt scorecard``, the exit codes too."""
+def _export(build: Callable[[Session, Lang, datetime], Table], output_format: str, lang: str | None, out: Path | None,
+            what: Callable[[], str]) -> None:
+    """Check the options, build the table and write it: the checks of ``vpt scorecard``, the exit codes too.
+    ``what`` is said once the command's ``--lang`` has set the run's language."""
     from app.cli.data import _stdout_is_terminal, write_output
 
+    language = command_lang(lang)
     if output_format not in ("csv", "xlsx"):
-        errors.print("--format must be csv or xlsx")
-        raise typer.Exit(2)
-    if lang not in LANGS:
-        errors.print("--lang must be sv or en")
+        errors.print(say("format_export"))
         raise typer.Exit(2)
     if output_format == "xlsx" and out is None and _stdout_is_terminal():
-        errors.print("refusing to write a binary XLSX file to the terminal: use --out FILE or redirect stdout")
+        errors.print(say("xlsx_to_terminal"))
         raise typer.Exit(2)
     settings = load_settings()
     try:
         with session_factory(settings)() as session:
-            table = build(session, lang_code(lang), datetime.now(UTC))
+            table = build(session, language, datetime.now(UTC))
     except InvalidMonth as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
+        error_line(exc)
         raise typer.Exit(2) from None
     except UnknownScope as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
+        error_line(exc)
         raise typer.Exit(EXIT_FAILED) from None
-    data = table_csv(table, lang_code(lang)).encode("utf-8") if output_format == "csv" else table_xlsx(
-        table, lang_code(lang))
+    data = table_csv(table, language).encode("utf-8") if output_format == "csv" else table_xlsx(table, language)
     if write_output(data, out):
-        errors.print(f"wrote {what} ({counted(len(table.rows), 'row')}) to {for_terminal(out)}", highlight=False)
+        errors.print(say("wrote_export", what=what(), rows=counted(len(table.rows), "row"), path=for_terminal(out)),
+                     highlight=False)
 
 
-@export_app.command("series")
+@export_app.command("series", help="Månadsserien (13 månader som standard): en rad per månad med dess mål och "
+                    "status.")
 def export_series(
     code: CodeArg,
-    from_month: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM (default: 12 months "
-                                                   "before --to)")] = None,
-    to_month: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM (default: this month)")] = None,
-    output_format: FormatOpt = "csv", lang: LangOpt = "sv", out: OutOpt = None,
+    from_month: Annotated[str | None, typer.Option("--from", help="Första månad ÅÅÅÅ-MM (standard: 12 månader "
+                                                   "före --to)")] = None,
+    to_month: Annotated[str | None, typer.Option("--to", help="Sista månad ÅÅÅÅ-MM (standard: denna månad)")] = None,
+    output_format: FormatOpt = "csv", lang: LangOpt = None, out: OutOpt = None,
 ) -> None:
-    """The monthly series (13 months by default): one row per month with its targets and status."""
     def build(session: Session, language: Lang, now: datetime) -> Table:
         first, last = month_range(from_month, to_month, now)
         document = monthly_series(session, _kind_of(session, code), code, first, last, now)
         return series_table(document, now, language)
 
-    _export(build, output_format, lang, out, f"the monthly series of {for_terminal(code)}")
+    _export(build, output_format, lang, out, lambda: say("export.series", code=for_terminal(code)))
 
 
-@export_app.command("days")
-def export_days(code: CodeArg, month: Annotated[str, typer.Argument(help="YYYY-MM")],
-                output_format: FormatOpt = "csv", lang: LangOpt = "sv", out: OutOpt = None) -> None:
-    """The days of a month (local time): one row per day."""
+@export_app.command("days", help="Månadens dagar (svensk tid): en rad per dag.")
+def export_days(code: CodeArg, month: Annotated[str, typer.Argument(help="ÅÅÅÅ-MM")],
+                output_format: FormatOpt = "csv", lang: LangOpt = None, out: OutOpt = None) -> None:
     def build(session: Session, language: Lang, _now: datetime) -> Table:
         return days_table(daily(session, _kind_of(session, code), code, parse_month(month)), language)
 
-    _export(build, output_format, lang, out, f"the days of {for_terminal(month)} for {for_terminal(code)}")
+    _export(build, output_format, lang, out,
+            lambda: say("export.days", month=for_terminal(month), code=for_terminal(code)))
 
 
-@export_app.command("hours")
-def export_hours(code: CodeArg, day: Annotated[str, typer.Argument(help="YYYY-MM-DD")],
-                 output_format: FormatOpt = "csv", lang: LangOpt = "sv", out: OutOpt = None) -> None:
-    """The local hours of a day (23–25): one row per hour."""
+@export_app.command("hours", help="Dygnets timmar i svensk tid (23–25): en rad per timme.")
+def export_hours(code: CodeArg, day: Annotated[str, typer.Argument(help="ÅÅÅÅ-MM-DD")],
+                 output_format: FormatOpt = "csv", lang: LangOpt = None, out: OutOpt = None) -> None:
     def build(session: Session, language: Lang, _now: datetime) -> Table:
         return hours_table(hourly(session, _kind_of(session, code), code, parse_date(day)), language)
 
-    _export(build, output_format, lang, out, f"the hours of {for_terminal(day)} for {for_terminal(code)}")
+    _export(build, output_format, lang, out,
+            lambda: say("export.hours", day=for_terminal(day), code=for_terminal(code)))

@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cli.base import EXIT_FAILED, app, errors, load_settings, session_factory, start_logging
+from app.cli.wording import say
 from app.config import Settings
 from app.db.session import require_schema
 from app.sanitize import for_terminal
@@ -17,10 +18,10 @@ if TYPE_CHECKING:
     from app.ingest.worker import Worker
 
 
-@app.command("serve")
+@app.command("serve", help="Kör REST-API:t. Det kör aldrig schemalagda jobb: det gör workern.")
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (default VPT_API_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default VPT_API_PORT)")] = None,
+    host: Annotated[str | None, typer.Option(help="Adress att lyssna på (standard VPT_API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (standard VPT_API_PORT)")] = None,
 ) -> None:
     """Serve the REST API. It never runs scheduled jobs: that is the worker's work."""
     import uvicorn
@@ -38,7 +39,9 @@ def serve(
                     **uvicorn_options(settings))
 
 
-@app.command("worker")
+@app.command("worker", help="Kör de schemalagda jobben: hämtar varje källa i sin takt, läser in inläsningsmappen, "
+             "bedömer larm och skickar aviseringar, hjärtslag. SIGTERM eller Ctrl-C låter en pågående hämtning "
+             "avsluta sin sats och stoppar sedan.")
 def worker() -> None:
     """Run the scheduled jobs: pull each source at its cadence, ingest the drop directory, evaluate alerts and
     send their notifications, heartbeat.
@@ -67,7 +70,7 @@ def build_worker(settings: Settings, factory: sessionmaker[Session], worker_id: 
         alerting = Alerting(settings, factory, worker.worker_id, stopping=worker.stopping,
                             history=ForecastHistoryCache())  # this worker's: never shared with another in the process
     except (ChannelConfigError, RuleConfigError) as exc:
-        errors.print(f"[red]alert configuration[/red]: {for_terminal(exc)}", highlight=False)
+        errors.print(f"[red]{say('alert_configuration')}[/red]: {for_terminal(exc)}", highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
     worker.after_ingest.append(alerting.evaluate)
     worker.schedule(alerting.evaluate, settings.alert_evaluate_seconds, "alerts:evaluate")

@@ -14,19 +14,22 @@ from app.cli.base import (
     app,
     cli_actor,
     console,
+    error_line,
     errors,
+    kind_word,
     load_settings,
     session_factory,
     sim_app,
     sources_app,
 )
+from app.cli.wording import count, counted, current_lang, decimal, say, yes_no
 from app.db.session import transaction
 from app.kpi.glossary import cli_title
 from app.kpi.localtime import STOCKHOLM
 from app.sanitize import for_terminal
 from app.sim.model import SimConfig
 
-RegionsOpt = Annotated[str, typer.Option(help="Comma-separated region codes")]
+RegionsOpt = Annotated[str, typer.Option(help="Regionkoder åtskilda med komma")]
 DEFAULT_REGIONS = "SE-BD,SE-AC,SE-Z,SE-Y"
 
 
@@ -36,7 +39,7 @@ def _regions(text: str) -> tuple[str, ...]:
     codes = tuple(code.strip().upper() for code in text.split(",") if code.strip())
     unknown = sorted(set(codes) - {code for code, _name, _people in REGIONS})
     if not codes or unknown:
-        errors.print(f"[red]error[/red] unknown region code(s): {for_terminal(', '.join(unknown) or '(none given)')}")
+        error_line(say("sim.unknown_regions", codes=", ".join(unknown) or say("sim.none_given")))
         raise typer.Exit(2)
     return codes
 
@@ -47,7 +50,7 @@ def _moment(text: str | None, default: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        errors.print(f"[red]error[/red] {for_terminal(repr(text))} is not an ISO 8601 date or time")
+        error_line(say("sim.not_iso", text=repr(text)))
         raise typer.Exit(2) from None
     return moment.replace(tzinfo=STOCKHOLM) if moment.tzinfo is None else moment
 
@@ -56,49 +59,49 @@ def start_of_today() -> datetime:
     return datetime.combine(datetime.now(STOCKHOLM).date(), time(), STOCKHOLM)
 
 
-@app.command("simulate")
+@app.command("simulate", help="Skriv simulerad trafik (en kömodell, SPEC §10) som filer klara för `vpt ingest`, "
+             "en per månad.")
 def simulate_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the files (created)")],
+    out: Annotated[Path, typer.Option("--out", help="Mapp för filerna (skapas)")],
     regions: RegionsOpt = DEFAULT_REGIONS,
-    from_date: Annotated[str, typer.Option("--from", help="First local day, YYYY-MM-DD")] = "2024-11-01",
-    to_date: Annotated[str, typer.Option("--to", help="Last local day, YYYY-MM-DD")] = "2025-11-30",
-    output_format: Annotated[str, typer.Option("--format", help="calls, intervals or queue-log")] = "calls",
-    seed: Annotated[int, typer.Option(help="Same seed, same calls")] = SimConfig.seed,
+    from_date: Annotated[str, typer.Option("--from", help="Första dag (svensk tid), ÅÅÅÅ-MM-DD")] = "2024-11-01",
+    to_date: Annotated[str, typer.Option("--to", help="Sista dag (svensk tid), ÅÅÅÅ-MM-DD")] = "2025-11-30",
+    output_format: Annotated[str, typer.Option("--format", help="calls, intervals eller queue-log")] = "calls",
+    seed: Annotated[int, typer.Option(help="Samma frö, samma samtal")] = SimConfig.seed,
 ) -> None:
-    """Write simulated traffic (a queue model, SPEC §10) as files ready for `vpt ingest`, one per month."""
     from app.sim.writers import as_output_format, write_simulation
 
     fmt = as_output_format(output_format)
     if fmt is None:
-        errors.print("--format must be calls, intervals or queue-log")
+        errors.print(say("sim.format"))
         raise typer.Exit(2)
     try:
         start, end = date.fromisoformat(from_date), date.fromisoformat(to_date)
     except ValueError as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}")
+        error_line(exc)
         raise typer.Exit(2) from None
     if end < start:
-        errors.print("[red]error[/red] --to is before --from")
+        error_line(say("sim.to_before_from"))
         raise typer.Exit(2)
     config = SimConfig(seed=seed, regions=_regions(regions))
     paths = write_simulation(config, start, end, out, fmt)
     for path in paths:
-        console.print(f"wrote {for_terminal(path)}")
+        console.print(say("wrote", path=for_terminal(path)), highlight=False)
 
 
-@sim_app.command("serve")
+@sim_app.command("serve", help="Servera det simulerade flödet som en kontaktcenterplattforms API: GET /calls och "
+                 "/intervals.")
 def sim_serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (or --host)")] = 8181,
-    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port på 127.0.0.1 (eller --host)")] = 8181,
+    host: Annotated[str, typer.Option(help="Adress att lyssna på")] = "127.0.0.1",
     regions: RegionsOpt = DEFAULT_REGIONS,
-    seed: Annotated[int, typer.Option(help="Same seed, same calls")] = SimConfig.seed,
-    feed_start: Annotated[str | None, typer.Option("--from", help="Feed begins here (default: today 00:00)")] = None,
-    clock: Annotated[str | None, typer.Option(help="Simulated time at start (default: now)")] = None,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second; 0 freezes the clock")] = 1.0,
-    token: Annotated[str | None, typer.Option(help="Require 'Authorization: Bearer TOKEN'")] = None,
-    lag_share: Annotated[float, typer.Option(help="Share of changes published late")] = 0.03,
+    seed: Annotated[int, typer.Option(help="Samma frö, samma samtal")] = SimConfig.seed,
+    feed_start: Annotated[str | None, typer.Option("--from", help="Flödet börjar här (standard: i dag 00:00)")] = None,
+    clock: Annotated[str | None, typer.Option(help="Simulerad tid vid start (standard: nu)")] = None,
+    speed: Annotated[float, typer.Option(help="Simulerade sekunder per verklig sekund; 0 stoppar klockan")] = 1.0,
+    token: Annotated[str | None, typer.Option(help="Kräv 'Authorization: Bearer TOKEN'")] = None,
+    lag_share: Annotated[float, typer.Option(help="Andel ändringar som publiceras sent")] = 0.03,
 ) -> None:
-    """Serve the simulated stream as a contact-centre platform's API: GET /calls and /intervals."""
     import uvicorn
 
     from app.sim.server import PlatformOptions, create_platform_app
@@ -107,36 +110,35 @@ def sim_serve(
         config=SimConfig(seed=seed, regions=_regions(regions)), start=_moment(feed_start, start_of_today()),
         clock_origin=_moment(clock, datetime.now(UTC)), speed=speed, lag_share=lag_share, token=token,
     )
-    console.print(f"platform API on http://{for_terminal(host)}:{port}/calls and /intervals (speed {speed}×)")
+    console.print(say("sim.serving", host=for_terminal(host), port=port, speed=decimal(speed, 1 if speed % 1 else 0)),
+                  highlight=False)
     uvicorn.run(create_platform_app(options), host=host, port=port, log_level="warning")
 
 
-@sources_app.command("add")
+@sources_app.command("add", help="Skapa eller ändra en hämtande HTTP-källa i databasen; en körande worker tar upp "
+                     "den. Med --kind push (och utan --url) skapas i stället en push-källa: inläsningsnycklar får "
+                     "sedan skicka till den.")
 def sources_add(
-    name: Annotated[str, typer.Argument(help="Source name")],
-    url: Annotated[str | None, typer.Option(help="Base URL of the platform API (pull sources)")] = None,
-    kind: Annotated[str, typer.Option(help="calls or intervals (a pull source), or push")] = "calls",
-    cadence: Annotated[int, typer.Option(help="Seconds between pulls")] = 60,
-    overlap: Annotated[int, typer.Option(help="Seconds re-read before the stored position")] = 300,
-    page_size: Annotated[int, typer.Option(help="Records per page")] = 1000,
-    auth_header_env: Annotated[str | None, typer.Option(help="Variable holding the Authorization value")] = None,
-    start: Annotated[str | None, typer.Option(help="Where a new source starts reading (ISO time)")] = None,
-    profile: Annotated[str | None, typer.Option(help="Import profile its deliveries are read through (`vpt profiles "
-                                                "list`): a pull source's pages (a JSON profile of its kind), a push "
-                                                "that names none")] = None,
+    name: Annotated[str, typer.Argument(help="Källans namn")],
+    url: Annotated[str | None, typer.Option(help="Bas-URL för plattformens API (hämtande källor)")] = None,
+    kind: Annotated[str, typer.Option(help="calls eller intervals (en hämtande källa), eller push")] = "calls",
+    cadence: Annotated[int, typer.Option(help="Sekunder mellan hämtningar")] = 60,
+    overlap: Annotated[int, typer.Option(help="Sekunder som läses om före den sparade positionen")] = 300,
+    page_size: Annotated[int, typer.Option(help="Poster per sida")] = 1000,
+    auth_header_env: Annotated[str | None, typer.Option(help="Variabel som håller Authorization-värdet")] = None,
+    start: Annotated[str | None, typer.Option(help="Var en ny källa börjar läsa (ISO-tid)")] = None,
+    profile: Annotated[str | None, typer.Option(help="Importprofil som leveranserna läses med (`vpt profiles "
+                                                "list`): en hämtande källas sidor (en JSON-profil av dess slag), "
+                                                "en push som inte anger någon")] = None,
 ) -> None:
-    """Create or change an HTTP pull source in the database; a running worker picks it up.
-
-    With --kind push (and no --url), make a push source instead: ingest keys may then push to it.
-    """
     if kind == "push":
         if url is not None or auth_header_env is not None or start is not None:
-            errors.print("[red]error[/red] a push source takes no --url, --auth-header-env or --start")
+            error_line(say("source.push_options"))
             raise typer.Exit(2)
         _add_push_source(name, profile)
         return
     if url is None:
-        errors.print("[red]error[/red] --url is required for a pull source (--kind calls or intervals)")
+        error_line(say("source.needs_url"))
         raise typer.Exit(2)
     from app.ingest.profile_choice import pull_source_profile
     from app.ingest.sources import PullSourceConfig, SourceConfigError, save_source
@@ -153,9 +155,9 @@ def sources_add(
         with transaction(session_factory(settings)) as session:
             save_source(session, config)
     except SourceConfigError as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}")
+        error_line(exc)
         raise typer.Exit(EXIT_FAILED) from None
-    console.print(f"source {for_terminal(name)} saved")
+    console.print(say("source.saved", name=for_terminal(name)), highlight=False)
 
 
 def _add_push_source(name: str, profile: str | None = None) -> None:
@@ -171,19 +173,20 @@ def _add_push_source(name: str, profile: str | None = None) -> None:
         source, made = create_push_source(session, name, reserved_names(settings),
                                           LockWait(settings.ingest_lock_wait_seconds, "cli source.create"),
                                           actor=cli_actor(), profile=profile)
-        read_by = f" (pushes read through profile {source.profile})" if source.profile else ""
-    console.print(f"push source {for_terminal(name)} made: ingest keys may push to it{for_terminal(read_by)}" if made
-                  else f"push source {for_terminal(name)} exists already{for_terminal(read_by)}", highlight=False)
+        read_by = say("source.read_by", profile=for_terminal(source.profile)) if source.profile else ""
+    console.print(say("source.push_made" if made else "source.push_exists", name=for_terminal(name), read_by=read_by),
+                  highlight=False)
 
 
-@sources_app.command("remove")
+@sources_app.command("remove", help="Ta bort en källa. En som har poster eller inläsningskörningar bara med --purge, "
+                     "som raderar dem med den och bygger om aggregaten för timmarna de rörde, i en transaktion med "
+                     "sin rad i granskningsloggen.")
 def sources_remove(
-    name: Annotated[str, typer.Argument(help="Source name")],
-    purge: Annotated[bool, typer.Option("--purge", help="Also delete its records, ingest runs and rejected rows")]
+    name: Annotated[str, typer.Argument(help="Källans namn")],
+    purge: Annotated[bool, typer.Option("--purge", help="Radera även dess poster, inläsningskörningar och avvisade "
+                                        "rader")]
     = False,
 ) -> None:
-    """Remove a source. One that holds records or ingest runs only with --purge, which deletes them with it and
-    rebuilds the aggregates of the hours they touched, in one transaction with its audit row."""
     from app.ingest.lock import LockWait
     from app.ingest.source_admin import remove_source
     from app.sanitize import for_terminal
@@ -192,38 +195,42 @@ def sources_remove(
     with transaction(session_factory(settings)) as session:  # a refusal is printed as every domain error is
         removal = remove_source(session, name, purge=purge, actor=cli_actor(),
                                 lock=LockWait(settings.ingest_lock_wait_seconds, "cli source.remove"))
-    purged = (f": deleted {removal.calls} calls, {removal.intervals} interval records, {removal.runs} ingest runs "
-              f"and {removal.rejected_rows} rejected rows; {removal.hours_refreshed} hours of aggregates rebuilt"
-              if removal.purged else "")
-    console.print(f"{removal.kind} source {for_terminal(name)} removed{purged}", highlight=False)
+    purged = say("source.purged", calls=counted(removal.calls, "call"),
+                 intervals=counted(removal.intervals, "interval_record"), runs=counted(removal.runs, "run"),
+                 rejected=counted(removal.rejected_rows, "rejected_row"),
+                 hours=counted(removal.hours_refreshed, "hour")) if removal.purged else ""
+    console.print(say("source.removed", kind=kind_word(removal.kind), name=for_terminal(name), purged=purged),
+                  highlight=False)
 
 
-@sources_app.command("prefer")
+@sources_app.command("prefer", help="Låt en källas intervallposter vinna där de överlappar en annan källas för samma "
+                     "region och kö: dess leveranser ersätter då den andras överlappade rader (sparade, inte längre "
+                     "räknade), och den andras överlappande leveranser avvisas med dess namn. Utan en föredragen "
+                     "källa vägras sådana överlapp.")
 def sources_prefer(
-    name: Annotated[str, typer.Argument(help="Source name")],
-    prefer: Annotated[bool, typer.Option("--prefer/--no-prefer", help="Mark or unmark the source preferred")] = True,
+    name: Annotated[str, typer.Argument(help="Källans namn")],
+    prefer: Annotated[bool, typer.Option("--prefer/--no-prefer", help="Markera källan som föredragen, eller inte")
+                      ] = True,
 ) -> None:
-    """Let a source's interval records win where they overlap another source's for one region and queue: its
-    deliveries then supersede the other's overlapped rows (kept, no longer counted), and the other's overlapping
-    deliveries are rejected naming it. Without a preferred source such overlaps are refused."""
-    from app.ingest.conflicts import NoSuchSource, prefer_source
+    from app.ingest.conflicts import NoSuchSource
+    from app.ingest.lock import LockWait
+    from app.ingest.source_admin import set_preferred
     from app.sanitize import for_terminal
 
     settings = load_settings()
     try:
         with transaction(session_factory(settings)) as session:
-            before = prefer_source(session.connection(), name, prefer)
+            before = set_preferred(session, name, prefer, actor=cli_actor(),
+                                   lock=LockWait(settings.ingest_lock_wait_seconds, "cli source.update"))
     except NoSuchSource:
-        errors.print(f"[red]error[/red] no source named {for_terminal(name)}")
+        error_line(say("source.unknown", name=name))
         raise typer.Exit(EXIT_FAILED) from None
-    state = "preferred" if prefer else "not preferred"
-    console.print(f"source {for_terminal(name)} is {state}" + ("" if before != prefer else " (unchanged)"),
-                  highlight=False)
+    state = say("source.preferred" if prefer else "source.not_preferred", name=for_terminal(name))
+    console.print(state + ("" if before != prefer else say("source.unchanged")), highlight=False)
 
 
-@sources_app.command("list")
+@sources_app.command("list", help="Källorna och hur färska de är: senast lyckad, senaste fel, position i flödet.")
 def sources_list() -> None:
-    """Sources with their freshness: last success, last error, position in the feed."""
     from sqlalchemy import select
 
     from app.db.models import Source
@@ -231,15 +238,14 @@ def sources_list() -> None:
     settings = load_settings()
     with session_factory(settings)() as session:
         rows = list(session.scalars(select(Source).order_by(Source.name)))
-    table = Table(title=cli_title("sources"))
-    for header in ("Namn", "Typ", "Profil", "På", "Senast lyckad", "Levererat t.o.m.", "Efter", "Senaste fel"):
+    table = Table(title=cli_title("sources", current_lang()))
+    for header in say("sources.headers").split("|"):
         table.add_column(header)
     for row in rows:
         table.add_row(
-            for_terminal(row.name), for_terminal(row.kind), for_terminal(row.profile or "–"),
-            "ja" if row.enabled else "nej",
+            for_terminal(row.name), kind_word(row.kind), for_terminal(row.profile or "–"), yes_no(row.enabled),
             _when(row.last_success_at), _when(row.delivered_until),
-            "" if row.records_behind is None else str(row.records_behind),
+            "" if row.records_behind is None else count(row.records_behind),
             "" if row.last_error is None or (row.last_success_at and row.last_error_at and
                                              row.last_success_at > row.last_error_at)
             else f"{_when(row.last_error_at)} {for_terminal(row.last_error[:60])}",
@@ -247,9 +253,9 @@ def sources_list() -> None:
     console.print(table)
 
 
-@sources_app.command("pull")
-def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> None:
-    """Pull one source now, outside the worker (under the same lease, so never twice at once)."""
+@sources_app.command("pull", help="Hämta en källa nu, utanför workern (under samma lås, så aldrig två gånger "
+                     "samtidigt).")
+def sources_pull(name: Annotated[str, typer.Argument(help="Källans namn")]) -> None:
     import httpx
 
     from app.db.leases import leased, worker_identity
@@ -261,24 +267,24 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Source name")]) -> No
     with factory() as session:
         configs = {config.name: config for config in pull_sources(session)}
     if name not in configs:
-        errors.print(f"[red]error[/red] no enabled pull source named {for_terminal(name)}")
+        error_line(say("source.no_pull", name=name))
         raise typer.Exit(EXIT_FAILED)
     lease = source_lease(name, worker_identity(), settings.lease_seconds)
     with leased(factory, lease.name, lease.holder, lease.seconds) as taken:
         if not taken:
-            errors.print(f"source {for_terminal(name)} is being pulled by a worker right now")
+            errors.print(say("source.busy", name=for_terminal(name)), highlight=False)
             raise typer.Exit(EXIT_FAILED)
         try:
             with httpx.Client() as client:
                 report = pull_source(factory, settings, configs[name], client, lease=lease)
         except PullError as exc:
-            errors.print(f"[red]failed[/red] {for_terminal(exc)}")  # may quote the platform's reply
+            errors.print(f"[red]{say('failed')}[/red] {for_terminal(exc)}", highlight=False)  # may quote the reply
             raise typer.Exit(EXIT_FAILED) from None
-    console.print(
-        f"{for_terminal(name)}: {report.pages} pages, {report.records} records: stored {report.stored}, updated "
-        f"{report.updated}, unchanged {report.unchanged}, rejected {report.rejected}, warnings {report.warnings}, "
-        f"still queued {report.pending}"
-    )
+    console.print(say("source.pulled", name=for_terminal(name), pages=counted(report.pages, "page"),
+                      records=counted(report.records, "record"), stored=count(report.stored),
+                      updated=count(report.updated), unchanged=count(report.unchanged),
+                      rejected=count(report.rejected), warnings=counted(report.warnings, "warning"),
+                      pending=count(report.pending)), highlight=False)
 
 
 def _when(moment: datetime | None) -> str:

@@ -10,9 +10,11 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from app.cli.base import EXIT_FAILED, app, console, errors, load_settings, session_factory
+from app.cli.base import EXIT_FAILED, app, console, error_line, load_settings, session_factory
+from app.cli.wording import count, counted, current_lang, decimal, say
 from app.db.models import Collaboration
 from app.kpi.localtime import STOCKHOLM
+from app.reports.board_text import percent
 from app.sanitize import for_terminal
 from app.scorecard.breakdowns import parse_date
 from app.scorecard.service import InvalidMonth, UnknownScope
@@ -26,32 +28,32 @@ def _kind(session: Session, code: str) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
+    return percent(value, current_lang())
 
 
 def _totals_line(label: str, totals: Totals) -> str:
-    line = (f"{label}: {totals.nurse_hours} skötersketimmar for {totals.offered:.0f} calls "
-            f"(answer rate {_percent(totals.answer_rate)}); Erlang C: {totals.nurse_hours_erlang_c}")
+    line = say("staffing.totals", label=label, hours=count(totals.nurse_hours),
+               calls=counted(round(totals.offered), "call"), rate=_percent(totals.answer_rate),
+               erlang_c=count(totals.nurse_hours_erlang_c))
     if totals.nurse_hours_recover is not None:
         known = totals.answered_recover is not None and totals.offered
         rate = totals.answered_recover / totals.offered if known and totals.answered_recover is not None else None
-        line += f"; to save the month: {totals.nurse_hours_recover} ({_percent(rate)})"
+        line += say("staffing.recover", hours=count(totals.nurse_hours_recover), rate=_percent(rate))
     return line
 
 
 def _print(advice: StaffingAdvice, all_hours: bool) -> None:
-    console.print(f"[bold]{for_terminal(advice.name)}[/bold] ({for_terminal(advice.scope)}) — staffing from "
-                  f"{advice.advice_from.astimezone(STOCKHOLM):%Y-%m-%d %H:%M} to the end of "
-                  f"{advice.month:%Y-%m}", highlight=False)
-    targets = f"targets: answer rate ≥ {_percent(advice.answer_rate_target)}"
+    console.print(say("staffing.head", name=for_terminal(advice.name), scope=for_terminal(advice.scope),
+                      start=f"{advice.advice_from.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}",
+                      month=f"{advice.month:%Y-%m}"), highlight=False)
+    targets = say("staffing.targets", rate=_percent(advice.answer_rate_target))
     if advice.mean_wait_target is not None:
-        targets += f", mean wait ≤ {advice.mean_wait_target:.0f} s"
+        targets += say("staffing.wait_target", wait=count(advice.mean_wait_target))
     if advice.needed_answer_rate is not None:
-        targets += f"; the rest of the month needs {_percent(advice.needed_answer_rate)}"
+        targets += say("staffing.needed", rate=_percent(advice.needed_answer_rate))
     console.print(targets, highlight=False)
     table = Table(show_edge=False)
-    for column in ("hour", "calls", "nurses", "answer rate", "mean wait s", "save month", "Erlang C", "staffed",
-                   "difference"):
+    for column in say("staffing.headers").split("|"):
         table.add_column(column, justify="right")
     for hour in advice.hours:
         if not all_hours and hour.start >= advice.day_end:
@@ -59,36 +61,36 @@ def _print(advice: StaffingAdvice, all_hours: bool) -> None:
         target, recover = hour.target, hour.recover
         table.add_row(
             f"{hour.start.astimezone(STOCKHOLM):%m-%d %H}",
-            "–" if hour.offered is None else f"{hour.offered:.1f}",
-            "–" if target is None else str(target.nurses),
+            "–" if hour.offered is None else decimal(hour.offered, 1),
+            "–" if target is None else count(target.nurses),
             "–" if target is None else _percent(target.answer_rate),
-            "–" if target is None else f"{target.mean_wait_seconds:.0f}",
-            "" if recover is None else str(recover.nurses),
-            "–" if hour.erlang_c_nurses is None else str(hour.erlang_c_nurses),
-            "" if hour.staffed is None else f"{hour.staffed:.1f}",
-            "" if hour.difference is None else f"{hour.difference:+.1f}",
+            "–" if target is None else count(target.mean_wait_seconds),
+            "" if recover is None else count(recover.nurses),
+            "–" if hour.erlang_c_nurses is None else count(hour.erlang_c_nurses),
+            "" if hour.staffed is None else decimal(hour.staffed, 1),
+            "" if hour.difference is None else ("+" if hour.difference >= 0 else "") + decimal(hour.difference, 1),
         )
     console.print(table)
-    console.print(_totals_line("today", advice.today), highlight=False)
-    console.print(_totals_line("rest of month", advice.month_rest), highlight=False)
+    console.print(_totals_line(say("staffing.today"), advice.today), highlight=False)
+    console.print(_totals_line(say("staffing.rest"), advice.month_rest), highlight=False)
     for note in advice.notes:
-        console.print(f"note: {for_terminal(note)}", highlight=False)
+        console.print(say("staffing.note", note=for_terminal(note)), highlight=False)
 
 
-@app.command("staffing")
+@app.command("staffing", help="Sjuksköterskor som behövs per timme för målen (Erlang A, med uppringare som lägger "
+             "på), i dag och till månadens slut.")
 def staffing_command(
-    code: Annotated[str, typer.Argument(help="A region (SE-Z) or collaboration (norra)")],
-    day: Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today)")] = None,
-    month: Annotated[bool, typer.Option("--month", help="Show every hour to the end of the month, not the day's")
+    code: Annotated[str, typer.Argument(help="En region (SE-Z) eller samverkan (norra)")],
+    day: Annotated[str | None, typer.Option("--date", help="Datum i svensk tid ÅÅÅÅ-MM-DD (standard: i dag)")] = None,
+    month: Annotated[bool, typer.Option("--month", help="Visa varje timme till månadens slut, inte bara dagens")
                      ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON document")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Skriv API:ts JSON-dokument")] = False,
 ) -> None:
-    """Nurses needed per hour for the targets (Erlang A, with callers who hang up), today and to the month's end."""
     now = datetime.now(UTC)
     try:
         wanted = parse_date(day) if day is not None else now.astimezone(STOCKHOLM).date()
     except InvalidMonth as exc:
-        errors.print(f"[red]error[/red] --date: {for_terminal(exc)}", highlight=False)
+        error_line(say("date_option", problem=exc))
         raise typer.Exit(2) from None
     settings = load_settings()
     factory = session_factory(settings)
@@ -96,7 +98,7 @@ def staffing_command(
         with factory() as session:
             advice = staffing_advice(session, _kind(session, code), code, wanted, now)
     except (UnknownScope, InvalidMonth) as exc:
-        errors.print(f"[red]error[/red] {for_terminal(exc)}", highlight=False)
+        error_line(exc)
         raise typer.Exit(EXIT_FAILED) from None
     if as_json:
         console.print_json(json.dumps(advice_json(advice), ensure_ascii=False))

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.base import EXIT_FAILED, app, cli_actor, console, errors, fail, load_settings, session_factory
+from app.cli.base import EXIT_FAILED, app, cli_actor, console, error_line, errors, fail, load_settings, session_factory
+from app.cli.wording import say
 from app.db.session import transaction
 from app.kpi.catalog import SECONDS_KPIS
 from app.sanitize import for_terminal
@@ -29,7 +30,7 @@ from app.scorecard.targets import (
 )
 
 targets_app = typer.Typer(
-    help="Targets per region and collaboration: in force, history, new versions.", no_args_is_help=True
+    help="Mål per region och samverkan: de som gäller, historik, nya versioner.", no_args_is_help=True
 )
 app.add_typer(targets_app, name="targets")
 
@@ -48,15 +49,16 @@ def format_value(kpi: str, value: Decimal) -> str:
 
 
 def _describe(record: TargetRecord) -> str:
-    return (f"{record.scope_name} ({record.scope}) {record.kpi} {record.comparator} "
-            f"{format_value(record.kpi, record.value)} från {record.valid_from_month}")
+    return say("target.describe", name=record.scope_name, scope=record.scope, kpi=record.kpi,
+               comparator=record.comparator, value=format_value(record.kpi, record.value),
+               month=record.valid_from_month)
 
 
 def _print_table(title: str, records: list[TargetRecord], history: bool) -> None:
     table = Table(title=title)
-    headers = ["Område", "Mått", "Jämförelse", "Värde", "Gäller från", "Satt av", "Motivering"]
-    for header in [*headers, *(["Sparad (UTC)"] if history else [])]:
-        table.add_column(header, justify="right" if header == "Värde" else "left")
+    headers = say("targets.headers").split("|")
+    for i, header in enumerate(headers if history else headers[:-1]):
+        table.add_column(header, justify="right" if i == 3 else "left")
     for record in records:
         row = [
             f"{record.scope_name} ({record.scope})", record.kpi, record.comparator,
@@ -67,47 +69,44 @@ def _print_table(title: str, records: list[TargetRecord], history: bool) -> None
         table.add_row(*(for_terminal(cell) for cell in row))
     console.print(table)
     if not records:
-        console.print("inga mål")
+        console.print(say("targets.none"))
 
 
-@targets_app.command("list")
+@targets_app.command("list", help="Visa målen som gäller en månad, eller (--history) varje version som sparats.")
 def list_command(
-    scope: Annotated[str | None, typer.Option("--scope", help="A region (SE-AC) or collaboration (norra)")] = None,
-    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: the current month)")] = None,
-    kpi: Annotated[str | None, typer.Option("--kpi", help="Only this KPI, e.g. answer_rate")] = None,
-    history: Annotated[bool, typer.Option("--history", help="Every version ever stored, oldest first")] = False,
+    scope: Annotated[str | None, typer.Option("--scope", help="En region (SE-AC) eller samverkan (norra)")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="ÅÅÅÅ-MM (standard: innevarande månad)")] = None,
+    kpi: Annotated[str | None, typer.Option("--kpi", help="Bara det här måttet, t.ex. answer_rate")] = None,
+    history: Annotated[bool, typer.Option("--history", help="Varje version som sparats, äldst först")] = False,
 ) -> None:
-    """Print the targets in force in a month, or (--history) every version ever stored."""
     if history and month is not None:
-        raise fail("--history lists every version of every month: leave out --month")
+        raise fail(say("targets.history_month"))
     factory = session_factory(load_settings())
     with factory() as session:  # an InvalidTarget or UnknownScope is printed as every domain error is
         if history:
             records = target_history(session, scope=scope, kpi=kpi)
-            title = "Målhistorik"
+            title = say("targets.history_title")
         else:
             first_day = parse_month_field(month, "--month") if month is not None else current_month()
             records = list_in_force(session, first_day, scope=scope, kpi=kpi)
-            title = f"Mål som gäller {first_day:%Y-%m}"
+            title = say("targets.in_force_title", month=f"{first_day:%Y-%m}")
     _print_table(title, records, history)
 
 
-@targets_app.command("set")
+@targets_app.command("set", help="Spara en ny version av ett mål från en månad och framåt; tidigare versioner "
+                     "finns kvar i historiken. Granskningsloggen registrerar ändringen som cli:<OS-användare> vad "
+                     "--by än säger: --by anger vem som beslutade, granskningsloggen vem som skrev in det.")
 def set_command(
-    scope: Annotated[str, typer.Argument(help="A region (SE-AC) or collaboration (norra)")],
+    scope: Annotated[str, typer.Argument(help="En region (SE-AC) eller samverkan (norra)")],
     kpi: Annotated[str, typer.Argument(help="answer_rate, mean_wait, service_level, …")],
-    value: Annotated[str, typer.Argument(help="A ratio 0–1 (0.9) or seconds (600)")],
-    valid_from: Annotated[str, typer.Option("--from", help="First month it applies to, YYYY-MM")],
-    reason: Annotated[str, typer.Option("--reason", help="Why the target changes (auditors read it)")],
+    value: Annotated[str, typer.Argument(help="En andel 0–1 (0,9) eller sekunder (600)")],
+    valid_from: Annotated[str, typer.Option("--from", help="Första månaden det gäller, ÅÅÅÅ-MM")],
+    reason: Annotated[str, typer.Option("--reason", help="Varför målet ändras (revisorer läser det)")],
     comparator: Annotated[
-        str | None, typer.Option("--comparator", help="'>=' or '<=' (default by KPI)")
+        str | None, typer.Option("--comparator", help="'>=' eller '<=' (standard efter mått)")
     ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who sets it (default: the OS user)")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Vem som sätter det (standard: OS-användaren)")] = None,
 ) -> None:
-    """Store a new version of a target from a month on; earlier versions stay in the history.
-
-    The audit log records the change as ``cli:<os user>`` whatever ``--by`` says: --by names who decided,
-    the audit log who typed it."""
     factory = session_factory(load_settings())
     if "," in value and "." not in value:
         value = value.replace(",", ".", 1)  # a Swedish decimal comma: 0,9
@@ -119,18 +118,16 @@ def set_command(
             )
     except InvalidTarget as exc:  # each field as the option that set it; an UnknownScope as every domain error
         for field, message in exc.problems:
-            errors.print(f"[red]error[/red] {for_terminal(_option_name(field))}: {for_terminal(message)}",
-                         highlight=False)
+            error_line(f"{_option_name(field)}: {message}")
         raise typer.Exit(EXIT_FAILED) from None
     version = change.version
-    console.print(f"sparat: {for_terminal(_describe(version))}, satt av {for_terminal(version.set_by)} "
-                  f"(version {version.id})", highlight=False)
+    console.print(say("target.saved", target=for_terminal(_describe(version)), by=for_terminal(version.set_by),
+                      id=version.id), highlight=False)
     if change.previous is not None:
-        console.print(f"ersätter: {for_terminal(_describe(change.previous))}, satt av "
-                      f"{for_terminal(change.previous.set_by)}", highlight=False)
+        console.print(say("target.replaces", target=for_terminal(_describe(change.previous)),
+                          by=for_terminal(change.previous.set_by)), highlight=False)
     if change.affects_closed_months:
-        errors.print(f"[yellow]obs[/yellow] {version.valid_from_month} är en stängd månad: styrkorten från "
-                     f"{version.valid_from_month} bedöms nu mot detta mål", highlight=False)
+        errors.print(say("target.closed_month", month=version.valid_from_month), highlight=False)
 
 
 def _option_name(field: str) -> str:

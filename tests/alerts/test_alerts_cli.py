@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from app.api.app import create_app
-from app.cli import app
+from app.cli import app, wording
 from app.cli.alerts import duration_text, parse_duration, value_text
 from app.config import Settings
 from tests.alerts.test_alerts_api import Seeded, seed
 from tests.auth import admin_headers
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 
 
 @pytest.fixture
@@ -30,6 +30,12 @@ def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
 @pytest.fixture
 def seeded(env: None, session_factory: sessionmaker[Session]) -> Seeded:
     return seed(session_factory)
+
+
+@pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Helpers called outside a run speak the last run's language: these read the English wording."""
+    monkeypatch.setattr(wording, "_lang", "en")
 
 
 def rows(text: str) -> list[list[str]]:
@@ -130,7 +136,7 @@ def test_silences_add_fails_with_exit_1_naming_the_option(env: None, args: list[
     assert rows(invoke("silences", "list", "--all").stdout) == []
 
 
-def test_formatting_helpers() -> None:
+def test_formatting_helpers(english: None) -> None:
     assert [parse_duration(t) for t in ("90m", "2h", "1h30m", "3d", "45min")] == [
         timedelta(minutes=90), timedelta(hours=2), timedelta(minutes=90), timedelta(days=3), timedelta(minutes=45)]
     for bad in ("", "h", "2x", "400d"):

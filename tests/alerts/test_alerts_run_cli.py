@@ -15,7 +15,7 @@ from tests.alerts.receivers import recording_http_receiver
 from tests.alerts.test_alerting import HEADER, calls
 from tests.helpers import ingest_text
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 
 
 def test_evaluate_deliver_channels_and_a_test_message(

@@ -144,7 +144,7 @@ def _se_ac(factory, settings) -> tuple[int, int]:
 def _prefer(factory, name: str, flag: str = "--prefer") -> str:
     from app.cli.base import app
 
-    result = CliRunner().invoke(app, ["sources", "prefer", name, flag])
+    result = CliRunner(env={"VPT_LANG": "en"}).invoke(app, ["sources", "prefer", name, flag])
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -240,7 +240,7 @@ def test_a_profile_s_counters_are_reported(with_profiles: Settings) -> None:
 
 # --- the command line ---------------------------------------------------------------------------------------------
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 
 
 @pytest.fixture
@@ -264,7 +264,7 @@ def test_cli_dry_run_prints_the_report_and_stores_nothing(
     given = vpt("ingest", "intervals", str(PROFILES / "se-statistik-dag.csv"), "--profile", "se-statistik-dag",
                 "--dry-run")
     assert given.exit_code == 0, given.output
-    assert "read by profile se-statistik-dag (given)" in given.output and "3 skipped by filters" in given.output
+    assert "read by profile se-statistik-dag (given)" in given.output and "3 rows skipped by filters" in given.output
     assert "SE-AC  │ 2025-10 │     799 │      715 │        84 │" in given.output.replace("┃", "│")
     # no profile: the canonical format cannot read it, so the dry run (and only it) asks detection
     guessed = vpt("ingest", "intervals", str(PROFILES / "se-statistik-dag.csv"), "--dry-run")
@@ -275,7 +275,7 @@ def test_cli_dry_run_prints_the_report_and_stores_nothing(
     canonical_file.write_text(CALLS)
     plain = vpt("ingest", "calls", str(canonical_file), "--dry-run")
     assert plain.exit_code == 0 and "read by format calls-csv" in plain.output
-    assert "unknown region: '…'" in plain.output and "1 repeated keys" in plain.output
+    assert "unknown region: '…'" in plain.output and "1 repeated key (" in plain.output
     assert database_text(session_factory) == before
 
 

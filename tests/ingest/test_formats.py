@@ -232,12 +232,12 @@ def test_a_push_is_read_as_the_plugin_format_its_media_type_names(
 def test_vpt_ingest_formats_lists_the_formats_and_names_a_refused_entry_point(
     plugin: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ok = CliRunner().invoke(cli, ["ingest", "formats"])
+    ok = CliRunner(env={"VPT_LANG": "en"}).invoke(cli, ["ingest", "formats"])
     assert ok.exit_code == 0, ok.output
     assert all(name in ok.stdout for name, _ in BUILTIN)
     registry = load_formats(installed=[entry("pipes", f"{plugin}:PIPES"), entry("crashing", "vpt_crashing:FORMAT")])
     monkeypatch.setattr("app.cli.data.default_formats", lambda: registry)
-    listed = CliRunner().invoke(cli, ["ingest", "formats"])
+    listed = CliRunner(env={"VPT_LANG": "en"}).invoke(cli, ["ingest", "formats"])
     assert listed.exit_code == 1 and "pipes" in listed.stdout
     assert "refused vpt.formats entry point crashing = vpt_crashing:FORMAT: cannot be loaded" in " ".join(
         listed.stderr.split())

@@ -181,7 +181,7 @@ def test_vpt_sources_add_checks_the_profile_and_stores_it_in_its_own_column(
     monkeypatch.setenv("VPT_PROFILES_DIR", str(profiled.profiles_dir))
     monkeypatch.setattr("app.cli.sim.console", Console(width=400))
     monkeypatch.setattr("app.cli.base.errors", Console(width=400, stderr=True))
-    runner = CliRunner()
+    runner = CliRunner(env={"VPT_LANG": "en"})
 
     def add(*args: str) -> tuple[int, str]:
         result = runner.invoke(app, ["sources", "add", "platform", "--url", "http://127.0.0.1:9", *args])

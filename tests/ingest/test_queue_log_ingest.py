@@ -92,13 +92,13 @@ def test_cli_ingests_the_sample_queue_log(database_url: str, monkeypatch: pytest
     monkeypatch.setenv("VPT_DATABASE_URL", database_url)
     args = ["ingest", "queue-log", str(SAMPLES / "queue_log_sample.log"), "--queue-map",
             str(SAMPLES / "queue_map.csv"), "--source", "pbx"]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner(env={"VPT_LANG": "en"}).invoke(app, args)
     assert result.exit_code in (0, 3), result.output
     assert "source pbx" in result.stdout
     with session_factory() as session:
         regions = set(session.scalars(select(Call.region)))
     assert regions == {"SE-AC", "SE-BD"}
-    again = CliRunner().invoke(app, args)
+    again = CliRunner(env={"VPT_LANG": "en"}).invoke(app, args)
     assert "stored 0" in again.stdout.replace("\n", " ")
-    missing_map = CliRunner().invoke(app, [*args[:3], "--queue-map", "/nonexistent.csv"])
+    missing_map = CliRunner(env={"VPT_LANG": "en"}).invoke(app, [*args[:3], "--queue-map", "/nonexistent.csv"])
     assert missing_map.exit_code == 1 and "queue map" in missing_map.stderr

@@ -240,7 +240,7 @@ def release_once_waited_for(database_url: str, release: threading.Event) -> None
 def cli_env(database_url: str, wait: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VPT_")}
     return {**env, "VPT_DATABASE_URL": database_url, "VPT_INGEST_LOCK_WAIT_SECONDS": str(wait),
-            "PYTHONPATH": str(PROJECT), "COLUMNS": "200"}
+            "PYTHONPATH": str(PROJECT), "COLUMNS": "200", "VPT_LANG": "en"}  # the English wording
 
 
 def start_recompute(database_url: str, wait: float, cwd: Path) -> subprocess.Popen[str]:
@@ -290,7 +290,7 @@ def test_cli_recompute_and_ingest_that_wait_too_long_exit_1_with_a_clean_message
 ):
     monkeypatch.setenv("VPT_DATABASE_URL", database_url)
     monkeypatch.setenv("VPT_INGEST_LOCK_WAIT_SECONDS", "0.3")
-    runner = CliRunner()
+    runner = CliRunner(env={"VPT_LANG": "en"})
     expected = "vpt recompute (pid" if is_postgres(database_url) else "another ingest or recompute"
     with lock_held(database_url, lambda s: hold_raw(s, "vpt recompute")):
         recomputing = runner.invoke(cli, ["recompute", "--from", "2025-10", "--to", "2025-10"])

@@ -99,7 +99,7 @@ def test_cli_ingest_of_a_file_whose_every_row_is_rejected_says_no_row_stored_and
     all_bad, some_bad = tmp_path / "all-bad.csv", tmp_path / "some-bad.csv"
     all_bad.write_text(ALL_BAD)
     some_bad.write_text(SOME_BAD)
-    result = CliRunner().invoke(cli, ["ingest", "calls", str(all_bad), str(some_bad)])
+    result = CliRunner(env={"VPT_LANG": "en"}).invoke(cli, ["ingest", "calls", str(all_bad), str(some_bad)])
     assert result.exit_code == 3, result.output
     err = " ".join(result.stderr.split())
     assert "no row stored all-bad.csv: all 2 rows were rejected" in err

@@ -382,7 +382,7 @@ def test_cli_writes_the_file(loaded, settings, tmp_path: Path, monkeypatch):
     out = tmp_path / "reports" / "norra.html"
     result = CliRunner().invoke(cli_app, ["report", "2025-10", "--out", str(out), "--scope", "norra"])
     assert result.exit_code == 0, result.output
-    assert "1 page (Norra sjukvårdsregionen)" in result.stdout
+    assert "1 sida (Norra sjukvårdsregionen)" in result.stdout  # the run's language: Swedish by default
     page = parse(out.read_text(encoding="utf-8")).find("section", class_="page")
     assert cell(page, "norra", "answer_rate").fragments()[:2] == ["76,3\u00a0%", "✗"]
     assert list(out.parent.iterdir()) == [out]  # no temporary file left behind

@@ -132,14 +132,14 @@ def test_the_cli_shows_staffed_and_difference_columns_blank_when_unknown(
     monkeypatch.setenv("VPT_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("COLUMNS", "160")
     nurses = hand_count()[0]
-    result = CliRunner().invoke(cli_app, ["staffing", "SE-Z", "--date", "2025-03-20"])
+    result = CliRunner(env={"VPT_LANG": "en"}).invoke(cli_app, ["staffing", "SE-Z", "--date", "2025-03-20"])
     assert result.exit_code == 0, result.output
     assert "staffed" in result.output and "difference" in result.output
     rows = {line.split("│")[0].strip(): [cell.strip() for cell in line.split("│")]
             for line in result.output.splitlines() if line.strip().startswith("03-20")}
     assert rows["03-20 12"][-2:] == ["7.5", f"{STAFFED_NOON - nurses:+.1f}"]
     assert rows["03-20 13"][-2:] == ["", ""]  # an interval without staffed positions: blank, not 0
-    as_json = CliRunner().invoke(cli_app, ["staffing", "SE-Z", "--date", "2025-03-20", "--json"])
+    as_json = CliRunner(env={"VPT_LANG": "en"}).invoke(cli_app, ["staffing", "SE-Z", "--date", "2025-03-20", "--json"])
     assert '"staffed": 7.5' in as_json.output
 
 

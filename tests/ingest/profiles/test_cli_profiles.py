@@ -14,7 +14,7 @@ from app.db.models import IntervalRow
 from app.db.session import make_engine, make_session_factory
 from tests.ingest.profiles.engine_helpers import INTERVALS_HEAD
 
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 
 DAILY = INTERVALS_HEAD.replace("test-intervals", "daily").replace('"Test intervals"', '"Daily [link=x]figures"') + """
 [container]

@@ -116,7 +116,7 @@ def test_a_headerless_profile_is_detected_by_its_field_count_and_converting_colu
 
 def test_vpt_profiles_detect_names_the_headerless_profile_and_what_matched(monkeypatch, tmp_path):
     monkeypatch.setenv("VPT_PROFILES_DIR", str(tmp_path))  # the built-ins alone
-    result = CliRunner().invoke(app, ["profiles", "detect", str(TELEOPTI)])
+    result = CliRunner(env={"VPT_LANG": "en"}).invoke(app, ["profiles", "detect", str(TELEOPTI)])
     assert result.exit_code == 0, result.output
     assert "chosen teleopti-queue-file (intervals): 13 of 13 columns" in result.output
     assert "matched: Date, Time, Interval, OfferedDirectCallCount" in result.output

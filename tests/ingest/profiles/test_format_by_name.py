@@ -22,7 +22,7 @@ from tests.auth import admin_headers
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples" / "profiles"
 SAMPLE = SAMPLES / "genesys-conversations.json"
-runner = CliRunner()
+runner = CliRunner(env={"VPT_LANG": "en"})  # these tests read the English wording (tests/cli: both)
 
 
 @pytest.fixture
