@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 from app.sanitize import clean as _sanitise
 
@@ -67,8 +68,27 @@ class EventFormatter(logging.Formatter):
         return line
 
 
+class CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when the event happens, as logging's own last-resort handler does.
+
+    A handler that kept the stream of its creation would, after a command run under a replaced and then closed
+    stderr (click's test runner, a daemon that redirects), print "--- Logging error ---" for every later event.
+    """
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        """``StreamHandler.setStream`` may assign; the stream is always the current stderr."""
+
+
 def setup_logging(level: str) -> None:
-    handler = logging.StreamHandler()
+    handler = CurrentStderr()
     handler.setFormatter(EventFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
