@@ -48,12 +48,11 @@ def _plan(factory: sessionmaker[Session], statement: str, params: Any) -> str:
 def test_month_reads_of_the_roll_up_use_the_month_indexes(session_factory: sessionmaker[Session]) -> None:
     for months in ([date(2025, 10, 1)], [date(2025, 10, 1), date(2025, 9, 1), date(2024, 10, 1)]):
         sent = _statements(session_factory, months)
-        assert len(sent) == 2  # whatever the number of months
-        plans = {table: _plan(session_factory, statement, params)
-                 for table in ("monthly_aggregates", "monthly_answered_by")
-                 for statement, params in sent if f"FROM {table}" in statement}
-        assert "ix_monthly_aggregates_month" in plans["monthly_aggregates"], plans
-        assert "ix_monthly_answered_by_month" in plans["monthly_answered_by"], plans
+        assert len(sent) == 1  # whatever the number of months: the answered-by sums are joined in (issue 15)
+        [(statement, params)] = sent
+        plan = _plan(session_factory, statement, params)
+        assert "ix_monthly_aggregates_month" in plan, plan
+        assert "ix_monthly_answered_by_month" in plan, plan
 
 
 def test_downgrade_drops_the_indexes(database_url: str) -> None:

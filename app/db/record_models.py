@@ -147,7 +147,12 @@ class HourlyAggregate(_SummedColumns, Base):
     """Additive figures of one region's local hour (SPEC §5), keyed by the hour's UTC start."""
 
     __tablename__ = "hourly_aggregates"
-    __table_args__ = (Index("ix_hourly_aggregates_hour", "hour_start"),)
+    __table_args__ = (
+        Index("ix_hourly_aggregates_hour", "hour_start"),
+        # covering the collaboration's distinct hours and the forecast's samples: index-only scans (migration 0016)
+        Index("ix_hourly_aggregates_region_hour_counts", "region", "hour_start", "hours_covered", "answered",
+              "abandoned", "rejected"),
+    )
 
     region: Mapped[str] = mapped_column(String(8), primary_key=True)
     hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)

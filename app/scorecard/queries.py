@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -12,10 +12,11 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Integer,
+    Select,
     String,
     TextClause,
     any_,
-    case,
+    bindparam,
     cast,
     func,
     literal,
@@ -26,49 +27,43 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.db.contributions import BUCKET_COLUMNS, SUMMED_COLUMNS
-from app.db.models import (
-    AggregateDefinitions,
-    HourlyAggregate,
-    HourlyAnsweredBy,
-    MonthlyAggregate,
-    MonthlyAnsweredBy,
-    Region,
-)
+from app.db.contributions import BUCKET_COLUMNS
+from app.db.models import AggregateDefinitions, Region
 from app.db.types import UTCDateTime
 from app.kpi.counts import Counts, Definitions
 from app.kpi.localtime import HOUR, hours_between, local_month_bounds, local_month_of
+from app.scorecard.statements import (
+    COUNT_FIELDS,
+    DEFINITIONS,
+    DISTINCT_HOURS,
+    FLOAT_FIELDS,
+    MONTH_ROWS,
+    SPAN_ROWS,
+    agg,
+    answered_by,
+    summed_columns,
+)
 
-agg = HourlyAggregate.__table__
-answered_by = HourlyAnsweredBy.__table__
-
-_COUNT_FIELDS = [c for c in SUMMED_COLUMNS if c not in BUCKET_COLUMNS and c != "call_wait_answered_ms"]
-_FLOAT_FIELDS = {"talk_sum", "wrap_sum"}
+_CONVERTERS = [float if name in FLOAT_FIELDS else int for name in COUNT_FIELDS]
+_BUCKETS = slice(len(COUNT_FIELDS), len(COUNT_FIELDS) + len(BUCKET_COLUMNS))
 
 
 def stored_definitions(session: Session) -> Definitions | None:
-    row = session.get(AggregateDefinitions, 1)
-    return None if row is None else Definitions(row.short_abandon_seconds, row.sl_seconds)
+    row = session.execute(DEFINITIONS).first()
+    return None if row is None else Definitions(row[0], row[1])
 
 
-def _summed_columns() -> list[Any]:
-    return [
-        *[func.sum(agg.c[name]).label(name) for name in SUMMED_COLUMNS],
-        func.max(agg.c.longest_wait_ms).label("longest_wait_ms"),
-        type_coerce(func.max(agg.c.latest_record_at), UTCDateTime).label("latest_record_at"),
-        func.sum(agg.c.hours_covered).label("hours"),  # a day's or month's figures cover all of its hours
-    ]
-
-
-def _counts(row: Any) -> Counts:
+def _counts(row: Any, by_others: int = 0, for_others: int = 0) -> Counts:
     values: dict[str, Any] = {
-        name: float(row[name]) if name in _FLOAT_FIELDS else int(row[name]) for name in _COUNT_FIELDS
+        name: float(row[name]) if name in FLOAT_FIELDS else int(row[name]) for name in COUNT_FIELDS
     }
     return Counts(
         **values,
         longest_wait_ms=None if row["longest_wait_ms"] is None else int(row["longest_wait_ms"]),
         latest_record_at=row["latest_record_at"],
         wait_histogram=tuple(int(row[name]) for name in BUCKET_COLUMNS),
+        answered_by_other_regions=int(by_others),
+        answered_for_other_regions=int(for_others),
     )
 
 
@@ -82,18 +77,14 @@ def counts_by_region(
     month = local_month_of(start)
     if local_month_bounds(month) == (start, end):
         return _month_counts(session, regions, month)
-    query = (
-        select(agg.c.region, *_summed_columns())
-        .where(agg.c.hour_start >= start, agg.c.hour_start < end)
-        .group_by(agg.c.region)
-    )
+    params: dict[str, Any] = {"start": start, "end": end}
     if regions is not None:
-        query = query.where(agg.c.region.in_(list(regions)))
+        params["regions"] = list(regions)
     result: dict[str, tuple[Counts, int]] = {}
     span_hours = hours_between(start, end)
-    for row in session.execute(query).mappings():  # a month's figures in a shorter span cover all of it, no more
-        result[row["region"]] = (_counts(row), min(int(row["hours"]), span_hours))
-    _add_cross_region(session, result, start, end)
+    for row in session.execute(SPAN_ROWS[regions is not None], params).mappings():
+        counts = _counts(row, row["by_others"], row["for_others"])
+        result[row["region"]] = (counts, min(int(row["hours"]), span_hours))  # a month's figures cover all of it
     return result
 
 
@@ -104,33 +95,38 @@ def _month_counts(session: Session, regions: Iterable[str] | None, month: date) 
 def month_counts(
     session: Session, months: Iterable[date], regions: Iterable[str] | None = None
 ) -> dict[date, dict[str, tuple[Counts, int]]]:
-    """``counts_by_region`` of whole local months, several at once from the monthly roll-up: two queries
-    whatever the number of months (a scorecard reads its month and the two it compares with)."""
+    """``counts_by_region`` of whole local months, several at once from the monthly roll-up: one statement whatever
+    the number of months (a scorecard reads its month and the two it compares with).
+
+    The answered-by-other-region sums come summed per region in the same statement (~60 rows for three months,
+    not the ~1 200 region pairs summed in Python; that and its second round trip were a third of an uncached
+    scorecard's client time at ten years, issue 15). A region's sums count every other region, whichever
+    ``regions`` were asked for.
+    """
     wanted = sorted(set(months))
     out: dict[date, dict[str, tuple[Counts, int]]] = {month: {} for month in wanted}
     if not wanted:
         return out
-    m = MonthlyAggregate.__table__.c
-    query = select(m.month, m.region, m.hours_with_data.label("hours"),
-                   *[m[name].label(name) for name in SUMMED_COLUMNS], m.longest_wait_ms,
-                   type_coerce(m.latest_record_at, UTCDateTime).label("latest_record_at"))
-    query = query.where(m.month == wanted[0]) if len(wanted) == 1 else query.where(m.month.in_(wanted))
-    if regions is not None:
-        query = query.where(m.region.in_(list(regions)))
-    for row in session.execute(query).mappings():
-        out[row["month"]][row["region"]] = (_counts(row), int(row["hours"]))
-    by = MonthlyAnsweredBy.__table__.c
-    in_months = by.month == wanted[0] if len(wanted) == 1 else by.month.in_(wanted)
-    pairs: dict[date, list[Any]] = {month: [] for month in wanted}
-    for month, region, answerer, answered in session.execute(  # ix_monthly_answered_by_month: this month only
-        select(by.month, by.region, by.answered_by_region, func.sum(by.answered))
-        .where(in_months, by.region != by.answered_by_region)
-        .group_by(by.month, by.region, by.answered_by_region)
-    ).all():
-        pairs[month].append((region, answerer, answered))
-    for month in wanted:
-        _apply_cross_region(out[month], pairs[month])
+    only = None if regions is None else set(regions)
+    for month, region, hours, *values in session.execute(MONTH_ROWS, {"months": wanted}):
+        if only is None or region in only:
+            out[month][region] = (_month_row_counts(values), int(hours))
     return out
+
+
+def _month_row_counts(values: list[Any]) -> Counts:
+    """``_counts`` of a roll-up row of ``MONTH_ROWS`` (positional: by name it was most of the row's time)."""
+    longest, latest, by_others, for_others = values[_BUCKETS.stop:]
+    summed: dict[str, Any] = {name: convert(value)
+                              for name, convert, value in zip(COUNT_FIELDS, _CONVERTERS, values, strict=False)}
+    return Counts(
+        **summed,
+        longest_wait_ms=None if longest is None else int(longest),
+        latest_record_at=latest,
+        wait_histogram=tuple(map(int, values[_BUCKETS])),
+        answered_by_other_regions=int(by_others),
+        answered_for_other_regions=int(for_others),
+    )
 
 
 def counts_by_hour(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> dict[datetime, Counts]:
@@ -141,7 +137,7 @@ def counts_by_hour(session: Session, regions: Iterable[str], start: datetime, en
     """
     hour = type_coerce(agg.c.hour_start, UTCDateTime).label("hour")
     query = (
-        select(hour, *_summed_columns())
+        select(hour, *summed_columns())
         .where(agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end)
         .group_by(agg.c.hour_start)
         .order_by(agg.c.hour_start)
@@ -192,11 +188,12 @@ def first_hours_in_spans(session: Session, regions: Iterable[str], spans: Sequen
     wanted = sorted(set(regions))
     if not wanted or not spans:
         return [{} for _ in spans]
-    known = Region.__table__.c
-    columns = [type_coerce(select(func.min(agg.c.hour_start)).where(agg.c.region == known.code, *_in(span))
-                           .scalar_subquery(), UTCDateTime) for span in spans]
+    params: dict[str, Any] = {"regions": wanted}
+    for index, span in enumerate(spans):
+        if span is not None:
+            params[f"start_{index}"], params[f"end_{index}"] = span
     found = {code: firsts for code, *firsts in session.execute(
-        select(known.code, *columns).where(known.code.in_(wanted))).all()}
+        _first_hours_statement(tuple(span is not None for span in spans)), params).all()}
     out: list[dict[str, Any]] = [{code: firsts[index] for code, firsts in found.items()} for index in range(len(spans))]
     missing = [code for code in wanted if code not in found]
     for index, span in enumerate(spans if missing else []):
@@ -210,54 +207,30 @@ def first_hours_in_spans(session: Session, regions: Iterable[str], spans: Sequen
     return [{code: moment for code, moment in firsts.items() if moment is not None} for firsts in out]
 
 
+@lru_cache(maxsize=8)
+def _first_hours_statement(bounded: tuple[bool, ...]) -> Select[Any]:
+    """``first_hours_in_spans``' statement for spans of this shape (each bounded or all of history), built once:
+    its construction was most of its client time."""
+    known = Region.__table__.c
+    columns = [type_coerce(select(func.min(agg.c.hour_start)).where(
+        agg.c.region == known.code,
+        *((agg.c.hour_start >= bindparam(f"start_{index}"), agg.c.hour_start < bindparam(f"end_{index}"))
+          if is_bounded else ())).scalar_subquery(), UTCDateTime) for index, is_bounded in enumerate(bounded)]
+    return select(known.code, *columns).where(known.code.in_(bindparam("regions", expanding=True)))
+
+
 def _in(span: Span) -> tuple[Any, ...]:
     return () if span is None else (agg.c.hour_start >= span[0], agg.c.hour_start < span[1])
-
-
-def _add_cross_region(
-    session: Session, result: dict[str, tuple[Counts, int]], start: datetime, end: datetime
-) -> None:
-    """Answered by another region (counted at the caller's region) and for another (at the answerer's)."""
-    pairs = session.execute(
-        select(answered_by.c.region, answered_by.c.answered_by_region, func.sum(answered_by.c.answered))
-        .where(
-            answered_by.c.hour_start >= start,
-            answered_by.c.hour_start < end,
-            answered_by.c.region != answered_by.c.answered_by_region,
-        )
-        .group_by(answered_by.c.region, answered_by.c.answered_by_region)
-    ).all()
-    _apply_cross_region(result, pairs)
-
-
-def _apply_cross_region(result: dict[str, tuple[Counts, int]], pairs: Iterable[Any]) -> None:
-    by_others: dict[str, int] = {}
-    for_others: dict[str, int] = {}
-    for caller_region, answering_region, answered in pairs:
-        by_others[caller_region] = by_others.get(caller_region, 0) + int(answered)
-        for_others[answering_region] = for_others.get(answering_region, 0) + int(answered)
-    for region, (counts, hours) in list(result.items()):
-        result[region] = (
-            replace(
-                counts,
-                answered_by_other_regions=int(by_others.get(region, 0)),
-                answered_for_other_regions=int(for_others.get(region, 0)),
-            ),
-            hours,
-        )
 
 
 def distinct_hours_with_data(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> int:
     """Hours in [start, end) with data of any of ``regions``: those of a day's or month's figures are all the hours
     they cover. One query when every row is an hour's (the usual case), which also says whether any is not."""
-    fine = agg.c.hours_covered == 1
-    in_span = (agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end)
-    count, coarse_rows = session.execute(
-        select(func.count(func.distinct(case((fine, agg.c.hour_start)))), func.count().filter(~fine))
-        .where(*in_span)
-    ).one()
+    count, coarse_rows = session.execute(DISTINCT_HOURS, {"regions": list(regions), "start": start, "end": end}).one()
     if not coarse_rows:
         return int(count)
+    fine = agg.c.hours_covered == 1
+    in_span = (agg.c.region.in_(list(regions)), agg.c.hour_start >= start, agg.c.hour_start < end)
     coarse = session.execute(
         select(type_coerce(agg.c.hour_start, UTCDateTime), agg.c.hours_covered).where(*in_span, ~fine)
     ).all()
