@@ -7,7 +7,7 @@ Run from the repository root with the virtualenv active::
 
 Parsing and staging are left out: the N staged rows are generated as tuples (what ``stage_row`` makes) and
 written with ``StageWriter``, untimed. Each database is filled twice, once by the code of ``--baseline`` (a git
-revision; its ``app/ingest/staging.py`` and ``app/db/aggregates.py`` are loaded from git as modules beside the
+revision; its merge and refresh modules, ``BASELINE_MODULES``, are loaded from git as modules beside the
 working tree's) and once by the working tree, the same deliveries in the same order:
 
 1. ``history``: ``--history`` rows of earlier days, in deliveries of ``--rows`` (``ANALYZE calls`` after each, untimed,
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import random
 import shutil
 import subprocess
@@ -63,12 +64,26 @@ CODES = [code for code, _, _ in REGIONS]
 Row = tuple[Any, ...]
 
 
+#: The modules of the merge and refresh, in import order: the baseline's are loaded from git as ``baseline_<name>``,
+#: each importing the baseline's others (a module the revision does not have is today's).
+BASELINE_MODULES = ("app/db/contributions.py", "app/db/touched.py", "app/db/totals.py", "app/db/hour_deltas.py",
+                    "app/db/aggregates.py", "app/ingest/stage_tables.py", "app/ingest/merge_steps.py",
+                    "app/ingest/staging.py")
+
+
 def load_baseline(revision: str, directory: Path) -> tuple[ModuleType, ModuleType]:
-    """The staging and aggregates modules of ``revision``, importable beside today's (they import today's others)."""
-    modules = []
-    for name, path in (("baseline_aggregates", "app/db/aggregates.py"), ("baseline_staging", "app/ingest/staging.py")):
-        source = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True,
-                                check=True).stdout
+    """The staging and aggregates modules of ``revision`` (with the merge's and refresh's other modules of that
+    revision), importable beside today's."""
+    loaded: dict[str, str] = {}  # dotted name -> baseline module name
+    for path in BASELINE_MODULES:
+        shown = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True,
+                               check=False)
+        if shown.returncode != 0:
+            continue
+        source = shown.stdout
+        for dotted, alias in loaded.items():
+            source = source.replace(f"from {dotted} import", f"from {alias} import")
+        name = "baseline_" + Path(path).stem
         file = directory / f"{name}.py"
         file.write_text(source)
         spec = importlib.util.spec_from_file_location(name, file)
@@ -76,8 +91,8 @@ def load_baseline(revision: str, directory: Path) -> tuple[ModuleType, ModuleTyp
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-        modules.append(module)
-    return modules[1], modules[0]
+        loaded[path[:-3].replace("/", ".")] = name
+    return sys.modules["baseline_staging"], sys.modules["baseline_aggregates"]
 
 
 def call_row(seq: int, call_id: str, region: str, arrived: datetime, outcome: str, wait: int) -> Row:
@@ -127,8 +142,30 @@ def deliveries(rows: int, history: int) -> tuple[list[list[Row]], list[Row], lis
     return past, new, corrected
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(conn: Any) -> float:
+    """CPU seconds of this process and, on PostgreSQL, of the connection's server process (/proc): on a shared
+    machine, wall times swing 2-3x with other load, the work done far less."""
+    used = time.process_time()
+    if conn.dialect.name == "postgresql":
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used += (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+        except OSError:
+            pass
+    return used
+
+
+#: CPU seconds of each delivery's merge and refresh, by the last ``timed_delivery``
+LAST_CPU: list[float] = [0.0, 0.0]
+
+
 def timed_delivery(factory: Any, staging: ModuleType, aggregates: ModuleType, rows: list[Row]) -> tuple[float, float]:
-    """One delivery's staged rows merged and refreshed in one transaction: (merge s, refresh s)."""
+    """One delivery's staged rows merged and refreshed in one transaction: (merge s, refresh s); their CPU seconds
+    in ``LAST_CPU``."""
     definitions = Definitions()
     with factory() as session, session.begin():
         assert isinstance(session, Session)
@@ -140,11 +177,14 @@ def timed_delivery(factory: Any, staging: ModuleType, aggregates: ModuleType, ro
         aggregates.create_touched_table(conn)
         for part in range(0, len(rows), 50_000):
             writer.write(rows[part:part + 50_000])
+        cpu_started = cpu_seconds(conn)
         started = time.perf_counter()
         staging.merge(conn, staging.CALLS, source.id, run.id)
         merged = time.perf_counter()
+        cpu_merged = cpu_seconds(conn)
         aggregates.refresh_touched_hours(conn, definitions)
         refreshed = time.perf_counter()
+        LAST_CPU[:] = [cpu_merged - cpu_started, cpu_seconds(conn) - cpu_merged]
         writer.drop()
         aggregates.drop_touched_table(conn)
     return merged - started, refreshed - merged
@@ -203,12 +243,14 @@ class FilledDatabase:
         if self.timer is not None:
             self.timer.attach(self.engine)
 
-    def step(self, name: str, deliveries: list[list[Row]]) -> tuple[float, float]:
-        total = [0.0, 0.0]
+    def step(self, name: str, deliveries: list[list[Row]]) -> tuple[float, float, float, float]:
+        total = [0.0, 0.0, 0.0, 0.0]  # wall merge, wall refresh, CPU merge, CPU refresh
         for rows in deliveries:
             merge, refresh = timed_delivery(self.factory, self.staging, self.aggregates, rows)
             total[0] += merge
             total[1] += refresh
+            total[2] += LAST_CPU[0]
+            total[3] += LAST_CPU[1]
             if self.url.startswith("postgresql"):  # as autovacuum would, untimed: the baseline's lookups need it
                 with self.engine.begin() as conn:
                     conn.execute(text("ANALYZE calls"))
@@ -216,7 +258,7 @@ class FilledDatabase:
             print(f"  {self.url.split(':')[0]} {self.staging.__name__} {name}:")
             for statement, seconds in self.timer.take():
                 print(f"    {seconds:7.3f}  {statement}")
-        return total[0], total[1]
+        return total[0], total[1], total[2], total[3]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             paths.append(("postgresql", postgres_db))
         failed = False
         for kind, make in paths:
-            results: dict[str, dict[str, tuple[float, float]]] = {"old": {}, "new": {}}
+            results: dict[str, dict[str, tuple[float, float, float, float]]] = {"old": {}, "new": {}}
             filled = {label: FilledDatabase(make(f"bench_{label}"), staging, aggregates, args.statements)
                       for label, staging, aggregates in (("old", old_staging, old_aggregates),
                                                          ("new", new_staging, new_aggregates))}
@@ -274,11 +316,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{kind}: seconds (merge + refresh = total), old vs new, same run, steps alternating")
             print(f"{'step':<12} {'old merge':>9} {'old refr':>9} {'old tot':>8} | {'new merge':>9} {'new refr':>9} "
                   f"{'new tot':>8} | {'new/old':>7}")
-            for step in results["old"]:
-                om, orf = results["old"][step]
-                nm, nrf = results["new"][step]
-                print(f"{step:<12} {om:9.2f} {orf:9.2f} {om + orf:8.2f} | {nm:9.2f} {nrf:9.2f} {nm + nrf:8.2f} | "
-                      f"{(nm + nrf) / (om + orf):7.2f}")
+            for columns, title in (((0, 1), "wall"), ((2, 3), "CPU (client + server process)")):
+                if columns[0]:
+                    print(f"{kind}: {title} seconds, the same deliveries")
+                for step in results["old"]:
+                    om, orf = (results["old"][step][i] for i in columns)
+                    nm, nrf = (results["new"][step][i] for i in columns)
+                    print(f"{step:<12} {om:9.2f} {orf:9.2f} {om + orf:8.2f} | {nm:9.2f} {nrf:9.2f} {nm + nrf:8.2f} | "
+                          f"{(nm + nrf) / max(om + orf, 1e-9):7.2f}")
             same = snapshot(urls["old"]) == snapshot(urls["new"])
             print(f"stored calls and aggregates equal between old and new: {same}")
             failed = failed or not same

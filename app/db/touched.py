@@ -10,7 +10,7 @@ hour when a maximum or the last record may have left it (app.db.aggregates).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Connection, Float, Integer, MetaData, String, Table, true
+from sqlalchemy import BigInteger, Boolean, Column, Connection, Float, Integer, MetaData, String, Table, false, true
 
 from app.db.types import UTCDateTime
 from app.kpi.histogram import BUCKET_COUNT
@@ -24,6 +24,9 @@ touched_hours = Table(
     Column("hour_start", UTCDateTime, primary_key=True),
     #: false for an hour whose change the merge put in ``hour_changes``
     Column("rebuild", Boolean, nullable=False, server_default=true()),
+    #: true for an hour rebuilt only because a maximum may have left it (app.db.hour_deltas): its answered-by counts,
+    #: which have no maximum, still move by ``answered_by_changes`` instead of being summed again from ``calls``
+    Column("answered_by_moves", Boolean, nullable=False, server_default=false()),
     prefixes=["TEMPORARY"],
 )
 

@@ -5,9 +5,11 @@ Correct by construction, or not taken:
 
 - The file is read in blocks of whole lines. A block is read by pyarrow only when each of its physical lines is
   one CSV row exactly as ``app.ingest.lines.read_csv_rows`` would split it: no quote character, no NUL, no CR but
-  in CRLF, valid UTF-8, no blank line, as many fields as the header on every line, no line longer than
-  ``max_line_length``. From the first block that is not so, the rest of the file (that block included) goes through
-  the reference line reader itself, its line count carried on.
+  in CRLF, valid UTF-8, no line longer than ``max_line_length``. From the first block that is not so, the rest of
+  the file (that block included) goes through the reference line reader itself, its line count carried on.
+- A blank line, or one with another number of fields than the header, is not CSV that splits otherwise: the
+  reference's own row splitter decides that line alone (skips it, or makes the rejected row it would make), and
+  pyarrow reads the block's other lines, each with its own line number.
 - A header the reference could read otherwise (semicolons, quotes, a BOM of another encoding, duplicate or missing
   columns, a line that is too long, no line break after it) sends the whole file to the reference parser.
 - Of a block pyarrow read, a row that is not plain becomes the ``RawRow`` the reference reader would have made
@@ -58,6 +60,8 @@ class FastStats:
     fallback: str | None = None
     fallback_line: int | None = None
     blocks: int = 0
+    #: blank lines and lines of another width, each decided by the reference's row splitter alone
+    odd_lines: int = 0
 
 
 class _Chain(io.RawIOBase):
@@ -143,17 +147,19 @@ class FastCallReader:
                     carry = chunk
                     continue
                 block, carry = (chunk[: cut + 1], chunk[cut + 1:]) if cut >= 0 else (chunk, b"")
-                table = _read_block(block, width, limit) if cut >= 0 else "no line break in a long stretch"
+                read = _read_block(block, width, limit, lines_read + 1) if cut >= 0 else \
+                    "no line break in a long stretch"
             else:
                 block, carry = chunk, b""
-                table = _read_block(block, width, limit)
-            if isinstance(table, str):
-                self._fell_back(table, lines_read + 1)
+                read = _read_block(block, width, limit, lines_read + 1)
+            if isinstance(read, str):
+                self._fell_back(read, lines_read + 1)
                 yield from self._reference_rest(block + carry, lines_read, wanted, width, key_index)
                 return
             self.stats.blocks += 1
-            yield from self._block(table, lines_read + 1, wanted)
-            lines_read += table.num_rows
+            odd = self._odd_rows(read.odd, wanted, width, key_index)
+            yield from self._block(read, lines_read + 1, wanted, odd)
+            lines_read += read.lines
             if not data:
                 return
 
@@ -176,27 +182,48 @@ class FastCallReader:
                 line, row = item
                 yield self._reference(RawRow(line, {name: row[i] for i, name in wanted}))
 
-    def _block(self, table: pa.Table, first_line: int, wanted: list[tuple[int, str]]) -> Iterator[ParseResult
-                                                                                                  | PlainBlock]:
-        n = table.num_rows
-        present = {name: table.column(i) for i, name in wanted}
-        empty = pa.array([""] * n, pa.string()) if len(present) < len(CALL_COLUMNS) else None
-        columns = {name: _flat(present[name]) if name in present else empty for name in CALL_COLUMNS}
-        plain, stage = classify(columns, self._limits)
-        seq = pa.array(range(first_line, first_line + n), pa.int64())
-        kept = pc.sum(plain).as_py() or 0
+    def _odd_rows(self, odd: list[tuple[int, str]], wanted: list[tuple[int, str]], width: int,
+                  key_index: int | None) -> list[RawRow]:
+        """What the reference's row splitter makes of each odd line on its own: nothing for a blank line, the rejected
+        row of a line of another width (a block holds no quote character, so no row spans lines)."""
+        rows: list[RawRow] = []
+        for line, text in odd:
+            self.stats.odd_lines += 1
+            lines = BoundedLines(io.StringIO(text, newline=""), self._options.max_line_length)
+            lines.position = line - 1
+            for item in split_csv_rows(lines, lines, ",", width, key_index):
+                if isinstance(item, RawRow):
+                    rows.append(item)
+                else:
+                    rows.append(RawRow(item[0], {name: item[1][i] for i, name in wanted}))
+        return rows
+
+    def _block(self, read: _Read, first_line: int, wanted: list[tuple[int, str]],
+               odd: list[RawRow]) -> Iterator[ParseResult | PlainBlock]:
+        table = read.table
+        n = table.num_rows if table is not None else 0
+        kept = 0
+        if table is not None and n:
+            present = {name: table.column(i) for i, name in wanted}
+            empty = pa.array([""] * n, pa.string()) if len(present) < len(CALL_COLUMNS) else None
+            columns = {name: _flat(present[name]) if name in present else empty for name in CALL_COLUMNS}
+            plain, stage = classify(columns, self._limits)
+            seq = read.numbers if read.numbers is not None else pa.array(range(first_line, first_line + n), pa.int64())
+            kept = pc.sum(plain).as_py() or 0
         if kept:
             staged = pa.table({"seq": seq, **stage}).filter(plain)
             span = pc.min_max(pc.cast(staged.column("arrived_at"), pa.int64()))
             self.stats.plain_rows += kept
             yield PlainBlock(staged, from_epoch_us(span["min"].as_py()), from_epoch_us(span["max"].as_py()))
-        if kept == n:
-            return
-        others = pc.indices_nonzero(pc.invert(plain))
-        lines = pc.take(seq, others).to_pylist()
-        values = {name: pc.take(present[name], others).to_pylist() for name in present}
-        for k, line in enumerate(lines):
-            yield self._reference(RawRow(line, {name: values[name][k] for _i, name in wanted}))
+        others: list[RawRow] = []
+        if kept < n:
+            chosen = pc.indices_nonzero(pc.invert(plain))
+            lines = pc.take(seq, chosen).to_pylist()
+            values = {name: pc.take(present[name], chosen).to_pylist() for name in present}
+            others = [RawRow(line, {name: values[name][k] for _i, name in wanted}) for k, line in enumerate(lines)]
+        # in file order: the reference parser's per-queue state sees its rows as the reference path gives them
+        for row in sorted([*others, *odd], key=lambda row: row.position) if odd else others:
+            yield self._reference(row)
 
 
 def _flat(column: pa.ChunkedArray) -> pa.Array:
@@ -223,19 +250,66 @@ def _header(first: bytes, limit: int) -> list[str] | str:
     return names
 
 
-def _read_block(block: bytes, width: int, limit: int) -> pa.Table | str:
-    """The block as a table of strings when each of its lines is one row as the reference splits it; else why not."""
+@dataclass
+class _Read:
+    """A block as pyarrow read it: its lines that are one row of the header's width (none: ``table`` None), their
+    line numbers (None: every line of the block, in order), and its other lines as text, with their numbers."""
+
+    table: pa.Table | None
+    numbers: pa.Array | None
+    odd: list[tuple[int, str]]
+    lines: int  # physical lines in the block
+
+
+def _read_block(block: bytes, width: int, limit: int, first_line: int) -> _Read | str:
+    """The block as a table of strings when each of its lines is one row as the reference splits it, or a line
+    the reference splitter is to decide alone (blank, or of another width); else why not."""
     if b'"' in block or b"\x00" in block:
         return "a quote character or a NUL"
     if block.count(b"\r") != block.count(b"\r\n"):
         return "a CR that does not end a line"
-    if block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block:
-        return "a blank line"
     if not block.isascii():
         try:
             block.decode("utf-8")
         except UnicodeDecodeError:
             return "bytes that are not UTF-8"
+    count = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    blank = block.startswith((b"\n", b"\r\n")) or b"\n\n" in block or b"\n\r\n" in block
+    table = None if blank else _arrow_rows(block, width)
+    if table is not None:
+        return _checked(_Read(table, None, [], count), limit)
+    kept, numbers, odd = _apart(block, width, first_line)
+    if not kept:
+        return _Read(None, None, odd, count)
+    table = _arrow_rows(kept, width)
+    if table is None:
+        return "a row with another number of fields than the header"
+    return _checked(_Read(table, pa.array(numbers, pa.int64()), odd, count), limit)
+
+
+def _apart(block: bytes, width: int, first_line: int) -> tuple[bytes, list[int], list[tuple[int, str]]]:
+    """The block's lines of the header's width (as a block) and their numbers, and its other lines as text (with
+    their line break, as the reference reader sees them)."""
+    parts = block.split(b"\n")
+    ended = parts[-1] == b""
+    if ended:
+        parts.pop()
+    kept: list[bytes] = []
+    numbers: list[int] = []
+    odd: list[tuple[int, str]] = []
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        body = part[:-1] if part.endswith(b"\r") else part
+        if body.count(b",") == width - 1:
+            kept.append(part)
+            numbers.append(first_line + i)
+        else:
+            odd.append((first_line + i, part.decode("utf-8") + ("\n" if ended or i < last else "")))
+    return (b"\n".join(kept) + b"\n" if kept else b""), numbers, odd
+
+
+def _arrow_rows(block: bytes, width: int) -> pa.Table | None:
+    """The block's lines as rows of strings; None when a line has another number of fields."""
     names = [f"c{i}" for i in range(width)]
     try:
         table = pacsv.read_csv(
@@ -247,14 +321,21 @@ def _read_block(block: bytes, width: int, limit: int) -> pa.Table | str:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except pa.ArrowInvalid:
-        return "a row with another number of fields than the header"
-    expected = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        return None
+    return table
+
+
+def _checked(read: _Read, limit: int) -> _Read | str:
+    table = read.table
+    assert table is not None
+    expected = read.lines - len(read.odd)
     if table.num_rows != expected:
         return "rows and lines differ"
+    width = table.num_columns
     if table.num_rows:
         lengths = pc.add(pc.binary_length(_flat(table.column(0))), width - 1)
         for i in range(1, width):
             lengths = pc.add(lengths, pc.binary_length(_flat(table.column(i))))
         if (pc.max(lengths).as_py() or 0) > limit:
             return "a line longer than VPT_MAX_LINE_LENGTH"
-    return table
+    return read

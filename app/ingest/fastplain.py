@@ -111,10 +111,28 @@ def _between(a: pa.Array, low: int, high: int) -> pa.Array:
 
 def instants(text: pa.Array, limits: Limits) -> tuple[pa.Array, pa.Array]:
     """(plain, microseconds since the epoch in UTC) of a column of times; the instant is meaningful where plain.
-    The regular expression decides what is plain; the fields are then read at their fixed places."""
+    The regular expression decides the shape. Arrow's ISO 8601 cast then reads the instants, 30 times faster than
+    the arithmetic below (issue 15: 0.9 of 1.6 s of a 200 k-row parse), when it accepts every shaped value: it
+    refuses each that Python's ``fromisoformat`` refuses (day past the month's end, hour 24, second 60, offset
+    ±24:00), and one more (offset minutes 60, which Python reads as the next hour). A column it refuses is read by
+    the arithmetic, which decides value by value (tests/ingest/test_fast_path.py holds the two equal)."""
     text = pc.fill_null(text, _EMPTY)
     matched = pc.match_substring_regex(text, _TIME)
     text = pc.if_else(matched, text, _DUMMY_TIME)
+    try:
+        moment = pc.cast(pc.cast(text, UTC_US), pa.int64())
+    except pa.ArrowInvalid:
+        valid, moment = calendar_instants(text, matched)
+    else:
+        valid = matched
+    within = pc.and_(pc.greater_equal(moment, _k(EARLIEST_US)),
+                     pc.and_(pc.less(moment, _k(END_US)), pc.less_equal(moment, _k(limits.not_after_us))))
+    return pc.and_(valid, within), moment
+
+
+def calendar_instants(text: pa.Array, matched: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(a real date, time and offset, microseconds since the epoch in UTC) of times of the shape ``_TIME`` where
+    ``matched`` (the others are ``_DUMMY_TIME``); the fields are read at their fixed places."""
     y, mo, d = (_int(pc.utf8_slice_codeunits(text, a, b)) for a, b in ((0, 4), (5, 7), (8, 10)))
     h, mi, s = (_int(pc.utf8_slice_codeunits(text, a, b)) for a, b in ((11, 13), (14, 16), (17, 19)))
     utc = pc.ends_with(text, "Z")
@@ -143,10 +161,7 @@ def instants(text: pa.Array, limits: Limits) -> tuple[pa.Array, pa.Array]:
     days = pc.subtract(pc.add(_times(era, 146_097), doe), _k(719_468))
     seconds = _add(_times(days, 86_400), _times(h, 3600), _times(mi, 60), s)
     seconds = pc.subtract(seconds, pc.multiply(sign, pc.add(_times(zh, 3600), _times(zm, 60))))
-    moment = pc.add(_times(seconds, 1_000_000), micro)
-    within = pc.and_(pc.greater_equal(moment, _k(EARLIEST_US)),
-                     pc.and_(pc.less(moment, _k(END_US)), pc.less_equal(moment, _k(limits.not_after_us))))
-    return pc.and_(valid, within), moment
+    return valid, pc.add(_times(seconds, 1_000_000), micro)
 
 
 def _empty(values: pa.Array) -> pa.Array:

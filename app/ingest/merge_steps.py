@@ -134,15 +134,18 @@ def count_with_repeats(conn: Connection, kind: Kind, m: Table, counts: MergeCoun
     counts.unchanged += int(classified[0]) - int(classified[1]) - int(classified[2])
 
 
-def touch_hours(conn: Connection, gained: Any, lost: Any = None) -> None:
+def touch_hours(conn: Connection, gained: Any, lost: Any = None, *, rebuilds: bool = True) -> None:
     """Mark the hours this delivery changes: ``gained`` (region, hour, r), r 0 where ``hour_changes`` says what
     changed and 1 for an hour to rebuild, and ``lost``, the hours corrected records leave, to rebuild. An hour that
-    an earlier merge of the transaction marked keeps its mark, and is to be rebuilt if this one rebuilds it."""
+    an earlier merge of the transaction marked keeps its mark, and is to be rebuilt if this one rebuilds it;
+    ``rebuilds`` false says no place has r 1 (a delivery of calls), so no mark is looked at."""
     t = touched_hours
     both: Any = gained if lost is None else union_all(gained, lost)
     places = both.subquery()
-    conn.execute(update(t).where(t.c.rebuild.is_not(True), exists().where(
-        places.c.region == t.c.region, places.c.hour_start == t.c.hour_start, places.c.r == 1)).values(rebuild=True))
+    if rebuilds or lost is not None:
+        conn.execute(update(t).where(t.c.rebuild.is_not(True), exists().where(
+            places.c.region == t.c.region, places.c.hour_start == t.c.hour_start, places.c.r == 1))
+            .values(rebuild=True))
     conn.execute(insert(t).from_select(["region", "hour_start", "rebuild"], select(
         places.c.region, places.c.hour_start, func.max(places.c.r) == 1,
     ).where(~exists().where(t.c.region == places.c.region, t.c.hour_start == places.c.hour_start))

@@ -94,7 +94,8 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
             replaced = select(t).join(m, t.c.id == m.c.id).where(m.c.changed.is_(True)).subquery()
             with lookups_by_index(conn):
                 add_call_changes(conn, replaced, definitions, taken_out=True)
-        touch_hours(conn, select(hour_changes.c.region, hour_changes.c.hour_start, literal(0, Integer).label("r")))
+        touch_hours(conn, select(hour_changes.c.region, hour_changes.c.hour_start, literal(0, Integer).label("r")),
+                    rebuilds=False)
     else:
         touch_hours(conn, select(s.c.region, s.c.hour_start, literal(1, Integer).label("r")).where(written),
                lost if changed else None)
