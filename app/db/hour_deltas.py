@@ -12,8 +12,8 @@ Apart from app.db.aggregates, which rebuilds hours and calls ``rebuild_where_a_c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.contributions import MAX_COLUMNS, SUMMED_COLUMNS, aggregates, answered_by, call_contributions
+from app.db.planner import planner_methods_off
 from app.db.touched import answered_by_changes, create_changes_tables, hour_changes, touched_hours
 from app.kpi.counts import Definitions
 
@@ -128,16 +129,8 @@ def _one_row_each(conn: Connection, table: Table, keys: list[str]) -> bool:
 _WHOLE_TABLE_METHODS = ("enable_hashjoin", "enable_mergejoin", "jit")
 
 
-@contextmanager
-def _by_key(conn: Connection) -> Iterator[None]:
-    is_postgres = conn.dialect.name == "postgresql"
-    if is_postgres:
-        for method in _WHOLE_TABLE_METHODS:
-            conn.exec_driver_sql(f"SET LOCAL {method} = off")
-    yield
-    if is_postgres:
-        for method in _WHOLE_TABLE_METHODS:
-            conn.exec_driver_sql(f"RESET {method}")
+def _by_key(conn: Connection) -> AbstractContextManager[None]:
+    return planner_methods_off(conn, _WHOLE_TABLE_METHODS)
 
 
 def _move(conn: Connection, target: Table, changes: Table, keys: list[str], summed: list[str],

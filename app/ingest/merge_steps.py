@@ -7,8 +7,7 @@ the merge reads as the order of the steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 
+from app.db.planner import planner_methods_off
 from app.db.touched import touched_hours
 from app.db.types import UTCDateTime
 from app.ingest.rows import Rejection
@@ -177,18 +177,10 @@ _WHOLE_TABLE_METHODS = ("enable_hashjoin", "enable_mergejoin", "enable_bitmapsca
                         "enable_seqscan", "jit")
 
 
-@contextmanager
-def lookups_by_index(conn: Connection) -> Iterator[None]:
+def lookups_by_index(conn: Connection) -> AbstractContextManager[None]:
     """Joins with the record table by nested loops over its indexes, never a scan of all of it (see
     ``match_stored``)."""
-    is_postgres = conn.dialect.name == "postgresql"
-    if is_postgres:
-        for method in _WHOLE_TABLE_METHODS:
-            conn.exec_driver_sql(f"SET LOCAL {method} = off")
-    yield
-    if is_postgres:
-        for method in _WHOLE_TABLE_METHODS:
-            conn.exec_driver_sql(f"RESET {method}")
+    return planner_methods_off(conn, _WHOLE_TABLE_METHODS)
 
 
 def insert_new(conn: Connection, kind: Kind, source_id: int, run_id: int) -> None:
