@@ -9,50 +9,22 @@ an almost empty table would otherwise be scanned whatever the indexes).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.scorecard.queries import month_counts
-
-
-def _statements(factory: sessionmaker[Session], months: list[date]) -> list[tuple[str, Any]]:
-    sent: list[tuple[str, Any]] = []
-    with factory() as session:
-        engine = session.get_bind()
-
-        def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            sent.append((statement, params))
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            month_counts(session, months)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-    return sent
-
-
-def _plan(factory: sessionmaker[Session], statement: str, params: Any) -> str:
-    with factory() as session:
-        raw = session.connection().connection.driver_connection
-        cursor = raw.cursor()
-        if session.get_bind().dialect.name == "sqlite":
-            cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
-            return "\n".join(str(row[-1]) for row in cursor.fetchall())
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + statement, params)
-        return "\n".join(row[0] for row in cursor.fetchall())
+from tests.plans import plan, statements_sent
 
 
 def test_month_reads_of_the_roll_up_use_the_month_indexes(session_factory: sessionmaker[Session]) -> None:
     for months in ([date(2025, 10, 1)], [date(2025, 10, 1), date(2025, 9, 1), date(2024, 10, 1)]):
-        sent = _statements(session_factory, months)
+        sent = statements_sent(session_factory, lambda s, months=months: month_counts(s, months))
         assert len(sent) == 1  # whatever the number of months: the answered-by sums are joined in (issue 15)
         [(statement, params)] = sent
-        plan = _plan(session_factory, statement, params)
-        assert "ix_monthly_aggregates_month" in plan, plan
-        assert "ix_monthly_answered_by_month" in plan, plan
+        chosen = plan(session_factory, statement, params)
+        assert "ix_monthly_aggregates_month" in chosen, chosen
+        assert "ix_monthly_answered_by_month" in chosen, chosen
 
 
 def test_downgrade_drops_the_indexes(database_url: str) -> None:

@@ -10,15 +10,15 @@ plans are checked on the statements the service really sends, on both databases.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.models import HourlyAggregate
 from app.scorecard.queries import distinct_hours_with_data, offered_by_region_hour
 from tests.helpers import ingest
+from tests.plans import plan, statements_sent
 from tests.scorecard.test_cache import SAMPLES
 
 INDEX = "ix_hourly_aggregates_region_hour_counts"
@@ -26,34 +26,6 @@ OCTOBER = (datetime(2025, 9, 30, 22, tzinfo=UTC), datetime(2025, 10, 31, 23, tzi
 NORRA = ["SE-AC", "SE-BD", "SE-Y", "SE-Z"]
 FILLED = (datetime(2025, 4, 30, 22, tzinfo=UTC), datetime(2025, 8, 31, 21, tzinfo=UTC))  # PostgreSQL: see _filled
 JULY = (datetime(2025, 6, 30, 22, tzinfo=UTC), datetime(2025, 7, 31, 22, tzinfo=UTC))
-
-
-def _sent(factory: sessionmaker[Session], work: Any) -> list[tuple[str, Any]]:
-    sent: list[tuple[str, Any]] = []
-    with factory() as session:
-        engine = session.get_bind()
-
-        def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            sent.append((statement, params))
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            work(session)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-    return sent
-
-
-def _plan(factory: sessionmaker[Session], statement: str, params: Any) -> str:
-    with factory() as session:
-        raw = session.connection().connection.driver_connection
-        cursor = raw.cursor()
-        if session.get_bind().dialect.name == "sqlite":
-            cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
-            return "\n".join(str(row[-1]) for row in cursor.fetchall())
-        cursor.execute("SET LOCAL enable_seqscan = off")  # an almost empty table is otherwise scanned whatever
-        cursor.execute("EXPLAIN " + statement, params)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def _filled(database_url: str) -> None:
@@ -85,15 +57,15 @@ def test_distinct_hours_and_forecast_samples_read_only_the_covering_index(
     span = JULY if database_url.startswith("postgresql") else OCTOBER
     hours = [span[0] + timedelta(hours=k) for k in range(28 * 24)]
     reads = {
-        "distinct hours": _sent(session_factory, lambda s: distinct_hours_with_data(s, NORRA, *span)),
-        "forecast samples": _sent(session_factory, lambda s: offered_by_region_hour(s, NORRA, hours)),
+        "distinct hours": statements_sent(session_factory, lambda s: distinct_hours_with_data(s, NORRA, *span)),
+        "forecast samples": statements_sent(session_factory, lambda s: offered_by_region_hour(s, NORRA, hours)),
     }
     postgres = database_url.startswith("postgresql")
     for name, sent in reads.items():
         [(statement, params)] = sent
-        plan = _plan(session_factory, statement, params)
+        chosen = plan(session_factory, statement, params)
         wanted = f"Index Only Scan using {INDEX}" if postgres else f"COVERING INDEX {INDEX}"
-        assert wanted in plan, (name, plan)
+        assert wanted in chosen, (name, chosen)
 
 
 def test_downgrade_drops_the_index(database_url: str) -> None:

@@ -1,0 +1,41 @@
+"""What a piece of service code sends to the database, and the plan each statement gets: the index tests of the
+migrations check the statements the code really sends, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def statements_sent(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> list[tuple[str, Any]]:
+    """The statements and parameters ``work`` sends through a fresh session, in order."""
+    sent: list[tuple[str, Any]] = []
+    with factory() as session:
+        engine = session.get_bind()
+
+        def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+            sent.append((statement, params))
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            work(session)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
+def plan(factory: sessionmaker[Session], statement: str, params: Any) -> str:
+    """The plan of one sent statement, as text; on PostgreSQL with sequential scans discouraged, since an almost
+    empty test table is otherwise scanned whatever its indexes."""
+    with factory() as session:
+        raw = session.connection().connection.driver_connection
+        cursor = raw.cursor()
+        if session.get_bind().dialect.name == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+            return "\n".join(str(row[-1]) for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
