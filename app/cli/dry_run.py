@@ -38,7 +38,7 @@ from app.ingest.profile_choice import AUTO, Choice, NoProfileDetected, choose_fo
 from app.kpi.catalog import KPIS
 from app.kpi.glossary import SCOPE_KINDS, Lang, note_in
 from app.kpi.localtime import STOCKHOLM
-from app.reports.board_text import percent
+from app.kpi.numbers import percent
 from app.reports.terminal import format_seconds
 from app.sanitize import for_terminal
 

@@ -14,7 +14,8 @@ from rich.text import Text
 
 from app.kpi.catalog import CATALOG
 from app.kpi.glossary import LANGS, TERMS, UNITS, Lang, capitalised, status_mark, status_word
-from app.reports.board_text import number, ratio_digits, wait
+from app.kpi.numbers import number
+from app.reports.board_text import ratio_digits, wait
 from app.reports.comparison_words import compared_with
 from app.reports.terminal import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
 from app.sanitize import for_terminal

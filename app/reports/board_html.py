@@ -19,6 +19,7 @@ from typing import Literal
 
 from app.kpi.catalog import RATIO_KPIS, SECONDS_KPIS
 from app.kpi.glossary import NO_TARGET, RESOLUTIONS, Lang, status_word
+from app.kpi.numbers import number, percent
 from app.reports.board import (
     DayFigures,
     Figures,
@@ -43,8 +44,6 @@ from app.reports.board_text import (
     moment,
     month_name,
     names_list,
-    number,
-    percent,
     percent_judged,
     target_value,
     wait,

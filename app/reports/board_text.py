@@ -13,10 +13,8 @@ from datetime import datetime
 from app.kpi.catalog import KPIS, RATIO_KPIS, SECONDS_KPIS
 from app.kpi.glossary import STATUS_WORDS, UNITS, Lang, status_word
 from app.kpi.localtime import STOCKHOLM
+from app.kpi.numbers import MINUS, NBSP, number, percent
 from app.reports.terminal import format_seconds
-
-NBSP = "\u00a0"
-MINUS = "\u2212"
 
 COMPARATOR = {">=": "≥", "<=": "≤"}
 MARKS = {status: words.mark for status, words in STATUS_WORDS.items()}
@@ -179,22 +177,6 @@ def names_list(names: tuple[str, ...] | list[str], lang: Lang) -> str:
     if len(names) < 2:
         return "".join(names)
     return f"{', '.join(names[:-1])} {TEXT[lang]['and']} {names[-1]}"
-
-
-def number(value: float | None, lang: Lang, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:,.{digits}f}"
-    if lang == "sv":
-        text = text.replace(",", NBSP).replace(".", ",")
-    return text.replace("-", MINUS)
-
-
-def percent(value: float | None, lang: Lang, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    text = number(value * 100, lang, digits)
-    return f"{text}{NBSP}%" if lang == "sv" else f"{text}%"
 
 
 def _holds(value: float, comparator: str, bound: float) -> bool:

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from app.errors import VptError
 from app.kpi.glossary import Lang
 from app.kpi.localtime import STOCKHOLM, local_month_bounds, next_month, previous_month
+from app.kpi.numbers import number
 from app.reports.board import build_report
 from app.reports.board_html import chart_for, render_report
-from app.reports.board_text import number
 from app.reports.exports import scorecard_csv, scorecard_xlsx
 from app.reports.svg import render_chart
 from app.sanitize import clean

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.kpi.catalog import KPIS, RATIO_KPIS
 from app.kpi.glossary import NO_TARGET, SCOPE_KINDS, Lang, status_word
+from app.kpi.numbers import number, percent
 from app.reports.board import MonthPoint, Report, ReportPage, swedish_sort_key
 from app.reports.board_text import (
     COMPARATOR,
@@ -24,8 +25,6 @@ from app.reports.board_text import (
     marks_legend,
     moment,
     month_name,
-    number,
-    percent,
     percent_judged,
     target_value,
     wait,

@@ -36,9 +36,9 @@ from app.cli import app as cli_app
 from app.config import Settings
 from app.db.models import Collaboration, CollaborationMember, TargetVersion
 from app.kpi.localtime import STOCKHOLM
+from app.kpi.numbers import number, percent
 from app.reports.board import build_report
 from app.reports.board_html import render_report
-from app.reports.board_text import number, percent
 from app.scorecard.service import UnknownScope, monthly_scorecard
 from tests.auth import key_headers
 from tests.helpers import LATER, ingest_text

@@ -20,7 +20,7 @@ from app.db.models import Collaboration, CollaborationMember
 from app.db.session import transaction
 from app.kpi.catalog import kpi_name
 from app.kpi.glossary import Lang, status_mark, status_word
-from app.reports.board_text import percent
+from app.kpi.numbers import percent
 from app.reports.exports import scorecard_csv
 from app.scorecard.service import monthly_scorecard
 from app.web.pages import web_now

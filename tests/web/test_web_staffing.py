@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.api.app import create_app
 from app.config import Settings
 from app.kpi.localtime import STOCKHOLM
+from app.kpi.numbers import percent
 from app.kpi.staffing import Goal, servers_needed
-from app.reports.board_text import percent, wait
+from app.reports.board_text import wait
 from app.staffing.service import staffing_advice
 from app.web.pages import web_now
 from app.web.texts import word
