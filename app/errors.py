@@ -14,7 +14,9 @@ nothing of the app: every layer may raise these.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar, Self
 
 
 class VptError(Exception):
@@ -22,6 +24,10 @@ class VptError(Exception):
 
     code: ClassVar[str]
     status_code: ClassVar[int]
+    #: A sentence of the command line's catalogue (``app.cli.messages``) that says this error in the run's language,
+    #: and its values (``keyed``); None: the command line shows the English ``message``, as the API always does.
+    message_key: str | None = None
+    message_params: Mapping[str, object] = MappingProxyType({})
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -31,6 +37,12 @@ class VptError(Exception):
             raise TypeError(f"{cls.__name__} needs an error code (the API's `error` value)")
         if not isinstance(status, int) or not 400 <= status <= 599:
             raise TypeError(f"{cls.__name__} needs an HTTP error status, got {status!r}")
+
+    def keyed(self, key: str, /, **params: object) -> Self:
+        """Name the catalogue sentence that words this error (``raise UnknownScope(...).keyed("unknown_scope",
+        code=code)``): a command line in Swedish then says it in Swedish. The English ``message`` is unchanged."""
+        self.message_key, self.message_params = key, MappingProxyType(dict(params))
+        return self
 
     @property
     def message(self) -> str:

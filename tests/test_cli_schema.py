@@ -84,12 +84,14 @@ def test_vpt_db_upgrade_still_creates_it_and_a_dot_env_names_it(newcomer: Path) 
 
 def test_the_demo_writes_its_dot_env_but_leaves_someone_elses_alone(newcomer: Path) -> None:
     from app.cli.demo import write_env
+    from app.cli.wording import use_lang
 
+    use_lang(None)  # a run's language is a module global: an earlier test's `--lang en` must not carry over
     said = write_env("sqlite:////somewhere/vpt-demo.db")
-    assert "wrote" in said and "VPT_DATABASE_URL=sqlite:////somewhere/vpt-demo.db" in (newcomer / ".env").read_text()
-    assert "wrote" in write_env("sqlite:////elsewhere/vpt-demo.db")  # its own file: rewritten for this run
+    assert "skrev" in said and "VPT_DATABASE_URL=sqlite:////somewhere/vpt-demo.db" in (newcomer / ".env").read_text()
+    assert "skrev" in write_env("sqlite:////elsewhere/vpt-demo.db")  # its own file: rewritten for this run
     assert "elsewhere" in (newcomer / ".env").read_text()
     (newcomer / ".env").write_text("VPT_DATABASE_URL=postgresql+psycopg://prod/vpt\n")
     said = write_env("sqlite:////somewhere/vpt-demo.db")
-    assert "left alone" in said and "add VPT_DATABASE_URL=sqlite:////somewhere/vpt-demo.db" in said
+    assert "orörd" in said and "lägg till VPT_DATABASE_URL=sqlite:////somewhere/vpt-demo.db" in said
     assert (newcomer / ".env").read_text() == "VPT_DATABASE_URL=postgresql+psycopg://prod/vpt\n"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
 from app.cli.messages import MESSAGES
-from app.cli.wording import DEFAULT_LANG, count, current_lang, run_summary, say, use_lang
+from app.cli.wording import DEFAULT_LANG, count, current_lang, problem_text, run_summary, say, use_lang
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory, require_schema
 from app.errors import VptError
@@ -96,8 +96,9 @@ def command_lang(lang: str | None) -> Lang:
 
 
 def error_line(problem: object) -> None:
-    """``fel <problem>`` / ``error <problem>`` on stderr, the problem through the sanitiser."""
-    errors.print(f"[red]{say('error')}[/red] {for_terminal(str(problem))}", highlight=False)
+    """``fel <problem>`` / ``error <problem>`` on stderr, the problem through the sanitiser (a domain error that
+    names a catalogue sentence in the run's language: ``app.cli.wording.problem_text``)."""
+    errors.print(f"[red]{say('error')}[/red] {problem_text(problem)}", highlight=False)
 
 
 def fail(problem: VptError | str, exit_code: int = EXIT_FAILED) -> typer.Exit:

@@ -23,15 +23,16 @@ import typer
 from pydantic import SecretStr
 
 from app.cli.base import app, console, session_factory, start_logging
-from app.cli.demo_history import HISTORY_SOURCE, load_history
+from app.cli.demo_history import HISTORY_SOURCE, HistoryLoaded, load_history
 from app.cli.sim import start_of_today
+from app.cli.wording import count, counted, decimal, say
 from app.config import Settings
 from app.db.migrate import upgrade as migrate_upgrade
 from app.db.session import transaction
 from app.ingest.sources import PullSourceConfig, save_source
 from app.kpi.localtime import STOCKHOLM
 from app.sanitize import for_terminal
-from app.sim.history import DEFAULT_CALL_MONTHS, DEFAULT_HISTORY_MONTHS, plan_history
+from app.sim.history import DEFAULT_CALL_MONTHS, DEFAULT_HISTORY_MONTHS, HistoryMonth, plan_history
 from app.sim.model import SimConfig
 
 PLATFORM_SOURCE = "platform-norra"
@@ -79,38 +80,71 @@ def write_env(database_url: str) -> str:
     returned in the message instead."""
     lines = f"{ENV_MARK}: `vpt` commands in this directory use the demo database.\n" \
             f"VPT_DATABASE_URL={database_url}\n"
+    path, url = for_terminal(str(ENV_FILE.resolve())), for_terminal(database_url)
     if ENV_FILE.exists() and not ENV_FILE.read_text(encoding="utf-8", errors="replace").startswith(ENV_MARK):
-        return (f"{ENV_FILE.resolve()} is yours and was left alone: add VPT_DATABASE_URL={database_url} to it (or "
-                "export it) to run `vpt` commands against the demo")
+        return say("demo.env_yours", path=path, url=url)
     ENV_FILE.write_text(lines, encoding="utf-8")
-    return (f"wrote {ENV_FILE.resolve()}: `vpt scorecard`, `vpt report`, `vpt keys create` … in this directory "
-            f"use {database_url} without exporting VPT_DATABASE_URL (delete the file to stop)")
+    return say("demo.env_written", path=path, url=url)
 
 
-@app.command("demo")
+def history_plan_line(plan: list[HistoryMonth], regions: tuple[str, ...]) -> str:
+    """What the demo is about to simulate, said before the minutes it takes."""
+    recent = sum(month.kind == "calls" for month in plan)
+    return say("demo.simulating", first=plan[0].first, last=plan[-1].last, regions=", ".join(regions),
+               recent=counted(recent, "month"), older=count(len(plan) - recent))
+
+
+def history_ready_line(loaded: HistoryLoaded) -> str:
+    return say("demo.history_ready", seconds=decimal(loaded.seconds, 1), cpu=count(round(loaded.cpu_seconds)),
+               calls=counted(loaded.calls, "call"), rows=counted(loaded.intervals, "hourly_row"))
+
+
+def ready_lines(*, base: str, hook: str, month: str, rules: Path, platform_port: int, speed: float, drop_dir: str,
+                database: Path, regions: tuple[str, ...], seconds: float) -> list[str]:
+    """The demo's welcome: where each part listens, labels aligned in the run's language."""
+    links = [
+        (say("demo.web"), f"{base}/"),
+        (say("demo.scorecard"), f"{base}/api/v1/scorecards/{month}"),
+        (say("demo.report"), f"{base}/api/v1/reports/{month}"),
+        (say("demo.delivered"), f"{hook}/  " + say("demo.delivered_how", rules=for_terminal(str(rules)))),
+        (say("demo.alerts"), f"{base}/api/v1/alerts"),
+        (say("demo.sources"), f"{base}/api/v1/sources"),
+        (say("demo.docs"), f"{base}/docs"),
+        (say("demo.platform"), f"http://127.0.0.1:{platform_port}/calls " + say("demo.speed", speed=decimal(speed, 1))),
+        (say("demo.drop"), f"{for_terminal(drop_dir)}/calls/"),
+    ]
+    width = max(len(label) for label, _ in links) + 2
+    head = say("demo.ready", database=for_terminal(str(database)), regions=", ".join(regions),
+               seconds=count(round(seconds)))
+    return ["", head, *(f"  {label + ':':<{width}}{target}" for label, target in links), f"  {say('demo.ctrl_c')}", ""]
+
+
+@app.command("demo", help="Simulera 25 månader för regionerna i Norra sjukvårdsregionen och starta plattformen, "
+             "workern, en webhook-mottagare för dess larm och API:t. Ctrl-C stoppar.")
 def demo(
-    port: Annotated[int, typer.Option(help="API port")] = 8000,
-    platform_port: Annotated[int, typer.Option(help="Simulated platform API port")] = 8181,
-    hook_port: Annotated[int, typer.Option(help="Port of the demo's webhook receiver (where alerts arrive)")] = 8182,
-    database: Annotated[Path, typer.Option(help="SQLite file for the demo (rebuilt unless --keep)")] = Path(
+    port: Annotated[int, typer.Option(help="API:ts port")] = 8000,
+    platform_port: Annotated[int, typer.Option(help="Port för den simulerade plattformens API")] = 8181,
+    hook_port: Annotated[int, typer.Option(help="Port för demons webhook-mottagare (dit larmen kommer)")] = 8182,
+    database: Annotated[Path, typer.Option(help="SQLite-fil för demon (byggs om utan --keep)")] = Path(
         "vpt-demo.db"
     ),
-    keep: Annotated[bool, typer.Option(help="Reuse the demo database if it exists")] = False,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second for today's calls")] = 1.0,
-    months: Annotated[int, typer.Option(min=0, max=120, help="Months of history before the current one")] = (
+    keep: Annotated[bool, typer.Option(help="Återanvänd demons databas om den finns")] = False,
+    speed: Annotated[float, typer.Option(help="Simulerade sekunder per verklig sekund för dagens samtal")] = 1.0,
+    months: Annotated[int, typer.Option(min=0, max=120, help="Månader historik före den innevarande")] = (
         DEFAULT_HISTORY_MONTHS),
     call_months: Annotated[int, typer.Option(
-        min=0, help="How many of those (the newest) are call by call; older ones are hourly interval records")] = (
+        min=0, help="Hur många av dem (de nyaste) som är samtal för samtal; äldre är intervallposter per timme")] = (
         DEFAULT_CALL_MONTHS),
     staffing: Annotated[float, typer.Option(
-        min=0.5, max=2.0, help="Nurses per Erlang of forecast workload (lower: a harder year, more alerts)")] = (
+        min=0.5, max=2.0,
+        help="Sjuksköterskor per erlang av prognosens arbetsbelastning (lägre: ett svårare år, fler larm)")] = (
         SimConfig.staffing_level),
-    seed: Annotated[int, typer.Option(help="Simulation seed")] = SimConfig.seed,
-    cadence: Annotated[int, typer.Option(help="Seconds between the worker's pulls")] = 10,
-    env_file: Annotated[bool, typer.Option(help="Write .env so later vpt commands here find the demo database")] = True,
+    seed: Annotated[int, typer.Option(help="Simuleringens slumpfrö")] = SimConfig.seed,
+    cadence: Annotated[int, typer.Option(help="Sekunder mellan workerns hämtningar")] = 10,
+    env_file: Annotated[bool, typer.Option(
+        help="Skriv .env så att senare vpt-kommandon här hittar demons databas")] = True,
 ) -> None:
-    """Simulate 25 months for the Norra regions, start the platform, the worker, a webhook receiver for its
-    alerts and the API. Ctrl-C stops."""
+    """The help is the decorator's (Swedish, as every command's); this says what one process runs: see the module."""
     import uvicorn
 
     from app.api.app import create_app
@@ -126,8 +160,9 @@ def demo(
     rules.write_text(DEMO_ALERT_RULES, encoding="utf-8")
     # Reads are open in the demo (public_read) so a newcomer's browser shows the scorecard without a key;
     # pushing data and admin actions still need one (`vpt keys create`). Links in alerts name this API's port.
+    drop_dir = str(database.with_suffix("")) + "-drop"
     settings = Settings(
-        database_url=f"sqlite:///{database}", drop_dir=str(database.with_suffix("")) + "-drop", log_level="WARNING",
+        database_url=f"sqlite:///{database}", drop_dir=drop_dir, log_level="WARNING",
         public_read=True, public_base_url=base, alerts_file=str(rules), alert_lang="sv",
         alert_webhook_url=f"{hook}/hook", alert_webhook_secret=SecretStr(secret), alert_evaluate_seconds=15,
         alert_deliver_seconds=2, alert_first_retry_seconds=5,
@@ -144,18 +179,15 @@ def demo(
     if fresh:
         plan = plan_history(today.date(), months, call_months)
         if plan:
-            console.print(f"simulating {plan[0].first} … {plan[-1].last} for {', '.join(config.regions)} "
-                          f"({sum(m.kind == 'calls' for m in plan)} months call by call, "
-                          f"{sum(m.kind != 'calls' for m in plan)} older ones as hourly queue reports)")
+            console.print(history_plan_line(plan, tuple(config.regions)), highlight=False)
             try:
                 loaded = load_history(settings, config, plan)
             except KeyboardInterrupt:
-                console.print("stopped while loading the history (the next run rebuilds it)")
+                console.print(say("demo.interrupted"), highlight=False)
                 raise typer.Exit(130) from None
-            console.print(f"history ready in {loaded.seconds:.1f} s ({loaded.cpu_seconds:.0f} s of CPU over two "
-                          f"processes): {loaded.calls:,} calls, {loaded.intervals:,} hourly rows")
+            console.print(history_ready_line(loaded), highlight=False)
     if env_file:
-        console.print(for_terminal(write_env(f"sqlite:///{database.resolve()}")))
+        console.print(write_env(f"sqlite:///{database.resolve()}"), highlight=False)
 
     # The platform serves everything after the history, so a kept database catches up on the days it missed
     # through the pull (the same source as before: nothing is counted twice).
@@ -180,19 +212,10 @@ def demo(
     worker = build_worker(settings, factory, worker_id="demo-worker")
     worker.start()
     month = datetime.now(STOCKHOLM).strftime("%Y-%m")
-    console.print(f"\n[bold]vpt-monitor demo[/bold] on {for_terminal(database)} ({', '.join(config.regions)}), "
-                  f"ready {clock.perf_counter() - started:.0f} s after start")
-    console.print(f"  web view:                 {base}/")
-    console.print(f"  scorecard, month to date: {base}/api/v1/scorecards/{month}")
-    console.print(f"  board report:             {base}/api/v1/reports/{month}")
-    console.print(f"  alerts delivered:         {hook}/  (signed webhooks, signature checked; timings: "
-                  f"{for_terminal(rules)})")
-    console.print(f"  alerts (firing, pending): {base}/api/v1/alerts")
-    console.print(f"  sources and freshness:    {base}/api/v1/sources")
-    console.print(f"  API docs:                 {base}/docs")
-    console.print(f"  simulated platform:       http://127.0.0.1:{platform_port}/calls ({speed}× real time)")
-    console.print(f"  drop files into:          {for_terminal(settings.drop_dir)}/calls/")
-    console.print("  Ctrl-C stops everything\n")
+    for line in ready_lines(base=base, hook=hook, month=month, rules=rules, platform_port=platform_port,
+                            speed=speed, drop_dir=drop_dir, database=database,
+                            regions=tuple(config.regions), seconds=clock.perf_counter() - started):
+        console.print(line, highlight=False)
     try:
         # The options of `vpt serve`: slow-client timeouts, and no X-Forwarded-For believed from anyone unlisted.
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
@@ -200,10 +223,10 @@ def demo(
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; the shutdown below is the answer
         pass
     finally:
-        console.print("stopping: worker …")
+        console.print(say("demo.stopping"), highlight=False)
         worker.stop()
         for server in (platform, receiver):
             server.should_exit = True
         for thread in threads:
             thread.join(timeout=10)
-        console.print("stopped")
+        console.print(say("demo.stopped"), highlight=False)

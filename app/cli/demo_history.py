@@ -18,10 +18,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import IO
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cli.base import console, session_factory
+from app.cli.wording import counted, say
 from app.config import Settings
 from app.ingest.parsers import Parsed, ParseOptions
 from app.ingest.rows import Rejection
@@ -85,25 +87,33 @@ def load_history(settings: Settings, config: SimConfig, plan: Sequence[HistoryMo
     months = _records_in_order(config, plan)
     first = next(months, None)  # starts the second process before the bar's thread exists
     factory = session_factory(settings)
-    progress = Progress(TextColumn("history {task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("months · {task.fields[calls]:,} calls, {task.fields[intervals]:,} hourly rows"),
-                        TimeElapsedColumn(), console=console, transient=False)
+    progress = history_bar(console)
     with progress:
-        task = progress.add_task("", total=len(plan), calls=0, intervals=0)
+        task = progress.add_task("", total=len(plan), counts=bar_counts(0, 0))
         current = first
         while current is not None:
             month, records = current
-            progress.update(task, description=month.label)
+            progress.update(task, description=say("demo.bar_month", month=month.label))
             _store(factory, settings, month, records)
             if month.kind == "calls":
                 loaded.calls += len(records)
             else:
                 loaded.intervals += len(records)
-            progress.update(task, advance=1, calls=loaded.calls, intervals=loaded.intervals)
+            progress.update(task, advance=1, counts=bar_counts(loaded.calls, loaded.intervals))
             current = next(months, None)
     loaded.seconds = time.perf_counter() - started
     loaded.cpu_seconds = _cpu_seconds() - cpu_started
     return loaded
+
+
+def history_bar(on: Console) -> Progress:
+    """The bar's words are the run's language, so its counts arrive formatted (``bar_counts``), not as numbers."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), console=on, transient=False)
+
+
+def bar_counts(calls: int, intervals: int) -> str:
+    return say("demo.bar_counts", calls=counted(calls, "call"), rows=counted(intervals, "hourly_row"))
 
 
 def _cpu_seconds() -> float:

@@ -103,6 +103,15 @@ MESSAGES: dict[str, Term] = {
     "export.days": Term("dagarna i {month} för {code}", "the days of {month} for {code}"),
     "export.hours": Term("timmarna {day} för {code}", "the hours of {day} for {code}"),
     "unknown_scope": Term("ingen region eller samverkan {code!r}", "no region or collaboration {code!r}"),
+    # domain errors the command line words itself (``app.errors.VptError.keyed``); others are shown in English
+    "error.unknown_region": Term("ingen region {code!r}", "no region {code!r}"),
+    "error.unknown_collaboration": Term("ingen samverkan {code!r}", "no collaboration {code!r}"),
+    "error.bad_month": Term("måste vara en månad ÅÅÅÅ-MM mellan år {first} och {last}, fick {text!r}",
+                            "must be a month YYYY-MM between the years {first} and {last}, got {text!r}"),
+    "error.bad_date": Term("måste vara ett datum ÅÅÅÅ-MM-DD mellan år {first} och {last}, fick {text!r}",
+                           "must be a date YYYY-MM-DD between the years {first} and {last}, got {text!r}"),
+    "error.date_ahead": Term("datumet får ligga högst {days} dagar fram, fick {day}",
+                             "date must be at most {days} days ahead, got {day}"),
     # alerts and silences (app.cli.alerts, app.cli.alerts_run)
     "alerts.headers": Term("ID|Fas|Regel|Område|Mått|Period|Värde / gräns|Larmade|Upphörde|Aviseringar",
                            "ID|Phase|Rule|Scope|KPI|Period|Value / threshold|Fired|Resolved|Notifications"),
@@ -229,6 +238,8 @@ MESSAGES: dict[str, Term] = {
     "sources.headers": Term("Namn|Typ|Profil|På|Senast lyckad|Levererat t.o.m.|Efter|Senaste fel",
                             "Name|Kind|Profile|On|Last success|Delivered until|Behind|Last error"),
     "source.no_pull": Term("ingen aktiv hämtande källa med namnet {name}", "no enabled pull source named {name}"),
+    "source.removed_meanwhile": Term("källan {name} togs bort innan den hämtades: inget av den sparades",
+                                     "source {name} was removed before it was pulled: nothing of it was stored"),
     "source.busy": Term("källan {name} hämtas av en worker just nu",
                         "source {name} is being pulled by a worker right now"),
     "source.pulled": Term(
@@ -236,6 +247,45 @@ MESSAGES: dict[str, Term] = {
         "{rejected}, {warnings}, fortfarande i kö {pending}",
         "{name}: {pages}, {records}: stored {stored}, updated {updated}, unchanged {unchanged}, rejected {rejected}, "
         "{warnings}, still queued {pending}"),
+    # the demo (app.cli.demo, app.cli.demo_history)
+    "demo.simulating": Term("simulerar {first} … {last} för {regions} ({recent} samtal för samtal, {older} äldre som "
+                            "köstatistik per timme)",
+                            "simulating {first} … {last} for {regions} ({recent} call by call, {older} older ones as "
+                            "hourly queue reports)"),
+    "demo.interrupted": Term("avbröt inläsningen av historiken (nästa körning bygger om den)",
+                             "stopped while loading the history (the next run rebuilds it)"),
+    "demo.history_ready": Term("historiken klar på {seconds} s ({cpu} s processortid i två processer): {calls}, "
+                               "{rows}",
+                               "history ready in {seconds} s ({cpu} s of CPU over two processes): {calls}, {rows}"),
+    "demo.bar_month": Term("historik {month}", "history {month}"),
+    "demo.bar_counts": Term("månader · {calls}, {rows}", "months · {calls}, {rows}"),
+    "demo.env_yours": Term(
+        "{path} är någon annans och lämnades orörd: lägg till VPT_DATABASE_URL={url} i den (eller sätt "
+        "variabeln i miljön) för att köra `vpt`-kommandon mot demon",
+        "{path} is yours and was left alone: add VPT_DATABASE_URL={url} to it (or set it in the "
+        "environment) to run `vpt` commands against the demo"),
+    "demo.env_written": Term(
+        "skrev {path}: `vpt scorecard`, `vpt report`, `vpt keys create` … i den här mappen använder {url} utan "
+        "att VPT_DATABASE_URL sätts (radera filen för att sluta)",
+        "wrote {path}: `vpt scorecard`, `vpt report`, `vpt keys create` … in this directory use {url} without "
+        "setting VPT_DATABASE_URL (delete the file to stop)"),
+    "demo.ready": Term("[bold]vpt-monitor demo[/bold] på {database} ({regions}), klar {seconds} s efter start",
+                       "[bold]vpt-monitor demo[/bold] on {database} ({regions}), ready {seconds} s after start"),
+    "demo.web": Term("webbvy", "web view"),
+    "demo.scorecard": Term("styrkort, månaden hittills", "scorecard, month to date"),
+    "demo.report": Term("ledningsrapport", "board report"),
+    "demo.delivered": Term("levererade larm", "alerts delivered"),
+    "demo.delivered_how": Term("(signerade webhooks, signaturen kontrolleras; tider: {rules})",
+                               "(signed webhooks, signature checked; timings: {rules})"),
+    "demo.alerts": Term("larm (larmar, väntar)", "alerts (firing, pending)"),
+    "demo.sources": Term("källor och aktualitet", "sources and freshness"),
+    "demo.docs": Term("API-dokumentation", "API docs"),
+    "demo.platform": Term("simulerad plattform", "simulated platform"),
+    "demo.speed": Term("({speed}× realtid)", "({speed}× real time)"),
+    "demo.drop": Term("inläsningsmapp", "drop folder"),
+    "demo.ctrl_c": Term("Ctrl-C stoppar allt", "Ctrl-C stops everything"),
+    "demo.stopping": Term("stänger: workern …", "stopping: worker …"),
+    "demo.stopped": Term("stängd", "stopped"),
     # staffing (app.cli.staffing)
     "staffing.head": Term("[bold]{name}[/bold] ({scope}) — bemanning från {start} till slutet av {month}",
                           "[bold]{name}[/bold] ({scope}) — staffing from {start} to the end of {month}"),

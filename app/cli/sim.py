@@ -259,7 +259,7 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Källans namn")]) -> 
     import httpx
 
     from app.db.leases import leased, worker_identity
-    from app.ingest.pull import PullError, pull_source, source_lease
+    from app.ingest.pull import PullError, SourceRemoved, pull_source, source_lease
     from app.ingest.sources import pull_sources
 
     settings = load_settings()
@@ -276,7 +276,12 @@ def sources_pull(name: Annotated[str, typer.Argument(help="Källans namn")]) -> 
             raise typer.Exit(EXIT_FAILED)
         try:
             with httpx.Client() as client:
-                report = pull_source(factory, settings, configs[name], client, lease=lease)
+                # create=False, as the worker: the configuration was read from the source's row, so a row gone by
+                # now is a removal (`vpt sources remove` meanwhile), not a source to make again
+                report = pull_source(factory, settings, configs[name], client, lease=lease, create=False)
+        except SourceRemoved:
+            error_line(say("source.removed_meanwhile", name=name))
+            raise typer.Exit(EXIT_FAILED) from None
         except PullError as exc:
             errors.print(f"[red]{say('failed')}[/red] {for_terminal(exc)}", highlight=False)  # may quote the reply
             raise typer.Exit(EXIT_FAILED) from None

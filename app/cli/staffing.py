@@ -14,10 +14,10 @@ from app.cli.base import EXIT_FAILED, app, console, error_line, load_settings, s
 from app.cli.wording import count, counted, current_lang, decimal, say
 from app.db.models import Collaboration
 from app.kpi.localtime import STOCKHOLM
-from app.reports.board_text import percent
+from app.kpi.numbers import percent
 from app.sanitize import for_terminal
 from app.scorecard.breakdowns import parse_date
-from app.scorecard.service import InvalidMonth, UnknownScope
+from app.scorecard.service import FIRST_YEAR, LAST_YEAR, InvalidMonth, UnknownScope
 from app.staffing.document import advice_json
 from app.staffing.plan import Totals
 from app.staffing.service import StaffingAdvice, staffing_advice
@@ -74,7 +74,7 @@ def _print(advice: StaffingAdvice, all_hours: bool) -> None:
     console.print(_totals_line(say("staffing.today"), advice.today), highlight=False)
     console.print(_totals_line(say("staffing.rest"), advice.month_rest), highlight=False)
     for note in advice.notes:
-        console.print(say("staffing.note", note=for_terminal(note)), highlight=False)
+        console.print(say("staffing.note", note=for_terminal(note.text(current_lang()))), highlight=False)
 
 
 @app.command("staffing", help="Sjuksköterskor som behövs per timme för målen (Erlang A, med uppringare som lägger "
@@ -89,15 +89,18 @@ def staffing_command(
     now = datetime.now(UTC)
     try:
         wanted = parse_date(day) if day is not None else now.astimezone(STOCKHOLM).date()
-    except InvalidMonth as exc:
-        error_line(say("date_option", problem=exc))
+    except InvalidMonth:  # not a date, no such date, or a year out of range: one sentence says all three
+        error_line(say("date_option", problem=say("error.bad_date", first=FIRST_YEAR, last=LAST_YEAR, text=day)))
         raise typer.Exit(2) from None
     settings = load_settings()
     factory = session_factory(settings)
     try:
         with factory() as session:
             advice = staffing_advice(session, _kind(session, code), code, wanted, now)
-    except (UnknownScope, InvalidMonth) as exc:
+    except UnknownScope as exc:  # neither a collaboration (see _kind) nor a region
+        error_line(exc.keyed("unknown_scope", code=code))
+        raise typer.Exit(EXIT_FAILED) from None
+    except InvalidMonth as exc:
         error_line(exc)
         raise typer.Exit(EXIT_FAILED) from None
     if as_json:

@@ -20,7 +20,8 @@ from typing import Any
 
 from app.cli.messages import MESSAGES
 from app.kpi.glossary import LANGS, Lang
-from app.reports.board_text import number
+from app.kpi.numbers import number
+from app.sanitize import for_terminal
 
 DEFAULT_LANG: Lang = "sv"
 _lang: Lang = DEFAULT_LANG
@@ -102,6 +103,8 @@ NOUNS: dict[str, Noun] = {
     "leg": Noun(("del", "delar"), ("leg", "legs")),
     "copy": Noun(("kopia", "kopior"), ("copy", "copies")),
     "repeated_key": Noun(("upprepad nyckel", "upprepade nycklar"), ("repeated key", "repeated keys")),
+    "month": Noun(("månad", "månader"), ("month", "months")),
+    "hourly_row": Noun(("timrad", "timrader"), ("hourly row", "hourly rows")),
 }
 PARTICIPLES: dict[str, Participle] = {
     "refreshed": Participle(("uppdaterad", "uppdaterat", "uppdaterade"), "refreshed"),
@@ -136,6 +139,17 @@ def run_summary(report: Any, lang: Lang | None = None) -> str:
                warnings=count(report.warnings, language),
                hours=counted(report.hours_refreshed, "hour", "refreshed", language),
                seconds=decimal(report.seconds, 2, language))
+
+
+def problem_text(problem: object, lang: Lang | None = None) -> str:
+    """An error as a line of the command line, through the sanitiser (its values may quote input): a domain error
+    that names a catalogue sentence (``VptError.keyed``) in the run's language, any other as its own text (a domain
+    error's English ``message``)."""
+    key = getattr(problem, "message_key", None)
+    if isinstance(key, str) and key in MESSAGES:
+        params = getattr(problem, "message_params", {})
+        return for_terminal(say(key, lang, **{name: str(value) for name, value in params.items()}))
+    return for_terminal(str(problem))
 
 
 def yes_no(value: bool, lang: Lang | None = None) -> str:

@@ -59,7 +59,7 @@ def hour_json(hour: HourAdvice, with_parameters: bool) -> dict[str, Any]:
         "erlang_c_nurses": hour.erlang_c_nurses,
         "staffed": _round(hour.staffed, 1),
         "difference": _round(hour.difference, 1),
-        "note": hour.note,
+        "note": None if hour.note is None else str(hour.note),  # the English it always was (app.staffing.notes)
     }
     if with_parameters:
         out["handling_seconds"] = _round(hour.parameters.handling_seconds.value, 1)
@@ -109,5 +109,5 @@ def advice_json(advice: StaffingAdvice) -> dict[str, Any]:
         "month_rest": _totals(advice.month_rest),
         "hours": [hour_json(h, with_parameters=advice.kind == "region") for h in advice.hours],
         "regions": [_region(r) for r in advice.regions],
-        "notes": list(advice.notes),
+        "notes": [str(note) for note in advice.notes],
     }

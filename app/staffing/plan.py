@@ -13,6 +13,7 @@ from datetime import datetime
 
 from app.kpi.staffing import Goal, QueueFigures, StaffingError, servers_needed
 from app.staffing.estimates import Parameters
+from app.staffing.notes import Note, note
 
 HOUR_SECONDS = 3600.0
 
@@ -34,7 +35,7 @@ class HourAdvice:
     target: Staffing | None  # for the targets in force
     recover: Staffing | None  # for what the rest of the month needs, when that is stricter than the target
     erlang_c_nurses: int | None  # what Erlang C (nobody hangs up) asks for the same goal
-    note: str | None = None
+    note: Note | None = None  # worded by whoever shows it (app.staffing.notes)
     staffed: float | None = None  # staffed positions the platform reported for the hour (None: none reported)
 
     @property
@@ -60,25 +61,25 @@ def advise_hour(
     handling = parameters.handling_seconds.value
     theta = parameters.patience_rate.value or 0.0
     if offered is None:
-        return HourAdvice(start, None, parameters, None, None, None, "no forecast for this hour")
+        return HourAdvice(start, None, parameters, None, None, None, note("no_hour_forecast"))
     if handling is None or handling <= 0:
-        return HourAdvice(start, offered, parameters, None, None, None, "no handling times to estimate from")
+        return HourAdvice(start, offered, parameters, None, None, None, note("no_handling_times"))
     if offered <= 0:
-        return HourAdvice(start, offered, parameters, _none_staffing(), None, 0, "no calls forecast")
+        return HourAdvice(start, offered, parameters, _none_staffing(), None, 0, note("no_calls_forecast"))
     lam, mu = offered / HOUR_SECONDS, 1.0 / handling
-    note = None if theta > 0 else "no abandons observed: Erlang C (nobody hangs up)"
+    said = None if theta > 0 else note("erlang_c")
     try:
         target = _staffing(servers_needed(lam, mu, theta, goal))
         erlang_c = servers_needed(lam, mu, 0.0, goal).servers
     except StaffingError as error:
-        return HourAdvice(start, offered, parameters, None, None, None, str(error))
+        return HourAdvice(start, offered, parameters, None, None, None, note("model_limit", detail=str(error)))
     saved: Staffing | None = None
     if recover is not None:
         try:
             saved = _staffing(servers_needed(lam, mu, theta, recover, at_least=target.nurses))
         except StaffingError as error:
-            note = str(error)
-    return HourAdvice(start, offered, parameters, target, saved, erlang_c, note)
+            said = note("model_limit", detail=str(error))
+    return HourAdvice(start, offered, parameters, target, saved, erlang_c, said)
 
 
 def advise_hours(

@@ -27,6 +27,7 @@ from app.scorecard.reads import scope_names, targets_by_scope
 from app.scorecard.service import InvalidMonth, check_year
 from app.staffing.estimates import HourSums, RegionParameters, estimate
 from app.staffing.forecast import hourly_forecast
+from app.staffing.notes import Note, note
 from app.staffing.plan import HourAdvice, Staffing, Totals, advise_hours, totals
 from app.staffing.queries import hour_sums, staffed_by_hour
 
@@ -74,7 +75,7 @@ class StaffingAdvice:
     hours: tuple[HourAdvice, ...]  # summed over the regions (for a region: its own)
     today: Totals
     month_rest: Totals
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]  # worded by whoever shows them (app.staffing.notes)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ def staffing_advice(
     check_year(day)
     name, regions = resolve_scope(session, kind, code)
     if (day - now.astimezone(STOCKHOLM).date()).days > MAX_DAYS_AHEAD:
-        raise InvalidMonth(f"date must be at most {MAX_DAYS_AHEAD} days ahead, got {day.isoformat()}")
+        raise InvalidMonth(f"date must be at most {MAX_DAYS_AHEAD} days ahead, got {day.isoformat()}").keyed(
+            "error.date_ahead", days=MAX_DAYS_AHEAD, day=day.isoformat())
     window = _window(day, now)
     reads = _read(session, regions, window, history)
     targets = targets_by_scope(session).get((kind, code), [])
@@ -165,14 +167,14 @@ def _assemble(
     names: dict[str, str], now: datetime,
 ) -> StaffingAdvice:
     month, end, known_until = window.month, window.end, window.known_until
-    notes: list[str] = []
+    notes: list[Note] = []
     rate_target = target_in_force(targets, "answer_rate", month)
     wait_target = target_in_force(targets, "mean_wait", month)
     defaulted = rate_target is None and wait_target is None
     rate_bound = DEFAULT_ANSWER_RATE if defaulted else (rate_target.bound if rate_target else None)
     wait_bound = DEFAULT_MEAN_WAIT if defaulted else (wait_target.bound if wait_target else None)
     if defaulted:
-        notes.append("no targets stored for this scope: SPEC §6 defaults (85 % answered, mean wait 10 min)")
+        notes.append(note("default_targets"))
 
     # the forecast, exactly as the scorecard's: same samples, same first data
     sampled_from = floor_hour(known_until)
@@ -191,7 +193,7 @@ def _assemble(
     forecast = forecast_rest(summed, known_until, end, min(starts) if starts else None, plan=window.plan)
     expected = forecast.expected_rest if forecast.usable else None
     if expected is None:
-        notes.append("no forecast: an hour of the week has no history yet (a source younger than a week)")
+        notes.append(note("no_forecast"))
     needed_rate = needed_wait = None
     if expected is not None and expected > 0 and rate_bound is not None:
         needed_rate = needed_answer_rate(rate_bound, offered, answered, expected)
@@ -237,20 +239,19 @@ def _assemble(
 
 
 def _recovery_goal(goal: Goal, needed_rate: Fraction | None, needed_wait: Fraction | None,
-                   notes: list[str]) -> Goal | None:
+                   notes: list[Note]) -> Goal | None:
     """The goal that saves the month, where it is stricter than the target and still within reach."""
     rate = goal.answer_rate
     wait = goal.mean_wait
     stricter = False
     if needed_rate is not None and rate is not None and needed_rate > Fraction(rate):
         if needed_rate > MAX_RECOVERY_RATE:
-            notes.append(f"the month needs an answer rate of {float(needed_rate):.1%} on the calls to come: "
-                         "out of reach (unreachable), the advice keeps the target")
+            notes.append(note("rate_out_of_reach", rate=float(needed_rate)))
         else:
             rate, stricter = float(needed_rate), True
     if needed_wait is not None and wait is not None and needed_wait < Fraction(wait):
         if needed_wait <= 0:
-            notes.append("the month's mean wait cannot come under its target any more: the advice keeps the target")
+            notes.append(note("wait_out_of_reach"))
         else:
             wait, stricter = float(needed_wait), True
     return Goal(rate, wait) if stricter else None
@@ -275,9 +276,9 @@ def _sum_hours(regions: list[str], hours: list[HourAdvice]) -> HourAdvice:
     advised = [(region, h) for region, h in zip(regions, hours, strict=True)
                if h.offered is not None and h.target is not None]
     missing = [region for region, h in zip(regions, hours, strict=True) if h.offered is None or h.target is None]
-    note = None if not missing else f"without {', '.join(missing)}: no advice for this hour"
+    said = None if not missing else note("without_regions", regions=", ".join(missing))
     if not advised:
-        return HourAdvice(first.start, None, first.parameters, None, None, None, note, staffed)
+        return HourAdvice(first.start, None, first.parameters, None, None, None, said, staffed)
 
     def combine(recovery: bool) -> Staffing:
         chosen: list[Staffing] = []
@@ -294,7 +295,7 @@ def _sum_hours(regions: list[str], hours: list[HourAdvice]) -> HourAdvice:
 
     recovering = any(h.recover is not None for _, h in advised)
     return HourAdvice(first.start, sum(h.offered or 0.0 for _, h in advised), first.parameters, combine(False),
-                      combine(True) if recovering else None, sum(h.erlang_c_nurses or 0 for _, h in advised), note,
+                      combine(True) if recovering else None, sum(h.erlang_c_nurses or 0 for _, h in advised), said,
                       staffed)
 
 

@@ -12,23 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.kpi.catalog import kpi_in_text
-from app.kpi.glossary import TERMS, Lang, Term, capitalised
+from app.kpi.glossary import TERMS, Lang, capitalised
 from app.kpi.localtime import STOCKHOLM
-from app.reports.board_text import number, percent, wait
+from app.kpi.numbers import number, percent
+from app.reports.board_text import wait
 from app.sanitize import clean
 from app.staffing.estimates import Estimate, Parameters
 from app.staffing.plan import HourAdvice, Staffing, Totals
 from app.staffing.service import StaffingAdvice
 from app.web.texts import word
 
-#: The service's notes on an hour (English, the API's) in the page's language; another note is shown as it is.
-HOUR_NOTES: dict[str, Term] = {
-    "no forecast for this hour": Term("ingen prognos för timmen", "no forecast for this hour"),
-    "no handling times to estimate from": Term("inga samtalstider att skatta från",
-                                               "no handling times to estimate from"),
-    "no abandons observed: Erlang C (nobody hangs up)": Term("inga avbrutna samtal: Erlang C (ingen lägger på)",
-                                                             "no abandons observed: Erlang C (nobody hangs up)"),
-}
 BASIS: dict[str, str] = {"slot": "basis_slot", "region": "basis_region", "none": "basis_none"}
 
 
@@ -82,17 +75,9 @@ def _clock(moment: datetime) -> str:
 
 
 def _note(hour: HourAdvice, lang: Lang) -> str:
-    note = hour.note
-    if not note:
-        return ""
-    if hour.offered == 0:  # the service's note on an hour the forecast expects no call in
-        return word("no_expected_calls", lang)
-    known = HOUR_NOTES.get(note)
-    if known is not None:
-        return known[lang]
-    if note.startswith("without ") and note.endswith(": no advice for this hour"):
-        return word("staffing_without", lang, regions=clean(note[len("without "):-len(": no advice for this hour")]))
-    return clean(note, 200)
+    """The service's note worded where every surface words it (``app.staffing.notes``); its values (region
+    codes) came from storage."""
+    return "" if hour.note is None else clean(hour.note.text(lang), 200)
 
 
 def _staffing(staffing: Staffing | None, lang: Lang) -> tuple[str, str, str]:

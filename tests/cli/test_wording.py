@@ -70,8 +70,7 @@ def _helps(command: Any, path: str) -> list[tuple[str, str]]:
             found.append((f"{path} {param.opts[0]}", getattr(param, "help", None) or ""))
     if hasattr(command, "commands"):
         for name, sub in command.commands.items():
-            if name != "demo":  # the demo's own texts belong to app/cli/demo.py
-                found += _helps(sub, f"{path} {name}".strip())
+            found += _helps(sub, f"{path} {name}".strip())
     return found
 
 

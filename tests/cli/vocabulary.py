@@ -1,8 +1,9 @@
 """The words of each language the command line can say, for tests that hold a run to one of them.
 
 Built from the same sources the command line speaks from: its message catalogue (``app.cli.messages``), its
-count nouns (``app.cli.wording``) and the glossary and KPI catalogue (``app.kpi``). A word both languages use
-("status", "region", "push", "Erlang") belongs to neither list; identifiers (``answer_rate``, ``SE-AC``,
+count nouns (``app.cli.wording``), the staffing notes (``app.staffing.notes``) and the glossary and KPI
+catalogue (``app.kpi``). A word both languages use ("status", "region", "push", "Erlang") belongs to neither
+list; identifiers (``answer_rate``, ``SE-AC``,
 ``key.create``, file names) are never words here, so a code a person types is not mistaken for English.
 """
 
@@ -16,6 +17,7 @@ from app.cli.wording import NOUNS, PARTICIPLES
 from app.kpi.catalog import CATALOG
 from app.kpi.glossary import CLI_TITLES, STATUS_WORDS, TERMS, UNITS, Lang
 from app.kpi.reference import COLLABORATIONS, REGIONS
+from app.staffing.notes import NOTES
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 _MARKUP = re.compile(r"\[/?[a-z ]*\]")
@@ -31,6 +33,7 @@ def words(text: str) -> set[str]:
 
 def _texts(lang: Lang) -> Iterator[str]:
     yield from (term[lang] for term in MESSAGES.values())
+    yield from (term[lang] for term in NOTES.values())  # the staffing advice's notes, which `vpt staffing` says
     yield from (term[lang] for term in CLI_TITLES.values())
     for group in (TERMS, UNITS):
         for words_ in group.values():
