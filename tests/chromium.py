@@ -22,7 +22,7 @@ from tests.conftest import IN_CI
 #: No GPU, no sandbox (containers), and nothing that reaches the network on its own.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_SECONDS = 60
+TIMEOUT_SECONDS = 180  # a few seconds on a quiet machine; a loaded CI machine (pytest -n 2, 2 cores) is slower
 
 
 def find_chromium() -> str:

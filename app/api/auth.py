@@ -85,10 +85,13 @@ class Authenticator:
     """Verifies presented keys against the database, with the short cache and the last-used throttle."""
 
     def __init__(self, factory: sessionmaker[Session], ttl_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 utc_now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """``clock`` times the cache; ``utc_now`` is the moment keys expire against (tests pin both)."""
         self.factory = factory
         self.ttl = ttl_seconds
         self.clock = clock
+        self.utc_now = utc_now
         self._cache: dict[str, tuple[KeyIdentity, float]] = {}
         self._touched: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -97,7 +100,7 @@ class Authenticator:
     def authenticate(self, presented: str) -> KeyIdentity:
         """The key's identity; raises a 401 ``HTTPException`` naming why not."""
         digest = hashlib.sha256(presented.encode()).hexdigest()
-        now = datetime.now(UTC)
+        now = self.utc_now()
         with self._lock:
             cached = self._cache.get(digest)
         if cached is not None and self.clock() - cached[1] < self.ttl:

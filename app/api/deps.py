@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +18,13 @@ from app.scorecard.forecast_cache import ForecastHistoryCache
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings  # set in ``lifespan`` (app.api.app); State's attributes are Any
     return settings
+
+
+async def current_time() -> datetime:
+    """The moment a request is answered as of: a dependency, so that a test can pin it
+    (``app.dependency_overrides``) instead of racing the wall clock across a minute or an hour. ``async`` only
+    to skip the thread pool FastAPI runs a plain function in."""
+    return datetime.now(UTC)
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -41,3 +49,4 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ScorecardCacheDep = Annotated[ScorecardCache, Depends(get_scorecard_cache)]
 ForecastHistoryDep = Annotated[ForecastHistoryCache, Depends(get_forecast_history)]
+NowDep = Annotated[datetime, Depends(current_time)]

@@ -104,7 +104,7 @@ class HttpReceiver:
         with self._lock:
             return list(self._requests)
 
-    def wait_for(self, count: int = 1, timeout: float = 5) -> list[RecordedRequest]:
+    def wait_for(self, count: int = 1, timeout: float = 30) -> list[RecordedRequest]:
         return _wait(self._requests, self._lock, count, timeout)
 
     def respond_with(self, status: int, body: str | None = None) -> None:
@@ -167,7 +167,7 @@ class SmtpReceiver:
         with self._lock:
             return list(self._messages)
 
-    def wait_for(self, count: int = 1, timeout: float = 5) -> list[ReceivedMail]:
+    def wait_for(self, count: int = 1, timeout: float = 30) -> list[ReceivedMail]:
         return _wait(self._messages, self._lock, count, timeout)
 
     def reply_with(self, reply: str | None) -> None:

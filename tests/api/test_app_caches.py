@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.app import create_app
+from app.api.deps import current_time
 from app.config import Settings
 from app.kpi.localtime import floor_hour, local_month_bounds, local_month_of
 from tests.faults.support import public_read
@@ -46,7 +47,10 @@ def test_two_apps_do_not_share_scorecards(session_factory: sessionmaker[Session]
 def test_two_apps_do_not_share_the_forecast_history(session_factory: sessionmaker[Session],
                                                     settings: Settings) -> None:
     """The forecast of the month in progress samples the same weekday and hour of past weeks; an app keeps
-    what it sampled for a few minutes, another app samples afresh."""
+    what it sampled for a few minutes, another app samples afresh.
+
+    Both apps answer as of one pinned moment: the hour in progress counts with the share of it still to come,
+    so a minute that turned between two requests (likelier on a loaded machine) changed the figure by itself."""
     now = datetime.now(UTC)
     month_start, _ = local_month_bounds(local_month_of(now))
     history_start = floor_hour(now) - timedelta(days=8)
@@ -56,6 +60,8 @@ def test_two_apps_do_not_share_the_forecast_history(session_factory: sessionmake
     month = local_month_of(now).strftime("%Y-%m")
     app_settings = public_read(settings)
     with TestClient(create_app(app_settings)) as first, TestClient(create_app(app_settings)) as second:
+        for client in (first, second):
+            client.app.dependency_overrides[current_time] = lambda: now  # type: ignore[attr-defined]
         expected_before = _expected_rest(first, month)
         # ten more calls in every hour around the same hour a week ago (whatever the DST offset then)
         more = [_call(f"m{hour}-{n}", floor_hour(now) - timedelta(days=7, hours=hour) + timedelta(minutes=n))

@@ -28,7 +28,7 @@ def vpt_serve(env: dict[str, str], log: Path) -> Iterator[int]:
             cwd=log.parent, env={**clean, "VPT_LOG_LEVEL": "INFO", **env}, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # importing the app takes seconds, many more on a loaded CI machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"vpt serve exited with {process.returncode}: {log.read_text()}")

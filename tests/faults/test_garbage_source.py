@@ -150,8 +150,9 @@ def test_an_hour_of_garbage_from_one_source_is_rejected_counted_and_alerted_for_
     feeds: tuple[str, ClockedFeed, ClockedFeed],
 ) -> None:
     url, healthy_feed, garbage_feed = feeds
+    # No retries: one page answered slowly (a loaded CI machine) must not become a failed pull, hence 30 s.
     configs = {name: PullSourceConfig(name=name, kind="calls", base_url=f"{url}/{name}", start=START,
-                                      max_retries=0, timeout_seconds=5.0) for name in ("healthy", "garbage")}
+                                      max_retries=0, timeout_seconds=30.0) for name in ("healthy", "garbage")}
     with transaction(session_factory) as session:
         for config in configs.values():
             save_source(session, config)

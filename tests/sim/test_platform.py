@@ -3,10 +3,12 @@ killed with SIGKILL in the middle of a pull that, restarted, ends with exactly t
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -136,10 +138,16 @@ def test_a_worker_killed_mid_pull_and_restarted_gives_the_uninterrupted_figures(
     options = PlatformOptions(config=CONFIG, start=START, clock_origin=now, speed=0, lag_share=0.0)
     app = create_platform_app(options)
     requests: list[str] = []
+    # Once ``hold_from`` is set, that request and the later ones wait for ``released``: the worker is killed while
+    # it waits for a page, not at whatever point a loaded machine lets the test notice that a page went out.
+    hold_from = [0]
+    released = threading.Event()
 
     async def counting(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             requests.append(scope.get("query_string", b"").decode())
+            while hold_from[0] and len(requests) >= hold_from[0] and not released.is_set():
+                await asyncio.sleep(0.01)
         await app(scope, receive, send)
 
     reference_url = f"sqlite:///{tmp_path}/reference.db"
@@ -157,17 +165,20 @@ def test_a_worker_killed_mid_pull_and_restarted_gives_the_uninterrupted_figures(
             f'batch_records = 40\ncadence_seconds = 1\nstart = "{START.astimezone(UTC).isoformat()}"\n'
         )
         env = os.environ | {"VPT_DATABASE_URL": settings.database_url, "VPT_SOURCES_FILE": str(sources)}
+        hold_from[0] = 8  # pages 1-6 are three committed batches, page 7 half of the fourth
         first = subprocess.Popen([sys.executable, "-m", "app", "worker"], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 60
-            while len(requests) < 7 and time.monotonic() < deadline:  # page 7: inside the fourth batch
+            deadline = time.monotonic() + 120  # the process imports the app first: seconds, more under load
+            while len(requests) < 8 and time.monotonic() < deadline:
                 time.sleep(0.005)
+            assert len(requests) >= 8, "the worker never asked for page 8"
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         finally:
             if first.poll() is None:
                 first.kill()
+            released.set()
         interrupted = stored_calls(session_factory)
         assert 0 < len(interrupted) < len(stored_calls(reference)), "the kill must land in the middle of the pull"
         assert len(interrupted) % 40 == 0 or len(interrupted) < 40 * 4  # only whole batches were committed
@@ -175,7 +186,7 @@ def test_a_worker_killed_mid_pull_and_restarted_gives_the_uninterrupted_figures(
         second = subprocess.Popen([sys.executable, "-m", "app", "worker"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 180  # ends once caught up; generous for a loaded CI machine
             while time.monotonic() < deadline:
                 with session_factory() as session:
                     row = session.scalar(select(Source).where(Source.name == "platform"))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.api.auth import require_scope
-from app.api.deps import ScorecardCacheDep, SessionDep, SettingsDep
+from app.api.deps import NowDep, ScorecardCacheDep, SessionDep, SettingsDep
 from app.api.schemas import ErrorBody, Scorecard
 from app.kpi.glossary import Lang
 from app.reports.exports import scorecard_csv, scorecard_xlsx
@@ -57,6 +56,7 @@ def get_scorecard(
     session: SessionDep,
     settings: SettingsDep,
     cache: ScorecardCacheDep,
+    now: NowDep,
     month: Annotated[str, Path(description="Local calendar month, YYYY-MM", examples=["2025-10"])],
     output_format: Annotated[
         Literal["json", "csv", "xlsx"],
@@ -67,7 +67,7 @@ def get_scorecard(
         Query(description="Language of CSV and XLSX headers and labels: sv (default; `;` and decimal comma) or en"),
     ] = "sv",
 ) -> Any:
-    cached = cache.get(session, parse_month(month), settings.definitions, datetime.now(UTC),
+    cached = cache.get(session, parse_month(month), settings.definitions, now,
                                  version_ttl=settings.scorecard_version_ttl_seconds)
     document = cached.document
     if output_format == "json":
