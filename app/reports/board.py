@@ -160,7 +160,7 @@ def _find_scope(session: Session, code: str) -> tuple[str, str]:
         return "collaboration", code
     if session.get(Region, code) is not None:
         return "region", code
-    raise UnknownScope(f"no region or collaboration {code!r}")
+    raise UnknownScope(f"no region or collaboration {code!r}").keyed("unknown_scope", code=code)
 
 
 def _default_scopes(session: Session, document: ScorecardDocument) -> list[tuple[str, str]]:

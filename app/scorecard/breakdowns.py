@@ -36,6 +36,8 @@ from app.scorecard.queries import (
     first_hours_in_span,
 )
 from app.scorecard.service import (
+    FIRST_YEAR,
+    LAST_YEAR,
     InvalidMonth,
     ScopeFigures,
     UnknownScope,
@@ -60,11 +62,11 @@ def resolve_scope(session: Session, kind: str, code: str) -> tuple[str, list[str
     if kind == "region":
         region = session.get(Region, code)
         if region is None:
-            raise UnknownScope(f"no region {code!r}")
+            raise UnknownScope(f"no region {code!r}").keyed("error.unknown_region", code=code)
         return region.name, [code]
     collaboration = session.get(Collaboration, code)
     if collaboration is None:
-        raise UnknownScope(f"no collaboration {code!r}")
+        raise UnknownScope(f"no collaboration {code!r}").keyed("error.unknown_collaboration", code=code)
     members = list(session.scalars(
         select(CollaborationMember.region_code).where(CollaborationMember.collaboration_code == code)
     ))
@@ -95,11 +97,13 @@ def _figures(session: Session, kind: str, code: str, name: str, regions: list[st
 
 def parse_date(text: str) -> date:
     if not DATE_PATTERN.match(text):
-        raise InvalidMonth(f"date must be YYYY-MM-DD, got {text!r}")
+        raise InvalidMonth(f"date must be YYYY-MM-DD, got {text!r}").keyed(
+            "error.bad_date", first=FIRST_YEAR, last=LAST_YEAR, text=text)
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise InvalidMonth(f"no such date: {text!r}") from None
+        raise InvalidMonth(f"no such date: {text!r}").keyed(
+            "error.bad_date", first=FIRST_YEAR, last=LAST_YEAR, text=text) from None
     check_year(day)
     return day
 

@@ -80,10 +80,12 @@ class UnknownScope(VptError, LookupError):
 def parse_month(text: str) -> date:
     match = MONTH_PATTERN.match(text)
     if not match:
-        raise InvalidMonth(f"month must be YYYY-MM, got {text!r}")
+        raise InvalidMonth(f"month must be YYYY-MM, got {text!r}").keyed(
+            "error.bad_month", first=FIRST_YEAR, last=LAST_YEAR, text=text)
     year = int(match.group(1))
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise InvalidMonth(f"year must be between {FIRST_YEAR} and {LAST_YEAR}, got {year}")
+        raise InvalidMonth(f"year must be between {FIRST_YEAR} and {LAST_YEAR}, got {year}").keyed(
+            "error.bad_month", first=FIRST_YEAR, last=LAST_YEAR, text=text)
     return date(year, int(match.group(2)), 1)
 
 

@@ -30,6 +30,16 @@ def runner(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -
      "error --date: must be a date YYYY-MM-DD between the years 1970 and 9998, got '2025-13-01'"),
     (["staffing", "SE-AC", "--date", "2099-01-01"], 1, "fel datumet får ligga högst 62 dagar fram, fick 2099-01-01",
      "error date must be at most 62 days ahead, got 2099-01-01"),
+    # raised in app.scorecard and app.reports, worded by the command line
+    (["scorecard", "2025-13"], 2, "fel måste vara en månad ÅÅÅÅ-MM mellan år 1970 och 9998, fick '2025-13'",
+     "error must be a month YYYY-MM between the years 1970 and 9998, got '2025-13'"),
+    (["export", "hours", "SE-AC", "2025-02-30"], 2,
+     "fel måste vara ett datum ÅÅÅÅ-MM-DD mellan år 1970 och 9998, fick '2025-02-30'",
+     "error must be a date YYYY-MM-DD between the years 1970 and 9998, got '2025-02-30'"),
+    (["export", "days", "SE-XX", "2025-10"], 1, "fel ingen region eller samverkan 'SE-XX'",
+     "error no region or collaboration 'SE-XX'"),
+    (["report", "2025-10", "--scope", "SE-XX", "--out", "r.html"], 1, "fel ingen region eller samverkan 'SE-XX'",
+     "error no region or collaboration 'SE-XX'"),
 ])
 def test_a_common_error_is_said_in_the_language_of_the_run(runner: CliRunner, args: list[str], exit_code: int,
                                                            swedish: str, english: str) -> None:
