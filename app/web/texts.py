@@ -115,7 +115,6 @@ WEB: dict[str, Term] = {
     "staffing_note": Term("Anmärkning", "Note"),
     "staffing_staffed": Term("Bemannade platser", "Staffed positions"),
     "staffing_difference": Term("Skillnad mot behov", "Difference to plan"),
-    "staffing_without": Term("utan {regions}: inget råd för timmen", "without {regions}: no advice for this hour"),
     "staffing_estimates": Term("Skattningar som rådet vilar på (de senaste 8 veckorna)",
                                "Estimates the advice rests on (the last 8 weeks)"),
     "staffing_handling": Term("Samtalstid med efterarbete", "Talk and wrap time"),
@@ -129,7 +128,6 @@ WEB: dict[str, Term] = {
     "basis_none": Term("för lite data", "too little data"),
     "all_hours": Term("alla timmar", "all hours"),
     "no_abandons": Term("inga avbrutna", "no abandons"),
-    "no_expected_calls": Term("inga förväntade samtal", "no expected calls"),
     "staffing_model": Term("Modellen antar slumpvis inkommande samtal, exponentiell samtalstid och exponentiellt "
                            "tålamod, och att varje timme är i jämvikt. Den tar miste efter toppar (en kö som följer "
                            "med till nästa timme), i timmar med få samtal och där många lägger på samtidigt.",
