@@ -56,7 +56,7 @@ def test_ingest_prints_a_hostile_call_id_and_file_name_literally(database_url: s
                     "ok-1,SE-AC,vpt,2025-10-01T08:00:00+02:00,abandoned,,2025-10-01T08:01:00+02:00\n",
                     encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VPT_")}
-    done = subprocess.run([sys.executable, "-m", "app", "ingest", "calls", path.name], cwd=tmp_path, timeout=120,
+    done = subprocess.run([sys.executable, "-m", "app", "ingest", "calls", path.name], cwd=tmp_path, timeout=300,
                           env={**env, **TERMINAL, "VPT_DATABASE_URL": database_url}, capture_output=True)
     output = (done.stdout + done.stderr).decode("utf-8")
     assert done.returncode == 3, output  # some rows rejected

@@ -4,6 +4,7 @@ the working directory, which is how the demo's database is found."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,17 +15,31 @@ from typer.testing import CliRunner
 from app.cli import app
 
 runner = CliRunner()
+#: The loggers app.logs.setup_logging turns down besides the root.
+QUIETED = ("apscheduler.executors", "apscheduler.scheduler", "httpx", "httpcore")
 
 
 @pytest.fixture
-def newcomer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """An empty working directory and no VPT_ variable: what a newcomer's shell has."""
+def newcomer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """An empty working directory and no VPT_ variable: what a newcomer's shell has.
+
+    The process's logging is put back afterwards: ``vpt serve`` sets it up (a root handler on stderr, INFO)
+    before it finds no database, and left in place every later in-process run of this test process printed
+    English log events on its stderr (tests/cli/test_one_language.py's Swedish run failed after this file)."""
     import os
 
     for name in [n for n in os.environ if n.startswith("VPT_")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    levels = {logger: logger.level for logger in map(logging.getLogger, ("", *QUIETED))}
+    try:
+        yield tmp_path
+    finally:
+        root.handlers[:] = handlers
+        for logger, level in levels.items():
+            logger.setLevel(level)
 
 
 @pytest.mark.parametrize("command", [
