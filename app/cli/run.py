@@ -30,8 +30,8 @@ def serve(
     from app.api.serving import uvicorn_options
 
     settings = load_settings()
+    require_schema(settings)  # not an API on an empty ./vpt.db that connecting would create; nothing set up before
     start_logging(settings)
-    require_schema(settings)  # not an API on an empty ./vpt.db that connecting would create
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shut down cleanly and re-raises the signal it handled
         # Forwarded addresses believed only from VPT_FORWARDED_ALLOW_IPS, header and body clocks for slow
         # clients, logs through our handler: app.api.serving.
