@@ -432,9 +432,10 @@ def time_metrics(label: str, settings: Settings, month: date, requests: int, war
     of the newest month: month to date, today and the forecast all have data, as in production. Three cases: the
     first scrape of a process (nothing cached), the first after an ingest (the month in progress recomputed;
     the previous month and the forecast's sampled hours reused for up to five minutes), and between ingests."""
-    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client import CollectorRegistry
 
     from app.metrics.collector import VptCollector
+    from app.metrics.exposition import render as generate_latest  # what GET /metrics sends: generate_latest's bytes
 
     now = datetime(month.year, month.month, 15, 12, 0, tzinfo=STOCKHOLM).astimezone(UTC)
     factory = make_session_factory(make_engine(settings))

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
+from itertools import repeat
+from operator import mul
 
 from app.kpi.localtime import HOUR, STOCKHOLM, floor_hour, is_nonexistent, local_to_utc
 from app.kpi.targets import Comparator, Status, Target
@@ -24,6 +26,7 @@ from app.kpi.targets import Comparator, Status, Target
 DEFAULT_WEEKS = 4
 MAX_WEEKS_AHEAD = 6  # a month's last hour lies at most five weeks after any moment of it
 _MICROSECOND = timedelta(microseconds=1)
+_Slot = tuple[int, int, int]  # local weekday, hour and fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +76,81 @@ class SamplePlan:
 
     weights: dict[tuple[int, int, int], Fraction]
     candidates: dict[tuple[int, int, int], tuple[datetime, ...]]
+    flat: _FlatPlan | None = field(default=None, compare=False, repr=False)  # made by ``sample_plan``
 
     @property
     def sample_hours(self) -> list[datetime]:
         return sorted({hour for hours in self.candidates.values() for hour in hours})
 
 
+@dataclass(frozen=True, slots=True)
+class _FlatPlan:
+    """The plan as one sum per scope. When every candidate counts (the scope's data began before the oldest one,
+    as they do except in a scope's first weeks), a slot's mean times its whole-hour weight is, over the common
+    denominator ``scale``, each candidate's count times one integer; so a scope's forecast is one weighted sum over
+    ~700 hours (a C loop) instead of a mean per slot (22 scopes: ~3 ms -> ~0.8 ms a scrape). The hour in progress
+    (a fractional weight) stays in ``partial``, summed as before. Otherwise ``forecast_rest`` takes the slots."""
+
+    scale: int  # lcm(1..weeks) of the ``weeks`` it was made for
+    oldest: datetime | None  # the oldest candidate; None when some slot has none (the forecast is then empty)
+    hours: tuple[datetime, ...]
+    coefficients: tuple[int, ...]
+    partial: tuple[tuple[tuple[datetime, ...], Fraction], ...]
+    used: int  # the most samples of a slot
+
+
 def sample_plan(now: datetime, end: datetime, weeks: int = DEFAULT_WEEKS) -> SamplePlan:
     first = floor_hour(now)
+    whole, candidates, flat, flat_but_first = _whole_hours(first, end, weeks)
+    weights = dict(whole)
+    if not weights or first >= now:
+        return SamplePlan(weights, candidates, flat)
+    slot = next(iter(weights))  # the hour in progress: only what is left of it
+    weights[slot] += Fraction((first + HOUR - now) // _MICROSECOND, HOUR // _MICROSECOND) - 1
+    if flat_but_first.oldest is not None:
+        flat_but_first = replace(flat_but_first, partial=((candidates[slot], weights[slot]),))
+    return SamplePlan(weights, candidates, flat_but_first)
+
+
+@lru_cache(maxsize=16)
+def _whole_hours(
+    first: datetime, end: datetime, weeks: int
+) -> tuple[dict[_Slot, Fraction], dict[_Slot, tuple[datetime, ...]], _FlatPlan, _FlatPlan]:
+    """Each slot's count of remaining hours and the flat plans with and without the first slot (the one the hour
+    in progress, if any, makes fractional): like ``_slots``, the same for a whole hour, so a scrape's plan only
+    adds the share of the hour in progress (a plan was ~1-2.5 ms of Fraction sums per scrape)."""
     slots, candidates = _slots(first, end, weeks)
-    weights: dict[tuple[int, int, int], Fraction] = {}
-    for index, slot in enumerate(slots):
-        share = Fraction(1)
-        if index == 0 and first < now:  # the hour in progress: only what is left of it
-            share = Fraction((first + HOUR - now) // _MICROSECOND, HOUR // _MICROSECOND)
-        weights[slot] = weights.get(slot, Fraction(0)) + share
-    return SamplePlan(weights, candidates)
+    counts: dict[_Slot, int] = {}
+    for slot in slots:
+        counts[slot] = counts.get(slot, 0) + 1
+    whole = {slot: Fraction(count) for slot, count in counts.items()}
+    return (whole, candidates, _flatten(whole, candidates, weeks),
+            _flatten(whole, candidates, weeks, leave_out=slots[0] if slots else None))
+
+
+def _flatten(
+    weights: dict[_Slot, Fraction], candidates: dict[_Slot, tuple[datetime, ...]], weeks: int,
+    leave_out: _Slot | None = None,
+) -> _FlatPlan:
+    """``leave_out``: a slot whose weight the caller makes fractional (then its ``partial``), not summed here."""
+    scale = math.lcm(*range(1, weeks + 1))
+    hours: list[datetime] = []
+    coefficients: list[int] = []
+    partial: list[tuple[tuple[datetime, ...], Fraction]] = []
+    for slot, weight in weights.items():
+        samples = candidates[slot]
+        if not samples:
+            return _FlatPlan(scale, None, (), (), (), 0)
+        if slot == leave_out:
+            continue
+        if weight.denominator == 1:
+            hours.extend(samples)
+            coefficients.extend(repeat(weight.numerator * (scale // len(samples)), len(samples)))
+        else:
+            partial.append((samples, weight))
+    every = [hour for samples in candidates.values() for hour in samples]
+    used = max((len(candidates[slot]) for slot in weights), default=0)
+    return _FlatPlan(scale, min(every) if every else None, tuple(hours), tuple(coefficients), tuple(partial), used)
 
 
 @lru_cache(maxsize=16)
@@ -139,6 +201,13 @@ def forecast_rest(
     # 1 / lcm(1..weeks); only the hour in progress has a fractional weight. (Fraction arithmetic per slot
     # was most of a scrape's time.)
     scale = math.lcm(*range(1, weeks + 1))
+    flat = plan.flat
+    if flat is not None and flat.scale == scale and flat.oldest is not None and first_data <= flat.oldest:
+        scaled = sum(map(mul, flat.coefficients, map(offered_by_hour.get, flat.hours, repeat(0))))
+        partial = Fraction(0)
+        for hours, weight in flat.partial:
+            partial += Fraction(sum(offered_by_hour.get(hour, 0) for hour in hours), len(hours)) * weight
+        return Forecast(Fraction(scaled, scale) + partial, flat.used)
     scaled = 0
     partial = Fraction(0)
     used = 0

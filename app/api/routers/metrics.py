@@ -16,10 +16,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.api.auth import unauthorized
 from app.api.schemas import ErrorBody
+from app.metrics.exposition import render
 
 router = APIRouter(tags=["metrics"])
 
@@ -48,4 +49,5 @@ def metrics_token(
     summary="Prometheus metrics: scorecard gauges, ingest counters, source and worker health",
 )
 def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+    # generate_latest's bytes, with the label texts kept from scrape to scrape (app/metrics/exposition.py)
+    return Response(render(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
