@@ -12,7 +12,7 @@ from app.metrics.collector import VptCollector
 from tests.helpers import ingest_text
 from tests.metrics.test_collector import CALLS, NOW, value
 from tests.metrics.test_scrape_round_trips import figures
-from tests.scorecard.test_round_trips import sent
+from tests.plans import sent
 
 
 def test_a_first_scrape_takes_at_most_17_statements_and_its_figures_stay(

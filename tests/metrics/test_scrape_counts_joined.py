@@ -13,7 +13,7 @@ from app.metrics.collector import VptCollector
 from tests.helpers import ingest_text
 from tests.metrics.test_collector import CALLS, NOW, value
 from tests.metrics.test_scrape_round_trips import figures
-from tests.scorecard.test_round_trips import sent
+from tests.plans import sent
 
 LATE_CALL = ("call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
              "late-1,SE-AC,,2025-10-15T09:30:00+02:00,answered,2025-10-15T09:31:00+02:00,\n")

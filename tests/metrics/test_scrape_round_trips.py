@@ -11,7 +11,7 @@ from app.config import Settings
 from app.metrics.collector import VptCollector
 from tests.helpers import ingest_text
 from tests.metrics.test_collector import CALLS, NOW, scrape
-from tests.scorecard.test_round_trips import sent
+from tests.plans import sent
 
 
 def figures(factory: sessionmaker[Session], settings: Settings) -> dict[object, float]:

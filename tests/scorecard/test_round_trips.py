@@ -3,12 +3,11 @@ none per region, and statements short enough for the driver's statement cache.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -17,25 +16,11 @@ from app.kpi.reference import REGIONS
 from app.scorecard.queries import first_hours, first_hours_in_span, offered_by_region_hour
 from app.scorecard.service import monthly_scorecard
 from tests.helpers import ingest
+from tests.plans import sent
 from tests.scorecard.test_cache import SAMPLES
 
 OCTOBER = date(2025, 10, 1)
 CLOSED_NOW = datetime(2025, 12, 3, 9, 30, tzinfo=UTC)
-
-
-@contextmanager
-def sent(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = session.get_bind()
-
-    def record(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _measure(factory: sessionmaker[Session], work: Callable[[Session], Any]) -> tuple[Any, list[str]]:
