@@ -183,6 +183,31 @@ def _title(document: ScorecardDocument, lang: Lang) -> str:
     return f"{text['title']} {document.month}{state}"
 
 
+def write_table(sheet: Any, headers: list[str], widths: list[int], columns: Sequence[Column],
+                rows: Iterable[tuple[Sequence[Any], Sequence[Any]]]) -> None:
+    """Header in row 2 (bold, wrapped), then one row per (values, statuses) from row 3: typed numbers, the status
+    fill where a cell has a status, text columns widened to their longest value; then the widths and the header's
+    height. The monthly sheet and the series/day/hour sheets write their tables alike (``app.reports.series_exports``).
+    """
+    for index, text in enumerate(headers, start=1):
+        cell = _put(sheet, 2, index, text)
+        cell.font = _BOLD
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for r, (row, statuses) in enumerate(rows, start=3):
+        for c, (column, value, status) in enumerate(zip(columns, row, statuses, strict=True), start=1):
+            cell = _put(sheet, r, c, _xlsx_value(column.kind, value), _XLSX_FORMATS.get(column.kind))
+            colours = _FILLS.get(str(status)) if status is not None else None
+            if colours:
+                cell.fill = PatternFill(fill_type="solid", fgColor=colours[0])
+                cell.font = Font(color=colours[1])
+            if column.kind in ("text", "notes") and value:
+                widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    lines = max(math.ceil(len(h) / max(w - 2, 1)) for h, w in zip(headers, widths, strict=True))
+    sheet.row_dimensions[2].height = 15 * lines
+
+
 def _scorecard_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> None:
     sheet.title = f"{TEXT[lang]['sheet']} {document.month}"
     generated = _utc_naive(document.generated_at)
@@ -193,25 +218,10 @@ def _scorecard_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> Non
     headers = [header(c, lang, "xlsx") for c in columns_for(document)]
     widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind not in ("text", "notes") else 12), 18)
               for c, h in zip(COLUMNS, headers, strict=True)]
-    for index, text in enumerate(headers, start=1):
-        cell = _put(sheet, 2, index, text)
-        cell.font = _BOLD
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
     rows = scorecard_rows(document, lang)
-    for r, (scope, row) in enumerate(zip(document.scopes, rows, strict=True), start=3):
-        for c, (column, value) in enumerate(zip(COLUMNS, row, strict=True), start=1):
-            cell = _put(sheet, r, c, _xlsx_value(column.kind, value), _XLSX_FORMATS.get(column.kind))
-            if column.kind == "status":
-                colours = _FILLS.get(str(column.get(document, scope)))
-                if colours:
-                    cell.fill = PatternFill(fill_type="solid", fgColor=colours[0])
-                    cell.font = Font(color=colours[1])
-            if column.kind in ("text", "notes") and value:
-                widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    lines = max(math.ceil(len(h) / max(w - 2, 1)) for h, w in zip(headers, widths, strict=True))
-    sheet.row_dimensions[2].height = 15 * lines
+    statuses = ([column.get(document, scope) if column.kind == "status" else None for column in COLUMNS]
+                for scope in document.scopes)
+    write_table(sheet, headers, widths, COLUMNS, zip(rows, statuses, strict=True))
     last = get_column_letter(len(COLUMNS))
     sheet.freeze_panes = "B3"
     sheet.auto_filter.ref = f"A2:{last}{max(len(rows) + 2, 3)}"

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from app.kpi.catalog import KPIS
@@ -32,13 +32,11 @@ from app.reports.board_text import WEEKDAYS_SHORT
 from app.reports.columns import COLUMNS, TEXT, Column, Getter, check_lang, header
 from app.reports.exports import (
     _BOLD,
-    _FILLS,
-    _XLSX_FORMATS,
     _localize,
     _put,
-    _xlsx_value,
     csv_text,
     safe_text,
+    write_table,
 )
 from app.scorecard.document import ScopeEntry, ScorecardDocument, SeriesDocument, SeriesMonth
 
@@ -247,23 +245,7 @@ def table_xlsx(table: Table, lang: Lang = "sv") -> bytes:
     sheet.row_dimensions[1].height = 22
     headers = [header(c, lang, "xlsx") for c in table.columns]
     widths = [min(max(len(max(h.split(), key=len)) + 2, 10), 18) for h in headers]
-    for index, text in enumerate(headers, start=1):
-        cell = _put(sheet, 2, index, text)
-        cell.font = _BOLD
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for r, (row, statuses) in enumerate(zip(table.rows, table.statuses, strict=True), start=3):
-        for c, (column, value, status) in enumerate(zip(table.columns, row, statuses, strict=True), start=1):
-            cell = _put(sheet, r, c, _xlsx_value(column.kind, value), _XLSX_FORMATS.get(column.kind))
-            colours = _FILLS.get(str(status)) if status is not None else None
-            if colours:
-                cell.fill = PatternFill(fill_type="solid", fgColor=colours[0])
-                cell.font = Font(color=colours[1])
-            if column.kind in ("text", "notes") and value:
-                widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.row_dimensions[2].height = 15 * max(-(-len(h) // max(w - 2, 1)) for h, w in zip(headers, widths,
-                                                                                         strict=True))
+    write_table(sheet, headers, widths, table.columns, zip(table.rows, table.statuses, strict=True))
     sheet.freeze_panes = "B3"
     sheet.auto_filter.ref = f"A2:{get_column_letter(len(table.columns))}{max(len(table.rows) + 2, 3)}"
     sheet.print_title_rows = "2:2"
