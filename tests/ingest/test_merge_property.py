@@ -18,6 +18,7 @@ from app.db.models import Call, HourlyAggregate
 from app.db.session import transaction
 from app.ingest.service import recompute
 from tests.helpers import ingest_text
+from tests.ingest.test_merge_reference import expected_merge
 
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
 BASE = datetime(2025, 10, 26, 0, 0, tzinfo=UTC)  # the autumn switch: local hours repeat around it
@@ -40,32 +41,6 @@ def _line(call_id: str, content: tuple[str, int, str]) -> str:
     return f"{call_id},{region},vpt,{iso},{outcome},,{(arrived + timedelta(seconds=20)).isoformat()},,,\n"
 
 
-def _expected(stored: dict[str, tuple], delivery: list[tuple[str, tuple]]) -> tuple[int, int, int]:
-    """(stored, updated, unchanged) by merge's documented rules; updates ``stored`` to what the delivery leaves."""
-    new = updated = unchanged = 0
-    by_key: dict[str, list[tuple]] = {}
-    for key, content in delivery:
-        by_key.setdefault(key, []).append(content)
-    for key, occurrences in by_key.items():
-        before = stored.get(key)
-        if before is not None and occurrences[-1] == before:
-            unchanged += len(occurrences)
-            continue
-        if before is None:
-            new += 1
-        elif occurrences[0] != before:
-            updated += 1
-        else:
-            unchanged += 1
-        for previous, current in itertools.pairwise(occurrences):
-            if current != previous:
-                updated += 1
-            else:
-                unchanged += 1
-        stored[key] = occurrences[-1]
-    return new, updated, unchanged
-
-
 def _aggregates(factory) -> list[tuple]:
     with factory() as session:
         return [tuple(r) for r in session.execute(
@@ -82,7 +57,7 @@ def test_merge_stores_counts_and_aggregates_by_the_rules(session_factory, settin
     for delivery in plan:
         text = HEADER + "".join(_line(prefix + key, content) for key, content in delivery)
         report = ingest_text(session_factory, settings, "calls", text, source=source)
-        assert (report.rows_stored, report.rows_updated, report.rows_unchanged) == _expected(model, delivery)
+        assert (report.rows_stored, report.rows_updated, report.rows_unchanged) == expected_merge(model, delivery)[0]
         with session_factory() as session:
             calls = session.execute(
                 select(Call.call_id, Call.region, Call.arrived_at, Call.outcome).where(Call.call_id.like(f"{prefix}%"))

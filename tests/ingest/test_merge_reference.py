@@ -82,8 +82,9 @@ def _place(content: tuple[Any, ...]) -> tuple[str, int]:
     return region, minute // 60
 
 
-def _expected(stored: dict[str, tuple], delivery: list[tuple[str, tuple]]) -> tuple[tuple[int, int, int], int]:
-    """((stored, updated, unchanged), hours refreshed) by merge's documented rules; updates ``stored``."""
+def expected_merge(stored: dict[str, tuple], delivery: list[tuple[str, tuple]]) -> tuple[tuple[int, int, int], int]:
+    """((stored, updated, unchanged), hours refreshed) by merge's documented rules; updates ``stored`` to what the
+    delivery leaves. A call's content starts (region, arrival minute, ...), here and in ``test_merge_property``."""
     new = updated = unchanged = 0
     places: set[tuple[str, datetime]] = set()
     by_key: dict[str, list[tuple]] = {}
@@ -188,7 +189,7 @@ def test_merge_equals_the_model_and_a_recompute_from_scratch(session_factory, se
             report = ingest_text(session_factory, settings, "calls",
                                  CALLS_HEADER + "".join(_call_line(prefix + k, c, base) for k, c in rows),
                                  source=name)
-            counts, hours = _expected(model, rows)
+            counts, hours = expected_merge(model, rows)
             assert (report.rows_stored, report.rows_updated, report.rows_unchanged) == counts
             assert report.hours_refreshed == hours
             with session_factory() as session:
