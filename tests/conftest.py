@@ -8,6 +8,7 @@ code does, and still never see each other's data.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -29,6 +30,19 @@ if not FIXTURES.exists():  # a checkout whose sibling folder has another name
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 _counter = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def loggers_stay_enabled() -> Iterator[None]:
+    """A test that disables loggers fails here, not a later test in the same worker: ``logging.config`` called
+    without ``disable_existing_loggers=False`` (import-linter's CLI did, in process) silenced every ``app``
+    logger, and the next test that read a log event found none (CI, stop 21)."""
+    yield
+    disabled = sorted(name for name, logger in logging.root.manager.loggerDict.items()
+                      if isinstance(logger, logging.Logger) and logger.disabled)
+    for name in disabled:
+        logging.getLogger(name).disabled = False
+    assert not disabled, f"this test disabled the loggers {disabled[:5]}: later tests would see no log events"
 
 
 @pytest.fixture(scope="session")
