@@ -8,7 +8,6 @@ code does, and still never see each other's data.
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import make_engine, make_session_factory
+from tests.hygiene import ProcessState
 from tests.pgserver import PostgresServer, PostgresUnavailable
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -33,16 +33,13 @@ _counter = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def loggers_stay_enabled() -> Iterator[None]:
-    """A test that disables loggers fails here, not a later test in the same worker: ``logging.config`` called
-    without ``disable_existing_loggers=False`` (import-linter's CLI did, in process) silenced every ``app``
-    logger, and the next test that read a log event found none (CI, stop 21)."""
+def process_state_put_back() -> Iterator[None]:
+    """A test that leaves process-wide state changed (loggers, environment, working directory) fails here, not a
+    later test in the same worker: see tests/hygiene.py."""
+    before = ProcessState.now()
     yield
-    disabled = sorted(name for name, logger in logging.root.manager.loggerDict.items()
-                      if isinstance(logger, logging.Logger) and logger.disabled)
-    for name in disabled:
-        logging.getLogger(name).disabled = False
-    assert not disabled, f"this test disabled the loggers {disabled[:5]}: later tests would see no log events"
+    leaks = ProcessState.now().leaks_since(before)
+    assert not leaks, f"this test left process state changed: {leaks}"
 
 
 @pytest.fixture(scope="session")
