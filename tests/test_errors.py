@@ -135,4 +135,4 @@ def test_a_domain_error_no_command_catches_is_one_escaped_error_line_and_exit_1(
     result = CliRunner(env={"VPT_LANG": "en"}).invoke(cli_app, ["brew"])
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
-    assert result.stderr.strip() == "error refused to brew [bold]\\x1b[2J here"
+    assert result.stderr.strip() == "error: refused to brew [bold]\\x1b[2J here"

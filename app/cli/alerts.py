@@ -169,7 +169,7 @@ def notifications_command(
     limit: LimitOption = 50,
 ) -> None:
     if status is not None and status not in NOTIFICATION_STATUSES:
-        raise fail(say("status_option", known=", ".join(NOTIFICATION_STATUSES), got=status))
+        raise fail(say("status_option", known=", ".join(NOTIFICATION_STATUSES), got=status), param="--status")
     with session_factory(load_settings())() as session:
         page = list_notifications(session, status=status, channel=channel, limit=limit)
     table = Table(title=cli_title("notifications", current_lang()))
@@ -233,8 +233,7 @@ def add_command(
             datetime.fromisoformat((until or "").replace("Z", "+00:00")))
     except ValueError as exc:
         option = "--for" if length is not None else "--until"
-        raise fail(f"{option}: {exc}" if length is not None else say("silence.not_iso", option=option, text=until)
-                   ) from None
+        raise fail(str(exc) if length is not None else say("silence.not_iso", text=until), param=option) from None
     factory = session_factory(load_settings())
     try:
         with transaction(factory) as session:
@@ -242,7 +241,7 @@ def add_command(
                                                              created_by=by or os_user()), now, actor=cli_actor())
     except SilenceError as exc:
         field = OPTION_OF_FIELD.get(exc.field, exc.field)
-        raise fail(f"{field}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
+        raise fail(str(exc).removeprefix(f"{exc.field}: "), param=field) from None
     console.print(say("silence.added", id=silence.id, rule=for_terminal(silence.rule or say("silence.every_rule")),
                       scope=for_terminal(silence.scope or say("silence.every_scope")), until=local(silence.ends_at)),
                   highlight=False)

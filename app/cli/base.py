@@ -3,14 +3,18 @@
 Rich reads ``[...]`` in printed text as markup (``[link=...]`` makes a hyperlink) and a terminal obeys escape
 sequences, so every value that came from input or storage is printed through ``app.sanitize.for_terminal``.
 
-A domain error (``app.errors.VptError``) that a command does not render itself (as ``vpt targets set`` names
-the option at fault) is printed one way, by ``fail``, whichever command raised it: ``fel <message>`` (``error``
-with ``--lang en``), exit 1. Every line is in the run's language (``app.cli.wording``).
+A domain error (``app.errors.VptError``) that a command does not render itself is printed one way, by ``fail``,
+whichever command raised it: ``fel: <message>`` (``error:`` with ``--lang en``), exit 1; one about a parameter
+names it: ``fel --date: måste vara ...``. Click's usage errors (an unknown option, a missing argument) are caught
+by the root group and said the same way, after the usage line, exit 2 (``app.cli.typer_words``). Every line is in
+the run's language (``app.cli.wording``).
 """
 
 from __future__ import annotations
 
 import getpass
+import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
 from app.cli.messages import MESSAGES
+from app.cli.typer_words import is_help_shown, language_of, localise, usage_problem
 from app.cli.wording import DEFAULT_LANG, count, current_lang, problem_text, run_summary, say, use_lang
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory, require_schema
@@ -31,13 +36,60 @@ from app.sanitize import for_terminal
 
 
 class _Commands(TyperGroup):
-    """The root group: a domain error no command caught is an error line and exit 1, not a traceback."""
+    """The root group: a domain error no command caught is an error line and exit 1, not a traceback; help and
+    click's usage errors are in the run's language (``app.cli.typer_words``)."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except VptError as exc:
             raise fail(exc) from None
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
+        """Words the tree before click parses (help and usage errors can come before the root callback), then runs
+        it with ``standalone_mode=False`` so click's errors reach this method, which says them like any error and
+        exits as click would (2 for a usage error, 1 for an abort)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        lang = language_of(argv, _quiet_settings_lang())
+        use_lang(lang)
+        localise(self, lang)
+        try:
+            result = super().main(argv, prog_name, complete_var, standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            use_lang(lang)
+            errors.print(say("usage.aborted"), style="red", highlight=False)
+            sys.exit(1)
+        except typer.TyperException as exc:  # click's ClickException and its usage errors derive from it
+            if not standalone_mode:
+                raise
+            use_lang(lang)  # a command's own --lang may not have been read yet: the line's last --lang is
+            _say_click_error(exc)
+            sys.exit(exc.exit_code)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)  # click returns an Exit's code when not standalone
+
+
+def _say_click_error(exc: typer.TyperException) -> None:
+    """The usage line, where to find help and the error line, as click says them but in the run's language."""
+    if is_help_shown(exc):
+        return
+    if not hasattr(exc, "ctx"):  # not a usage error (click's FileError): its message, as other errors
+        error_line(exc.format_message())
+        return
+    ctx = exc.ctx
+    if ctx is not None:
+        errors.print(for_terminal(ctx.get_usage()), highlight=False)
+        if ctx.command.get_help_option(ctx) is not None:
+            errors.print(say("usage.try_help", command=for_terminal(ctx.command_path),
+                             option=for_terminal(ctx.help_option_names[0])), highlight=False)
+    param, problem = usage_problem(exc)
+    error_line(problem, param)
 
 
 app = typer.Typer(
@@ -71,7 +123,7 @@ def _run_language(
     """Every command of a run speaks one language, chosen here before it starts (``app.cli.wording``)."""
     if lang is not None and lang not in LANGS:
         use_lang(DEFAULT_LANG)
-        raise fail(say("lang_option"), EXIT_USAGE)
+        raise fail(say("lang_option"), EXIT_USAGE, "--lang")
     use_lang(lang or _settings_lang())
 
 
@@ -82,8 +134,16 @@ def _settings_lang() -> str:
     except ValidationError as exc:
         if any(error["loc"] == ("lang",) for error in exc.errors()):
             use_lang(DEFAULT_LANG)
-            raise fail(say("lang_setting"), EXIT_USAGE) from None
+            raise fail(say("lang_setting"), EXIT_USAGE, "VPT_LANG") from None
         return DEFAULT_LANG
+
+
+def _quiet_settings_lang() -> str | None:
+    """VPT_LANG for the words said before the root callback; a bad one is the callback's to report."""
+    try:
+        return Settings().lang
+    except ValidationError:
+        return None
 
 
 def command_lang(lang: str | None) -> Lang:
@@ -91,19 +151,27 @@ def command_lang(lang: str | None) -> Lang:
     if lang is None:
         return use_lang(current_lang())
     if lang not in LANGS:
-        raise fail(say("lang_option"), EXIT_USAGE)
+        raise fail(say("lang_option"), EXIT_USAGE, "--lang")
     return use_lang(lang)
 
 
-def error_line(problem: object) -> None:
-    """``fel <problem>`` / ``error <problem>`` on stderr, the problem through the sanitiser (a domain error that
-    names a catalogue sentence in the run's language: ``app.cli.wording.problem_text``)."""
-    errors.print(f"[red]{say('error')}[/red] {problem_text(problem)}", highlight=False)
+def error_line(problem: object, param: str | None = None) -> None:
+    """``fel: <problem>`` / ``error: <problem>`` on stderr, or ``fel --date: <problem>`` for one about a parameter
+    (an option, an argument as help names it: ``MÅNAD``), both through the sanitiser (a domain error that names a
+    catalogue sentence in the run's language: ``app.cli.wording.problem_text``)."""
+    where = f" {for_terminal(param)}:" if param else ":"
+    errors.print(f"[red]{say('error')}[/red]{where} {problem_text(problem)}", highlight=False)
 
 
-def fail(problem: VptError | str, exit_code: int = EXIT_FAILED) -> typer.Exit:
+def argument(name: str) -> str:
+    """An argument as help and usage lines name it in the run's language (``month`` is ``MÅNAD``)."""
+    key = f"arg.{name}"
+    return say(key) if key in MESSAGES else name.upper()
+
+
+def fail(problem: VptError | str, exit_code: int = EXIT_FAILED, param: str | None = None) -> typer.Exit:
     """Print ``problem`` as every command prints an error, and the exit to raise: ``raise fail(exc) from None``."""
-    error_line(problem)
+    error_line(problem, param)
     return typer.Exit(exit_code)
 
 

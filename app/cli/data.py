@@ -16,6 +16,7 @@ from app.cli.base import (
     EXIT_FAILED,
     EXIT_SOME_REJECTED,
     app,
+    argument,
     command_lang,
     console,
     db_app,
@@ -265,8 +266,7 @@ def scorecard_command(
     settings = load_settings()
     language = command_lang(lang)
     if output_format not in SCORECARD_FORMATS:
-        errors.print(say("format_scorecard"))
-        raise typer.Exit(2)
+        raise fail(say("format_scorecard"), 2, "--format")
     if out is not None and output_format == "table":
         errors.print(say("out_needs_format"))
         raise typer.Exit(2)
@@ -276,8 +276,7 @@ def scorecard_command(
     try:
         month_date = parse_month(month)
     except InvalidMonth as exc:
-        error_line(exc)
-        raise typer.Exit(2) from None
+        raise fail(exc, 2, argument("month")) from None
     factory = session_factory(settings)
     with factory() as session:
         document = monthly_scorecard(session, month_date, settings.definitions, datetime.now(UTC))

@@ -64,7 +64,7 @@ def create_command(
     try:
         expires_at = parse_expiry(expires, now) if expires is not None else None
     except ValueError as exc:
-        raise fail(f"--expires: {exc}") from None
+        raise fail(str(exc), param="--expires") from None
     try:
         with transaction(session_factory(load_settings())) as session:
             made = create_key(session, name=name, scopes=scopes, actor=cli_actor(), expires_at=expires_at,
@@ -73,7 +73,7 @@ def create_command(
     except InvalidKeyRequest as exc:
         option = {"name": "--name", "scopes": "--scope", "expires_at": "--expires", "sources": "--source"}.get(
             exc.field, exc.field)
-        raise fail(f"{option}: {str(exc).removeprefix(f'{exc.field}: ')}") from None
+        raise fail(str(exc).removeprefix(f"{exc.field}: "), param=option) from None
     bound = say("key.bound", sources=escape(", ".join(made.sources))) if made.sources else ""
     errors.print(say("key.made", id=row.id, public_id=row.public_id, name=escape(row.name), scopes=row.scopes,
                      bound=bound, expires=local(row.expires_at) if row.expires_at else say("never")),

@@ -17,7 +17,18 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from app.cli.base import EXIT_FAILED, app, command_lang, console, error_line, errors, load_settings, session_factory
+from app.cli.base import (
+    EXIT_FAILED,
+    app,
+    argument,
+    command_lang,
+    console,
+    error_line,
+    errors,
+    fail,
+    load_settings,
+    session_factory,
+)
 from app.cli.wording import counted, say
 from app.db.models import Collaboration, Region
 from app.kpi.glossary import Lang, status_word
@@ -54,8 +65,7 @@ def report_command(
     try:
         month_date = parse_month(month)
     except InvalidMonth as exc:
-        error_line(exc)
-        raise typer.Exit(2) from None
+        raise fail(exc, 2, argument("month")) from None
     settings = load_settings()
     factory = session_factory(settings)
     try:
@@ -104,15 +114,15 @@ def _kind_of(session: Session, code: str) -> str:
 
 
 def _export(build: Callable[[Session, Lang, datetime], Table], output_format: str, lang: str | None, out: Path | None,
-            what: Callable[[], str]) -> None:
+            what: Callable[[], str], period: str | None = None) -> None:
     """Check the options, build the table and write it: the checks of ``vpt scorecard``, the exit codes too.
-    ``what`` is said once the command's ``--lang`` has set the run's language."""
+    ``what`` is said once the command's ``--lang`` has set the run's language; ``period`` is the argument a bad
+    month or day names (``MÅNAD``)."""
     from app.cli.data import _stdout_is_terminal, write_output
 
     language = command_lang(lang)
     if output_format not in ("csv", "xlsx"):
-        errors.print(say("format_export"))
-        raise typer.Exit(2)
+        raise fail(say("format_export"), 2, "--format")
     if output_format == "xlsx" and out is None and _stdout_is_terminal():
         errors.print(say("xlsx_to_terminal"))
         raise typer.Exit(2)
@@ -121,8 +131,7 @@ def _export(build: Callable[[Session, Lang, datetime], Table], output_format: st
         with session_factory(settings)() as session:
             table = build(session, language, datetime.now(UTC))
     except InvalidMonth as exc:
-        error_line(exc)
-        raise typer.Exit(2) from None
+        raise fail(exc, 2, argument(period) if period else None) from None
     except UnknownScope as exc:
         error_line(exc)
         raise typer.Exit(EXIT_FAILED) from None
@@ -156,7 +165,7 @@ def export_days(code: CodeArg, month: Annotated[str, typer.Argument(help="ÅÅÅ
         return days_table(daily(session, _kind_of(session, code), code, parse_month(month)), language)
 
     _export(build, output_format, lang, out,
-            lambda: say("export.days", month=for_terminal(month), code=for_terminal(code)))
+            lambda: say("export.days", month=for_terminal(month), code=for_terminal(code)), "month")
 
 
 @export_app.command("hours", help="Dygnets timmar i svensk tid (23–25): en rad per timme.")
@@ -166,4 +175,4 @@ def export_hours(code: CodeArg, day: Annotated[str, typer.Argument(help="ÅÅÅ�
         return hours_table(hourly(session, _kind_of(session, code), code, parse_date(day)), language)
 
     _export(build, output_format, lang, out,
-            lambda: say("export.hours", day=for_terminal(day), code=for_terminal(code)))
+            lambda: say("export.hours", day=for_terminal(day), code=for_terminal(code)), "day")

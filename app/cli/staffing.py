@@ -90,7 +90,7 @@ def staffing_command(
     try:
         wanted = parse_date(day) if day is not None else now.astimezone(STOCKHOLM).date()
     except InvalidMonth:  # not a date, no such date, or a year out of range: one sentence says all three
-        error_line(say("date_option", problem=say("error.bad_date", first=FIRST_YEAR, last=LAST_YEAR, text=day)))
+        error_line(say("error.bad_date", first=FIRST_YEAR, last=LAST_YEAR, text=day), "--date")
         raise typer.Exit(2) from None
     settings = load_settings()
     factory = session_factory(settings)

@@ -112,9 +112,9 @@ def test_a_command_lang_option_is_the_language_of_the_whole_run(workdir: Path) -
 
 
 @pytest.mark.parametrize(("args", "env", "said_"), [
-    (["--lang", "de", "recompute"], {}, "fel --lang måste vara sv eller en"),
-    (["recompute"], {"VPT_LANG": "de"}, "fel VPT_LANG måste vara sv eller en"),
-    (["--lang", "en", "scorecard", "2025-10", "--lang", "de"], {}, "--lang must be sv or en"),
+    (["--lang", "de", "recompute"], {}, "fel --lang: måste vara sv eller en"),
+    (["recompute"], {"VPT_LANG": "de"}, "fel VPT_LANG: måste vara sv eller en"),
+    (["--lang", "en", "scorecard", "2025-10", "--lang", "de"], {}, "error --lang: must be sv or en"),
 ])
 def test_a_language_that_is_not_sv_or_en_is_a_usage_error(workdir: Path, args: list[str], env: dict[str, str],
                                                           said_: str) -> None:

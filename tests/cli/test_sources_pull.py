@@ -47,7 +47,7 @@ def test_a_source_removed_before_the_pull_starts_stays_removed(monkeypatch: pyte
     try:
         result = runner.invoke(app, ["sources", "pull", "platform"])
         assert result.exit_code == 1, result.output
-        assert result.stderr.strip() == "fel källan platform togs bort innan den hämtades: inget av den sparades"
+        assert result.stderr.strip() == "fel: källan platform togs bort innan den hämtades: inget av den sparades"
         with factory() as session:
             assert session.scalars(select(Source.name).where(Source.name == "platform")).all() == []
     finally:
