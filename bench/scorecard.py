@@ -340,6 +340,7 @@ def percentile(samples: list[float], q: float) -> float:
 class Timing:
     label: str
     samples_ms: list[float]
+    cpu_ms: list[float] | None = None  # this process's CPU per call (time.process_time): robust to a loaded machine
 
     @property
     def p50(self) -> float:
@@ -350,8 +351,10 @@ class Timing:
         return percentile(self.samples_ms, 0.95)
 
     def line(self) -> str:
+        cpu = "" if not self.cpu_ms else (f", client CPU p50 {percentile(self.cpu_ms, 0.5):.1f} ms "
+                                          f"p95 {percentile(self.cpu_ms, 0.95):.1f} ms")
         return (f"{self.label}: p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms, max {max(self.samples_ms):.1f} ms "
-                f"({len(self.samples_ms)} calls)")
+                f"({len(self.samples_ms)} calls){cpu}")
 
 
 def time_calls(label: str, months: list[date], warmup: list[date], call: Callable[[date], Any]) -> Timing:
@@ -464,14 +467,15 @@ def time_metrics(label: str, settings: Settings, month: date, requests: int, war
         shared.register(collector)
         for _ in range(warmup):
             generate_latest(shared)
-        samples = []
+        samples, cpu = [], []
         for _ in range(requests):
             target, target_collector = (registry() if fresh else (shared, collector))
             prepare(target, target_collector)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             generate_latest(target)
             samples.append((time.perf_counter() - started) * 1000)
-        timing = Timing(f"{label} /metrics collection ({kind})", samples)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+        timing = Timing(f"{label} /metrics collection ({kind})", samples, cpu)
         print("  " + timing.line())
         timings.append(timing)
     return timings
@@ -563,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", action="store_true", help="also run on a migrated SQLite file")
     parser.add_argument("--no-answered-by", action="store_true", help="leave hourly_answered_by empty")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP endpoint")
+    parser.add_argument("--only-metrics", action="store_true",
+                        help="time /metrics only (no scorecard, HTTP or SQLite steps)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
     args = parser.parse_args(argv)
@@ -612,15 +618,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"PostgreSQL: a second database with the last year only ({LAST_YEAR}), the 1 y baseline")
             settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
             one_year = Settings(database_url=one_year_url, _env_file=None)  # type: ignore[call-arg]
-            timings = run_timings("postgresql", url, settings, layout, months, warmup, args.regions)
-            results += timings
-            same = [time_scorecards(f"postgresql monthly_scorecard, months of {LAST_YEAR}, {label}", chosen,
-                                    same_months, warmup) for label, chosen in ((f"{args.years} y", settings),
-                                                                              ("1 y", one_year))]
-            results += same
-            rows.append((f"uncached scorecard, {args.years} y x {args.regions}, random months (vs bare GROUP BY)",
-                         timings[0], timings[2], f"p95 <= {GOAL_P95_MS:.0f} ms"))
-            rows.append((f"uncached scorecard, {args.years} y vs 1 y, same months", same[0], same[1], "<= 1.2x"))
+            if not args.only_metrics:
+                timings = run_timings("postgresql", url, settings, layout, months, warmup, args.regions)
+                results += timings
+                same = [time_scorecards(f"postgresql monthly_scorecard, months of {LAST_YEAR}, {label}", chosen,
+                                        same_months, warmup) for label, chosen in ((f"{args.years} y", settings),
+                                                                                  ("1 y", one_year))]
+                results += same
+                rows.append((f"uncached scorecard, {args.years} y x {args.regions}, random months (vs bare GROUP BY)",
+                             timings[0], timings[2], f"p95 <= {GOAL_P95_MS:.0f} ms"))
+                rows.append((f"uncached scorecard, {args.years} y vs 1 y, same months", same[0], same[1], "<= 1.2x"))
             metrics = time_metrics(f"postgresql {args.years} y", settings, all_months[-1], args.requests, args.warmup)
             metrics_1y = time_metrics("postgresql 1 y", one_year, all_months[-1], args.requests, args.warmup)
             results += metrics + metrics_1y
@@ -628,14 +635,14 @@ def main(argv: list[str] | None = None) -> int:
                                           "between ingests")):
                 rows.append((f"/metrics, {name}, {args.years} y vs 1 y", metrics[index], metrics_1y[index],
                              f"p95 <= {METRICS_GOAL_MS:.0f} ms" if index < 2 else ""))
-            if not args.no_http:
+            if not args.no_http and not args.only_metrics:
                 http = time_http(url, months, warmup, all_months)
                 results += http
                 if http:
                     rows.append((f"HTTP scorecard, random months of {args.years} y, cached (vs each month's first)",
                                  http[1], http[0], f"p95 <= {GOAL_P95_MS:.0f} ms"))
 
-        if args.sqlite:
+        if args.sqlite and not args.only_metrics:
             path = work / "scorecard.db"
             sqlite_url = f"sqlite:///{path}"
             upgrade(sqlite_url)
@@ -656,15 +663,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Summary ({agg_count:,} hourly rows = {args.years} years x {args.regions} regions; "
           f"{args.requests} random months; goal: scorecard p95 <= {GOAL_P95_MS:.0f} ms)")
     width = max(len(t.label) for t in results)
-    print(f"{'measure'.ljust(width)}  {'p50 ms':>7}  {'p95 ms':>7}  goal")
-    print(f"{'-' * width}  {'-' * 7}  {'-' * 7}  ----")
+    print(f"{'measure'.ljust(width)}  {'p50 ms':>7}  {'p95 ms':>7}  goal    {'CPU p50':>7}  {'CPU p95':>7}")
+    print(f"{'-' * width}  {'-' * 7}  {'-' * 7}  ------  {'-' * 7}  {'-' * 7}")
     for timing in results:
         goal = ""
         if "scorecard" in timing.label and "uncached" not in timing.label and "bare" not in timing.label:
             goal = "ok" if timing.p95 <= GOAL_P95_MS else "MISSED"
         if "/metrics" in timing.label and "between" not in timing.label:
             goal = "ok" if timing.p95 <= METRICS_GOAL_MS else "MISSED"
-        print(f"{timing.label.ljust(width)}  {timing.p50:7.1f}  {timing.p95:7.1f}  {goal}")
+        cpu = "" if not timing.cpu_ms else (f"  {percentile(timing.cpu_ms, 0.5):7.1f}  "
+                                            f"{percentile(timing.cpu_ms, 0.95):7.1f}")
+        print(f"{timing.label.ljust(width)}  {timing.p50:7.1f}  {timing.p95:7.1f}  {goal:<6}{cpu}")
     print_issue_rows(rows)
     return 0
 

@@ -39,7 +39,7 @@ from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_of, previ
 from app.metrics.alerts import alert_families
 from app.scorecard.document import KpiFigures, ScorecardDocument
 from app.scorecard.forecast_cache import ForecastHistoryCache
-from app.scorecard.queries import data_version
+from app.scorecard.queries import data_version_and_definitions
 from app.scorecard.service import (
     monthly_scorecard,
     region_and_collaboration_figures,
@@ -58,6 +58,15 @@ OUTCOMES = {"answered": "answered", "abandoned": "abandoned", "rejected": "rejec
 RESULTS = ("read", "stored", "updated", "unchanged", "rejected")
 UNIT_SUFFIX = {"ratio": "ratio", "seconds": "seconds", "count": "calls"}  # Prometheus base units (SPEC §7)
 PREVIOUS_MONTH_TTL = 300  # seconds a previous-month document is reused across ingests
+
+
+#: the columns the source gauges read, as plain rows: loading ``Source`` objects cost twice the statement (issue 15)
+_SOURCES = select(
+    Source.name, Source.kind, Source.config, Source.last_success_at, Source.last_error_at, Source.delivered_until,
+    Source.records_behind, Source.last_run_seconds, Source.consecutive_failures, Source.warnings_total,
+    Source.runs_succeeded_total, Source.runs_rejected_total, Source.runs_failed_total,
+    *[getattr(Source, f"rows_{result}_total") for result in RESULTS],
+).order_by(Source.name)
 
 
 def _timestamp(moment: datetime | None) -> float | None:
@@ -127,7 +136,7 @@ class VptCollector(Collector):
     def _scorecard(self, session: Session, now: datetime) -> Iterator[Metric]:
         month = local_month_of(now)
         previous = previous_month(month)
-        version = data_version(session)
+        version, definitions = data_version_and_definitions(session)
         current_key = ("month_to_date", month, version, now.replace(second=0, microsecond=0))
         # The previous month changes only with late records: reused for a few minutes across ingests (targets
         # and definitions still take effect at once).
@@ -135,7 +144,7 @@ class VptCollector(Collector):
         # Definitions, targets, names and the roll-up of the months to compute are read once for both documents
         # and today's figures (a process's first scrape read them twice, the names three times).
         to_compute = [key[1] for key in (current_key, closed_key) if not self._is_cached(key)]
-        shared = shared_reads(session, to_compute) if to_compute else None
+        shared = shared_reads(session, to_compute, definitions) if to_compute else None
         names = shared.names if shared is not None else scope_names(session)
 
         def compute(of: date) -> ScorecardDocument:
@@ -255,7 +264,7 @@ class VptCollector(Collector):
                                      labels=["source"])
         warnings = CounterMetricFamily("vpt_ingest_warnings", "Optional fields left out of stored records (bad "
                                        "values; the records kept)", labels=["source"])
-        for source in session.scalars(select(Source).order_by(Source.name)):
+        for source in session.execute(_SOURCES):
             label = [source.name]
             for family, value in ((last_success, _timestamp(source.last_success_at)),
                                   (last_error, _timestamp(source.last_error_at)),

@@ -54,6 +54,22 @@ def _label_pair(item: tuple[str, str]) -> str:
     return pair
 
 
+_int_texts: dict[int, str] = {}
+
+
+def _value_text(value: float) -> str:
+    """``floatToGoString``; an int's text kept (the state sets' 0 and 1 are about half of a scrape's samples). Only
+    ints: a float key would take -0.0 for 0.0, which print differently."""
+    if type(value) is not int:
+        return _go_string(value)
+    text = _int_texts.get(value)
+    if text is None:
+        if len(_int_texts) >= LABEL_TEXTS_KEPT:
+            _int_texts.clear()
+        text = _int_texts[value] = _go_string(value)
+    return text
+
+
 def _help(documentation: str) -> str:
     return documentation.replace("\\", r"\\").replace("\n", r"\n")
 
@@ -82,7 +98,7 @@ def render(registry: Collector) -> bytes:
                 if name is None:
                     name = names[sample.name] = escape_metric_name(sample.name, UNDERSCORES)
                 timestamp = "" if sample.timestamp is None else f" {int(float(sample.timestamp) * 1000):d}"
-                line = f"{name}{_label_text(sample.labels)} {_go_string(sample.value)}{timestamp}\n"
+                line = f"{name}{_label_text(sample.labels)} {_value_text(sample.value)}{timestamp}\n"
                 suffix = special.get(sample.name)
                 if suffix is None:
                     append(line)

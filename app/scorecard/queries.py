@@ -11,7 +11,6 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     DateTime,
-    Integer,
     Select,
     String,
     TextClause,
@@ -276,19 +275,17 @@ def _offered_postgres(session: Session, regions: list[str], hours: list[datetime
     index probes per region for a list of hours, with each row's hour as a small offset from the first (not
     epoch seconds as numeric): together most of a process's first /metrics scrape before. A sparse request (the
     month's last days) still names its hours."""
-    by_hour = {moment: moment for moment in hours}
-    first, last = min(by_hour), max(by_hour)
+    first, last = min(hours), max(hours)
     span = (last - first) // HOUR + 1
-    if 2 * len(by_hour) < span:
+    slots: list[datetime | None] = [None] * span
+    for moment in hours:
+        index, rest = divmod(moment - first, HOUR)
+        if not rest:
+            slots[index] = moment
+    if 2 * (span - slots.count(None)) < span or first.minute or first.second or first.microsecond:
+        # sparse, or a range off the hour: the stored hours' offsets from it would be rounded onto asked-for hours
         return _offered_listed(session, regions, hours)
-    slots: list[datetime | None] = [by_hour.get(first + k * HOUR) for k in range(span)]
-    offset = cast(func.date_part("epoch", agg.c.hour_start - literal(first, UTCDateTime)) / 3600, Integer)
-    rows = session.execute(  # unordered arrays: an ORDER BY inside array_agg sorted every region's rows, slower
-        select(agg.c.region, func.array_agg(offset), func.array_agg(_OFFERED))
-        .where(agg.c.region == any_(literal(regions, ARRAY(String))), agg.c.hour_start >= first,
-               agg.c.hour_start <= last)
-        .group_by(agg.c.region)
-    ).all()
+    rows = session.connection().execute(_OFFERED_RANGE, {"regions": regions, "first": first, "last": last}).all()
     out: dict[str, dict[datetime, int]] = {}
     for region, offsets, values in rows:
         found: dict[Any, int] = dict(zip(map(slots.__getitem__, offsets), values, strict=True))
@@ -296,6 +293,19 @@ def _offered_postgres(session: Session, regions: list[str], hours: list[datetime
         if found:
             out[region] = found
     return out
+
+
+#: ``_offered_postgres``' statement as plain SQL, so its rows come back as the driver gives them (two integer arrays
+#: per region: no per-call statement build, no result processing), its offset in float8 (``date_part`` of an
+#: interval), not numeric, the division that was most of the server's time beyond the index scan. Unordered arrays:
+#: an ORDER BY inside array_agg sorted every region's rows, slower.
+_OFFERED_RANGE = text(
+    "SELECT region, array_agg(CAST(date_part('epoch', hour_start - CAST(:first AS TIMESTAMP WITH TIME ZONE))"
+    " / CAST(3600 AS DOUBLE PRECISION) AS INTEGER)), array_agg(answered + abandoned + rejected)"
+    " FROM hourly_aggregates WHERE region = ANY (CAST(:regions AS VARCHAR[])) AND hour_start >= :first"
+    " AND hour_start <= :last GROUP BY region"
+).bindparams(bindparam("first", type_=UTCDateTime), bindparam("last", type_=UTCDateTime),
+             bindparam("regions", type_=ARRAY(String)))
 
 
 def _offered_listed(session: Session, regions: list[str], hours: list[datetime]) -> dict[str, dict[datetime, int]]:
@@ -318,16 +328,20 @@ def first_hours(session: Session, regions: Iterable[str]) -> dict[str, datetime]
     return first_hours_in_spans(session, regions, [None])[0]
 
 
-def _data_version_sql() -> TextClause:
+def _data_version_sql(definitions: bool = False) -> TextClause:
     from app.db.models import IngestRun, TargetVersion
 
+    stored = AggregateDefinitions.__tablename__
+    more = "".join(f", (SELECT {column} FROM {stored} WHERE id = 1)" for column in (
+        ("short_abandon_seconds", "sl_seconds") if definitions else ()))
     return text(
         f"SELECT (SELECT max(id) FROM {IngestRun.__tablename__}), (SELECT max(id) FROM {TargetVersion.__tablename__}),"
-        f" (SELECT updated_at FROM {AggregateDefinitions.__tablename__} WHERE id = 1)"
+        f" (SELECT updated_at FROM {stored} WHERE id = 1){more}"
     )
 
 
 _DATA_VERSION_SQL = _data_version_sql()
+_DATA_VERSION_AND_DEFINITIONS_SQL = _data_version_sql(definitions=True)
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
@@ -336,6 +350,13 @@ def data_version(session: Session) -> tuple[Any, ...]:
     runs on every scorecard request and the equivalent nested ``select()`` cost three times the CPU to
     build and execute. Only compared for equality (``updated_at`` comes back as the driver gives it)."""
     return tuple(session.execute(_DATA_VERSION_SQL).one())
+
+
+def data_version_and_definitions(session: Session) -> tuple[tuple[Any, ...], Definitions | None]:
+    """``data_version`` and ``stored_definitions`` in one statement (a /metrics scrape reads both, one round trip and
+    one statement's client time fewer): the definitions come from the same snapshot as the version."""
+    *version, short_abandon, sl = session.execute(_DATA_VERSION_AND_DEFINITIONS_SQL).one()
+    return tuple(version), None if short_abandon is None else Definitions(short_abandon, sl)
 
 
 def days_with_day_figures(session: Session, regions: Iterable[str], start: datetime, end: datetime) -> int:

@@ -105,11 +105,18 @@ class SharedReads:
         return {code: moment for code, moment in held.items() if code in wanted}
 
 
-def shared_reads(session: Session, months: list[date]) -> SharedReads:
-    """With the first hours of all history and of each month, for the forecast and the completeness."""
+_UNREAD: tuple[()] = ()
+
+
+def shared_reads(
+    session: Session, months: list[date], definitions: Definitions | tuple[()] | None = _UNREAD,
+) -> SharedReads:
+    """With the first hours of all history and of each month, for the forecast and the completeness.
+    ``definitions``: the stored definitions where the caller has read them already (None: none stored)."""
     names = scope_names(session)
     spans: list[Span] = [None, *(local_month_bounds(month) for month in months)]
-    return SharedReads(stored_definitions(session), targets_by_scope(session), names, month_counts(session, months),
+    stored = stored_definitions(session) if isinstance(definitions, tuple) else definitions
+    return SharedReads(stored, targets_by_scope(session), names, month_counts(session, months),
                        ).with_first_hours(session, spans)
 
 
