@@ -52,7 +52,10 @@ def test_a_command_without_a_database_says_run_vpt_db_upgrade_and_creates_no_fil
                                                                                    command: list[str]) -> None:
     result = runner.invoke(app, command)
     assert result.exit_code == 1, result.output
-    assert "run `vpt db upgrade`" in result.stderr and "./vpt.db" in result.stderr
+    assert "ingen databas på sqlite:///./vpt.db: kör `vpt db upgrade`" in result.stderr
+    assert not (newcomer / "vpt.db").exists()
+    english = runner.invoke(app, ["--lang", "en", *command])
+    assert english.exit_code == 1 and "no database at sqlite:///./vpt.db: run `vpt db upgrade`" in english.stderr
     assert not (newcomer / "vpt.db").exists()
 
 
@@ -61,7 +64,7 @@ def test_an_empty_sqlite_file_is_refused_too_and_left_as_it_was(newcomer: Path,
     (newcomer / "empty.db").write_bytes(b"")
     monkeypatch.setenv("VPT_DATABASE_URL", "sqlite:///empty.db")
     result = runner.invoke(app, ["scorecard", "2025-10"])
-    assert result.exit_code == 1 and "has no vpt-monitor schema: run `vpt db upgrade`" in result.stderr
+    assert result.exit_code == 1 and "saknar vpt-monitors schema: kör `vpt db upgrade`" in result.stderr
     assert (newcomer / "empty.db").read_bytes() == b""
 
 
@@ -84,7 +87,7 @@ def empty_postgres(postgres_server: str) -> Iterator[str]:
 def test_a_postgres_database_never_migrated_is_refused(newcomer: Path, monkeypatch: pytest.MonkeyPatch,
                                                        empty_postgres: str) -> None:
     monkeypatch.setenv("VPT_DATABASE_URL", empty_postgres)
-    result = runner.invoke(app, ["keys", "list"])
+    result = runner.invoke(app, ["--lang", "en", "keys", "list"])
     assert result.exit_code == 1 and "has no vpt-monitor schema: run `vpt db upgrade`" in result.stderr
     assert "vpt_no_schema" in result.stderr
 

@@ -154,6 +154,14 @@ MESSAGES: dict[str, Term] = {
     "export.hours": Term("timmarna {day} för {code}", "the hours of {day} for {code}"),
     "unknown_scope": Term("ingen region eller samverkan {code!r}", "no region or collaboration {code!r}"),
     # domain errors the command line words itself (``app.errors.VptError.keyed``); others are shown in English
+    "error.no_database": Term("ingen databas på {where}: kör `vpt db upgrade` för att skapa den, eller sätt "
+                              "VPT_DATABASE_URL till databasen du menade (`vpt demo` skriver den i .env)",
+                              "no database at {where}: run `vpt db upgrade` to create it, or set VPT_DATABASE_URL to "
+                              "the database you meant (`vpt demo` writes it to .env)"),
+    "error.no_schema": Term("{where} saknar vpt-monitors schema: kör `vpt db upgrade` för att skapa det, eller sätt "
+                            "VPT_DATABASE_URL till databasen du menade (`vpt demo` skriver den i .env)",
+                            "{where} has no vpt-monitor schema: run `vpt db upgrade` to create it, or set "
+                            "VPT_DATABASE_URL to the database you meant (`vpt demo` writes it to .env)"),
     "error.unknown_region": Term("ingen region {code!r}", "no region {code!r}"),
     "error.unknown_collaboration": Term("ingen samverkan {code!r}", "no collaboration {code!r}"),
     "error.bad_month": Term("måste vara en månad ÅÅÅÅ-MM mellan år {first} och {last}, fick {text!r}",

@@ -83,7 +83,7 @@ def require_schema(settings: Settings) -> None:
         if path in ("", ":memory:") or path.startswith("file:"):
             return
         if not Path(path).exists():
-            raise NoSchema(f"no database at {where}: {advice}")
+            raise NoSchema(f"no database at {where}: {advice}").keyed("error.no_database", where=where)
         try:  # read-only: the engine's first connection would turn an empty file into a WAL database
             with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
                 migrated = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone()
@@ -99,7 +99,7 @@ def require_schema(settings: Settings) -> None:
         finally:
             engine.dispose()
     if not migrated:
-        raise NoSchema(f"{where} has no vpt-monitor schema: {advice}")
+        raise NoSchema(f"{where} has no vpt-monitor schema: {advice}").keyed("error.no_schema", where=where)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
