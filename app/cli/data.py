@@ -268,11 +268,9 @@ def scorecard_command(
     if output_format not in SCORECARD_FORMATS:
         raise fail(say("format_scorecard"), 2, "--format")
     if out is not None and output_format == "table":
-        errors.print(say("out_needs_format"))
-        raise typer.Exit(2)
+        raise fail(say("out_needs_format"), 2, "--out")
     if output_format == "xlsx" and out is None and _stdout_is_terminal():
-        errors.print(say("xlsx_to_terminal"))
-        raise typer.Exit(2)
+        raise fail(say("xlsx_to_terminal"), 2)
     try:
         month_date = parse_month(month)
     except InvalidMonth as exc:

@@ -119,8 +119,8 @@ MESSAGES: dict[str, Term] = {
     "recomputed": Term("återskapade aggregaten för {hours}", "rebuilt {hours} of aggregates"),
     "format_scorecard": Term("måste vara table, json, csv eller xlsx", "must be table, json, csv or xlsx"),
     "format_export": Term("måste vara csv eller xlsx", "must be csv or xlsx"),
-    "out_needs_format": Term("--out skriver json, csv eller xlsx: välj ett med --format",
-                             "--out writes json, csv or xlsx: choose one with --format"),
+    "out_needs_format": Term("skriver json, csv eller xlsx: välj ett med --format",
+                             "writes json, csv or xlsx: choose one with --format"),
     "wrote_scorecard": Term("skrev styrkortet för {month} ({scopes}) till {path}",
                             "wrote the {month} scorecard ({scopes}) to {path}"),
     # dry run (app.cli.dry_run)

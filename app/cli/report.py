@@ -124,8 +124,7 @@ def _export(build: Callable[[Session, Lang, datetime], Table], output_format: st
     if output_format not in ("csv", "xlsx"):
         raise fail(say("format_export"), 2, "--format")
     if output_format == "xlsx" and out is None and _stdout_is_terminal():
-        errors.print(say("xlsx_to_terminal"))
-        raise typer.Exit(2)
+        raise fail(say("xlsx_to_terminal"), 2)
     settings = load_settings()
     try:
         with session_factory(settings)() as session:

@@ -52,6 +52,8 @@ def runner(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -
      "error: no region or collaboration 'SE-XX'"),
     (["scorecard", "2025-10", "--format", "nope"], 2, "fel --format: måste vara table, json, csv eller xlsx",
      "error --format: must be table, json, csv or xlsx"),
+    (["scorecard", "2025-10", "--out", "x.txt"], 2, "fel --out: skriver json, csv eller xlsx: välj ett med --format",
+     "error --out: writes json, csv or xlsx: choose one with --format"),
     (["alerts", "notifications", "--status", "odd"], 1,
      "fel --status: måste vara en av pending, delivered, failed, fick 'odd'",
      "error --status: must be one of pending, delivered, failed, got 'odd'"),
