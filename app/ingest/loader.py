@@ -41,6 +41,7 @@ from app.sanitize import clean
 
 if TYPE_CHECKING:  # imported when used: pyarrow costs a process ~45 MB, which one that never reads calls CSV saves
     from app.ingest.fastcsv import FastCallReader, PlainBlock
+    from app.ingest.fasthours import HourFold
     from app.ingest.faststage import PlainStageWriter
 
 log = logging.getLogger(__name__)
@@ -179,14 +180,18 @@ def ingest_stream(
     options = ParseOptions(known_regions(session), max_field_length, max_line_length)
     fast: FastCallReader | None = None
     plain_writer: PlainStageWriter | None = None
+    fold: HourFold | None = None
     try:
         check_encoding(buffered.peek(4)[:4], parser)
         if fast_path and record_kind == "calls" and is_calls_csv(parser, fmt):
             from app.ingest.fastcsv import FastCallReader
+            from app.ingest.fasthours import HourFold
             from app.ingest.faststage import PlainStageWriter
 
             fast = FastCallReader(buffered, replace(options, now=options.now or datetime.now(UTC)))
             plain_writer = PlainStageWriter(conn)
+            if conn.dialect.name == "sqlite":  # what the plain rows bring to their hours, grouped as they come
+                fold = HourFold(conn, definitions)
             results: Iterator[Parsed | Rejection | PlainBlock] = iter(fast)
         elif parser is not None:
             results = parser(stream, options)
@@ -205,6 +210,8 @@ def ingest_stream(
                 _widen(report, result.first, result.last)
                 assert plain_writer is not None
                 plain_writer.write(result.table)
+                if fold is not None:
+                    fold.add(result.table)
                 continue
             report.rows_read += 1
             if max_rows is not None and report.rows_read > max_rows:
@@ -238,7 +245,7 @@ def ingest_stream(
             session.execute(insert(RejectedRow), rejected)
         if warned:
             session.execute(insert(IngestWarning), warned)
-        merged = merge(conn, kind, source.id, run.id)
+        merged = merge(conn, kind, source.id, run.id, fold)
         report.rows_stored, report.rows_updated, report.rows_unchanged = merged.stored, merged.updated, merged.unchanged
         report.rows_rejected += merged.rejected  # overlaps refused by the merge (kept by it as rejected rows)
         report.rejections.extend(merged.rejections[:max(0, REJECTION_SAMPLE - len(report.rejections))])
@@ -254,6 +261,8 @@ def ingest_stream(
         reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         raise IngestError(f"{origin}: a value does not fit the database: {clean(reason, 300)}") from exc
     writer.drop()
+    if fold is not None:
+        fold.drop()
     drop_touched_table(conn)
     if fast is not None:
         log.info("ingest.fast_path", extra={"plain_rows": fast.stats.plain_rows,

@@ -11,6 +11,8 @@ importable from here (``CALLS``, ``StageWriter``, ``stage_row``, …), where the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection, Integer, delete, exists, func, literal, select
 
 from app.db.aggregates import stored_definitions
@@ -38,11 +40,14 @@ from app.ingest.stage_tables import (
     stage_row,
 )
 
+if TYPE_CHECKING:  # pyarrow is imported by whoever reads with the fast path
+    from app.ingest.fasthours import HourFold
+
 #: PostgreSQL's memory for each sort or hash of the merge and refresh (``SET LOCAL``: this transaction only).
 WORK_MEM = "64MB"
 
 
-def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCounts:
+def merge(conn: Connection, kind: Kind, source_id: int, run_id: int, fold: HourFold | None = None) -> MergeCounts:
     """Move staged rows into the record table and mark the hours to refresh. Counts follow file order:
     a row repeated within the delivery counts as unchanged or updated against its previous occurrence, except
     that a key whose last occurrence is what is already stored changes nothing, so all its rows are unchanged
@@ -51,7 +56,8 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
     Stored records are found once, by key lookups (``match_stored``); new rows are then inserted in one plain pass and
     corrections updated apart by id, and what calls change in their hours is grouped from the staged rows less the
     rows they replace (app.db.aggregates.add_call_changes), so the common delivery of new rows writes ``calls`` once
-    and the refresh does not read it back (issue 15).
+    and the refresh does not read it back (issue 15). ``fold`` holds those changes already grouped while the plain
+    rows were staged (app.ingest.fasthours): taken when it saw every staged row and every one is new.
     """
     s = kind.stage
     counts = MergeCounts()
@@ -88,7 +94,11 @@ def merge(conn: Connection, kind: Kind, source_id: int, run_id: int) -> MergeCou
     definitions = stored_definitions(conn) if kind is CALLS else None
     lost = select(m.c.region, m.c.hour_start, literal(1, Integer).label("r")).where(m.c.changed.is_(True))
     if definitions is not None:
-        add_call_changes(conn, select(s).where(written).subquery(), definitions)
+        if fold is not None and fold.rows == staged and not refused.rows and distinct_keys == staged \
+                and matched == 0 and fold.definitions == definitions:
+            fold.move_into_changes(conn, s)
+        else:
+            add_call_changes(conn, select(s).where(written).subquery(), definitions)
         if changed:
             t = kind.target
             replaced = select(t).join(m, t.c.id == m.c.id).where(m.c.changed.is_(True)).subquery()
