@@ -100,11 +100,16 @@ def source_names(conn: Connection) -> dict[int, tuple[str, bool]]:
 
 
 def _calls_in_coarse(conn: Connection, s: Table) -> Found:
-    """Calls arriving inside a stored day or month record of their region."""
+    """Calls arriving inside a stored day or month record of their region. Where no live day or month record is
+    stored at all (a database of calls), one probe of the partial index says so, and the staged rows are not read:
+    the span of each region's calls cost a pass over all of them (0.5-1.3 s per million on SQLite, issue 15)."""
+    t = intervals
+    anywhere = select(t.c.id).where(_coarse(t), _live(t)).order_by(t.c.region, t.c.hour_start).limit(1)  # its order
+    if conn.execute(anywhere).first() is None:
+        return {}
     bounds = _bounds(conn, s, "arrived_at", "arrived_at")
     if not _stored_coarse_near(conn, bounds):
         return {}
-    t = intervals
     lo = min(b[1] for b in bounds) - LONGEST
     hit = (select(t.c.id).where(t.c.region == s.c.region, _coarse(t), _live(t), t.c.hour_start >= lo,
                                 t.c.hour_start <= s.c.arrived_at, t.c.interval_end > s.c.arrived_at)

@@ -195,3 +195,33 @@ def test_calls_of_two_sources_for_one_region_are_no_conflict(session_factory, se
              "c1,SE-AC,,2025-10-10T09:00:00,answered,2025-10-10T09:01:00,\n")
     assert ingest_text(session_factory, settings, "calls", calls, source="platform-1").rows_stored == 1
     assert ingest_text(session_factory, settings, "calls", calls, source="platform-2").rows_stored == 1
+
+
+def test_calls_where_no_day_or_month_is_stored_are_not_read_for_their_span(session_factory, settings):
+    # Issue 15: the span of each region's staged calls (a pass over every staged row, 0.5-1.3 s per million on
+    # SQLite) was read before it was known that any day or month record is stored at all.
+    from sqlalchemy import event
+
+    from app.db.session import make_engine, make_session_factory
+
+    engine = make_engine(settings)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_a: statements.append(" ".join(sql.split())))
+    calls = ("call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
+             "s1,SE-I,,2025-10-10T09:00:00,answered,2025-10-10T09:01:00,\n")
+    try:
+        november = calls.replace("2025-10-10", "2025-11-10")
+        assert ingest_text(make_session_factory(engine), settings, "calls", november, source="platform").rows_stored \
+            == 1
+        spans = [s for s in statements if s.startswith("SELECT stage_calls.region, min(stage_calls.arrived_at)")]
+        assert not spans, spans
+        # with a month stored, the span is read again and a call inside it is still refused
+        ingest_text(session_factory, settings, "intervals", OCTOBER, source="natstat")
+        report = ingest_text(make_session_factory(engine), settings, "calls", calls.replace("s1", "s2"),
+                             source="platform")
+    finally:
+        engine.dispose()
+    assert [s for s in statements if s.startswith("SELECT stage_calls.region, min(stage_calls.arrived_at)")]
+    [row] = _rejected(session_factory, report.run_id)
+    assert "call records overlap the monthly figures of source 'natstat'" in row.reason
