@@ -415,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-parse-only", action="store_true", help="skip the parse-only (no database) timing")
     parser.add_argument("--history-factor", type=int, default=5,
                         help="calls already stored before the history ingest, in multiples of N (default 5; 0 skips)")
+    parser.add_argument("--sqlite-only", action="store_true",
+                        help="only the SQLite ingest (rows/s and the process's CPU seconds) and its peak RSS: no "
+                             "PostgreSQL, no parse-only or reference-parser timing")
     parser.add_argument("--child-ingest", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -440,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         empty_path = work / "calls_0.csv"
         empty_path.write_text(HEADER, encoding="utf-8")
 
+        if args.sqlite_only:
+            summary.extend(sqlite_only(work, csv_path, quarter_path, empty_path, n, quarter))
+            return _print_summary(n, summary)
         if not args.no_parse_only:
             parsed, parse_s = parse_only(csv_path)
             print(f"parse only (no database): {parse_s:.1f} s, {rate(parsed, parse_s)} rows/s")
@@ -580,6 +586,36 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
+    return _print_summary(n, summary)
+
+
+def sqlite_only(work: Path, csv_path: Path, quarter_path: Path, empty_path: Path, n: int,
+                quarter: int) -> list[tuple[str, str, str, str]]:
+    """``--sqlite-only``: the SQLite ingest with the CPU seconds it took (on a shared machine the wall time says how
+    busy the machine was as much as what the ingest cost), and the peak RSS of child ingests of 0, N/4 and N rows."""
+    statements = StatementTimes()
+    cpu = time.process_time()
+    report, seconds = timed_ingest(fresh_sqlite(work, "ingest.db"), csv_path, statements)
+    cpu = time.process_time() - cpu
+    print(f"SQLite ingest_file: {seconds:.1f} s, {rate(n, seconds)} rows/s, {cpu:.1f} CPU s "
+          f"({rate(n, cpu)} rows per CPU second; stored {report.rows_stored:,}, hours refreshed "
+          f"{report.hours_refreshed:,})")
+    statements.report(seconds, "staging by executemany")
+    summary = [("SQLite ingest_file", f"{seconds:.1f} s ({rate(n, seconds)} rows/s), {cpu:.1f} CPU s",
+                f">= {GOAL_SQLITE_ROWS_PER_S:,} rows/s", verdict(n / seconds >= GOAL_SQLITE_ROWS_PER_S))]
+    peaks = []
+    for label, path, rows in (("0", empty_path, 0), ("N/4", quarter_path, quarter), ("N", csv_path, n)):
+        result = run_child(fresh_sqlite(work, f"rss_{label.replace('/', '_')}.db"), path)
+        peaks.append(result["vmhwm_kb"] / 1024)
+        print(f"sqlite child ingest of {rows:,} rows ({label}): peak RSS {peaks[-1]:.0f} MB, "
+              f"{result['seconds']:.1f} s")
+    ok = peaks[2] <= GOAL_RSS_MB and peaks[2] - peaks[1] <= 0.25 * peaks[1]
+    summary.append(("sqlite peak RSS 0 / N/4 / N rows", " / ".join(f"{p:.0f}" for p in peaks) + " MB",
+                    f"<= {GOAL_RSS_MB} MB, flat", verdict(ok)))
+    return summary
+
+
+def _print_summary(n: int, summary: list[tuple[str, str, str, str]]) -> int:
     print()
     print(f"Summary ({n:,} rows, {os.cpu_count()} CPUs)")
     widths = [max(len(row[i]) for row in [("measure", "value", "goal", ""), *summary]) for i in range(4)]
