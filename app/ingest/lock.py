@@ -78,6 +78,14 @@ def take_ingest_lock(session: Session, wait: LockWait | None = None) -> None:
         _take_sqlite(session, wait)
 
 
+def _waiting(wait: LockWait, holder: str) -> None:
+    """Say that a taker waits and for whom: in the log for every taker (an API push or a worker pull that seems
+    slow says why), and to the caller's ``on_wait`` (the CLI prints it)."""
+    log.info("ingest.lock.waiting", extra={"actor": wait.actor, "holder": holder, "wait_seconds": wait.seconds})
+    if wait.on_wait is not None:
+        wait.on_wait(holder)
+
+
 def _busy(wait: LockWait, holder: str) -> IngestBusy:
     log.warning("ingest.lock.busy", extra={"actor": wait.actor, "holder": holder, "waited": wait.seconds})
     return IngestBusy(wait.actor, holder, wait.seconds)
@@ -88,8 +96,7 @@ def _take_postgresql(session: Session, wait: LockWait) -> None:
                     {"name": application_name(wait.actor)})
     if session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY}):
         return
-    if wait.on_wait is not None:
-        wait.on_wait(lock_holder(session))
+    _waiting(wait, lock_holder(session))
     previous = session.scalar(text("SELECT current_setting('lock_timeout')"))
     try:
         # In a savepoint: a timeout aborts only the savepoint, and its SET LOCAL goes with it. A lock taken in a
@@ -133,8 +140,7 @@ def _take_sqlite(session: Session, wait: LockWait) -> None:
         session.execute(text("PRAGMA busy_timeout = 0"))
         if _try_sqlite_write_lock(session):
             return
-        if wait.on_wait is not None:
-            wait.on_wait(SQLITE_HOLDER)
+        _waiting(wait, SQLITE_HOLDER)
         session.execute(text(f"PRAGMA busy_timeout = {max(1, round(wait.seconds * 1000))}"))
         if not _try_sqlite_write_lock(session):
             raise _busy(wait, SQLITE_HOLDER)

@@ -191,6 +191,25 @@ def test_an_ingest_and_a_recompute_that_wait_too_long_name_the_holder_and_change
     assert counts(session_factory)["Call"] == 14
 
 
+def test_a_taker_without_a_listener_says_in_the_log_that_it_waits_and_for_whom(
+    database_url, settings, session_factory, caplog,
+):
+    """Before, only a caller that passed ``on_wait`` (the CLI) learnt of the wait: an API push or a worker pull
+    stuck behind a recompute left no trace until it gave up."""
+    with lock_held(database_url, lambda s: take_ingest_lock(s, LockWait(actor="recompute"))), \
+            caplog.at_level(logging.INFO, logger="app.ingest.lock"), pytest.raises(IngestBusy):
+        ingest_bytes(session_factory, with_wait(settings, 0.3), record_kind="calls", actor="api push source=push",
+                     raw=io.BytesIO(CALLS.encode()), fmt="csv", origin="push.csv")
+    waiting = [r for r in caplog.records if r.getMessage() == "ingest.lock.waiting"]
+    expected = "vpt recompute (pid " if is_postgres(database_url) else "another ingest or recompute"
+    # the wait is said before it begins; recording the failed run afterwards waits (and is said) once more
+    events = [r.getMessage() for r in caplog.records if r.name == "app.ingest.lock"]
+    assert events[:2] == ["ingest.lock.waiting", "ingest.lock.busy"] and 1 <= len(waiting) <= 2
+    for record in waiting:
+        assert record.actor.startswith("api push source=push")  # type: ignore[attr-defined]
+        assert expected in record.holder and record.wait_seconds == 0.3  # type: ignore[attr-defined]
+
+
 def test_a_push_during_a_recompute_waits_for_it_and_the_figures_equal_a_recompute(
     database_url, settings, session_factory, fixtures_dir,
 ):
