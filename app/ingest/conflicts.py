@@ -41,6 +41,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -49,7 +50,7 @@ from sqlalchemy import (
 )
 
 from app.db.models import Call, RejectedRow, table_of
-from app.db.touched import touched_hours
+from app.ingest.merge_steps import touch_hours
 from app.ingest.overlaps import (
     LONGEST,
     Found,
@@ -152,19 +153,20 @@ def supersede(conn: Connection, s: Table, source_id: int) -> int:
     try:
         conn.execute(insert(_superseding).from_select(["id"], select(t.c.id).select_from(
             s.join(t, and_(t.c.source_id.in_(losers), overlapping(s, t, lo)))).distinct()))
-        count = int(conn.execute(select(func.count()).select_from(_superseding)).scalar_one())
-        if count:
-            places = select(t.c.region, t.c.hour_start).where(t.c.id.in_(select(_superseding.c.id))).distinct()
-            new = places.subquery()
-            marked = and_(touched_hours.c.region == new.c.region, touched_hours.c.hour_start == new.c.hour_start)
-            # an hour a row leaves is rebuilt from its records, even if the delivery marked it for a change only
-            conn.execute(update(touched_hours).where(exists().where(marked)).values(rebuild=True))
-            conn.execute(insert(touched_hours).from_select(["region", "hour_start"], select(new).where(
-                ~exists().where(marked))))
-            conn.execute(update(t).where(t.c.id.in_(select(_superseding.c.id))).values(superseded=true()))
-        return count
+        return _set_superseded(conn, _superseding, True)
     finally:
         _superseding.drop(conn, checkfirst=True)
+
+
+def _set_superseded(conn: Connection, chosen: Table, superseded: bool) -> int:
+    """Flag the interval rows listed in ``chosen`` superseded (or not), and mark their hours to be rebuilt from their
+    records, even an hour the delivery marked for a change only: a row leaving or rejoining it. Returns how many."""
+    count = int(conn.execute(select(func.count()).select_from(chosen)).scalar_one())
+    if count:
+        t, ids = intervals, select(chosen.c.id)
+        touch_hours(conn, select(t.c.region, t.c.hour_start, literal(1, Integer).label("r")).where(t.c.id.in_(ids)))
+        conn.execute(update(t).where(t.c.id.in_(ids)).values(superseded=true() if superseded else false()))
+    return count
 
 
 def _level(table: Any) -> ColumnElement[int]:
@@ -214,16 +216,7 @@ def restore_superseded(conn: Connection, source_id: int) -> int:
         torn = select(row.c.id).select_from(row.join(_restoring, _restoring.c.id == row.c.id)).where(
             exists().where(picked.c.id.in_(select(_restoring.c.id)), _clash(picked, row)))
         conn.execute(delete(_restoring).where(_restoring.c.id.in_([i for (i,) in conn.execute(torn)] or [-1])))
-        count = int(conn.execute(select(func.count()).select_from(_restoring)).scalar_one())
-        if count:
-            places = select(t.c.region, t.c.hour_start).where(t.c.id.in_(select(_restoring.c.id))).distinct()
-            new = places.subquery()
-            marked = and_(touched_hours.c.region == new.c.region, touched_hours.c.hour_start == new.c.hour_start)
-            conn.execute(update(touched_hours).where(exists().where(marked)).values(rebuild=True))
-            conn.execute(insert(touched_hours).from_select(["region", "hour_start"], select(new).where(
-                ~exists().where(marked))))
-            conn.execute(update(t).where(t.c.id.in_(select(_restoring.c.id))).values(superseded=false()))
-        return count
+        return _set_superseded(conn, _restoring, False)
     finally:
         _restoring.drop(conn, checkfirst=True)
 
