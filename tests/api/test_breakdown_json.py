@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from app.api.app import create_app
 from app.config import Settings
 from app.db.migrate import upgrade
-from app.db.session import make_engine, make_session_factory
-from app.ingest.service import ingest_bytes, ingest_file
+from app.ingest.service import ingest_bytes
 from tests.auth import admin_headers
+from tests.scorecard.golden_outputs import october_ingested
 
 GOLDEN = Path(__file__).parent / "golden" / "breakdowns"
 COARSE = ("region,queue,interval_start,interval_minutes,offered,answered,abandoned,abandoned_short,rejected,"
@@ -42,13 +42,7 @@ PATHS = {
 
 def responses(database_url: str, fixtures_dir: Path) -> dict[str, bytes]:
     """The bodies of ``PATHS`` after the fixture and ``COARSE`` are ingested into ``database_url`` (migrated)."""
-    settings = Settings(database_url=database_url, scorecard_version_ttl_seconds=0,  # type: ignore[call-arg]
-                        _env_file=None)
-    engine = make_engine(settings)
-    factory = make_session_factory(engine)
-    try:
-        ingest_file(factory, settings, "calls", fixtures_dir / "calls_october.csv")
-        ingest_file(factory, settings, "intervals", fixtures_dir / "intervals_october.csv")
+    with october_ingested(database_url, fixtures_dir) as (settings, factory):
         ingest_bytes(factory, settings, record_kind="intervals", raw=io.BytesIO(COARSE.encode()), fmt="csv",
                      origin="national.csv", source_name="national")
         out: dict[str, bytes] = {}
@@ -58,8 +52,6 @@ def responses(database_url: str, fixtures_dir: Path) -> dict[str, bytes]:
                 assert response.status_code == 200, (path, response.text)
                 out[name] = response.content
         return out
-    finally:
-        engine.dispose()
 
 
 def test_days_and_hours_json_is_byte_identical_to_the_recorded_responses(

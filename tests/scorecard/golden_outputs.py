@@ -117,19 +117,29 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
+@contextmanager
+def october_ingested(database_url: str, fixtures_dir: Path) -> Iterator[tuple[Settings, sessionmaker[Session]]]:
+    """Settings and sessions on ``database_url`` (migrated) holding the October reference fixture, calls and
+    intervals; the scorecard sees every ingest at once."""
+    settings = Settings(database_url=database_url, scorecard_version_ttl_seconds=0,  # type: ignore[call-arg]
+                        _env_file=None)
+    engine = make_engine(settings)
+    try:
+        factory = make_session_factory(engine)
+        ingest_file(factory, settings, "calls", fixtures_dir / "calls_october.csv")
+        ingest_file(factory, settings, "intervals", fixtures_dir / "intervals_october.csv")
+        yield settings, factory
+    finally:
+        engine.dispose()
+
+
 def outputs(database_url: str, fixtures_dir: Path, *, migrate: bool = False, rich: bool = False,
             work_dir: Path | None = None) -> dict[str, bytes]:
     """The renderings of the October fixture, ingested into ``database_url`` (an empty migrated database);
     ``rich``: of the rich case instead (``work_dir`` holds its synthetic file)."""
     if migrate:
         upgrade(database_url)
-    settings = Settings(database_url=database_url, scorecard_version_ttl_seconds=0,  # type: ignore[call-arg]
-                        _env_file=None)
-    engine = make_engine(settings)
-    factory = make_session_factory(engine)
-    try:
-        ingest_file(factory, settings, "calls", fixtures_dir / "calls_october.csv")
-        ingest_file(factory, settings, "intervals", fixtures_dir / "intervals_october.csv")
+    with october_ingested(database_url, fixtures_dir) as (settings, factory):
         headers = admin_headers(factory)
         if rich:
             assert work_dir is not None
@@ -155,8 +165,6 @@ def outputs(database_url: str, fixtures_dir: Path, *, migrate: bool = False, ric
                 assert result.exit_code == 0, (args, result.output)
                 out[name] = mask(result.stdout_bytes)
         return out
-    finally:
-        engine.dispose()
 
 
 def _rich(settings: Settings, factory: sessionmaker[Session], headers: dict[str, str]) -> dict[str, bytes]:
