@@ -30,10 +30,15 @@ CALLS = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n" + "\n".
 ]) + "\n"
 
 
-def scrape(factory: sessionmaker[Session], settings: Settings) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def registry_at_now(factory: sessionmaker[Session], settings: Settings) -> CollectorRegistry:
+    """A registry with a fresh collector (nothing cached: a process's first scrape) whose clock stands at ``NOW``."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(VptCollector(factory, settings, clock=lambda: NOW))
-    text = generate_latest(registry).decode()
+    return registry
+
+
+def scrape(factory: sessionmaker[Session], settings: Settings) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = generate_latest(registry_at_now(factory, settings)).decode()
     samples = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -112,8 +117,7 @@ def test_promtool_accepts_the_exposition(session_factory: sessionmaker[Session],
             pytest.fail("promtool (Debian package prometheus) must be installed in CI")
         pytest.skip("promtool is not installed")
     ingest_text(session_factory, settings, "calls", CALLS)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(VptCollector(session_factory, settings, clock=lambda: NOW))
+    registry = registry_at_now(session_factory, settings)
     result = subprocess.run([promtool, "check", "metrics"], input=generate_latest(registry), capture_output=True,
                             timeout=30)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
@@ -125,8 +129,7 @@ def test_a_new_ingest_or_target_is_seen_by_the_next_scrape(
     from app.scorecard.targets import set_target
 
     ingest_text(session_factory, settings, "calls", CALLS)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(VptCollector(session_factory, settings, clock=lambda: NOW))
+    registry = registry_at_now(session_factory, settings)
 
     def sample(metric: str, **labels: str) -> float | None:
         for family in text_string_to_metric_families(generate_latest(registry).decode()):

@@ -4,13 +4,12 @@ stored definitions in one. 21 statements before, then 15, on both databases."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.metrics.collector import VptCollector
 from tests.helpers import ingest_text
-from tests.metrics.test_collector import CALLS, NOW, value
+from tests.metrics.test_collector import CALLS, registry_at_now, value
 from tests.metrics.test_scrape_round_trips import figures
 from tests.plans import sent
 
@@ -19,8 +18,7 @@ def test_a_first_scrape_takes_at_most_14_statements_and_its_figures_stay(
     session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     ingest_text(session_factory, settings, "calls", CALLS)
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(VptCollector(session_factory, settings, clock=lambda: NOW))
+    registry = registry_at_now(session_factory, settings)
     with session_factory() as session, sent(session) as statements:
         generate_latest(registry)
     postgres = session_factory.kw["bind"].dialect.name == "postgresql"

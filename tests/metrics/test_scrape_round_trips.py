@@ -4,13 +4,12 @@ the previous month, and the names a third time for today."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.metrics.collector import VptCollector
 from tests.helpers import ingest_text
-from tests.metrics.test_collector import CALLS, NOW, scrape
+from tests.metrics.test_collector import CALLS, registry_at_now, scrape
 from tests.plans import sent
 
 
@@ -24,8 +23,7 @@ def test_a_first_scrape_reads_shared_rows_once_and_its_figures_stay(
 ) -> None:
     ingest_text(session_factory, settings, "calls", CALLS)
     expected = figures(session_factory, settings)  # checked by hand in test_collector
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(VptCollector(session_factory, settings, clock=lambda: NOW))
+    registry = registry_at_now(session_factory, settings)
     with session_factory() as session, sent(session) as statements:
         generate_latest(registry)
     assert figures(session_factory, settings) == expected
