@@ -15,7 +15,7 @@ from app.db.models import Collaboration, CollaborationMember, Region, TargetVers
 from app.kpi.counts import Counts, Definitions
 from app.kpi.localtime import local_month_bounds
 from app.kpi.targets import Comparator, Target
-from app.scorecard.queries import Span, first_hours_in_spans, month_counts, stored_definitions
+from app.scorecard.queries import Span, first_hours_in_spans, month_counts
 
 
 def targets_by_scope(session: Session) -> dict[tuple[str, str], list[Target]]:
@@ -105,18 +105,12 @@ class SharedReads:
         return {code: moment for code, moment in held.items() if code in wanted}
 
 
-_UNREAD: tuple[()] = ()
-
-
-def shared_reads(
-    session: Session, months: list[date], definitions: Definitions | tuple[()] | None = _UNREAD,
-) -> SharedReads:
+def shared_reads(session: Session, months: list[date], definitions: Definitions | None) -> SharedReads:
     """With the first hours of all history and of each month, for the forecast and the completeness.
-    ``definitions``: the stored definitions where the caller has read them already (None: none stored)."""
+    ``definitions``: the stored ones, which the caller read with the data version (None: none stored)."""
     names = scope_names(session)
     spans: list[Span] = [None, *(local_month_bounds(month) for month in months)]
-    stored = stored_definitions(session) if isinstance(definitions, tuple) else definitions
-    return SharedReads(stored, targets_by_scope(session), names, month_counts(session, months),
+    return SharedReads(definitions, targets_by_scope(session), names, month_counts(session, months),
                        ).with_first_hours(session, spans)
 
 
