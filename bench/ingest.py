@@ -56,6 +56,7 @@ from app.ingest.rows import Rejection  # noqa: E402
 from app.ingest.service import ingest_file  # noqa: E402
 from app.kpi.localtime import STOCKHOLM  # noqa: E402
 from app.kpi.reference import REGIONS  # noqa: E402
+from bench.floors import export_aggregates, floor_with_aggregates  # noqa: E402
 
 HEADER = (
     "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
@@ -503,6 +504,18 @@ def main(argv: list[str] | None = None) -> int:
             summary.append(("PG floor: COPY finished rows into calls", f"{floor_s:.1f} s ({rate(floored, floor_s)} "
                             f"rows/s)", "", ""))
             summary.append(("PG ratio floor/COPY, ingest/floor", f"{floor_s / copy_s:.2f}, {floor_ratio:.2f}", "", ""))
+
+            aggregates = export_aggregates(ingest_url, work)
+            create_database(server.admin_url, "bench_floor_all")
+            floor_all_url = server.url("bench_floor_all")
+            upgrade(floor_all_url)
+            written, floor_all_s = floor_with_aggregates(floor_all_url, FINISHED_COLUMNS, finished, aggregates)
+            held = ", ".join(f"{table} {rows:,}" for table, _columns, _path, rows in aggregates)
+            print(f"PostgreSQL floor with aggregates, COPY of the finished calls and aggregate rows ({held}): "
+                  f"{floor_all_s:.1f} s ({written:,} rows); / plain COPY {floor_all_s / copy_s:.2f}, "
+                  f"ingest_file / it {ingest_s / floor_all_s:.2f}")
+            summary.append(("PG ratio floor with aggregates/COPY, ingest/it",
+                            f"{floor_all_s / copy_s:.2f}, {ingest_s / floor_all_s:.2f}", "", ""))
 
             if args.history_factor > 0:
                 create_database(server.admin_url, "bench_history")
