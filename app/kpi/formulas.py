@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from app.kpi.catalog import KPI_KEYS
 from app.kpi.counts import Counts
-from app.kpi.histogram import estimate_quantile
+from app.kpi.histogram import quantile
 
 __all__ = ["KPI_KEYS", "Kpis", "compute_kpis", "data_quality_notes", "ratio"]
 
@@ -38,8 +38,8 @@ class Kpis:
     abandon_rate: Fraction | None
     rejected_rate: Fraction | None
     service_level: Fraction | None
-    wait_p50: float | None
-    wait_p90: float | None
+    wait_p50: Fraction | None
+    wait_p90: Fraction | None
     longest_wait: float | None
     answered_by_other_regions: int | None
     answered_for_other_regions: int | None
@@ -87,8 +87,8 @@ def compute_kpis(counts: Counts, *, cross_region: bool = True) -> Kpis:
         abandon_rate=ratio(counts.abandoned, offered),
         rejected_rate=ratio(counts.rejected, offered),
         service_level=ratio(counts.answered_within_sl, offered) if sl_known else None,
-        wait_p50=estimate_quantile(0.5, histogram) if quantiles_possible else None,
-        wait_p90=estimate_quantile(0.9, histogram) if quantiles_possible else None,
+        wait_p50=quantile(Fraction(1, 2), histogram) if quantiles_possible else None,
+        wait_p90=quantile(Fraction(9, 10), histogram) if quantiles_possible else None,
         longest_wait=(
             counts.longest_wait_ms / 1000
             if counts.longest_wait_ms is not None and counts.longest_wait_unknown == 0

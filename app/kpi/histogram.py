@@ -8,7 +8,9 @@ so a percentile computed here equals PromQL's ``histogram_quantile`` over the sa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import TypeVar
 
 #: Upper bounds in seconds: 0, 30 s, 1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120 min, +Inf.
 WAIT_BUCKET_EDGES: tuple[float, ...] = (
@@ -16,6 +18,7 @@ WAIT_BUCKET_EDGES: tuple[float, ...] = (
     math.inf,
 )
 BUCKET_COUNT = len(WAIT_BUCKET_EDGES)
+N = TypeVar("N", float, Fraction)
 
 
 def bucket_index(wait_seconds: float) -> int:
@@ -43,13 +46,33 @@ def add_histograms(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
 
 
 def estimate_quantile(q: float, bucket_counts: Sequence[int]) -> float | None:
-    """Prometheus ``histogram_quantile`` (bucketQuantile, v2.x) over non-cumulative bucket counts.
+    """Prometheus ``histogram_quantile`` (bucketQuantile, v2.x) over non-cumulative bucket counts, in its float
+    arithmetic: what PromQL over the exported histogram gives.
 
     Linear interpolation inside the bucket that holds the rank; the first bucket's lower bound is 0;
     a rank in the +Inf bucket returns the highest finite edge. ``None`` when there is nothing to rank.
     """
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"quantile must be within [0, 1], got {q}")
+    cumulative = _cumulative(bucket_counts)
+    if cumulative[-1] == 0:
+        return None
+    return _interpolated(q * cumulative[-1], cumulative, float)
+
+
+def quantile(q: Fraction, bucket_counts: Sequence[int]) -> Fraction | None:
+    """The same interpolation in exact arithmetic, for the scorecard: a target on a percentile is judged on the
+    value §5 defines, so p90 = 900 + 300 × 4/10 is 1020 and meets a target of 1020 (in floats it is
+    1020.0000000000001 and would miss it)."""
+    if not 0 <= q <= 1:
+        raise ValueError(f"quantile must be within [0, 1], got {q}")
+    cumulative = _cumulative(bucket_counts)
+    if cumulative[-1] == 0:
+        return None
+    return _interpolated(q * cumulative[-1], cumulative, Fraction)
+
+
+def _cumulative(bucket_counts: Sequence[int]) -> list[int]:
     if len(bucket_counts) != BUCKET_COUNT:
         raise ValueError(f"expected {BUCKET_COUNT} buckets, got {len(bucket_counts)}")
     cumulative: list[int] = []
@@ -57,21 +80,22 @@ def estimate_quantile(q: float, bucket_counts: Sequence[int]) -> float | None:
     for bucket in bucket_counts:
         running += bucket
         cumulative.append(running)
-    observations = cumulative[-1]
-    if observations == 0:
-        return None
-    rank: float = q * observations
+    return cumulative
+
+
+def _interpolated(rank: N, cumulative: list[int], number: Callable[[float], N]) -> N:
+    """bucketQuantile's steps, in the arithmetic of ``number`` (float, or Fraction for exact values)."""
     # sort.Search over all buckets but the +Inf one: first whose cumulative count reaches the rank.
     b = next((i for i in range(BUCKET_COUNT - 1) if cumulative[i] >= rank), BUCKET_COUNT - 1)
     if b == BUCKET_COUNT - 1:
-        return WAIT_BUCKET_EDGES[-2]
+        return number(WAIT_BUCKET_EDGES[-2])
     if b == 0 and WAIT_BUCKET_EDGES[0] <= 0:
-        return WAIT_BUCKET_EDGES[0]
-    bucket_start = 0.0
-    bucket_end = WAIT_BUCKET_EDGES[b]
-    in_bucket = float(cumulative[b])
+        return number(WAIT_BUCKET_EDGES[0])
+    bucket_start = number(0.0)
+    bucket_end = number(WAIT_BUCKET_EDGES[b])
+    in_bucket = number(cumulative[b])
     if b > 0:
-        bucket_start = WAIT_BUCKET_EDGES[b - 1]
+        bucket_start = number(WAIT_BUCKET_EDGES[b - 1])
         in_bucket -= cumulative[b - 1]
         rank -= cumulative[b - 1]
     return bucket_start + (bucket_end - bucket_start) * (rank / in_bucket)

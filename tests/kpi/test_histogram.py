@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
+from fractions import Fraction
 
 import pytest
 
 from app.kpi import BUCKET_COUNT, WAIT_BUCKET_EDGES, bucket_index, estimate_quantile
-from app.kpi.histogram import add_histograms, bucket_index_ms, empty_histogram
+from app.kpi.histogram import add_histograms, bucket_index_ms, empty_histogram, quantile
 
 MIN = 60.0
 
@@ -138,3 +140,28 @@ def test_quantile_out_of_range(q: float) -> None:
 def test_wrong_bucket_count() -> None:
     with pytest.raises(ValueError, match="buckets"):
         estimate_quantile(0.5, [1, 2, 3])
+
+
+def test_the_scorecards_percentiles_are_exact_where_floats_are_not() -> None:
+    """§5's interpolation in exact arithmetic: p90 of SE-AC's October is 900 + 300 × 4/10 = 1020 exactly, where
+    the float steps give 1020.0000000000001; the float estimate stays PromQL's."""
+    h = hist([300, 1200, 60, 600, 600, 30])
+    assert quantile(Fraction(9, 10), h) == 1020
+    assert quantile(Fraction(1, 2), h) == 300
+    assert estimate_quantile(0.9, h) == 900.0 + 300.0 * (5.4 - 5)  # the float arithmetic, as PromQL does it
+    assert quantile(Fraction(9, 10), hist([600, 601, 0])) == Fraction(810)
+    assert quantile(Fraction(1, 2), empty_histogram()) is None
+    assert quantile(Fraction(1), hist([7201, 9000])) == 7200
+    assert quantile(Fraction(0), hist([0, 5])) == 0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_exact_and_float_percentiles_differ_by_rounding_only(seed: int) -> None:
+    rng = random.Random(seed)
+    h = [rng.randrange(0, 50) for _ in range(BUCKET_COUNT)]
+    for q in (Fraction(1, 2), Fraction(9, 10)):
+        exact, estimate = quantile(q, h), estimate_quantile(float(q), h)
+        if exact is None:
+            assert estimate is None
+        else:
+            assert estimate == pytest.approx(float(exact), rel=1e-12)

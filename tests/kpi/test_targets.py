@@ -158,3 +158,16 @@ def test_target_in_force_filters_by_kpi() -> None:
 def test_target_in_force_day_before_month() -> None:
     month = date(2025, 11, 1)
     assert target_in_force(_versions(), "answer_rate", month - timedelta(days=1)).value == Decimal("0.85")
+
+
+def test_a_percentile_exactly_at_its_target_meets_it() -> None:
+    """SE-AC's October p90 is 1020 s by §5's interpolation; a target of at most 1020 s is met (it was missed when
+    the float 1020.0000000000001 was judged)."""
+    waits = [300, 1200, 60, 600, 600, 30]
+    month = compute_kpis(sum_counts([counts_from_call(answered(wait), Definitions()) for wait in waits]))
+    at_most = Target("wait_p90", Comparator.AT_MOST, Decimal("1020"), date(2025, 1, 1))
+    assert month.exact("wait_p90") == 1020
+    assert closed_month_status(month, at_most) is Status.MET
+    assert closed_month_status(month, Target("wait_p90", Comparator.AT_MOST, Decimal("1019.99"),
+                                             date(2025, 1, 1))) is Status.MISSED
+    assert month.as_dict()["wait_p90"] == 1020.0
