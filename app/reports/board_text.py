@@ -14,6 +14,7 @@ from app.kpi.catalog import KPIS, RATIO_KPIS, SECONDS_KPIS
 from app.kpi.glossary import STATUS_WORDS, UNITS, Lang, status_word
 from app.kpi.localtime import STOCKHOLM
 from app.kpi.numbers import MINUS, NBSP, number, percent
+from app.reports.judged import decimals
 from app.reports.terminal import format_seconds
 
 COMPARATOR = {">=": "≥", "<=": "≤"}
@@ -179,19 +180,9 @@ def names_list(names: tuple[str, ...] | list[str], lang: Lang) -> str:
     return f"{', '.join(names[:-1])} {TEXT[lang]['and']} {names[-1]}"
 
 
-def _holds(value: float, comparator: str, bound: float) -> bool:
-    return value >= bound if comparator == ">=" else value <= bound
-
-
 def ratio_digits(value: float | None, comparator: str | None, bound: float | None) -> int:
     """Decimals of a percentage: one, or more where one would round across the target (84.96 % against 85 %)."""
-    digits = 1
-    if value is None or comparator is None or bound is None:
-        return digits
-    for digits in (1, 2, 3):
-        if _holds(round(value * 100, digits) / 100, comparator, bound) == _holds(value, comparator, bound):
-            break
-    return digits
+    return 1 if value is None else decimals(value, comparator, bound, scale=100, least=1)
 
 
 def percent_judged(value: float | None, lang: Lang, comparator: str | None, bound: float | None) -> str:
@@ -199,15 +190,15 @@ def percent_judged(value: float | None, lang: Lang, comparator: str | None, boun
 
 
 def wait(seconds: float | None, lang: Lang, comparator: str | None = None, bound: float | None = None) -> str:
-    """m:ss; with tenths of a second where whole seconds would round across the target (600.4 s vs 600)."""
+    """m:ss; with decimals of a second where whole seconds would round across the target (600.4 s, 600.04 s vs
+    600)."""
     if seconds is None:
         return "–"
-    if comparator is None or bound is None or _holds(round(seconds), comparator, bound) == _holds(
-        seconds, comparator, bound
-    ):
+    digits = decimals(seconds, comparator, bound)
+    if digits == 0:
         return format_seconds(seconds)
-    minutes, rest = divmod(seconds, 60)
-    text = f"{int(minutes)}:{rest:04.1f}"
+    minutes, rest = divmod(round(seconds, digits), 60)  # rounded first: 599.996 is never 9:60.00
+    text = f"{int(minutes)}:{rest:0{digits + 3}.{digits}f}"
     return text.replace(".", ",") if lang == "sv" else text
 
 

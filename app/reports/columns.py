@@ -7,7 +7,7 @@ Kept apart from the writers in ``exports`` (CSV, XLSX), which only walk this lis
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from app.kpi.catalog import KPIS, KpiSpec
@@ -47,6 +47,8 @@ class Column:
     explain_sv: str
     explain_en: str
     get: Getter
+    #: (comparator, bound) of the target the value is judged against on a scope, where it has one
+    judge: Callable[[ScorecardDocument, ScopeEntry], tuple[str, float] | None] | None = None
 
     def label(self, lang: Lang) -> str:
         return self.sv if lang == "sv" else self.en
@@ -65,6 +67,14 @@ def _target(kpi: str, field: Literal["value", "status", "needed"]) -> Getter:
         return None if target is None else getattr(target, field)
 
     return get
+
+
+def _judge(kpi: str) -> Callable[[ScorecardDocument, ScopeEntry], tuple[str, float] | None]:
+    def judge(_doc: ScorecardDocument, scope: ScopeEntry) -> tuple[str, float] | None:
+        target = scope.target(kpi)
+        return None if target is None else (str(target.comparator), float(target.value))
+
+    return judge
 
 
 def _delta(kpi: str, against: str) -> Getter:
@@ -130,7 +140,8 @@ def _lower(text: str) -> str:
 
 def _kpi_columns(spec: KpiSpec) -> tuple[Column, ...]:
     """A KPI's value; for a headline KPI (one with a default target) also its target and its status."""
-    value = _col(spec.key, spec.unit, spec.name.sv, spec.name.en, spec.definition.sv, spec.definition.en)
+    value = replace(_col(spec.key, spec.unit, spec.name.sv, spec.name.en, spec.definition.sv, spec.definition.en),
+                    judge=_judge(spec.key))
     if not spec.headline or spec.better is None:
         return (value,)
     bound, name = _BOUND[spec.better], spec.name

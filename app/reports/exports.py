@@ -9,14 +9,17 @@ CSV (for Excel and for scripts):
   * UTF-8 with a byte-order mark (so Excel reads å, ä, ö right), CRLF line ends, RFC 4180 quoting.
   * ``sv``: ``;`` between fields and a decimal comma, as Swedish Excel expects; ``en``: ``,`` and a point.
   * Ratios are percentages with two decimals (7 of 9 answered → ``77,78``), the header says ``(%)``.
-    Two decimals, not one, so that 84.96 % never shows as ``85,0`` next to the status "ej uppfyllt".
-    Changes of a ratio are in percentage points. Waits are seconds with one decimal, header ``(s)``.
+    Two decimals, not one, so that 84.96 % never shows as ``85,0`` next to the status "ej uppfyllt"; a figure
+    that has a target gets more where two would still round it across (84.996 %, ``app.reports.judged``).
+    Changes of a ratio are in percentage points. Waits are seconds with one decimal (more likewise: 600,04),
+    header ``(s)``.
   * Counts are plain integers; no thousands separator, no unit and no quotes in a number, so every
     number parses back with ``float(text.replace(",", "."))``. A null KPI is an empty field.
 
 XLSX (for people): a sheet "Styrkort YYYY-MM" / "Scorecard YYYY-MM" with a title row and a bold, frozen,
 filterable header row; numbers are typed: counts as integers (``#,##0``), ratios as the exact fractions
-with ``0.0%``, waits as Excel durations (seconds / 86400) with ``[mm]:ss`` so 500 s reads 08:20. Changes
+with ``0.00%``, waits as Excel durations (seconds / 86400) with ``[mm]:ss`` so 500 s reads 08:20; a figure with a
+target gets the decimals it needs beside its verdict (``0.000%``, ``[mm]:ss.00``). Changes
 of a wait and the needed wait stay in seconds (Excel shows a negative duration as #####). Status cells are
 filled green, amber or red. A second sheet "Definitioner" / "Definitions" explains every column.
 
@@ -56,7 +59,8 @@ from app.reports.columns import (
     localized_notes,
     status_label,
 )
-from app.scorecard.document import ScorecardDocument
+from app.reports.judged import Judged, decimals
+from app.scorecard.document import ScopeEntry, ScorecardDocument
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -84,9 +88,20 @@ def _localize(column: Column, value: Any, lang: Lang) -> Any:
     return value
 
 
+def cell(column: Column, document: ScorecardDocument, scope: ScopeEntry, lang: Lang) -> Any:
+    """A column's value on a scope as the writers take it: translated, escaped, and a figure that has a target on
+    the scope ``Judged``, so the writers give it the decimals it needs beside its verdict."""
+    value = _localize(column, column.get(document, scope), lang)
+    if column.judge is not None and isinstance(value, float):
+        judge = column.judge(document, scope)
+        if judge is not None:
+            return Judged(value, *judge)
+    return value
+
+
 def scorecard_rows(document: ScorecardDocument, lang: Lang = "sv") -> list[list[Any]]:
     """One row per scope, aligned with ``COLUMNS``: labels translated, text escaped, numbers in document units."""
-    return [[_localize(c, c.get(document, scope), lang) for c in COLUMNS] for scope in document.scopes]
+    return [[cell(c, document, scope, lang) for c in COLUMNS] for scope in document.scopes]
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
@@ -100,8 +115,10 @@ _CSV_DECIMALS: dict[str, tuple[float, int]] = {  # kind -> (scale, decimals)
 def _csv_number(kind: Kind, value: Any, decimal: str) -> str:
     if kind == "count":
         return str(int(value))
-    scale, decimals = _CSV_DECIMALS[kind]
-    text = f"{float(value) * scale:.{decimals}f}"
+    scale, digits = _CSV_DECIMALS[kind]
+    if isinstance(value, Judged):
+        digits = decimals(value, value.comparator, value.bound, scale=scale, least=digits)
+    text = f"{float(value) * scale:.{digits}f}"
     if text.startswith("-") and not text.strip("-0."):  # -0.00 is 0.00
         text = text[1:]
     return text.replace(".", decimal)
@@ -164,6 +181,19 @@ def _xlsx_value(kind: Kind, value: Any) -> Any:
     return number / 86400 if kind == "seconds" else number
 
 
+def _xlsx_format(kind: Kind, value: Any) -> str | None:
+    """The column's number format; for a figure with a target, with the decimals it needs beside its verdict (a
+    time format's seconds, which a spreadsheet may cut rather than round, at most to thousandths)."""
+    if isinstance(value, Judged):
+        if kind == "ratio":
+            digits = decimals(value, value.comparator, value.bound, scale=100, least=2)
+            return f"0.{'0' * digits}%"
+        if kind == "seconds":
+            digits = decimals(value, value.comparator, value.bound, most=3, truncated_too=True)
+            return f"[mm]:ss.{'0' * digits}" if digits else "[mm]:ss"
+    return _XLSX_FORMATS.get(kind)
+
+
 def _put(sheet: Any, row: int, col: int, value: Any, number_format: str | None = None) -> Any:
     """Write one cell; a string is always stored as a string, never as a formula or an error code."""
     cell = sheet.cell(row=row, column=col)
@@ -195,11 +225,11 @@ def write_table(sheet: Any, headers: list[str], widths: list[int], columns: Sequ
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for r, (row, statuses) in enumerate(rows, start=3):
         for c, (column, value, status) in enumerate(zip(columns, row, statuses, strict=True), start=1):
-            cell = _put(sheet, r, c, _xlsx_value(column.kind, value), _XLSX_FORMATS.get(column.kind))
+            written = _put(sheet, r, c, _xlsx_value(column.kind, value), _xlsx_format(column.kind, value))
             colours = _FILLS.get(str(status)) if status is not None else None
             if colours:
-                cell.fill = PatternFill(fill_type="solid", fgColor=colours[0])
-                cell.font = Font(color=colours[1])
+                written.fill = PatternFill(fill_type="solid", fgColor=colours[0])
+                written.font = Font(color=colours[1])
             if column.kind in ("text", "notes") and value:
                 widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
     for index, width in enumerate(widths, start=1):

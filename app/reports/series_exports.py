@@ -34,6 +34,7 @@ from app.reports.exports import (
     _BOLD,
     _localize,
     _put,
+    cell,
     csv_text,
     safe_text,
     write_table,
@@ -117,7 +118,7 @@ def series_table(document: SeriesDocument, now: datetime, lang: Lang = "sv") -> 
             if column is _SERIES_STATE:
                 values.append(MONTH_STATES[_month_state(month, current)][lang])
             else:
-                values.append(_localize(column, column.get(doc, entry), lang))
+                values.append(cell(column, doc, entry, lang))
         rows.append(values)
         statuses.append([column.get(doc, entry) if column.kind == "status" else None for column in SERIES_COLUMNS])
     months = document.months
