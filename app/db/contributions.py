@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Integer, Select, and_, case, false, func, literal, select
+from sqlalchemy import ColumnElement, FromClause, Integer, Select, and_, case, false, func, literal, or_, select
 
 from app.db.models import (
     Call,
@@ -114,10 +114,11 @@ def interval_contributions(definitions: Definitions) -> Select[*tuple[Any, ...]]
         case((sl_known, i.answered_within_sl), else_=0).label("answered_within_sl"),
         case((sl_known, 0), else_=i.answered).label("answered_sl_unknown"),
         func.coalesce(i.wait_answered_ms, 0).label("wait_answered_ms"),
-        func.coalesce(i.wait_abandoned_ms, 0).label("wait_abandoned_ms"),
+        # split-off short abandons' waits are inside the abandoned wait sum: the others' waits are then unknown
+        case((short > 0, 0), else_=func.coalesce(i.wait_abandoned_ms, 0)).label("wait_abandoned_ms"),
         zero.label("call_wait_answered_ms"),
         case((i.wait_answered_ms.is_(None), i.answered), else_=0).label("answered_wait_unknown"),
-        case((i.wait_abandoned_ms.is_(None), i.abandoned - short), else_=0).label(
+        case((or_(i.wait_abandoned_ms.is_(None), short > 0), i.abandoned - short), else_=0).label(
             "abandoned_wait_unknown"
         ),
         case((i.longest_wait_ms.is_(None), i.answered), else_=0).label("longest_wait_unknown"),

@@ -160,9 +160,12 @@ def counts_from_interval(record: IntervalRecord, definitions: Definitions) -> Co
     """What one platform interval row contributes.
 
     Short abandons are the platform's own ``abandoned_short`` and are split off only when we use a
-    threshold at all (SPEC §4). Their waits cannot be separated from the abandoned wait sum.
+    threshold at all (SPEC §4). Their waits cannot be separated from the abandoned wait sum, so where any are
+    split off the other abandoned calls' waits are unknown: counted in that sum, they would lengthen mean_wait_all,
+    whose denominator leaves the short abandons out.
     """
     short = record.abandoned_short if definitions.short_abandon_seconds > 0 else 0
+    abandoned_waits = None if short else record.wait_abandoned_seconds_sum
     sl_known = record.sl_seconds == definitions.sl_seconds
     return Counts(
         answered=record.answered,
@@ -172,9 +175,9 @@ def counts_from_interval(record: IntervalRecord, definitions: Definitions) -> Co
         answered_within_sl=record.answered_within_sl if sl_known else 0,
         answered_sl_unknown=0 if sl_known else record.answered,
         wait_answered_ms=seconds_to_ms(record.wait_answered_seconds_sum or 0.0),
-        wait_abandoned_ms=seconds_to_ms(record.wait_abandoned_seconds_sum or 0.0),
+        wait_abandoned_ms=seconds_to_ms(abandoned_waits or 0.0),
         answered_wait_unknown=record.answered if record.wait_answered_seconds_sum is None else 0,
-        abandoned_wait_unknown=(record.abandoned - short) if record.wait_abandoned_seconds_sum is None else 0,
+        abandoned_wait_unknown=(record.abandoned - short) if abandoned_waits is None else 0,
         longest_wait_ms=None if record.longest_wait_seconds is None else seconds_to_ms(record.longest_wait_seconds),
         longest_wait_unknown=record.answered if record.longest_wait_seconds is None else 0,
         talk_sum=record.talk_seconds_sum or 0.0,

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from app.kpi.catalog import KPI_KEYS
 from app.kpi.counts import Counts
+from app.kpi.glossary import NOTES
 from app.kpi.histogram import quantile
 
 __all__ = ["KPI_KEYS", "Kpis", "compute_kpis", "data_quality_notes", "ratio"]
@@ -103,24 +104,17 @@ def data_quality_notes(counts: Counts, *, region: bool = True) -> list[str]:
     """Things an auditor must see next to the figures rather than have silently corrected."""
     notes: list[str] = []
     if counts.reported_offered != counts.interval_counted_offered:
-        notes.append(
-            f"interval reports state {counts.reported_offered} offered calls, but their answered + "
-            f"abandoned + rejected is {counts.interval_counted_offered}; the KPIs use the latter"
-        )
+        notes.append(NOTES["offered_mismatch"].en.format(reported=counts.reported_offered,
+                                                          counted=counts.interval_counted_offered))
     if counts.answered_sl_unknown:
-        notes.append(
-            f"{counts.answered_sl_unknown} answered calls come from interval reports with another "
-            "service-level threshold; service level is not computed"
-        )
+        notes.append(NOTES["sl_unknown"].en.format(count=counts.answered_sl_unknown))
     unknown = counts.answered_wait_unknown + counts.abandoned_wait_unknown
     if unknown:
-        notes.append(f"interval reports without wait sums cover {unknown} calls; mean waits are not computed")
+        notes.append(NOTES["wait_unknown"].en.format(count=unknown))
     if counts.month_records:
-        notes.append(f"monthly figures ({counts.month_records} month records): the month's calls are one total, "
-                     "with no day or hour breakdown; wait percentiles are not computed")
+        notes.append(NOTES["month_records"].en.format(count=counts.month_records))
     if counts.day_records:
-        notes.append(f"daily figures ({counts.day_records} day records): a day's calls are one total, with no hour "
-                     "breakdown; wait percentiles are not computed")
+        notes.append(NOTES["day_records"].en.format(count=counts.day_records))
     if region and counts.call_records and counts.interval_records:
-        notes.append("both call records and interval reports contribute: check that no queue is delivered twice")
+        notes.append(NOTES["mixed_sources"].en)
     return notes

@@ -267,17 +267,19 @@ def superseded_pattern(words: tuple[str, ...] | list[str] | None = None) -> re.P
 NOTES: dict[str, Term] = {
     "offered_mismatch": Term(
         "intervallrapporterna anger {reported} inkommande samtal, men deras besvarade + avbrutna + kön full är "
-        "{counted}; måtten bygger på det senare",
+        "{counted}; måtten bygger på det senare (utan korta avbrott, där de räknas bort)",
         "interval reports state {reported} offered calls, but their answered + abandoned + rejected is {counted}; "
-        "the KPIs use the latter"),
+        "the KPIs use the latter (less short abandons, where they are split off)"),
     "sl_unknown": Term(
         "{count} besvarade samtal kommer från intervallrapporter med en annan gräns för servicenivå; servicenivå "
         "beräknas inte",
         "{count} answered calls come from interval reports with another service-level threshold; service level is "
         "not computed"),
     "wait_unknown": Term(
-        "intervallrapporter utan summa väntetid omfattar {count} samtal; medelväntetider beräknas inte",
-        "interval reports without wait sums cover {count} calls; mean waits are not computed"),
+        "intervallrapporter utan summa väntetid (eller med korta avbrott i summan för avbrutna) omfattar {count} "
+        "samtal; medelväntetider beräknas inte",
+        "interval reports without wait sums (or with short abandons inside the abandoned wait sum) cover {count} "
+        "calls; mean waits are not computed"),
     "month_records": Term(
         "månadssiffror ({count} månadsposter): månadens samtal är en summa, utan fördelning på dagar eller timmar; "
         "percentiler för väntetid beräknas inte",

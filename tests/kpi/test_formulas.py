@@ -246,8 +246,10 @@ def test_interval_short_abandons_subtracted_only_with_a_threshold() -> None:
     assert (at_five.abandoned, at_five.short_abandons, at_five.offered) == (1, 1, 9)  # 2 - 1; 10 - 1
     assert at_five.answer_rate == Fraction(5, 9)
     assert at_five.abandon_rate == Fraction(1, 9)
-    # the platform's abandoned wait sum cannot be split: (1000 + 100) / (5 + 1)
-    assert at_five.mean_wait_all == Fraction(1100, 6)
+    # the platform's abandoned wait sum cannot be split: (1000 + 100) / (5 + 1) would count the short abandon's wait
+    # over calls that leave it out, so the remaining abandoned call's wait is unknown
+    assert at_five.mean_wait_all is None and at_five.mean_wait == Fraction(1000, 5)
+    assert at_zero.mean_wait_all == Fraction(1100, 7)
 
 
 def test_interval_with_another_service_level_threshold() -> None:
@@ -320,7 +322,7 @@ def test_interval_without_wait_sums_gives_unknown_means_not_zero() -> None:
     assert k.mean_wait_all is None
     assert k.longest_wait is None  # no longest_wait_seconds column either
     assert k.answer_rate == Fraction(4, 5)  # counts are still known
-    assert any("without wait sums cover 5 calls" in n for n in data_quality_notes(c))  # 4 + 1
+    assert any("cover 5 calls" in n for n in data_quality_notes(c))  # 4 + 1
     # the unknown survives summing with complete data
     assert compute_kpis(c + calls_counts([answered(10)])).mean_wait is None
 
@@ -333,3 +335,19 @@ def test_latest_record_at_is_the_latest_arrival_or_interval_end() -> None:
     assert (c + row).latest_record_at == T0 + timedelta(hours=2)
     assert Counts().latest_record_at is None
     assert (Counts() + row).latest_record_at == T0 + timedelta(minutes=30)
+
+
+def test_split_off_short_abandons_make_the_other_abandoned_waits_unknown() -> None:
+    """The platform's abandoned wait sum holds the short abandons' waits: with them split off, mean_wait_all would
+    put 300 s over 19 calls; it is not computed, and the note counts the 2 calls whose waits are unknown."""
+    row = interval(answered=17, abandoned=3, abandoned_short=1, wait_answered=10200.0, wait_abandoned=300.0)
+    c = interval_counts([row], Definitions(short_abandon_seconds=5))
+    k = compute_kpis(c)
+    assert (k.offered, k.abandoned, k.short_abandons) == (19, 2, 1)
+    assert k.mean_wait == Fraction(10200, 17) and k.mean_wait_all is None
+    assert any("short abandons inside the abandoned wait sum" in n and "cover 2 calls" in n
+               for n in data_quality_notes(c))
+    assert compute_kpis(interval_counts([row])).mean_wait_all == Fraction(10500, 20)  # no threshold: as reported
+    all_short = interval(answered=17, abandoned=1, abandoned_short=1, wait_answered=10200.0, wait_abandoned=3.0)
+    assert compute_kpis(interval_counts([all_short], Definitions(short_abandon_seconds=5))).mean_wait_all == Fraction(
+        10200, 17)
