@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
@@ -15,26 +14,21 @@ from app.errors import VptError
 from app.kpi.counts import Counts, Definitions, sum_counts
 from app.kpi.forecast import (
     Forecast,
-    SamplePlan,
     forecast_from_days,
-    forecast_rest,
     in_progress_status,
     needed_answer_rate,
     needed_mean_wait,
-    sample_plan,
 )
 from app.kpi.formulas import KPI_KEYS, Kpis, compute_kpis, data_quality_notes
 from app.kpi.localtime import (
-    HOUR,
     STOCKHOLM,
-    floor_hour,
     hours_between,
     local_month_bounds,
     previous_month,
     utc_iso,
 )
 from app.kpi.targets import Status, Target, closed_month_status, month_to_date_status, target_in_force
-from app.scorecard.completeness import PARTIAL_AFTER, RegionData, completeness, member_notes
+from app.scorecard.completeness import RegionData, completeness, member_notes
 from app.scorecard.document import (
     Comparison,
     Comparisons,
@@ -46,15 +40,14 @@ from app.scorecard.document import (
     TargetEntry,
 )
 from app.scorecard.forecast_cache import ForecastHistoryCache
+from app.scorecard.forecasting import first_hours_of
+from app.scorecard.forecasting import forecasts_for as forecasts_for  # re-exported: its readers import it from here
 from app.scorecard.like_for_like import Earlier, earlier_months
 from app.scorecard.queries import (
-    Span,
     counts_by_region,
     days_with_day_figures,
     distinct_hours_by_collaboration,
-    first_hours_in_spans,
     month_counts,
-    offered_by_region_hour,
     stored_definitions,
 )
 from app.scorecard.reads import ScopeNames as ScopeNames  # re-exported: its readers import it from here
@@ -198,7 +191,7 @@ def completeness_by_scope(
     members' own (the weakest decides), a member region without data named. ``shared``: the request's reads,
     which may hold the first hours."""
     regions = {f.scope: f for f in all_figures if f.kind == "region"}
-    firsts = _first_hours_of(session, shared, regions, (start, end))
+    firsts = first_hours_of(session, shared, regions, (start, end))
     region_names = (names or scope_names(session)).regions
 
     def data(code: str) -> RegionData:
@@ -239,74 +232,13 @@ def daily_forecasts(
         if f.counts.resolution != "day" or latest is None:
             continue
         key = (f.kind, f.scope)
-        firsts = _first_hours_of(session, shared, members.get(key, [f.scope]), (start, end))
+        firsts = first_hours_of(session, shared, members.get(key, [f.scope]), (start, end))
         if not firsts:
             continue
         first_day = min(firsts.values()).astimezone(STOCKHOLM).date()
         figures_end = latest.astimezone(STOCKHOLM).date()
         out[key] = forecast_from_days(f.counts.offered, (figures_end - first_day).days,
                                       (end.astimezone(STOCKHOLM).date() - figures_end).days)
-    return out
-
-
-def _first_hours_of(
-    session: Session, shared: SharedReads | None, regions: Iterable[str], span: Span
-) -> dict[str, datetime]:
-    if shared is not None:
-        return shared.first_hours(session, regions, span)
-    return first_hours_in_spans(session, regions, [span])[0]
-
-
-def _forecast_history(
-    session: Session, regions: list[str], plan: SamplePlan, hour: datetime, history: ForecastHistoryCache | None,
-    shared: SharedReads | None = None,
-) -> tuple[dict[str, dict[datetime, int]], dict[str, datetime]]:
-    def read() -> tuple[dict[str, dict[datetime, int]], dict[str, datetime]]:
-        return offered_by_region_hour(session, regions, plan.sample_hours), _first_hours_of(session, shared,
-                                                                                          regions, None)
-
-    if history is None:
-        return read()
-    return history.get((str(session.get_bind().engine.url), tuple(regions), hour), read)
-
-
-def forecasts_for(
-    session: Session, members: dict[tuple[str, str], list[str]], scopes: list[tuple[str, str]], now: datetime,
-    end: datetime, latest: dict[tuple[str, str], datetime | None] | None = None,
-    history: ForecastHistoryCache | None = None, *, shared: SharedReads | None = None,
-) -> dict[tuple[str, str], Forecast]:
-    """Expected calls for the rest of the month per scope, from the same weekday and hour of recent weeks
-    (§6). One query fetches the history of every region; a collaboration's is the sum of its members'.
-
-    When the scope's data is partial (its newest record is more than ``PARTIAL_AFTER`` old), the rest starts
-    where the data ends, not at "now": calls of hours not yet delivered (a daily file, a late report) are still
-    to come, and leaving them out would make the target look unreachable. Otherwise a quiet last hour is
-    just quiet, and the rest starts now. ``history`` (the process's cache) keeps the sampled hours a while;
-    ``shared`` may hold the regions' first hours.
-    """
-    regions = sorted({region for scope in scopes for region in members.get(scope, [scope[1]])})
-    out: dict[tuple[str, str], Forecast] = {}
-    by_start: dict[datetime, list[tuple[str, str]]] = {}
-    for scope in scopes:
-        newest = (latest or {}).get(scope)
-        start = now
-        if newest is not None and newest < now - PARTIAL_AFTER:  # the month is flagged partial: see below
-            start = min(now, floor_hour(newest) + HOUR)
-        by_start.setdefault(start, []).append(scope)
-    for start, group in by_start.items():
-        plan = sample_plan(start, end)
-        sampled, first = _forecast_history(session, regions, plan, floor_hour(start), history, shared)
-        for scope in group:
-            regions_of_scope = members.get(scope, [scope[1]])
-            if len(regions_of_scope) == 1:  # a region's own samples, read only: not copied
-                offered = sampled.get(regions_of_scope[0], {})
-            else:
-                offered = {}
-                for region in regions_of_scope:
-                    for hour, value in sampled.get(region, {}).items():
-                        offered[hour] = offered.get(hour, 0) + value
-            starts = [first[r] for r in regions_of_scope if r in first]
-            out[scope] = forecast_rest(offered, start, end, min(starts) if starts else None, plan=plan)
     return out
 
 
