@@ -96,7 +96,10 @@ def finish_run(
     source.rows_rejected_total += report.rows_rejected
     source.warnings_total += report.warnings
     source.last_run_seconds = time.perf_counter() - started
-    if source.kind != "http" and report.last_record_at is not None and (  # a pull sets its own position
+    # How far the source has delivered is what it has stored: a delivery whose every row was refused (an overlap
+    # with another source, say) moves nothing. A pull sets its own position.
+    kept = report.rows_stored + report.rows_updated + report.rows_unchanged
+    if source.kind != "http" and kept and report.last_record_at is not None and (
         source.delivered_until is None or report.last_record_at > source.delivered_until
     ):
         source.delivered_until = report.last_record_at
