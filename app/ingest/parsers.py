@@ -18,7 +18,8 @@ in the future, a profile's failed conversion in ``RawRow.field_errors``) and the
 - Intervals. Required: everything but the five sums below and ``agents_staffed``; ``queue`` too, when given, is
   strict (part of the record's key). Optional, dropped with a warning: ``wait_answered_seconds_sum`` (also when
   the interval answered no call, or it exceeds 24 hours per answered call), ``wait_abandoned_seconds_sum`` (over
-  24 hours per abandoned call), ``longest_wait_seconds`` (over 24 hours), ``talk_seconds_sum`` and
+  24 hours per abandoned call), ``longest_wait_seconds`` (over 24 hours, or, where both wait sums are given, more
+  than a second past their total: one call's wait is part of them), ``talk_seconds_sum`` and
   ``wrap_seconds_sum`` (over 24 hours per answered call), ``agents_staffed`` (over ``MAX_AGENTS_STAFFED``).
 """
 
@@ -57,6 +58,8 @@ INTERVAL_REQUIRED = frozenset({
 })
 
 MAX_WAIT_SECONDS = 24 * 3600  # a longer "wait" is a broken record, not a long queue
+#: How far an interval's longest wait may pass its wait sums together: platforms round each figure on its own.
+LONGEST_SLACK_SECONDS = 1
 INTERVAL_LENGTHS = (15, 30, 60)
 #: Calls in one queue's interval report. All of Sweden's 1177 lines take about 6 million calls a year, so a
 #: million in an hour is a broken row; the bound also keeps the 32-bit hourly and monthly sums far from overflow.
@@ -233,6 +236,12 @@ def _interval(reader: FieldReader, options: ParseOptions, resolver: FallBackReso
         wait_abandoned = None
     if longest is not None and longest > MAX_WAIT_SECONDS:
         reader.drop("longest_wait_seconds", "longer than 24 hours")
+        longest = None
+    if longest and wait_answered is not None and wait_abandoned is not None \
+            and longest > wait_answered + wait_abandoned + LONGEST_SLACK_SECONDS:
+        # one call's wait is part of the interval's waits: a longest wait past all of them together is a wrong figure
+        reader.drop("longest_wait_seconds", f"longer than all waits of the interval together "
+                                            f"({wait_answered + wait_abandoned:g} s)")
         longest = None
     return IntervalRecord(
         region=region,
