@@ -134,22 +134,26 @@ def _by_key(conn: Connection) -> AbstractContextManager[None]:
 
 
 def _move(conn: Connection, target: Table, changes: Table, keys: list[str], summed: list[str],
-          maxima: list[str], hours: Callable[[FromClause], ColumnElement[bool]] = _changed_in) -> None:
+          maxima: list[str], hours: Callable[[FromClause], ColumnElement[bool]] | None = _changed_in) -> None:
     """Add ``changes`` (of the hours not rebuilt) to ``target``: rows of ``target`` that exist move by their
     change, in place; where each key has one change row, the others (an hour or answerer pair with no row yet, as
     every hour of a delivery of new days) are inserted apart, as they are, in key order, with no ON CONFLICT and no
     grouping again: PostgreSQL's speculative insertion and a regrouping of ~40 sums that spilled to disk cost 3.4 s of a
-    200 k-row ingest, half of it in the insert itself (issue 15)."""
+    200 k-row ingest, half of it in the insert itself (issue 15). ``hours`` None: no touched hour is rebuilt, so every
+    row of ``changes`` (each of whose hours the merge touched) moves, and no row needs looking up in ``touched_hours``
+    (94 000 index probes per table in a 200 k-row delivery)."""
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     c = changes.c
     columns = [*keys, *summed, *maxima]
     single = _one_row_each(conn, changes, keys)
     if single:
-        changed = select(*[c[n] for n in columns]).join(touched_hours, hours(changes)).where(true()).subquery()
+        query = select(*[c[n] for n in columns])
     else:  # grouped once, all in one upsert (a correction's hours have a row each, mostly)
-        changed = select(*[c[k] for k in keys], *[func.sum(c[n]).label(n) for n in summed],
-                         *[func.max(c[n]).label(n) for n in maxima]).join(
-            touched_hours, hours(changes)).where(true()).group_by(*[c[k] for k in keys]).subquery()
+        query = select(*[c[k] for k in keys], *[func.sum(c[n]).label(n) for n in summed],
+                       *[func.max(c[n]).label(n) for n in maxima]).group_by(*[c[k] for k in keys])
+    if hours is not None:
+        query = query.join(touched_hours, hours(changes)).where(true())
+    changed = query.subquery()
     stored = exists().where(*[target.c[k] == changed.c[k] for k in keys])
     rows = select(*[changed.c[n] for n in columns])
     upsert = dialect_insert(target).from_select(columns, rows.where(stored) if single else rows.where(true()))
@@ -160,13 +164,15 @@ def _move(conn: Connection, target: Table, changes: Table, keys: list[str], summ
         conn.execute(insert(target).from_select(columns, rows.where(~stored).order_by(*[changed.c[k] for k in keys])))
 
 
-def apply_changes(conn: Connection) -> None:
+def apply_changes(conn: Connection, *, any_rebuilt: bool = True) -> None:
     """Move the changed hours not rebuilt by what changed: sums add, maxima take the larger of the stored and the
-    added (a removed one was smaller than the stored, or the hour was rebuilt)."""
+    added (a removed one was smaller than the stored, or the hour was rebuilt). ``any_rebuilt`` false says no hour
+    of ``touched_hours`` is rebuilt: every change moves its hour."""
     with _by_key(conn):
-        _move(conn, aggregates, hour_changes, ["region", "hour_start"], SUMMED_COLUMNS, MAX_COLUMNS)
+        _move(conn, aggregates, hour_changes, ["region", "hour_start"], SUMMED_COLUMNS, MAX_COLUMNS,
+              _changed_in if any_rebuilt else None)
         _move(conn, answered_by, answered_by_changes, ["region", "answered_by_region", "hour_start"], ["answered"],
-              [], _answers_changed_in)
+              [], _answers_changed_in if any_rebuilt else None)
     # A pair whose last answered call left the hour has no row, as a rebuild would leave it. Only a pair that lost
     # calls can be left so: those are looked up by key, not every row of the table scanned.
     b = answered_by_changes

@@ -10,10 +10,14 @@ Equal by construction, or not taken:
 - The contributions are those of ``app.db.contributions.call_contributions``, column by column, with SQL's treatment
   of NULL (tests/ingest/test_fast_hours.py holds the two equal on generated deliveries).
 - Sums of integers are exact in any order. A float sum (``talk_sum``, ``wrap_sum``) is exact only in the order SQL
-  adds (file order): pyarrow adds a block's rows in that order, so an hour met in one block only is taken from the
-  fold, and an hour met in several blocks is grouped again by the merge's own SQL from its staged rows.
-- SQLite only: the groups are written with ``executemany`` in SQLite's text of timestamps; PostgreSQL's grouping of
-  the staged rows is not where its ingest spends its time.
+  adds (file order): pyarrow adds a fold's rows in that order, so an hour met in one fold only is taken from it, and
+  an hour met in several folds is grouped again by the merge's own SQL from its staged rows. Each block's last hour
+  is held back and folded with the next block, after the held rows (``HourFold.add``), so a delivery in time order
+  has an hour met in several folds only past ``HELD_ROWS`` rows of one hour.
+- Both databases: SQLite gets the groups by ``executemany`` in its text of timestamps, PostgreSQL by a CSV ``COPY``
+  of the groups of several blocks at a time, through the stage writer's ``CopyStream`` (app.ingest.faststage), so
+  that the COPY of plain rows into ``stage_calls`` stays open between them. On PostgreSQL the merge's SQL grouping of
+  200 k staged rows into ``hour_changes`` and ``answered_by_changes`` cost 1.2 s of server time.
 """
 
 from __future__ import annotations
@@ -23,18 +27,27 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Column, Connection, MetaData, Table, exists, func, insert, select
+from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, exists, func, insert, literal, null, select
 
 from app.db.contributions import BUCKET_COLUMNS, MAX_COLUMNS, SUMMED_COLUMNS
 from app.db.hour_deltas import add_call_changes
 from app.db.touched import answered_by_changes, create_changes_tables, hour_changes
-from app.ingest.faststage import sqlite_text
+from app.ingest.faststage import CopyStream, sqlite_text
 from app.kpi.counts import Definitions
 from app.kpi.histogram import WAIT_BUCKET_EDGES
 
 _meta = MetaData()
-#: The groups of each block, as ``hour_changes`` rows (an hour met in several blocks has a row per block).
-fold_hours = Table("fold_hours", _meta, *[Column(c.name, c.type) for c in hour_changes.columns],
+#: Columns the fold sums (the others of ``SUMMED_COLUMNS`` are 0 for every call).
+_SUMS = ("answered", "abandoned", "short_abandons", "rejected", "answered_within_sl", "wait_answered_ms",
+         "wait_abandoned_ms", "talk_sum", "wrap_sum", *BUCKET_COLUMNS)
+_ZERO = [name for name in SUMMED_COLUMNS if name not in _SUMS and name not in ("call_wait_answered_ms",
+                                                                                 "call_records")]
+_KEYS = ("region", "hour_start")
+#: The ``hour_changes`` columns the fold computes, in the order it writes them.
+_HOUR_NAMES = (*_KEYS, *_SUMS, "call_wait_answered_ms", "call_records", *MAX_COLUMNS)
+#: The groups of each block, as ``hour_changes`` rows without the columns that are 0 or NULL for every call (an hour
+#: met in several blocks has a row per block).
+fold_hours = Table("fold_hours", _meta, *[Column(name, hour_changes.c[name].type) for name in _HOUR_NAMES],
                    prefixes=["TEMPORARY"])
 fold_answers = Table("fold_answers", _meta, *[Column(c.name, c.type) for c in answered_by_changes.columns],
                      prefixes=["TEMPORARY"])
@@ -42,16 +55,14 @@ fold_answers = Table("fold_answers", _meta, *[Column(c.name, c.type) for c in an
 fold_split = Table("fold_split", _meta, Column("region", hour_changes.c.region.type, primary_key=True),
                    Column("hour_start", hour_changes.c.hour_start.type, primary_key=True), prefixes=["TEMPORARY"])
 
-#: Columns the fold sums (the others of ``SUMMED_COLUMNS`` are 0 for every call).
-_SUMS = ("answered", "abandoned", "short_abandons", "rejected", "answered_within_sl", "wait_answered_ms",
-         "wait_abandoned_ms", "talk_sum", "wrap_sum", *BUCKET_COLUMNS)
-_ZERO = [name for name in SUMMED_COLUMNS if name not in _SUMS and name not in ("call_wait_answered_ms",
-                                                                                 "call_records")]
-_KEYS = ("region", "hour_start")
 _FALSE, _ZERO_F, _ZERO_I = pa.scalar(False), pa.scalar(0.0), pa.scalar(0, pa.int64())
 _ONE_I = pa.scalar(1, pa.int64())
 #: Grouped rows turned into Python objects at a time (a block of ~16 000 calls has up to that many hours).
 _ROWS = 4096
+#: Grouped rows kept before they are sent to PostgreSQL (a few MB): the stage COPY is interrupted once per so many.
+SEND_ROWS = 1 << 15
+#: Rows of a block's last hour held back for the next block at most (``HourFold.add``): a few MB of Arrow memory.
+HELD_ROWS = 1 << 16
 _ANSWERED, _ABANDONED, _REJECTED = pa.scalar("answered"), pa.scalar("abandoned"), pa.scalar("rejected")
 
 
@@ -99,40 +110,82 @@ def contributions(table: pa.Table, definitions: Definitions) -> pa.Table:
 
 
 class HourFold:
-    """Groups plain blocks by hour as they are staged, inside the ingest's transaction (SQLite)."""
+    """Groups plain blocks by hour as they are staged, inside the ingest's transaction."""
 
-    def __init__(self, conn: Connection, definitions: Definitions) -> None:
+    def __init__(self, conn: Connection, definitions: Definitions, stream: CopyStream | None = None) -> None:
+        """``stream``: PostgreSQL's, shared with the stage writer (the caller closes it before other statements)."""
         self.conn = conn
         self.definitions = definitions
         self.rows = 0  # plain rows folded: the merge takes the fold only if they are all the staged rows
+        self.is_postgres = conn.dialect.name == "postgresql"
+        assert stream is not None or not self.is_postgres
+        self._stream = stream
+        self._unsent: list[tuple[pa.Table, pa.Table]] = []  # PostgreSQL: (hours, pairs) not sent yet
+        self._unsent_rows = 0
+        self._held: pa.Table | None = None  # the last hour's rows of the blocks so far (``add``)
         for table in (fold_hours, fold_answers, fold_split):
             table.drop(conn, checkfirst=True)
             table.create(conn)
-        hour_names = [*_KEYS, *_SUMS, "call_wait_answered_ms", "call_records", *MAX_COLUMNS]
-        self._hour_names = hour_names
-        self._hour_sql = (f"INSERT INTO {fold_hours.name} ({', '.join([*hour_names, *_ZERO])}) VALUES "
-                          f"({', '.join(['?'] * len(hour_names) + ['0'] * len(_ZERO))})")
-        self._answer_sql = (f"INSERT INTO {fold_answers.name} (region, answered_by_region, hour_start, answered) "
-                            "VALUES (?, ?, ?, ?)")
+        answer_names = "region, answered_by_region, hour_start, answered"
+        if self.is_postgres:
+            self._hour_sql = f"COPY {fold_hours.name} ({', '.join(_HOUR_NAMES)}) FROM STDIN (FORMAT csv)"
+            self._answer_sql = f"COPY {fold_answers.name} ({answer_names}) FROM STDIN (FORMAT csv)"
+        else:
+            self._hour_sql = (f"INSERT INTO {fold_hours.name} ({', '.join(_HOUR_NAMES)}) VALUES "
+                              f"({', '.join(['?'] * len(_HOUR_NAMES))})")
+            self._answer_sql = f"INSERT INTO {fold_answers.name} ({answer_names}) VALUES (?, ?, ?, ?)"
 
     def add(self, table: pa.Table) -> None:
-        """Fold one plain block (``stage_calls`` columns, app.ingest.fastplain.STAGE_COLUMNS)."""
+        """Fold one plain block (``stage_calls`` columns, app.ingest.fastplain.STAGE_COLUMNS).
+
+        The rows of the block's last hour are held back and folded with the next block's, after them: a delivery in
+        time order continues that hour there, and an hour folded whole needs no grouping again by SQL (that took
+        0.3 s of a 200 k-row ingest on PostgreSQL). Held rows are at most ``HELD_ROWS``; past that they are folded,
+        and an hour that goes on after them is one the merge groups again, as any hour met in several folds."""
         if table.num_rows == 0:
             return
         self.rows += table.num_rows
+        if self._held is not None:
+            table = pa.concat_tables([self._held, table])
+            self._held = None
+        hours = table.column("hour_start")
+        last = pc.equal(hours, pc.max(hours))
+        held = table.filter(last)
+        if held.num_rows <= HELD_ROWS:
+            self._held, table = held, table.filter(pc.invert(last))
+        self._fold(table)
+
+    def _flush(self) -> None:
+        if self._held is not None:
+            self._fold(self._held)
+            self._held = None
+
+    def _fold(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
         parts = contributions(table, self.definitions)
         grouped = parts.group_by(list(_KEYS), use_threads=False).aggregate(
             [(name, "sum") for name in _SUMS] + [([], "count_all")]
             + [("longest_wait_ms", "max"), ("latest_record_at", "max")])
+        hours = pa.table(dict(zip(_HOUR_NAMES, self._hour_columns(grouped), strict=True)))
         answered = table.filter(pc.and_(pc.equal(table.column("outcome"), _ANSWERED),
                                         pc.is_valid(table.column("answered_by_region"))))
         pairs = answered.group_by(["region", "answered_by_region", "hour_start"], use_threads=False).aggregate(
             [([], "count_all")])
+        if self.is_postgres:
+            self._unsent.append((hours, pairs.select(["region", "answered_by_region", "hour_start", "count_all"])))
+            self._unsent_rows += hours.num_rows + pairs.num_rows
+            if self._unsent_rows >= SEND_ROWS:
+                self._send()
+            return
         dbapi: Any = self.conn.connection.dbapi_connection
         cursor = dbapi.cursor()
         try:
-            for start in range(0, grouped.num_rows, _ROWS):  # Python objects for a slice at a time
-                cursor.executemany(self._hour_sql, self._hour_rows(grouped.slice(start, _ROWS)))
+            for start in range(0, hours.num_rows, _ROWS):  # Python objects for a slice at a time
+                part = hours.slice(start, _ROWS)
+                cursor.executemany(self._hour_sql, zip(*[
+                    (sqlite_text(column) if pa.types.is_timestamp(column.type) else column).to_pylist()
+                    for column in part.columns], strict=True))
             for start in range(0, pairs.num_rows, _ROWS):
                 part = pairs.slice(start, _ROWS)
                 cursor.executemany(self._answer_sql, zip(
@@ -142,37 +195,49 @@ class HourFold:
         finally:
             cursor.close()
 
-    def _hour_rows(self, grouped: pa.Table) -> Iterator[tuple[Any, ...]]:
-        """The ``fold_hours`` parameters of grouped rows, in ``_hour_names`` order."""
-        columns: list[list[Any]] = []
-        for name in self._hour_names:
-            if name == "hour_start":
-                columns.append(sqlite_text(grouped.column(name)).to_pylist())
-            elif name == "region":
-                columns.append(grouped.column(name).to_pylist())
+    def _send(self) -> None:
+        """The groups not sent yet, by one COPY into each fold table (PostgreSQL)."""
+        assert self._stream is not None
+        if self._unsent:
+            self._stream.write_csv(self._hour_sql, pa.concat_tables([hours for hours, _ in self._unsent]))
+            pairs = pa.concat_tables([pairs for _, pairs in self._unsent])
+            if pairs.num_rows:
+                self._stream.write_csv(self._answer_sql, pairs)
+        self._unsent, self._unsent_rows = [], 0
+
+    @staticmethod
+    def _hour_columns(grouped: pa.Table) -> Iterator[pa.ChunkedArray]:
+        """The ``fold_hours`` columns of grouped rows, in ``_HOUR_NAMES`` order."""
+        for name in _HOUR_NAMES:
+            if name in _KEYS:
+                yield grouped.column(name)
             elif name == "call_wait_answered_ms":
-                columns.append(columns[self._hour_names.index("wait_answered_ms")])
+                yield grouped.column("wait_answered_ms_sum")
             elif name == "call_records":
-                columns.append(grouped.column("count_all").to_pylist())
-            elif name == "latest_record_at":
-                columns.append(sqlite_text(grouped.column("latest_record_at_max")).to_pylist())
-            elif name == "longest_wait_ms":
-                columns.append(grouped.column("longest_wait_ms_max").to_pylist())
+                yield grouped.column("count_all")
+            elif name in MAX_COLUMNS:
+                yield grouped.column(f"{name}_max")
             else:
-                columns.append(grouped.column(f"{name}_sum").to_pylist())
-        return zip(*columns, strict=True)
+                yield grouped.column(f"{name}_sum")
 
     def move_into_changes(self, conn: Connection, stage: Table) -> None:
         """Put the fold's groups into ``hour_changes`` and ``answered_by_changes``, as ``add_call_changes`` over every
         staged row would: an hour met in one block as the fold grouped it, one met in several grouped again from its
         staged rows by ``add_call_changes`` itself."""
+        self._flush()
+        if self._stream is not None:
+            self._send()
+            self._stream.close()
         create_changes_tables(conn)
         f, a, split = fold_hours.c, fold_answers.c, fold_split.c
         conn.execute(insert(fold_split).from_select(
             list(_KEYS), select(f.region, f.hour_start).group_by(f.region, f.hour_start).having(func.count() > 1)))
+        if self.is_postgres:  # how many split hours: a few are looked up by key, many are better hashed
+            conn.exec_driver_sql(f"ANALYZE {fold_split.name}")
         names = [c.name for c in hour_changes.columns]
+        values = [f[n] if n in f else literal(0, BigInteger) if n in _ZERO else null() for n in names]
         alone = ~exists().where(split.region == f.region, split.hour_start == f.hour_start)
-        conn.execute(insert(hour_changes).from_select(names, select(*[f[n] for n in names]).where(alone)))
+        conn.execute(insert(hour_changes).from_select(names, select(*values).where(alone)))
         conn.execute(insert(answered_by_changes).from_select(
             ["region", "answered_by_region", "hour_start", "answered"],
             select(a.region, a.answered_by_region, a.hour_start, a.answered).where(
@@ -187,4 +252,4 @@ class HourFold:
             table.drop(self.conn, checkfirst=True)
 
 
-__all__ = ["HourFold", "contributions", "fold_answers", "fold_hours", "fold_split"]
+__all__ = ["HELD_ROWS", "SEND_ROWS", "HourFold", "contributions", "fold_answers", "fold_hours", "fold_split"]

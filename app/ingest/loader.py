@@ -190,8 +190,7 @@ def ingest_stream(
 
             fast = FastCallReader(buffered, replace(options, now=options.now or datetime.now(UTC)))
             plain_writer = PlainStageWriter(conn)
-            if conn.dialect.name == "sqlite":  # what the plain rows bring to their hours, grouped as they come
-                fold = HourFold(conn, definitions)
+            fold = HourFold(conn, definitions, plain_writer.stream)  # what plain rows bring to their hours
             results: Iterator[Parsed | Rejection | PlainBlock] = iter(fast)
         elif parser is not None:
             results = parser(stream, options)
@@ -202,6 +201,9 @@ def ingest_stream(
         batch: list[tuple[object, ...]] = []
         rejected: list[dict[str, object]] = []
         warned: list[dict[str, object]] = []
+        # PostgreSQL: the plain rows' COPY stays open between blocks; it is closed before any other statement (while
+        # it is open, psycopg holds the connection's lock: a statement would wait for ever)
+        pause = plain_writer.close if plain_writer is not None else _nothing
         for result in results:
             if not isinstance(result, Parsed | Rejection):  # a PlainBlock: rows stored as they are, no warning
                 report.rows_read += result.table.num_rows
@@ -222,6 +224,7 @@ def ingest_stream(
                     report.rejections.append(result)
                 rejected.append(_rejected_row(run.id, result))
                 if len(rejected) >= 1000:
+                    pause()
                     session.execute(insert(RejectedRow), rejected)
                     rejected.clear()
                 continue
@@ -231,6 +234,7 @@ def ingest_stream(
                 report.warning_sample.extend(result.warnings[: REJECTION_SAMPLE - len(report.warning_sample)])
                 warned.extend({"run_id": run.id, **asdict(w)} for w in result.warnings)  # made safe when made
                 if len(warned) >= 1000:
+                    pause()
                     session.execute(insert(IngestWarning), warned)
                     warned.clear()
             record = result.record
@@ -238,8 +242,10 @@ def ingest_stream(
             _widen(report, moment, moment)
             batch.append(stage_row(result.position, record))
             if len(batch) >= batch_rows:
+                pause()
                 writer.write(batch)
                 batch.clear()
+        pause()
         writer.write(batch)
         if rejected:
             session.execute(insert(RejectedRow), rejected)
@@ -253,13 +259,20 @@ def ingest_stream(
             _forget_refused(session, run.id, report)
         report.hours_refreshed = refresh_touched_hours(conn, definitions)
     except FileFormatError as exc:
+        _abort_copy(plain_writer, exc)
         raise IngestError(f"{origin}: {exc}") from exc
     except (DataError, conn.dialect.loaded_dbapi.DataError) as exc:
+        _abort_copy(plain_writer, exc)
         # A value the parsers let through that the database cannot hold (a sum past a column's range): the
         # delivery fails whole, with the database's reason, rather than as a server error.
         orig = getattr(exc, "orig", None) or exc
         reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
         raise IngestError(f"{origin}: a value does not fit the database: {clean(reason, 300)}") from exc
+    except BaseException as exc:  # the caller rolls back, which an open COPY would block
+        _abort_copy(plain_writer, exc)
+        raise
+    if plain_writer is not None:
+        plain_writer.detach()
     writer.drop()
     if fold is not None:
         fold.drop()
@@ -279,6 +292,16 @@ def ingest_stream(
                "warnings": report.warnings},
     )
     return report
+
+
+def _nothing() -> None:
+    pass
+
+
+def _abort_copy(writer: PlainStageWriter | None, exc: BaseException) -> None:
+    if writer is not None:
+        writer.abort(exc)
+        writer.detach()
 
 
 def is_calls_csv(parser: object, fmt: str) -> bool:

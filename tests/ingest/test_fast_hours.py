@@ -3,7 +3,9 @@ merge's SQL groups from the staged rows: generated deliveries of plain, new call
 edge, the short-abandon and service-level thresholds; talk and wrap times whose float sums depend on the order they
 are added in; hours split across blocks of a few lines) are ingested with the fast path into one fresh database and
 with the reference parser into another, then re-ingested, and every stored table must come out the same, on SQLite
-and PostgreSQL (where the fold is not taken). On SQLite the fold must have been taken for the first delivery."""
+and PostgreSQL. On both the fold must have been taken for the first delivery. The fold holds each block's last hour
+back for the next block (``HELD_ROWS`` rows at most, made small here so that held hours are also folded early and met
+again), so an hour that goes on across blocks in a file in time order is folded whole."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from app.db.models import MonthlyAggregate
-from app.ingest import fastcsv
+from app.ingest import fastcsv, fasthours
 from app.ingest.service import ingest_bytes
 from tests.ingest.test_fast_path import HEADER, _state
 from tests.ingest.test_fast_path import reference as reference  # a fixture, used by name
@@ -34,7 +36,8 @@ _sources = itertools.count()
 calls = st.tuples(st.sampled_from(["SE-AB", "SE-O"]), st.integers(0, 3), st.integers(0, 59),
                   st.sampled_from(["answered", "answered", "abandoned", "rejected"]), st.sampled_from(WAITS),
                   st.sampled_from(["", "same", "other"]), st.sampled_from(TALKS), st.sampled_from(TALKS))
-deliveries = st.tuples(st.lists(calls, min_size=1, max_size=40), st.sampled_from([200, 300, 700, 2 << 20]))
+deliveries = st.tuples(st.lists(calls, min_size=1, max_size=40), st.sampled_from([200, 300, 700, 2 << 20]),
+                       st.sampled_from([1, 3, fasthours.HELD_ROWS]))
 
 
 def _iso(moment: datetime) -> str:
@@ -54,19 +57,31 @@ def _line(i: int, call: tuple) -> str:
 
 
 #: One hour met in three blocks of two lines each, its talk times adding up differently in another order:
-#: ((0.1 + 0.1) + 0.1) + 7.77 in file order, (0.1 + 0.1) + (0.1 + 7.77) if the blocks' sums were added.
-SPLIT = ([("SE-AB", 1, 5 * k, "answered", 30, "same", talk, "0") for k, talk in
-          enumerate(["0.1", "0.1", "0.1", "7.77", "0.2", "0.3"])], 300)
+#: ((0.1 + 0.1) + 0.1) + 7.77 in file order, (0.1 + 0.1) + (0.1 + 7.77) if the blocks' sums were added. Held back
+#: whole (the hour goes on in each next block), or folded early (``HELD_ROWS`` 1) and so grouped again by SQL.
+_SPLIT_CALLS = [("SE-AB", 1, 5 * k, "answered", 30, "same", talk, "0") for k, talk in
+                enumerate(["0.1", "0.1", "0.1", "7.77", "0.2", "0.3"])]
+SPLIT, SPLIT_EARLY = (_SPLIT_CALLS, 300, fasthours.HELD_ROWS), (_SPLIT_CALLS, 300, 1)
+#: Hour 2 is held back over three blocks of two lines, hour 1 meanwhile folded twice (so grouped again by SQL): hour
+#: 2's talk times add up as ((0 + 0.1) + 0.1) + 7.77 in file order, to another last bit if the held rows were added
+#: after the next block's ((0.1 + 7.77) + 0) + 0.1.
+HELD = ([("SE-AB", 1, 50, "answered", 30, "same", "7.77", "0"), ("SE-AB", 2, 0, "answered", 30, "same", "0", "0"),
+         ("SE-AB", 1, 55, "answered", 30, "same", "0.1", "0"), ("SE-AB", 2, 5, "answered", 30, "same", "0.1", "0"),
+         ("SE-AB", 2, 6, "answered", 30, "same", "0.1", "0"), ("SE-AB", 2, 7, "answered", 30, "same", "7.77", "0")],
+        300, fasthours.HELD_ROWS)
 
 
 @hypothesis_settings(max_examples=25, deadline=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(deliveries)
 @example(SPLIT)
+@example(SPLIT_EARLY)
+@example(HELD)
 def test_hours_grouped_while_staging_equal_the_merges_grouping(session_factory, settings, reference, monkeypatch,
                                                                plan) -> None:
-    delivery, block_bytes = plan
+    delivery, block_bytes, held_rows = plan
     monkeypatch.setattr(fastcsv, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(fasthours, "HELD_ROWS", held_rows)
     settings = settings.model_copy(update={"short_abandon_seconds": 30, "sl_seconds": 60})
     reference_factory, reference_settings = reference
     reference_settings = reference_settings.model_copy(update={"short_abandon_seconds": 30, "sl_seconds": 60})
@@ -90,9 +105,8 @@ def test_hours_grouped_while_staging_equal_the_merges_grouping(session_factory, 
             assert fast.rows_rejected == 0 and fast.rows_warned == 0  # every row plain
     finally:
         event.remove(engine, "before_cursor_execute", seen)
-    if engine.dialect.name == "sqlite":
-        folded = [s for s in statements if s.startswith("INSERT INTO hour_changes") and "FROM fold_hours" in s]
-        assert len(folded) == 1, "the first delivery's hours were not taken from the fold"
+    folded = [s for s in statements if s.startswith("INSERT INTO hour_changes") and "FROM fold_hours" in s]
+    assert len(folded) == 1, "the first delivery's hours were not taken from the fold"
     fast_state, reference_state = _state(session_factory), _state(reference_factory)
     if engine.dialect.name == "postgresql":
         # The monthly roll-up adds an hour's float sums in the order of the plan PostgreSQL picks for it (index or
