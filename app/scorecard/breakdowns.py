@@ -76,9 +76,11 @@ def resolve_scope(session: Session, kind: str, code: str) -> tuple[str, list[str
 def _figures(session: Session, kind: str, code: str, name: str, regions: list[str], start: datetime,
              end: datetime, names: dict[str, str]) -> tuple[ScopeFigures, list[RegionData]]:
     """The scope's figures and each of its regions' data, which its completeness is judged on."""
-    by_region = {region: value for region, value in counts_by_region(session, regions, start, end).items()
-                 if value[0].has_data}
+    found = counts_by_region(session, regions, start, end)
+    by_region = {region: value for region, value in found.items() if value[0].has_data}
     counts = sum_counts([counts for counts, _ in by_region.values()]) if by_region else Counts()
+    if kind == "region" and code in found and not counts.has_data:  # it only answered for others: its days say so
+        counts = replace(counts, answered_for_other_regions=found[code][0].answered_for_other_regions)
     if kind == "region":
         hours = by_region[code][1] if code in by_region else 0
     else:

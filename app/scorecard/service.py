@@ -139,11 +139,18 @@ def target_rows(
     return tuple(rows)
 
 
+def shown(counts: Counts) -> bool:
+    """Whether a region's figures appear in a span: with records of its own, or having answered other regions'
+    calls there (offered 0, its KPIs null, status no_data; its days and hours show those calls, so its month does)."""
+    return counts.has_data or counts.answered_for_other_regions > 0
+
+
 def region_and_collaboration_figures(
     session: Session, start: datetime, end: datetime, *, collaboration_hours: bool = True,
     names: ScopeNames | None = None, by_region: dict[str, tuple[Counts, int]] | None = None,
 ) -> list[ScopeFigures]:
-    """Figures of every region with data in [start, end) and every collaboration with a member that has data.
+    """Figures of every region with data in [start, end) (or calls it answered for others, ``shown``) and every
+    collaboration with a member that has data.
 
     ``collaboration_hours=False`` skips counting a collaboration's distinct hours with data (the one figure
     the monthly roll-up cannot give) where only KPIs are wanted; they are then reported as 0. ``names`` and
@@ -158,7 +165,7 @@ def region_and_collaboration_figures(
     scopes: list[ScopeFigures] = []
     for code in sorted(by_region):
         counts, hours = by_region[code]
-        if not counts.has_data:
+        if not shown(counts):
             continue
         scopes.append(ScopeFigures(code, "region", names.regions.get(code, code), counts, compute_kpis(counts),
                                    hours, hours_in_span))
@@ -287,12 +294,13 @@ def monthly_scorecard(
     scopes = []
     all_figures = region_and_collaboration_figures(session, start, end, collaboration_hours=collaboration_hours,
                                                    names=names, by_region=counts[month])
+    own = [f for f in all_figures if f.counts.has_data]  # one only answering for others has nothing to forecast
     forecasts = forecasts_for(
-        session, members, [(f.kind, f.scope) for f in all_figures], now, end,
-        {(f.kind, f.scope): f.counts.latest_record_at for f in all_figures}, history, shared=shared,
+        session, members, [(f.kind, f.scope) for f in own], now, end,
+        {(f.kind, f.scope): f.counts.latest_record_at for f in own}, history, shared=shared,
     ) if in_progress else {}
     if in_progress:
-        forecasts.update(daily_forecasts(session, members, all_figures, start, end, shared=shared))
+        forecasts.update(daily_forecasts(session, members, own, start, end, shared=shared))
     completeness_of = completeness_by_scope(session, all_figures, start, end, now, names, shared=shared)
     for figures in all_figures:
         key = (figures.kind, figures.scope)

@@ -93,8 +93,9 @@ def synthetic_intervals() -> str:
                 answered = offered - abandoned - rejected
                 within = max(0, answered - n % 4)
                 wait = answered * (120 + (n * 37) % 700)
+                longest = min(200 + (n * 13) % 900, wait + abandoned * 90)  # one call's wait is part of the sums
                 rows.append(f"{region},vpt,{day.isoformat()}T{hour:02d}:00:00,60,{offered},{answered},{abandoned},"
-                            f"{n % 2},{int(rejected)},{within},600,{wait},{abandoned * 90},{200 + (n * 13) % 900},"
+                            f"{n % 2},{int(rejected)},{within},600,{wait},{abandoned * 90},{longest},"
                             f"{answered * 300},{answered * 60}")
             day = date.fromordinal(day.toordinal() + 1)
     return "\n".join(rows) + "\n"
