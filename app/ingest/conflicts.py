@@ -6,7 +6,11 @@ Two kinds of overlap, checked with set-based SQL over the staged rows before the
   or month record that overlaps call records, finer intervals, or figures of the other coarse resolution of the
   same region (any queue, any source) is refused, and so is a call or finer interval inside a stored day or month
   (or one of them against a coarse row earlier in the same delivery). The rejected row names the resolution and
-  the source already stored.
+  the source already stored. Fine (15–60-minute) rows of one source, region and queue are held to it too: a row
+  overlapping a stored one of another start (60 minutes over 15) is refused, and so is a row that would replace a
+  stored one those refused rows overlap by another length (the hour would keep part of its calls); within one
+  delivery the later of two overlapping lines is refused, naming the earlier, once the rows refused against what is
+  stored are gone. A repeated start is one natural key: a correction, never a conflict.
 * **Sources.** Interval records (any resolution) of two sources overlapping for one region and queue are refused,
   unless one source is preferred (``Source.preferred``): a non-preferred source's overlapping rows are rejected
   naming the preferred one; a preferred source's delivery is stored and the overlapped rows of non-preferred
@@ -50,6 +54,7 @@ from sqlalchemy import (
 )
 
 from app.db.models import Call, RejectedRow, table_of
+from app.ingest.fine_overlaps import fine_within_delivery, own_resolutions
 from app.ingest.merge_steps import touch_hours
 from app.ingest.overlaps import (
     LONGEST,
@@ -86,7 +91,19 @@ def refuse_conflicts(conn: Connection, kind: str, stage: Table, source_id: int, 
     """Reject the staged rows that overlap what they must not (see the module), keep them as rejected rows of
     ``run_id``, and take them out of ``stage``. ``supersede`` follows once the rows to store are known."""
     found = find_conflicts(conn, kind, stage, source_id)
-    return _reject(conn, kind, stage, run_id, found) if found else Refused()
+    if kind == "intervals":
+        for seq, reason in own_resolutions(conn, stage, source_id, source_names(conn)).items():
+            found.setdefault(seq, reason)
+    refused = _reject(conn, kind, stage, run_id, found) if found else Refused()
+    if kind == "intervals":
+        # After the rows refused against what is stored are gone: a row is not refused for overlapping a line
+        # that is itself refused, and what stays is still free of overlaps (the later of any two is refused).
+        within = fine_within_delivery(conn, stage)
+        if within:
+            more = _reject(conn, kind, stage, run_id, within)
+            refused.rows += more.rows
+            refused.sample = sorted([*refused.sample, *more.sample], key=lambda r: r.position)[:SAMPLE]
+    return refused
 
 
 def _reject(conn: Connection, kind: str, stage: Table, run_id: int, found: Found) -> Refused:

@@ -56,7 +56,7 @@ def resolution_words(minutes: int | None) -> str:
     return "daily figures" if minutes == DAY_MINUTES else "monthly figures"
 
 
-def _period(start: datetime, minutes: int | None) -> str:
+def period(start: datetime, minutes: int | None) -> str:
     local = start.astimezone(STOCKHOLM)
     if minutes is not None and minutes > DAY_MINUTES:
         return local.strftime("%Y-%m")
@@ -65,7 +65,7 @@ def _period(start: datetime, minutes: int | None) -> str:
     return local.isoformat()
 
 
-def _live(table: Any) -> ColumnElement[bool]:
+def live(table: Any) -> ColumnElement[bool]:
     condition: ColumnElement[bool] = table.c.superseded.is_(false())
     return condition
 
@@ -88,7 +88,7 @@ def _stored_coarse_near(conn: Connection, bounds: list[tuple[str, datetime, date
     t = intervals
     for region, lo, hi in bounds:
         probe = select(t.c.id).where(t.c.region == region, _coarse(t), t.c.hour_start >= lo - LONGEST,
-                                     t.c.hour_start < hi, _live(t)).limit(1)
+                                     t.c.hour_start < hi, live(t)).limit(1)
         if conn.execute(probe).first() is not None:
             return True
     return False
@@ -104,14 +104,14 @@ def _calls_in_coarse(conn: Connection, s: Table) -> Found:
     stored at all (a database of calls), one probe of the partial index says so, and the staged rows are not read:
     the span of each region's calls cost a pass over all of them (0.5-1.3 s per million on SQLite, issue 15)."""
     t = intervals
-    anywhere = select(t.c.id).where(_coarse(t), _live(t)).order_by(t.c.region, t.c.hour_start).limit(1)  # its order
+    anywhere = select(t.c.id).where(_coarse(t), live(t)).order_by(t.c.region, t.c.hour_start).limit(1)  # its order
     if conn.execute(anywhere).first() is None:
         return {}
     bounds = _bounds(conn, s, "arrived_at", "arrived_at")
     if not _stored_coarse_near(conn, bounds):
         return {}
     lo = min(b[1] for b in bounds) - LONGEST
-    hit = (select(t.c.id).where(t.c.region == s.c.region, _coarse(t), _live(t), t.c.hour_start >= lo,
+    hit = (select(t.c.id).where(t.c.region == s.c.region, _coarse(t), live(t), t.c.hour_start >= lo,
                                 t.c.hour_start <= s.c.arrived_at, t.c.interval_end > s.c.arrived_at)
            .limit(1).scalar_subquery())
     rows = conn.execute(select(s.c.seq, hit.label("other")).where(hit.is_not(None))).all()
@@ -135,7 +135,7 @@ def _resolution_reasons(conn: Connection, hits: Sequence[tuple[int, int | None, 
         source, start, other_minutes = stored[other]
         found[seq] = (field_name, (
             f"{resolution_words(minutes)} overlap the {resolution_words(other_minutes)} of source "
-            f"{names.get(source, (str(source), False))[0]!r} for {_period(start, other_minutes)}, already stored: "
+            f"{names.get(source, (str(source), False))[0]!r} for {period(start, other_minutes)}, already stored: "
             "one region and period takes one resolution, or its calls would count twice"
         ))
     return found
@@ -160,7 +160,7 @@ def _interval_conflicts(conn: Connection, s: Table, source_id: int) -> Found:
         # or month records starting before it and reaching into it.
         inside = (select(t.c.id).where(t.c.region == s.c.region, t.c.hour_start >= s.c.interval_start,
                                        t.c.hour_start < s.c.interval_end, _level(t.c.interval_minutes)
-                                       != _level(s.c.interval_minutes), _live(t), ~spared)
+                                       != _level(s.c.interval_minutes), live(t), ~spared)
                   .limit(1).scalar_subquery())
         rows = conn.execute(select(s.c.seq, s.c.interval_minutes, inside).where(_coarse(s), inside.is_not(None)))
         hits += [(seq, minutes, other) for seq, minutes, other in rows]
@@ -169,7 +169,7 @@ def _interval_conflicts(conn: Connection, s: Table, source_id: int) -> Found:
         lo = min(b[1] for b in bounds) - LONGEST
         before = (select(t.c.id).where(t.c.region == s.c.region, _coarse(t), t.c.hour_start >= lo,
                                        t.c.hour_start <= s.c.interval_start, t.c.interval_end > s.c.interval_start,
-                                       _level(t.c.interval_minutes) != _level(s.c.interval_minutes), _live(t),
+                                       _level(t.c.interval_minutes) != _level(s.c.interval_minutes), live(t),
                                        ~spared)
                   .limit(1).scalar_subquery())
         rows = conn.execute(select(s.c.seq, s.c.interval_minutes, before).where(before.is_not(None)))
@@ -191,7 +191,7 @@ def _coarse_over_calls(conn: Connection, s: Table) -> Found:
                         .where(_coarse(s), call.is_not(None))).all()
     names = source_names(conn)
     return {seq: ("interval_minutes", (
-        f"{resolution_words(minutes)} for {_period(aware(start), minutes)} overlap the call records of source "
+        f"{resolution_words(minutes)} for {period(aware(start), minutes)} overlap the call records of source "
         f"{names.get(source, (str(source), False))[0]!r} already stored for the region: one region and period "
         "takes one resolution, or its calls would count twice"
     )) for seq, minutes, start, source in rows}
@@ -221,7 +221,7 @@ def _within_delivery(conn: Connection, s: Table) -> Found:
 def overlapping(s: Any, t: Any, lo: datetime) -> ColumnElement[bool]:
     """A stored row of the staged row's region and queue overlapping it: one starting inside it (fine rows never
     cross an hour, so from its hour on), or a day or month record starting before it and reaching into it."""
-    same = and_(t.c.region == s.c.region, t.c.queue == s.c.queue, _live(t))
+    same = and_(t.c.region == s.c.region, t.c.queue == s.c.queue, live(t))
     starts_inside = and_(t.c.interval_start >= s.c.hour_start, t.c.interval_start < s.c.interval_end,
                          t.c.interval_end > s.c.interval_start)
     reaches_in = and_(_coarse(t), t.c.hour_start >= lo, t.c.hour_start < s.c.hour_start,
@@ -242,7 +242,7 @@ def other_sources_near(conn: Connection, s: Table, others: list[int]) -> list[in
         for region, queue, lo, hi in groups:
             probe = select(t.c.id).where(t.c.source_id == other, t.c.region == region, t.c.queue == queue,
                                          t.c.interval_start >= aware(lo) - LONGEST,
-                                         t.c.interval_start < aware(hi), _live(t)).limit(1)
+                                         t.c.interval_start < aware(hi), live(t)).limit(1)
             if conn.execute(probe).first() is not None:
                 near.append(other)
                 break
@@ -276,3 +276,4 @@ def _source_overlaps(conn: Connection, s: Table, source_id: int, names: dict[int
         found[seq] = ("interval_start", f"overlaps interval records of source {name!r} for the same region and "
                                         f"queue, already stored: {why}")
     return found
+
