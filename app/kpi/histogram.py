@@ -52,27 +52,20 @@ def estimate_quantile(q: float, bucket_counts: Sequence[int]) -> float | None:
     Linear interpolation inside the bucket that holds the rank; the first bucket's lower bound is 0;
     a rank in the +Inf bucket returns the highest finite edge. ``None`` when there is nothing to rank.
     """
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile must be within [0, 1], got {q}")
-    cumulative = _cumulative(bucket_counts)
-    if cumulative[-1] == 0:
-        return None
-    return _interpolated(q * cumulative[-1], cumulative, float)
+    return _ranked(q, bucket_counts, float)
 
 
 def quantile(q: Fraction, bucket_counts: Sequence[int]) -> Fraction | None:
     """The same interpolation in exact arithmetic, for the scorecard: a target on a percentile is judged on the
     value §5 defines, so p90 = 900 + 300 × 4/10 is 1020 and meets a target of 1020 (in floats it is
     1020.0000000000001 and would miss it)."""
+    return _ranked(q, bucket_counts, Fraction)
+
+
+def _ranked(q: N, bucket_counts: Sequence[int], number: Callable[[float], N]) -> N | None:
+    """The quantile ``q`` of the buckets in the arithmetic of ``number``; ``None`` when there is nothing to rank."""
     if not 0 <= q <= 1:
         raise ValueError(f"quantile must be within [0, 1], got {q}")
-    cumulative = _cumulative(bucket_counts)
-    if cumulative[-1] == 0:
-        return None
-    return _interpolated(q * cumulative[-1], cumulative, Fraction)
-
-
-def _cumulative(bucket_counts: Sequence[int]) -> list[int]:
     if len(bucket_counts) != BUCKET_COUNT:
         raise ValueError(f"expected {BUCKET_COUNT} buckets, got {len(bucket_counts)}")
     cumulative: list[int] = []
@@ -80,7 +73,9 @@ def _cumulative(bucket_counts: Sequence[int]) -> list[int]:
     for bucket in bucket_counts:
         running += bucket
         cumulative.append(running)
-    return cumulative
+    if running == 0:
+        return None
+    return _interpolated(q * running, cumulative, number)
 
 
 def _interpolated(rank: N, cumulative: list[int], number: Callable[[float], N]) -> N:
