@@ -9,12 +9,16 @@ most 10^8 calls differ from a target of two decimals by at least 10^-9.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
+
+from app.kpi.targets import Comparator
 
 MOST = 9
 
 
 def holds(value: float, comparator: str, bound: float) -> bool:
-    return value >= bound if comparator == ">=" else value <= bound
+    """The targets' own comparison (``Comparator.holds``), on the exact values of the floats."""
+    return Comparator(comparator).holds(Fraction(value), Fraction(bound))
 
 
 def decimals(value: float, comparator: str | None, bound: float | None, *, scale: float = 1, least: int = 0,
