@@ -18,7 +18,8 @@ import psycopg
 AGGREGATE_TABLES = ("hourly_aggregates", "hourly_answered_by", "monthly_aggregates", "monthly_answered_by")
 
 
-def _conninfo(url: str) -> str:
+def conninfo(url: str) -> str:
+    """psycopg's connection string of an SQLAlchemy URL (the benches connect through both)."""
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
@@ -32,7 +33,7 @@ def _columns(conn: psycopg.Connection, table: str) -> str:
 def export_aggregates(url: str, directory: Path) -> list[tuple[str, str, Path, int]]:
     """(table, its columns, binary COPY file, rows) of each aggregate table the ingest left in ``url``."""
     exported = []
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(conninfo(url)) as conn:
         for table in AGGREGATE_TABLES:
             columns = _columns(conn, table)
             path = directory / f"{table}.copy"
@@ -50,7 +51,7 @@ def floor_with_aggregates(url: str, calls_columns: str, finished: Path,
     """(rows written, seconds): the finished calls and every aggregate row COPYed into the migrated, empty database
     at ``url`` in one transaction, with the commit."""
     written = 0
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(conninfo(url)) as conn:
         started = time.perf_counter()
         for table, columns, path, _rows in [("calls", calls_columns, finished, 0), *aggregates]:
             with conn.cursor() as cursor, path.open("rb") as source:
@@ -63,4 +64,4 @@ def floor_with_aggregates(url: str, calls_columns: str, finished: Path,
     return written, elapsed
 
 
-__all__ = ["AGGREGATE_TABLES", "export_aggregates", "floor_with_aggregates"]
+__all__ = ["AGGREGATE_TABLES", "conninfo", "export_aggregates", "floor_with_aggregates"]

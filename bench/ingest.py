@@ -56,7 +56,7 @@ from app.ingest.rows import Rejection  # noqa: E402
 from app.ingest.service import ingest_file  # noqa: E402
 from app.kpi.localtime import STOCKHOLM  # noqa: E402
 from app.kpi.reference import REGIONS  # noqa: E402
-from bench.floors import export_aggregates, floor_with_aggregates  # noqa: E402
+from bench.floors import conninfo, export_aggregates, floor_with_aggregates  # noqa: E402
 
 HEADER = (
     "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
@@ -260,8 +260,7 @@ CREATE TABLE calls_copy (
 
 
 def plain_copy(url: str, path: Path) -> tuple[int, float]:
-    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(conninfo) as conn:
+    with psycopg.connect(conninfo(url)) as conn:
         started = time.perf_counter()
         conn.execute(COPY_TABLE)
         with conn.cursor() as cursor, path.open("rb") as source:
@@ -282,14 +281,10 @@ FINISHED_COLUMNS = ("source_id, call_id, region, queue, arrived_at, outcome, ans
                     "answered_by_region, talk_seconds, wrap_seconds, wait_ms, hour_start, run_id")
 
 
-def _conninfo(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
 def export_finished(url: str, path: Path) -> None:
     """The rows an ingest left in ``calls``, as a binary COPY file: the input of the floor and of the history."""
     query = f"COPY (SELECT {FINISHED_COLUMNS} FROM calls ORDER BY id) TO STDOUT (FORMAT binary)"
-    with psycopg.connect(_conninfo(url)) as conn, conn.cursor() as cursor, path.open("wb") as out, \
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cursor, path.open("wb") as out, \
             cursor.copy(query) as copy:
         for block in copy:
             out.write(block)
@@ -298,7 +293,7 @@ def export_finished(url: str, path: Path) -> None:
 def floor_copy(url: str, finished: Path) -> tuple[int, float]:
     """The floor: COPY of the finished rows straight into the real, migrated ``calls`` (its PK, unique key and
     indexes), one transaction with its commit. No ingest can write ``calls`` faster than this."""
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(conninfo(url)) as conn:
         started = time.perf_counter()
         with conn.cursor() as cursor, finished.open("rb") as source:
             with cursor.copy(f"COPY calls ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
@@ -316,7 +311,7 @@ def build_history(url: str, finished: Path, factor: int) -> tuple[int, float]:
     autovacuum would have done. Only ``calls`` is filled: the hourly aggregates of those years are never
     touched by the measured ingest."""
     started = time.perf_counter()
-    with psycopg.connect(_conninfo(url)) as conn:
+    with psycopg.connect(conninfo(url)) as conn:
         conn.execute(f"CREATE TEMP TABLE finished AS SELECT {FINISHED_COLUMNS} FROM calls WITH NO DATA")
         with conn.cursor() as cursor, finished.open("rb") as source, \
                 cursor.copy(f"COPY finished ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
