@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.access.keys import create_key
+from app.api.app import create_app
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory, transaction
 
@@ -28,3 +32,14 @@ def key_headers(target: Settings | sessionmaker[Session], *scopes: str, name: st
 def admin_headers(target: Settings | sessionmaker[Session]) -> dict[str, str]:
     """Headers carrying a new admin key: what most API tests send."""
     return key_headers(target, "admin")
+
+
+def read_json(settings: Settings, *urls: str) -> list[dict[str, Any]]:
+    """The JSON of each GET of ``urls`` with a new read key, one app for all; each must answer 200."""
+    out = []
+    with TestClient(create_app(settings), headers=key_headers(settings, "read")) as client:
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, response.text
+            out.append(response.json())
+    return out

@@ -19,17 +19,15 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from app.api.app import create_app
 from app.cli import app as cli
 from app.config import Settings
 from app.kpi.localtime import STOCKHOLM, local_day_bounds, local_month_bounds
 from app.scorecard.queries import counts_by_region
 from app.scorecard.service import monthly_scorecard
-from tests.auth import key_headers
+from tests.auth import read_json
 from tests.helpers import ingest_text
 from tests.metrics.test_collector import scrape, value
 
@@ -49,16 +47,6 @@ def ingest(factory: sessionmaker[Session], settings: Settings) -> None:
     assert report.rows_rejected == 0 and report.rows_stored == 5
 
 
-def get(settings: Settings, *urls: str) -> list[dict[str, Any]]:
-    out = []
-    with TestClient(create_app(settings), headers=key_headers(settings, "read")) as client:
-        for url in urls:
-            response = client.get(url)
-            assert response.status_code == 200, response.text
-            out.append(response.json())
-    return out
-
-
 def only_for_others(kpis: dict[str, Any], n: int) -> None:
     assert kpis["offered"] == 0 and kpis["answered"] == 0
     assert (kpis["answered_by_other_regions"], kpis["answered_for_other_regions"]) == (0, n)
@@ -69,7 +57,7 @@ def test_the_month_the_series_the_days_and_the_hours_agree(
     session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     ingest(session_factory, settings)
-    month, series, days, hours = get(
+    month, series, days, hours = read_json(
         settings, "/api/v1/scorecards/2025-05", "/api/v1/regions/SE-X/scorecards?from=2025-05&to=2025-05",
         "/api/v1/regions/SE-X/days?month=2025-05", "/api/v1/regions/SE-X/hours?date=2025-05-10")
     scopes = {(s["kind"], s["scope"]): s for s in month["scopes"]}

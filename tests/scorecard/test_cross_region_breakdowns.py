@@ -20,12 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.api.app import create_app
 from app.config import Settings
-from tests.auth import key_headers
+from tests.auth import read_json
 from tests.helpers import ingest_text
 
 CALLS = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region\n" + "\n".join([
@@ -42,13 +40,7 @@ CALLS = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_b
 def fetch(factory: sessionmaker[Session], settings: Settings, *urls: str) -> list[dict[str, Any]]:
     report = ingest_text(factory, settings, "calls", CALLS)
     assert report.rows_rejected == 0
-    out = []
-    with TestClient(create_app(settings), headers=key_headers(settings, "read")) as client:
-        for url in urls:
-            response = client.get(url)
-            assert response.status_code == 200, response.text
-            out.append(response.json())
-    return out
+    return read_json(settings, *urls)
 
 
 def cross(kpis: dict[str, Any]) -> tuple[Any, Any]:
