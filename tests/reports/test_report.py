@@ -407,15 +407,3 @@ def test_a_figure_never_rounds_across_its_target():
     assert delta("answer_rate", -0.0001, "sv") == "±0,0\u00a0p.e."  # never "−0,0"
     assert delta("mean_wait", -70, "sv") == "−1:10" and delta("offered", 39, "sv") == "+39"
 
-
-def test_judged_figures_get_the_decimals_their_verdict_needs():
-    from app.reports.board_text import percent_judged, wait
-    from app.reports.judged import decimals
-
-    assert wait(600.04, "sv", "<=", 600) == "10:00,04"
-    assert wait(599.996, "en", "<=", 600) == "10:00"  # met, and whole seconds say so
-    assert wait(600.0006, "en", "<=", 600) == "10:00.001"
-    assert wait(600.00004, "en", "<=", 600) == "10:00.00004"
-    assert percent_judged(0.849996, "en", ">=", 0.85) == "84.9996%"
-    assert decimals(0.8499999999, ">=", 0.85, scale=100, least=1) == 8
-    assert decimals(600.6, "<=", 600) == 0 and decimals(600.6, "<=", 600, truncated_too=True) == 1
