@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.access.keys import create_key
+from app.access.keys import KEY_PATTERN, create_key
 from app.api.app import create_app
 from app.config import Settings
 from app.db.session import make_engine, make_session_factory, transaction
@@ -23,6 +23,13 @@ def make_key(target: Settings | sessionmaker[Session], *scopes: str, name: str =
             engine.dispose()
     with transaction(target) as session:
         return create_key(session, name=name, scopes=scopes or ("admin",), actor="test").key
+
+
+def secret_of(key: str) -> str:
+    """The secret part of a key: it may itself hold ``_``, so ``key.split("_")[2]`` is not it."""
+    match = KEY_PATTERN.match(key)
+    assert match is not None, "not a key"
+    return match.group(2)
 
 
 def key_headers(target: Settings | sessionmaker[Session], *scopes: str, name: str = "test") -> dict[str, str]:
