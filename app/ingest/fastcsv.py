@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +35,9 @@ from app.ingest.fastplain import Limits, classify, from_epoch_us
 from app.ingest.lines import BoundedLines, RawRow, split_csv_rows
 from app.ingest.parsers import CALL_REQUIRED, ParseOptions, ParseResult, parse_call_rows, parse_calls
 from app.kpi.records import CALL_COLUMNS
+
+if TYPE_CHECKING:
+    from app.ingest.fasthours import Groups
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class PlainBlock:
     table: pa.Table
     first: datetime  # the earliest arrival
     last: datetime
+    #: what the rows bring to their hours, when the reader thread grouped them ahead (app.ingest.fasthours)
+    groups: list[Groups] | None = None
 
 
 @dataclass

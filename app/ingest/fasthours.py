@@ -109,20 +109,87 @@ def contributions(table: pa.Table, definitions: Definitions) -> pa.Table:
     return pa.table(columns)
 
 
+#: One fold's groups: (``fold_hours`` rows, (region, answered_by_region, hour_start, count) pairs).
+Groups = tuple[pa.Table, pa.Table]
+
+
+class HourGroups:
+    """Groups plain blocks by hour, in memory only: no database, so the reader thread can do it ahead of the writer
+    (app.ingest.prefetch). ``HourFold`` writes what it gives."""
+
+    def __init__(self, definitions: Definitions) -> None:
+        self.definitions = definitions
+        self.rows = 0  # plain rows folded: the merge takes the fold only if they are all the staged rows
+        self._held: pa.Table | None = None  # the last hour's rows of the blocks so far (``add``)
+
+    def add(self, table: pa.Table) -> list[Groups]:
+        """The groups of one plain block (``stage_calls`` columns, app.ingest.fastplain.STAGE_COLUMNS) that are ready.
+
+        The rows of the block's last hour are held back and folded with the next block's, after them: a delivery in
+        time order continues that hour there, and an hour folded whole needs no grouping again by SQL (that took
+        0.3 s of a 200 k-row ingest on PostgreSQL). Held rows are at most ``HELD_ROWS``; past that they are folded,
+        and an hour that goes on after them is one the merge groups again, as any hour met in several folds."""
+        if table.num_rows == 0:
+            return []
+        self.rows += table.num_rows
+        if self._held is not None:
+            table = pa.concat_tables([self._held, table])
+            self._held = None
+        hours = table.column("hour_start")
+        last = pc.equal(hours, pc.max(hours))
+        held = table.filter(last)
+        if held.num_rows <= HELD_ROWS:
+            self._held, table = held, table.filter(pc.invert(last))
+        return self._group(table)
+
+    def flush(self) -> list[Groups]:
+        """The groups of the rows held back."""
+        held, self._held = self._held, None
+        return self._group(held) if held is not None else []
+
+    def _group(self, table: pa.Table) -> list[Groups]:
+        if table.num_rows == 0:
+            return []
+        parts = contributions(table, self.definitions)
+        grouped = parts.group_by(list(_KEYS), use_threads=False).aggregate(
+            [(name, "sum") for name in _SUMS] + [([], "count_all")]
+            + [("longest_wait_ms", "max"), ("latest_record_at", "max")])
+        hours = pa.table(dict(zip(_HOUR_NAMES, _hour_columns(grouped), strict=True)))
+        answered = table.filter(pc.and_(pc.equal(table.column("outcome"), _ANSWERED),
+                                        pc.is_valid(table.column("answered_by_region"))))
+        pairs = answered.group_by(["region", "answered_by_region", "hour_start"], use_threads=False).aggregate(
+            [([], "count_all")])
+        return [(hours, pairs.select(["region", "answered_by_region", "hour_start", "count_all"]))]
+
+
+def _hour_columns(grouped: pa.Table) -> Iterator[pa.ChunkedArray]:
+    """The ``fold_hours`` columns of grouped rows, in ``_HOUR_NAMES`` order."""
+    for name in _HOUR_NAMES:
+        if name in _KEYS:
+            yield grouped.column(name)
+        elif name == "call_wait_answered_ms":
+            yield grouped.column("wait_answered_ms_sum")
+        elif name == "call_records":
+            yield grouped.column("count_all")
+        elif name in MAX_COLUMNS:
+            yield grouped.column(f"{name}_max")
+        else:
+            yield grouped.column(f"{name}_sum")
+
+
 class HourFold:
-    """Groups plain blocks by hour as they are staged, inside the ingest's transaction."""
+    """Writes the groups of plain blocks (``HourGroups``) as they are staged, inside the ingest's transaction."""
 
     def __init__(self, conn: Connection, definitions: Definitions, stream: CopyStream | None = None) -> None:
         """``stream``: PostgreSQL's, shared with the stage writer (the caller closes it before other statements)."""
         self.conn = conn
         self.definitions = definitions
-        self.rows = 0  # plain rows folded: the merge takes the fold only if they are all the staged rows
+        self.groups = HourGroups(definitions)
         self.is_postgres = conn.dialect.name == "postgresql"
         assert stream is not None or not self.is_postgres
         self._stream = stream
-        self._unsent: list[tuple[pa.Table, pa.Table]] = []  # PostgreSQL: (hours, pairs) not sent yet
+        self._unsent: list[Groups] = []  # PostgreSQL: groups not sent yet
         self._unsent_rows = 0
-        self._held: pa.Table | None = None  # the last hour's rows of the blocks so far (``add``)
         for table in (fold_hours, fold_answers, fold_split):
             table.drop(conn, checkfirst=True)
             table.create(conn)
@@ -135,45 +202,24 @@ class HourFold:
                               f"({', '.join(['?'] * len(_HOUR_NAMES))})")
             self._answer_sql = f"INSERT INTO {fold_answers.name} ({answer_names}) VALUES (?, ?, ?, ?)"
 
-    def add(self, table: pa.Table) -> None:
-        """Fold one plain block (``stage_calls`` columns, app.ingest.fastplain.STAGE_COLUMNS).
+    @property
+    def rows(self) -> int:
+        return self.groups.rows
 
-        The rows of the block's last hour are held back and folded with the next block's, after them: a delivery in
-        time order continues that hour there, and an hour folded whole needs no grouping again by SQL (that took
-        0.3 s of a 200 k-row ingest on PostgreSQL). Held rows are at most ``HELD_ROWS``; past that they are folded,
-        and an hour that goes on after them is one the merge groups again, as any hour met in several folds."""
-        if table.num_rows == 0:
-            return
-        self.rows += table.num_rows
-        if self._held is not None:
-            table = pa.concat_tables([self._held, table])
-            self._held = None
-        hours = table.column("hour_start")
-        last = pc.equal(hours, pc.max(hours))
-        held = table.filter(last)
-        if held.num_rows <= HELD_ROWS:
-            self._held, table = held, table.filter(pc.invert(last))
-        self._fold(table)
+    def add(self, table: pa.Table) -> None:
+        """Group one plain block (``HourGroups.add``) and write its groups."""
+        self.write(self.groups.add(table))
 
     def _flush(self) -> None:
-        if self._held is not None:
-            self._fold(self._held)
-            self._held = None
+        self.write(self.groups.flush())
 
-    def _fold(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        parts = contributions(table, self.definitions)
-        grouped = parts.group_by(list(_KEYS), use_threads=False).aggregate(
-            [(name, "sum") for name in _SUMS] + [([], "count_all")]
-            + [("longest_wait_ms", "max"), ("latest_record_at", "max")])
-        hours = pa.table(dict(zip(_HOUR_NAMES, self._hour_columns(grouped), strict=True)))
-        answered = table.filter(pc.and_(pc.equal(table.column("outcome"), _ANSWERED),
-                                        pc.is_valid(table.column("answered_by_region"))))
-        pairs = answered.group_by(["region", "answered_by_region", "hour_start"], use_threads=False).aggregate(
-            [([], "count_all")])
+    def write(self, groups: list[Groups]) -> None:
+        for hours, pairs in groups:
+            self._write(hours, pairs)
+
+    def _write(self, hours: pa.Table, pairs: pa.Table) -> None:
         if self.is_postgres:
-            self._unsent.append((hours, pairs.select(["region", "answered_by_region", "hour_start", "count_all"])))
+            self._unsent.append((hours, pairs))
             self._unsent_rows += hours.num_rows + pairs.num_rows
             if self._unsent_rows >= SEND_ROWS:
                 self._send()
@@ -204,21 +250,6 @@ class HourFold:
             if pairs.num_rows:
                 self._stream.write_csv(self._answer_sql, pairs)
         self._unsent, self._unsent_rows = [], 0
-
-    @staticmethod
-    def _hour_columns(grouped: pa.Table) -> Iterator[pa.ChunkedArray]:
-        """The ``fold_hours`` columns of grouped rows, in ``_HOUR_NAMES`` order."""
-        for name in _HOUR_NAMES:
-            if name in _KEYS:
-                yield grouped.column(name)
-            elif name == "call_wait_answered_ms":
-                yield grouped.column("wait_answered_ms_sum")
-            elif name == "call_records":
-                yield grouped.column("count_all")
-            elif name in MAX_COLUMNS:
-                yield grouped.column(f"{name}_max")
-            else:
-                yield grouped.column(f"{name}_sum")
 
     def move_into_changes(self, conn: Connection, stage: Table) -> None:
         """Put the fold's groups into ``hour_changes`` and ``answered_by_changes``, as ``add_call_changes`` over every
@@ -252,4 +283,5 @@ class HourFold:
             table.drop(self.conn, checkfirst=True)
 
 
-__all__ = ["HELD_ROWS", "SEND_ROWS", "HourFold", "contributions", "fold_answers", "fold_hours", "fold_split"]
+__all__ = ["HELD_ROWS", "SEND_ROWS", "Groups", "HourFold", "HourGroups", "contributions", "fold_answers", "fold_hours",
+           "fold_split"]

@@ -30,6 +30,7 @@ from app.ingest.lines import FileFormatError
 from app.ingest.lock import INGEST_LOCK_KEY as INGEST_LOCK_KEY  # its name before app.ingest.lock existed
 from app.ingest.lock import LockWait, take_ingest_lock
 from app.ingest.parsers import Format, Parsed, ParseOptions, parse_calls, parse_intervals
+from app.ingest.prefetch import prefetched
 from app.ingest.rows import Rejection
 from app.ingest.runs import RecordKind as RecordKind
 from app.ingest.runs import RunReport as RunReport
@@ -41,7 +42,7 @@ from app.sanitize import clean
 
 if TYPE_CHECKING:  # imported when used: pyarrow costs a process ~45 MB, which one that never reads calls CSV saves
     from app.ingest.fastcsv import FastCallReader, PlainBlock
-    from app.ingest.fasthours import HourFold
+    from app.ingest.fasthours import HourFold, HourGroups
     from app.ingest.faststage import PlainStageWriter
 
 log = logging.getLogger(__name__)
@@ -181,17 +182,20 @@ def ingest_stream(
     fast: FastCallReader | None = None
     plain_writer: PlainStageWriter | None = None
     fold: HourFold | None = None
+    results: Iterator[Parsed | Rejection | PlainBlock] = iter(())
     try:
         check_encoding(buffered.peek(4)[:4], parser)
         if fast_path and record_kind == "calls" and is_calls_csv(parser, fmt):
-            from app.ingest.fastcsv import FastCallReader
+            from app.ingest.fastcsv import FastCallReader, PlainBlock
             from app.ingest.fasthours import HourFold
             from app.ingest.faststage import PlainStageWriter
 
             fast = FastCallReader(buffered, replace(options, now=options.now or datetime.now(UTC)))
             plain_writer = PlainStageWriter(conn)
             fold = HourFold(conn, definitions, plain_writer.stream)  # what plain rows bring to their hours
-            results: Iterator[Parsed | Rejection | PlainBlock] = iter(fast)
+            # read ahead in a thread: pyarrow's parsing overlaps the database's writing (app.ingest.prefetch)
+            # the groups of each block's hours too (app.ingest.fasthours.HourGroups: no database)
+            results = prefetched(_grouped_ahead(iter(fast), fold.groups), is_large=PlainBlock)
         elif parser is not None:
             results = parser(stream, options)
         elif record_kind == "calls":
@@ -213,7 +217,7 @@ def ingest_stream(
                 assert plain_writer is not None
                 plain_writer.write(result.table)
                 if fold is not None:
-                    fold.add(result.table)
+                    fold.write(result.groups if result.groups is not None else fold.groups.add(result.table))
                 continue
             report.rows_read += 1
             if max_rows is not None and report.rows_read > max_rows:
@@ -271,6 +275,8 @@ def ingest_stream(
     except BaseException as exc:  # the caller rolls back, which an open COPY would block
         _abort_copy(plain_writer, exc)
         raise
+    finally:
+        _close(results)  # a reader thread still reading ahead stops
     if plain_writer is not None:
         plain_writer.detach()
     writer.drop()
@@ -296,6 +302,23 @@ def ingest_stream(
 
 def _nothing() -> None:
     pass
+
+
+def _grouped_ahead(items: Iterator[Parsed | Rejection | PlainBlock],
+                   groups: HourGroups) -> Iterator[Parsed | Rejection | PlainBlock]:
+    """``items`` with each plain block's groups computed (``PlainBlock.groups``), in the reader thread."""
+    from app.ingest.fastcsv import PlainBlock
+
+    for item in items:
+        if isinstance(item, PlainBlock) and item.groups is None:
+            item.groups = groups.add(item.table)
+        yield item
+
+
+def _close(results: Iterator[object]) -> None:
+    close = getattr(results, "close", None)
+    if close is not None:
+        close()
 
 
 def _abort_copy(writer: PlainStageWriter | None, exc: BaseException) -> None:
