@@ -57,6 +57,7 @@ from app.ingest.service import ingest_file  # noqa: E402
 from app.kpi.localtime import STOCKHOLM  # noqa: E402
 from app.kpi.reference import REGIONS  # noqa: E402
 from bench.floors import conninfo, export_aggregates, floor_with_aggregates  # noqa: E402
+from bench.sqlite_floor import measure as measure_sqlite_floors  # noqa: E402
 
 HEADER = (
     "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
@@ -550,20 +551,13 @@ def main(argv: list[str] | None = None) -> int:
             summary.append(("PG re-ingest (idempotent)", f"{rerun_s:.1f} s ({rate(n, rerun_s)} rows/s)",
                             f"unchanged = {n:,}", verdict(rerun.rows_unchanged == n)))
 
-            sqlite_statements = StatementTimes()
-            sqlite_report, sqlite_s = timed_ingest(fresh_sqlite(work, "ingest.db"), csv_path, sqlite_statements)
-            print(f"SQLite ingest_file: {sqlite_s:.1f} s, {rate(n, sqlite_s)} rows/s "
-                  f"(stored {sqlite_report.rows_stored:,}, hours refreshed {sqlite_report.hours_refreshed:,})")
-            sqlite_statements.report(sqlite_s, "staging by executemany")
-            sqlite_rate = n / sqlite_s
+            summary.extend(sqlite_ingest(work, csv_path, n))
             _sqlite_reference, sqlite_reference_s = timed_ingest(fresh_sqlite(work, "reference.db"), csv_path,
                                                                  fast=False)
             print(f"SQLite ingest_file, reference parser: {sqlite_reference_s:.1f} s, "
                   f"{rate(n, sqlite_reference_s)} rows/s")
             summary.append(("SQLite ingest_file, reference parser", f"{sqlite_reference_s:.1f} s "
                             f"({rate(n, sqlite_reference_s)} rows/s)", "", ""))
-            summary.append(("SQLite ingest_file", f"{sqlite_s:.1f} s ({sqlite_rate:,.0f} rows/s)",
-                            f">= {GOAL_SQLITE_ROWS_PER_S:,} rows/s", verdict(sqlite_rate >= GOAL_SQLITE_ROWS_PER_S)))
 
             backends = ["sqlite", "postgresql"] if args.rss_backend == "both" else [args.rss_backend]
             for backend in backends:
@@ -601,16 +595,7 @@ def sqlite_only(work: Path, csv_path: Path, quarter_path: Path, empty_path: Path
                 quarter: int) -> list[tuple[str, str, str, str]]:
     """``--sqlite-only``: the SQLite ingest with the CPU seconds it took (on a shared machine the wall time says how
     busy the machine was as much as what the ingest cost), and the peak RSS of child ingests of 0, N/4 and N rows."""
-    statements = StatementTimes()
-    cpu = time.process_time()
-    report, seconds = timed_ingest(fresh_sqlite(work, "ingest.db"), csv_path, statements)
-    cpu = time.process_time() - cpu
-    print(f"SQLite ingest_file: {seconds:.1f} s, {rate(n, seconds)} rows/s, {cpu:.1f} CPU s "
-          f"({rate(n, cpu)} rows per CPU second; stored {report.rows_stored:,}, hours refreshed "
-          f"{report.hours_refreshed:,})")
-    statements.report(seconds, "staging by executemany")
-    summary = [("SQLite ingest_file", f"{seconds:.1f} s ({rate(n, seconds)} rows/s), {cpu:.1f} CPU s",
-                f">= {GOAL_SQLITE_ROWS_PER_S:,} rows/s", verdict(n / seconds >= GOAL_SQLITE_ROWS_PER_S))]
+    summary = sqlite_ingest(work, csv_path, n)
     peaks = []
     for label, path, rows in (("0", empty_path, 0), ("N/4", quarter_path, quarter), ("N", csv_path, n)):
         result = run_child(fresh_sqlite(work, f"rss_{label.replace('/', '_')}.db"), path)
@@ -621,6 +606,35 @@ def sqlite_only(work: Path, csv_path: Path, quarter_path: Path, empty_path: Path
     summary.append(("sqlite peak RSS 0 / N/4 / N rows", " / ".join(f"{p:.0f}" for p in peaks) + " MB",
                     f"<= {GOAL_RSS_MB} MB, flat", verdict(ok)))
     return summary
+
+
+def sqlite_ingest(work: Path, csv_path: Path, n: int) -> list[tuple[str, str, str, str]]:
+    """The SQLite ingest, with the CPU seconds it took (on a shared machine the wall time says how busy the machine
+    was as much as what the ingest cost), against SQLite's write floors of the same rows (bench/sqlite_floor.py)."""
+    statements = StatementTimes()
+    cpu = time.process_time()
+    ingested = fresh_sqlite(work, "ingest.db")
+    report, seconds = timed_ingest(ingested, csv_path, statements)
+    cpu = time.process_time() - cpu
+    print(f"SQLite ingest_file: {seconds:.1f} s, {rate(n, seconds)} rows/s, {cpu:.1f} CPU s "
+          f"({rate(n, cpu)} rows per CPU second; stored {report.rows_stored:,}, hours refreshed "
+          f"{report.hours_refreshed:,})")
+    statements.report(seconds, "staging by executemany")
+    floors = measure_sqlite_floors(ingested, (fresh_sqlite(work, "floor_python.db"),
+                                              fresh_sqlite(work, "floor_engine.db")))
+    held = ", ".join(f"{table} {rows:,} in {spent:.1f} s" for table, (rows, spent) in floors.tables.items())
+    print(f"SQLite floor from Python, executemany of the finished rows ({held}): {floors.from_python:.1f} s, "
+          f"{rate(floors.calls, floors.from_python)} calls/s; ingest_file / it {seconds / floors.from_python:.2f}")
+    print(f"SQLite floor inside the engine, INSERT ... SELECT from the finished database: {floors.in_engine:.1f} s, "
+          f"{rate(floors.calls, floors.in_engine)} calls/s; ingest_file / it {seconds / floors.in_engine:.2f}")
+    return [
+        ("SQLite ingest_file", f"{seconds:.1f} s ({rate(n, seconds)} rows/s), {cpu:.1f} CPU s",
+         f">= {GOAL_SQLITE_ROWS_PER_S:,} rows/s", verdict(n / seconds >= GOAL_SQLITE_ROWS_PER_S)),
+        ("SQLite floor from Python (executemany)", f"{floors.from_python:.1f} s "
+         f"({rate(floors.calls, floors.from_python)} calls/s), ingest/it {seconds / floors.from_python:.2f}", "", ""),
+        ("SQLite floor inside the engine", f"{floors.in_engine:.1f} s ({rate(floors.calls, floors.in_engine)} "
+         f"calls/s), ingest/it {seconds / floors.in_engine:.2f}", "", ""),
+    ]
 
 
 def _print_summary(n: int, summary: list[tuple[str, str, str, str]]) -> int:
