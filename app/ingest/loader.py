@@ -186,9 +186,12 @@ def ingest_stream(
     try:
         check_encoding(buffered.peek(4)[:4], parser)
         if fast_path and record_kind == "calls" and is_calls_csv(parser, fmt):
+            from app.ingest.arrow_memory import use_lean_pool
             from app.ingest.fastcsv import FastCallReader, PlainBlock
             from app.ingest.fasthours import HourFold
             from app.ingest.faststage import PlainStageWriter
+
+            use_lean_pool()
 
             fast = FastCallReader(buffered, replace(options, now=options.now or datetime.now(UTC)))
             plain_writer = PlainStageWriter(conn)
