@@ -64,9 +64,9 @@ def observe(session: Session, settings: Settings, rulebook: RuleBook, now: datet
             worker_id: str | None = None, history: ForecastHistoryCache | None = None) -> Iterator[Evaluated]:
     month = local_month_of(now)
     current = monthly_scorecard(session, month, settings.definitions, now, comparisons=False,
-                                collaboration_hours=False, history=history)
+                                collaboration_hours=False, history=history, sources=False)
     closed = monthly_scorecard(session, previous_month(month), settings.definitions, now, comparisons=False,
-                               collaboration_hours=False, history=history)
+                               collaboration_hours=False, history=history, sources=False)
     extra_nurse_hours = ExtraNurseHours(session, now, history)  # only the breached at-risk scopes ask
     for document in (current, closed):
         yield from _month_rules(document, rulebook, extra_nurse_hours)

@@ -105,6 +105,25 @@ class Comparisons(BaseModel):
     previous_year: KpiDeltas
 
 
+class SourceDelivery(BaseModel):
+    """A source with records in the month, and how far it has delivered (SPEC §5)."""
+
+    model_config = FROM_DOCUMENT
+
+    name: str = Field(description="The source's name", examples=["platform"])
+    kind: str = Field(
+        examples=["http"],
+        description="file (`vpt ingest`, the drop directory), push (POST /api/v1/ingest) or http (a pull source)")
+    delivered_until: str | None = Field(
+        description="How far the source has delivered, by its own clock, UTC: a pull source's feed position, a file "
+        "or push source's newest record (of any month). Before the month's end, the month may still be missing "
+        "records from it", examples=["2025-10-31T22:45:00Z"])
+
+
+SOURCES_EXAMPLE = [[{"name": "platform", "kind": "http", "delivered_until": "2025-11-01T06:00:00Z"},
+                    {"name": "drop-calls", "kind": "file", "delivered_until": "2025-10-31T22:58:00Z"}]]
+
+
 class MemberCompleteness(BaseModel):
     model_config = FROM_DOCUMENT
 
@@ -114,6 +133,9 @@ class MemberCompleteness(BaseModel):
     first_hour_with_data: str | None = Field(description="Start of the region's first hour with data, UTC")
     latest_record_at: str | None = Field(description="The region's newest record in the month, UTC")
     partial: bool = Field(description="No data, or data that start late or end early (see Completeness.partial)")
+    sources: list[SourceDelivery] = Field(
+        default_factory=list, description="The sources with records of this region in the month, by name",
+        examples=SOURCES_EXAMPLE)
 
 
 class Completeness(BaseModel):
@@ -145,6 +167,9 @@ class Completeness(BaseModel):
         default=None, description="Daily figures only: the days of the month they cover (a day missing among the "
         "days that are over makes the month partial)")
     days_in_month: int | None = Field(default=None, examples=[31])
+    sources: list[SourceDelivery] = Field(
+        default_factory=list, description="The sources with records in the month (a collaboration: of any member "
+        "region, each once), by name, each with how far it has delivered", examples=SOURCES_EXAMPLE)
 
 
 class ScopeScorecard(BaseModel):

@@ -55,7 +55,7 @@ from app.db.contributions import (
 from app.db.hour_deltas import add_call_changes, apply_changes, rebuild_where_a_change_cannot_say
 from app.db.models import COARSE_SQL, AggregateDefinitions, table_of
 from app.db.totals import apply_change, touched_sums
-from app.db.touched import create_touched_table, drop_touched_table, touched_hours
+from app.db.touched import create_touched_table, drop_touched_table, touched_hours, touched_months
 from app.kpi.counts import Definitions
 from app.kpi.localtime import hours_between, local_month_bounds, local_month_of
 
@@ -163,7 +163,8 @@ def _cover_coarse_hours(conn: Connection) -> None:
 
 
 def refresh_touched_months(conn: Connection) -> None:
-    """Rebuild the monthly roll-up of every (region, local month) with a touched hour, from the hourly rows."""
+    """Rebuild the monthly roll-up of every (region, local month) with a touched hour, from the hourly rows, and list
+    those months in ``touched_months``."""
     months: dict[date, set[str]] = {}
     month_of: dict[Any, date] = {}  # one zone lookup per hour, not per (region, hour): 21 regions share it
     # The hours as the driver gives them (SQLite's text, psycopg's zoned datetime), made UTC datetimes once per
@@ -178,6 +179,11 @@ def refresh_touched_months(conn: Connection) -> None:
         months.setdefault(month, set()).add(region)
     for month, regions in sorted(months.items()):
         rebuild_month(conn, month, sorted(regions))
+    if months:  # what the per-source counts follow (app.db.source_months): these months, mapped once, here
+        bounds = {month: local_month_bounds(month) for month in months}
+        conn.execute(insert(touched_months), [
+            {"region": region, "month": month, "month_start": bounds[month][0], "month_end": bounds[month][1]}
+            for month, regions in sorted(months.items()) for region in sorted(regions)])
 
 
 def rebuild_month(conn: Connection, month: date, regions: list[str] | None = None) -> None:

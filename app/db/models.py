@@ -44,6 +44,7 @@ from app.db.record_models import IntervalRow as IntervalRow
 from app.db.record_models import MonthlyAggregate as MonthlyAggregate
 from app.db.record_models import MonthlyAnsweredBy as MonthlyAnsweredBy
 from app.db.record_models import RegionTotal as RegionTotal
+from app.db.record_models import SourceMonthRecords as SourceMonthRecords
 from app.db.types import UTCDateTime
 from app.kpi.targets import ComparatorText
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -176,6 +177,25 @@ class MonthlyAggregate(_SummedColumns, Base):
     region: Mapped[str] = mapped_column(String(8), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the local month
     hours_with_data: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SourceMonthRecords(Base):
+    """How many records each source holds per region and local month, kept by every writer of records in the same
+    transaction (SPEC §5: each figure names the sources it is built on). The scorecard reads its month's rows instead
+    of counting ``calls`` (1.8 s a scorecard at 500 k calls a month). Calls and interval records apart: a delivery of
+    calls moves its count by the change the merge grouped, while interval counts are taken again from their small
+    table (a preferred source's delivery changes other sources' counts when it supersedes their records)."""
+
+    __tablename__ = "source_month_records"
+    # the scorecard reads one month of every region and source; the key starts with the source
+    __table_args__ = (Index("ix_source_month_records_month", "month"),)
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the local month
+    call_records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: interval records that count (not superseded), of any resolution, in the month their hour_start falls in
+    interval_records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class MonthlyAnsweredBy(Base):

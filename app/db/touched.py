@@ -10,7 +10,20 @@ hour when a maximum or the last record may have left it (app.db.aggregates).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Connection, Float, Integer, MetaData, String, Table, false, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    false,
+    true,
+)
 
 from app.db.types import UTCDateTime
 from app.kpi.histogram import BUCKET_COUNT
@@ -27,6 +40,19 @@ touched_hours = Table(
     #: true for an hour rebuilt only because a maximum may have left it (app.db.hour_deltas): its answered-by counts,
     #: which have no maximum, still move by ``answered_by_changes`` instead of being summed again from ``calls``
     Column("answered_by_moves", Boolean, nullable=False, server_default=false()),
+    prefixes=["TEMPORARY"],
+)
+
+#: The (region, local month) pairs of ``touched_hours`` with the month's UTC bounds, filled by the monthly roll-up's
+#: refresh (app.db.aggregates.refresh_touched_months, the one place hours are mapped to local months), so the
+#: per-source counts (app.db.source_months) follow the same months in set-based SQL.
+touched_months = Table(
+    "touched_months",
+    _temp_metadata,
+    Column("region", String(8), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("month_start", UTCDateTime, nullable=False),
+    Column("month_end", UTCDateTime, nullable=False),
     prefixes=["TEMPORARY"],
 )
 
@@ -72,6 +98,7 @@ answered_by_changes = Table(
 def create_touched_table(conn: Connection) -> None:
     drop_touched_table(conn)
     touched_hours.create(conn)
+    touched_months.create(conn)
 
 
 def create_changes_tables(conn: Connection) -> None:
@@ -82,6 +109,7 @@ def create_changes_tables(conn: Connection) -> None:
 
 def drop_touched_table(conn: Connection) -> None:
     touched_hours.drop(conn, checkfirst=True)
+    touched_months.drop(conn, checkfirst=True)
     hour_changes.drop(conn, checkfirst=True)
     answered_by_changes.drop(conn, checkfirst=True)
 
@@ -93,4 +121,5 @@ __all__ = [
     "drop_touched_table",
     "hour_changes",
     "touched_hours",
+    "touched_months",
 ]

@@ -21,6 +21,7 @@ from sqlalchemy import delete, distinct, func, insert, select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from app.db import source_months
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours
 from app.db.models import AggregateDefinitions, Region, RejectedRow
 from app.db.models import RunStatus as RunStatus  # said where it is stored; ingest's readers import it from here
@@ -265,6 +266,10 @@ def ingest_stream(
         if merged.rejected and report.warnings:
             _forget_refused(session, run.id, report)
         report.hours_refreshed = refresh_touched_hours(conn, definitions)
+        if kind is INTERVALS:  # a preferred source's records may have superseded other sources' in these months
+            source_months.recount(conn, calls=False, intervals=True)
+        elif merged.stored or merged.updated:  # else the merge grouped no change (it may have made no hour_changes)
+            source_months.add_call_changes(conn, source.id)
     except FileFormatError as exc:
         _abort_copy(plain_writer, exc)
         raise IngestError(f"{origin}: {exc}") from exc

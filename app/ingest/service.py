@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.db import source_months
 from app.db.aggregates import create_touched_table, drop_touched_table, mark_span_touched, refresh_touched_hours
 from app.db.models import AggregateDefinitions
 from app.db.session import transaction
@@ -138,7 +139,8 @@ def recompute(
     session: Session, definitions: Definitions, start: datetime | None = None, end: datetime | None = None,
     *, lock: LockWait | None = None,
 ) -> int:
-    """Rebuild aggregates from stored records (SPEC §5); applies changed definitions to all history.
+    """Rebuild aggregates from stored records (SPEC §5); applies changed definitions to all history. The sources'
+    record counts (app.db.source_months) are counted again for every month with a rebuilt hour.
 
     Returns the number of hours rebuilt. A partial span with changed definitions is refused: figures
     built under two definitions must never be summed. Holds the ingest lock like an ingest: both rebuild hours
@@ -163,6 +165,9 @@ def recompute(
     create_touched_table(conn)
     mark_span_touched(conn, start, end)
     hours = refresh_touched_hours(conn, definitions)
+    if start is None and end is None:
+        source_months.clear(conn)  # all history: a row of a month left without records cannot stay
+    source_months.recount(conn, calls=True, intervals=True)  # whole months: exact whatever the span's edges
     drop_touched_table(conn)
     log.info("aggregates.recomputed", extra={"hours": hours})
     return hours

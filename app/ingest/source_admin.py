@@ -3,7 +3,8 @@
 Pushes create no sources (but ``DEFAULT_PUSH_SOURCE``), so a push source is made here, by an admin. Removing a
 source that holds records needs ``purge``: its calls, interval records, runs and rejected rows go in the
 caller's transaction, under the ingest lock, together with the aggregates of every hour they touched, so
-the hourly and monthly figures and the metrics' running totals equal a recompute from what remains. The interval
+the hourly and monthly figures, the metrics' running totals and the sources' record counts per month
+(app.db.source_months) equal a recompute from what remains. The interval
 records of other sources that the purged one had superseded (it was preferred) count again, where nothing that
 stays overlaps them (app.ingest.conflicts.restore_superseded): otherwise its period would be left without figures.
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.access.audit import record
 from app.config import Settings
+from app.db import source_months
 from app.db.aggregates import create_touched_table, drop_touched_table, refresh_touched_hours, touched_hours
 from app.db.models import AggregateDefinitions, Call, IngestRun, IntervalRow, RejectedRow, Source
 from app.db.run_models import IngestWarning
@@ -254,5 +256,7 @@ def _purge(session: Session, source_id: int) -> tuple[int, int]:
     if stored is not None:  # absent only if nothing was ever ingested, and then no hour has figures
         # The definitions the figures were built with, whatever the settings say now: every other hour keeps them.
         hours = refresh_touched_hours(conn, Definitions(stored.short_abandon_seconds, stored.sl_seconds))
+        source_months.recount(conn, calls=False, intervals=True)  # the restored records count again
+    source_months.forget_source(conn, source_id)  # the cascade would too, but only once the source goes
     drop_touched_table(conn)
     return hours, restored

@@ -149,7 +149,7 @@ class VptCollector(Collector):
 
         def compute(of: date) -> ScorecardDocument:
             return monthly_scorecard(session, of, self.settings.definitions, now, comparisons=False,
-                                     collaboration_hours=False, history=self.history, shared=shared)
+                                     collaboration_hours=False, history=self.history, shared=shared, sources=False)
 
         current = self._cached(current_key, lambda: compute(month))
         closed = self._cached(closed_key, lambda: compute(previous))

@@ -23,11 +23,13 @@ from app.kpi.localtime import (
     hours_between,
     local_day_bounds,
     local_month_bounds,
+    local_month_of,
     next_month,
 )
 from app.scorecard.completeness import RegionData, completeness
 from app.scorecard.document import KpiFigures, SeriesDocument, SeriesMonth
 from app.scorecard.forecast_cache import ForecastHistoryCache
+from app.scorecard.month_sources import sources_by_region
 from app.scorecard.queries import (
     counts_by_hour,
     counts_by_region,
@@ -75,7 +77,8 @@ def resolve_scope(session: Session, kind: str, code: str) -> tuple[str, list[str
 
 def _figures(session: Session, kind: str, code: str, name: str, regions: list[str], start: datetime,
              end: datetime, names: dict[str, str]) -> tuple[ScopeFigures, list[RegionData]]:
-    """The scope's figures and each of its regions' data, which its completeness is judged on."""
+    """The scope's figures and each of its regions' data, which its completeness is judged on, with the sources of
+    the local month [start, end) (one statement, app.scorecard.month_sources)."""
     found = counts_by_region(session, regions, start, end)
     by_region = {region: value for region, value in found.items() if value[0].has_data}
     counts = sum_counts([counts for counts, _ in by_region.values()]) if by_region else Counts()
@@ -86,10 +89,12 @@ def _figures(session: Session, kind: str, code: str, name: str, regions: list[st
     else:
         hours = distinct_hours_with_data(session, regions, start, end) if by_region else 0
     firsts = first_hours_in_span(session, by_region, start, end)
+    sources = sources_by_region(session, local_month_of(start))
     members = [
         RegionData(region, names.get(region, region), by_region[region][1], firsts.get(region),
-                   by_region[region][0].latest_record_at, by_region[region][0].resolution) if region in by_region
-        else RegionData(region, names.get(region, region), 0, None, None)
+                   by_region[region][0].latest_record_at, by_region[region][0].resolution,
+                   sources.get(region, ())) if region in by_region
+        else RegionData(region, names.get(region, region), 0, None, None, sources=sources.get(region, ()))
         for region in regions
     ]
     figures = ScopeFigures(code, kind, name, counts, compute_kpis(counts, cross_region=kind == "region"), hours,

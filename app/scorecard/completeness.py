@@ -16,7 +16,7 @@ from datetime import datetime
 
 from app.kpi.glossary import Lang
 from app.kpi.localtime import HOUR, STOCKHOLM, local_day_bounds, utc_iso
-from app.scorecard.document import Completeness, MemberCompleteness
+from app.scorecard.document import Completeness, MemberCompleteness, SourceDelivery
 
 #: Data that start later than this after the month's start, or end earlier than this before its end (or now),
 #: make the month partial.
@@ -34,6 +34,7 @@ class RegionData:
     first_hour: datetime | None  # UTC start of the first hour with data
     latest_record_at: datetime | None
     resolution: str | None = None  # ``Counts.resolution``: day figures end only with their day
+    sources: tuple[SourceDelivery, ...] = ()  # those with records of the region in the span, by name
 
 
 def starts_late(first_hour: datetime | None, start: datetime) -> bool:
@@ -67,6 +68,7 @@ def completeness(
     (``latest_record_at`` stays the newest record of any member). ``resolution`` is the coarsest of the scope's
     data (``Counts.resolution``); with daily figures ``days_with_data`` counts the days they cover, and a day
     missing among the days that are over makes the month partial. Monthly figures cover their month: complete.
+    The scope's sources are those of its members (``RegionData.sources``), each named once.
     """
     firsts = [m.first_hour for m in members if m.first_hour is not None]
     first = min(firsts) if firsts else None
@@ -77,6 +79,7 @@ def completeness(
     first_day, last_day = start.astimezone(STOCKHOLM).date(), end.astimezone(STOCKHOLM).date()
     days = days_with_data if resolution == "day" else None
     holes = days is not None and days < days_elapsed(start, end, now)
+    delivering = {source.name: source for m in members for source in m.sources}  # one source, one entry
     return Completeness(
         hours_with_data=hours_with_data,
         hours_in_month=hours_in_span,
@@ -93,11 +96,13 @@ def completeness(
             latest_record_at=utc_iso(m.latest_record_at),
             partial=m.hours_with_data == 0 or starts_late(m.first_hour, start)
             or ends_early(m.latest_record_at, end, now, m.resolution),
+            sources=m.sources,
         ) for m in members),
         members_without_data=tuple(m.code for m in missing) if kind != "region" else (),
         resolution=resolution,
         days_with_data=days,
         days_in_month=(last_day - first_day).days,
+        sources=tuple(delivering[name] for name in sorted(delivering)),
     )
 
 

@@ -155,6 +155,17 @@ class Comparisons:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceDelivery:
+    """A source with records in the scope's month, and how far it has delivered (SPEC §5): an auditor sees which
+    feeds a figure is built on, and whether one of them stopped short of the month's end."""
+
+    name: str  # sanitised (app.sanitize.clean) where it is read
+    kind: str  # file | push | http
+    #: the source's own clock, UTC: a pull source's feed position, a file's or a push's newest record (None: none yet)
+    delivered_until: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class MemberCompleteness:
     """One member region of a collaboration, judged on its own data."""
 
@@ -164,6 +175,7 @@ class MemberCompleteness:
     first_hour_with_data: str | None
     latest_record_at: str | None
     partial: bool
+    sources: tuple[SourceDelivery, ...] = ()  # the sources with records of this region in the month, by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +195,8 @@ class Completeness:
     resolution: str | None = None
     days_with_data: int | None = None  # daily figures only: the days they cover
     days_in_month: int | None = None
+    #: the sources with records in the scope's month (a collaboration: of any member), by name
+    sources: tuple[SourceDelivery, ...] = ()
 
     def member(self, code: str) -> MemberCompleteness | None:
         return next((m for m in self.members if m.code == code), None)

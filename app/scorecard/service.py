@@ -24,6 +24,7 @@ from app.kpi.localtime import (
     STOCKHOLM,
     hours_between,
     local_month_bounds,
+    local_month_of,
     previous_month,
     utc_iso,
 )
@@ -43,6 +44,7 @@ from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.forecasting import first_hours_of
 from app.scorecard.forecasting import forecasts_for as forecasts_for  # re-exported: its readers import it from here
 from app.scorecard.like_for_like import Earlier, earlier_months
+from app.scorecard.month_sources import sources_by_region
 from app.scorecard.queries import (
     counts_by_region,
     days_with_day_figures,
@@ -192,21 +194,25 @@ def region_and_collaboration_figures(
 
 def completeness_by_scope(
     session: Session, all_figures: list[ScopeFigures], start: datetime, end: datetime, now: datetime,
-    names: ScopeNames | None = None, *, shared: SharedReads | None = None,
+    names: ScopeNames | None = None, *, shared: SharedReads | None = None, sources: bool = True,
 ) -> dict[tuple[str, str], Completeness]:
     """The completeness of every scope of ``region_and_collaboration_figures``: a collaboration's from its
-    members' own (the weakest decides), a member region without data named. ``shared``: the request's reads,
-    which may hold the first hours."""
+    members' own (the weakest decides), a member region without data named, each with the sources its month is
+    built on (one statement for all regions; only of a whole local month, the roll-up's unit; none with
+    ``sources`` false). ``shared``: the request's reads, which may hold the first hours."""
     regions = {f.scope: f for f in all_figures if f.kind == "region"}
     firsts = first_hours_of(session, shared, regions, (start, end))
     region_names = (names or scope_names(session)).regions
+    month = local_month_of(start)
+    whole_month = local_month_bounds(month) == (start, end)
+    by_region = sources_by_region(session, month) if sources and all_figures and whole_month else {}
 
     def data(code: str) -> RegionData:
         region = regions.get(code)
         if region is None:
-            return RegionData(code, region_names.get(code, code), 0, None, None)
+            return RegionData(code, region_names.get(code, code), 0, None, None, sources=by_region.get(code, ()))
         return RegionData(code, region.name, region.hours_with_data, firsts.get(code),
-                          region.counts.latest_record_at, region.counts.resolution)
+                          region.counts.latest_record_at, region.counts.resolution, by_region.get(code, ()))
 
     return {
         (f.kind, f.scope): completeness(
@@ -264,12 +270,13 @@ def _comparison(kpis: KpiFigures, earlier: Earlier, scope: tuple[str, str]) -> C
 def monthly_scorecard(
     session: Session, month: date, definitions: Definitions, now: datetime | None = None, *,
     comparisons: bool = True, collaboration_hours: bool = True, history: ForecastHistoryCache | None = None,
-    shared: SharedReads | None = None,
+    shared: SharedReads | None = None, sources: bool = True,
 ) -> ScorecardDocument:
     """The scorecard of one local month: figures, targets and status, comparisons, completeness.
 
-    ``comparisons=False`` leaves the deltas out (``null``) and ``collaboration_hours=False`` a collaboration's
-    hours with data (0) for callers that do not show them (metrics). ``history``: the process's cache of the
+    ``comparisons=False`` leaves the deltas out (``null``), ``collaboration_hours=False`` a collaboration's
+    hours with data (0) and ``sources=False`` the completeness' sources (empty) for callers that do not show them
+    (metrics, alerts). ``history``: the process's cache of the
     hours a forecast samples (``app.scorecard.forecast_cache``); without it they are read every time. ``shared``:
     reads of the same request (``shared_reads``), so several documents read them once.
     A month in progress also carries the forecast of its remaining calls and, per target, what those calls
@@ -301,7 +308,8 @@ def monthly_scorecard(
     ) if in_progress else {}
     if in_progress:
         forecasts.update(daily_forecasts(session, members, own, start, end, shared=shared))
-    completeness_of = completeness_by_scope(session, all_figures, start, end, now, names, shared=shared)
+    completeness_of = completeness_by_scope(session, all_figures, start, end, now, names, shared=shared,
+                                            sources=sources)
     for figures in all_figures:
         key = (figures.kind, figures.scope)
         forecast = forecasts.get(key)

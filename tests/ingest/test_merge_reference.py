@@ -18,7 +18,15 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select, text
 
-from app.db.models import Call, HourlyAggregate, HourlyAnsweredBy, MonthlyAggregate, MonthlyAnsweredBy, RegionTotal
+from app.db.models import (
+    Call,
+    HourlyAggregate,
+    HourlyAnsweredBy,
+    MonthlyAggregate,
+    MonthlyAnsweredBy,
+    RegionTotal,
+    SourceMonthRecords,
+)
 from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.conflicts import prefer_source
 from app.ingest.service import recompute
@@ -112,7 +120,8 @@ def expected_merge(stored: dict[str, tuple], delivery: list[tuple[str, tuple]]) 
 AGGREGATE_TABLES = [(HourlyAggregate, ("region", "hour_start")),
                     (HourlyAnsweredBy, ("region", "answered_by_region", "hour_start")),
                     (MonthlyAggregate, ("region", "month")),
-                    (MonthlyAnsweredBy, ("region", "answered_by_region", "month"))]
+                    (MonthlyAnsweredBy, ("region", "answered_by_region", "month")),
+                    (SourceMonthRecords, ("source_id", "region", "month"))]
 
 
 def _tables(session: Any) -> dict[str, list[tuple]]:

@@ -20,6 +20,7 @@ from app.scorecard.document import (
     MemberCompleteness,
     ScopeEntry,
     ScorecardDocument,
+    SourceDelivery,
     TargetEntry,
 )
 
@@ -46,11 +47,16 @@ def completeness(values: dict[str, Any] | None) -> Completeness:
         latest_record_at=given.get("latest_record_at"), partial=given.get("partial", False),
         first_hour_with_data=given.get("first_hour_with_data"), starts_late=given.get("starts_late", False),
         ends_early=given.get("ends_early", False),
-        members=tuple(MemberCompleteness(**m) for m in given.get("members") or ()),
+        members=tuple(MemberCompleteness(**{**m, "sources": sources(m.get("sources"))})
+                      for m in given.get("members") or ()),
         members_without_data=tuple(given.get("members_without_data") or ()),
         resolution=given.get("resolution"), days_with_data=given.get("days_with_data"),
-        days_in_month=given.get("days_in_month"),
+        days_in_month=given.get("days_in_month"), sources=sources(given.get("sources")),
     )
+
+
+def sources(given: list[dict[str, Any]] | None) -> tuple[SourceDelivery, ...]:
+    return tuple(SourceDelivery(**s) for s in given or ())
 
 
 def _comparison(values: dict[str, Any]) -> Comparison:
