@@ -177,13 +177,26 @@ def refresh_touched_months(conn: Connection) -> None:
             moment = hour if isinstance(hour, datetime) else datetime.fromisoformat(hour)
             month = month_of[hour] = local_month_of(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
         months.setdefault(month, set()).add(region)
-    for month, regions in sorted(months.items()):
-        rebuild_month(conn, month, sorted(regions))
     if months:  # what the per-source counts follow (app.db.source_months): these months, mapped once, here
         bounds = {month: local_month_bounds(month) for month in months}
         conn.execute(insert(touched_months), [
             {"region": region, "month": month, "month_start": bounds[month][0], "month_end": bounds[month][1]}
             for month, regions in sorted(months.items()) for region in sorted(regions)])
+        _note_call_records(conn, "call_records_before")
+    for month, regions in sorted(months.items()):
+        rebuild_month(conn, month, sorted(regions))
+    if months:
+        _note_call_records(conn, "call_records_after")
+
+
+def _note_call_records(conn: Connection, column: str) -> None:
+    """Each touched month's stored call records, before or after its rebuild: a delivery of calls is one source's,
+    so the difference is that source's change in the month (app.db.source_months.add_call_changes), found in a
+    statement over at most a few hundred months instead of a join of every changed hour with them."""
+    t = touched_months.c
+    stored = select(func.coalesce(func.sum(monthly.c.call_records), 0)).where(
+        monthly.c.region == t.region, monthly.c.month == t.month).scalar_subquery()
+    conn.execute(update(touched_months).values({column: stored}))
 
 
 def rebuild_month(conn: Connection, month: date, regions: list[str] | None = None) -> None:

@@ -6,9 +6,9 @@ Every function here follows the (region, month) pairs the monthly roll-up's refr
 (app.db.aggregates.refresh_touched_months maps hours to local months; nothing here maps them again), so each is
 called after ``refresh_touched_hours``:
 
-* a delivery of calls moves its source's counts by the change the merge grouped per hour in ``hour_changes``
-  (``call_records``: calls added less calls taken out, corrections included): one upsert, no read of ``calls``
-  (issue 15's ingest path);
+* a delivery of calls moves its source's counts by the change of each touched month's call records in the monthly
+  roll-up, which the refresh notes before and after rebuilding the month (calls added less calls taken out,
+  corrections included): one upsert of at most a few hundred rows, no read of ``calls`` (issue 15's ingest path);
 * a delivery of interval records, a purge and a recompute count again from the records of the touched months:
   interval tables are small, a supersede or a restore changes other sources' counts, and a recompute rebuilds.
 """
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.models import Call, IntervalRow, SourceMonthRecords, table_of
-from app.db.touched import hour_changes, touched_months
+from app.db.touched import touched_months
 
 source_months = table_of(SourceMonthRecords)
 _calls, _intervals = table_of(Call), table_of(IntervalRow)
@@ -68,14 +68,14 @@ def _drop_empty(conn: Connection, where: ColumnElement[bool]) -> None:
 
 
 def add_call_changes(conn: Connection, source_id: int) -> None:
-    """Move ``source_id``'s call counts by this delivery's change (``hour_changes``, every row of which is the
-    delivery's, so of this one source). Two statements over the grouped hours; a month the delivery emptied of the
-    source's calls loses its row."""
-    h = hour_changes.c
+    """Move ``source_id``'s call counts by this delivery's change: each touched month's call records in the monthly
+    roll-up after its refresh less before (``touched_months``). A delivery is one source's, and every other source's
+    calls in those months stayed as they were, so the difference is this source's. Two statements over at most a few
+    hundred months (joining the delivery's changed hours with the months instead cost 0.4 s of a 1 M-row ingest); a
+    month the delivery emptied of the source's calls loses its row."""
     m = touched_months.c
-    changed = (select(literal(source_id, Integer), m.region, m.month, func.sum(h.call_records))
-               .select_from(hour_changes.join(touched_months, _in_month(h.hour_start, h.region)))
-               .group_by(m.region, m.month).having(func.sum(h.call_records) != 0))
+    change = m.call_records_after - m.call_records_before
+    changed = select(literal(source_id, Integer), m.region, m.month, change).where(change != 0)
     _upsert(conn, changed, "call_records", add=True)
     _drop_empty(conn, and_(source_months.c.source_id == source_id, _touched(source_months)))
 

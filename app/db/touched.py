@@ -53,6 +53,9 @@ touched_months = Table(
     Column("month", Date, primary_key=True),
     Column("month_start", UTCDateTime, nullable=False),
     Column("month_end", UTCDateTime, nullable=False),
+    # the month's call records in the monthly roll-up before and after the refresh rebuilt it
+    Column("call_records_before", BigInteger),
+    Column("call_records_after", BigInteger),
     prefixes=["TEMPORARY"],
 )
 
