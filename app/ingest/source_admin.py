@@ -20,6 +20,7 @@ the entry point checks the name against the profiles (app.ingest.profile_choice)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, union
@@ -257,6 +258,9 @@ def _purge(session: Session, source_id: int) -> tuple[int, int]:
         # The definitions the figures were built with, whatever the settings say now: every other hour keeps them.
         hours = refresh_touched_hours(conn, Definitions(stored.short_abandon_seconds, stored.sl_seconds))
         source_months.recount(conn, calls=False, intervals=True)  # the restored records count again
+        # Figures changed without a new run: the caches that key on the newest run (app.scorecard.queries
+        # data_version) would keep the purged figures while another source's run stays the newest.
+        stored.updated_at = datetime.now(UTC)
     source_months.forget_source(conn, source_id)  # the cascade would too, but only once the source goes
     drop_touched_table(conn)
     return hours, restored

@@ -361,9 +361,10 @@ _DATA_VERSION_AND_DEFINITIONS_SQL = _data_version_sql(definitions=True)
 
 def data_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever a figure could: a new ingest run, a new target version, a recompute with new
-    definitions. Three index lookups, so a cache can be checked at every request: as plain SQL, since it
-    runs on every scorecard request and the equivalent nested ``select()`` cost three times the CPU to
-    build and execute. Only compared for equality (``updated_at`` comes back as the driver gives it)."""
+    definitions, a purge (both stamp the definitions' ``updated_at``). Three index lookups, so a cache can be
+    checked at every request: as plain SQL, since it runs on every scorecard request and the equivalent nested
+    ``select()`` cost three times the CPU to build and execute. Only compared for equality (``updated_at`` comes
+    back as the driver gives it)."""
     return tuple(session.execute(_DATA_VERSION_SQL).one())
 
 
