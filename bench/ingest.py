@@ -452,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({plain:,} plain, {referred:,} through the reference parser); {parse_s / fast_s:.1f}x faster")
             summary.append(("parse only, fast path, no database",
                             f"{fast_s:.2f} s ({rate(plain + referred, fast_s)} rows/s)", "", ""))
+            summary.append(naive_timestamps(min(n, 200_000)))
 
         with postgres() as server:
             create_database(server.admin_url, "bench_ingest")
@@ -606,6 +607,20 @@ def sqlite_only(work: Path, csv_path: Path, quarter_path: Path, empty_path: Path
     summary.append(("sqlite peak RSS 0 / N/4 / N rows", " / ".join(f"{p:.0f}" for p in peaks) + " MB",
                     f"<= {GOAL_RSS_MB} MB, flat", verdict(ok)))
     return summary
+
+
+def naive_timestamps(rows: int) -> tuple[str, str, str, str]:
+    """bench/timestamps.py's comparison (naive local times against the same rows with offsets, the reference parser,
+    two alternating passes, the best of each), as a summary row: issue 15's table has it."""
+    from bench.timestamps import GOAL_RATIO as GOAL_NAIVE_RATIO
+    from bench.timestamps import compare  # it imports this module: not at the top
+
+    offset_s, naive_s, _differing = compare(rows, passes=2)
+    ratio = naive_s / offset_s
+    print(f"naive local timestamps vs offsets, {rows:,} rows through the reference parser: {naive_s:.2f} s / "
+          f"{offset_s:.2f} s = {ratio:.2f}")
+    return (f"naive / offset timestamps, parse ({rows:,} rows)", f"{ratio:.2f} ({naive_s:.2f} s / {offset_s:.2f} s)",
+            f"<= {GOAL_NAIVE_RATIO}", verdict(ratio <= GOAL_NAIVE_RATIO))
 
 
 def sqlite_ingest(work: Path, csv_path: Path, n: int) -> list[tuple[str, str, str, str]]:

@@ -59,35 +59,40 @@ def parse(path: Path) -> tuple[list[object], float]:
     return records, time.perf_counter() - started
 
 
+def compare(rows: int, passes: int, profile: bool = False) -> tuple[float, float, int]:
+    """(best offset seconds, best naive seconds, records that read otherwise) of ``rows`` generated calls."""
+    with tempfile.TemporaryDirectory(prefix="vpt-bench-ts-") as tmp:
+        offset_file, naive_file = Path(tmp, "offset.csv"), Path(tmp, "naive.csv")
+        generate_calls(offset_file, rows)
+        strip_offsets(offset_file, naive_file)
+        best = {"offset": float("inf"), "naive": float("inf")}
+        records: dict[str, list[object]] = {}
+        for _ in range(passes):
+            for name, path in (("offset", offset_file), ("naive", naive_file)):
+                records[name], seconds = parse(path)
+                best[name] = min(best[name], seconds)
+        differing = sum(a != b for a, b in zip(records["offset"], records["naive"], strict=True))
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(parse, naive_file)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    return best["offset"], best["naive"], differing
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--rows", type=int, default=200_000)
     args.add_argument("--passes", type=int, default=3, help="alternating passes per file; the best counts")
     args.add_argument("--profile", action="store_true", help="cProfile one more pass of the naive file")
     options = args.parse_args(argv)
-
-    with tempfile.TemporaryDirectory(prefix="vpt-bench-ts-") as tmp:
-        offset_file, naive_file = Path(tmp, "offset.csv"), Path(tmp, "naive.csv")
-        generate_calls(offset_file, options.rows)
-        strip_offsets(offset_file, naive_file)
-        best = {"offset": float("inf"), "naive": float("inf")}
-        records: dict[str, list[object]] = {}
-        for _ in range(options.passes):
-            for name, path in (("offset", offset_file), ("naive", naive_file)):
-                records[name], seconds = parse(path)
-                best[name] = min(best[name], seconds)
-        differing = sum(a != b for a, b in zip(records["offset"], records["naive"], strict=True))
-        rows = options.rows
-        ratio = best["naive"] / best["offset"]
-        print(f"offset timestamps: {rows} rows parsed in {best['offset']:.2f} s ({rows / best['offset']:,.0f} rows/s)")
-        print(f"naive timestamps:  {rows} rows parsed in {best['naive']:.2f} s ({rows / best['naive']:,.0f} rows/s)")
-        verdict = "met" if ratio <= GOAL_RATIO else "NOT met"
-        print(f"naive / offset: {ratio:.2f}x (goal <= {GOAL_RATIO}x: {verdict}); "
-              f"records that read otherwise (repeated autumn hour): {differing}")
-        if options.profile:
-            profiler = cProfile.Profile()
-            profiler.runcall(parse, naive_file)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    rows = options.rows
+    offset_s, naive_s, differing = compare(rows, options.passes, options.profile)
+    ratio = naive_s / offset_s
+    print(f"offset timestamps: {rows} rows parsed in {offset_s:.2f} s ({rows / offset_s:,.0f} rows/s)")
+    print(f"naive timestamps:  {rows} rows parsed in {naive_s:.2f} s ({rows / naive_s:,.0f} rows/s)")
+    verdict = "met" if ratio <= GOAL_RATIO else "NOT met"
+    print(f"naive / offset: {ratio:.2f}x (goal <= {GOAL_RATIO}x: {verdict}); "
+          f"records that read otherwise (repeated autumn hour): {differing}")
     return 0
 
 
