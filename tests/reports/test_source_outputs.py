@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.app import create_app
 from app.config import Settings
+from app.reports.board import build_report
+from app.reports.board_html import render_report
 from app.reports.exports import scorecard_csv, scorecard_xlsx
 from app.scorecard.document import ScorecardDocument
 from app.scorecard.service import monthly_scorecard
+from app.web.pages import web_now
 from tests.helpers import LATER, ingest_text
 
 OCTOBER = date(2025, 10, 1)
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
+NOW = datetime(2025, 11, 3, 9, 0, tzinfo=UTC)  # October closed
 
 
 def _deliver(factory: sessionmaker[Session], settings: Settings, source: str, *rows: tuple[str, str, str]) -> None:
@@ -88,3 +95,31 @@ def test_the_xlsx_names_both_sources_with_its_timestamp_format(document: Scoreca
                                             "sim-history (fil, levererat till 2025-10-20 06:30 UTC)")
     definitions = [r for r in workbook.worksheets[1].iter_rows(values_only=True) if r[0] == "Källor"]
     assert definitions and definitions[0][1].startswith("källorna som månadens siffror bygger på")
+
+
+@pytest.fixture
+def client(loaded: sessionmaker[Session], settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings.model_copy(update={"public_read": True}))
+    app.dependency_overrides[web_now] = lambda: NOW
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_the_web_scorecard_and_scope_page_show_both_sources_in_swedish_time(client: TestClient) -> None:
+    page = client.get("/?month=2025-10")
+    assert page.status_code == 200
+    row = page.text.split('data-scope="SE-AC">', 1)[1].split("</tr>", 1)[0]
+    assert ('<span class="sources">Källor: platform-norra (fil, levererat till 3 oktober 2025 kl. 10:15); '
+            "sim-history (fil, levererat till 20 oktober 2025 kl. 08:30)</span>") in row
+    scope = client.get("/regions/SE-AC?month=2025-10&lang=en")
+    assert scope.status_code == 200
+    assert ('<h2 id="sources">Sources</h2>\n<ul class="sources"><li>platform-norra (file, delivered until '
+            "3 October 2025, 10:15)</li><li>sim-history (file, delivered until 20 October 2025, 08:30)</li></ul>"
+            ) in scope.text
+
+
+def test_the_board_report_names_the_sources(loaded: sessionmaker[Session], settings: Settings) -> None:
+    with loaded() as session:
+        html = render_report(build_report(session, OCTOBER, settings.definitions, NOW, "SE-AC"), "sv")
+    assert ('<p class="meta sources">Källor: platform-norra (fil, levererat till 3 oktober 2025 kl. 10:15); '
+            "sim-history (fil, levererat till 20 oktober 2025 kl. 08:30).</p>") in html
