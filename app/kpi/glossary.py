@@ -152,6 +152,14 @@ def resolution_word(resolution: str | None, lang: Lang) -> str:
     return (resolution or "") if words is None else words.short[lang]
 
 
+#: How a source delivers (``sources.kind``): a file (upload, drop folder, CLI), a push to the API, a pull over HTTP.
+SOURCE_KINDS: dict[str, Term] = {
+    "file": Term("fil", "file"),
+    "push": Term("push", "push"),
+    "http": Term("http", "http"),
+}
+
+
 #: Where a month stands (a row of a monthly series): its figures are final, still growing, or not begun.
 MONTH_STATES: dict[str, Term] = {
     "closed": Term("avslutad", "closed"),
@@ -206,6 +214,17 @@ TERMS: dict[str, Words] = {
     "ingest": Words(Term("inläsning", "ingest"),
                     Term("inläsning av samtal och intervall", "ingest of calls and intervals")),
     "source": Words(Term("källa", "source"), Term("källa för samtalsdata", "source of call data")),
+    #: the sources a scope's month is built on (SPEC §5), each with how far it has delivered
+    "sources": Words(Term("källor", "sources"),
+                     Term("källorna som månadens siffror bygger på och hur långt var och en har levererat (UTC)",
+                          "the sources the month's figures are built on and how far each has delivered (UTC)")),
+    #: a source's own clock: a pull source's feed position, a file's or a push's newest record
+    "delivered_until": Words(Term("levererat till", "delivered until"),
+                             Term("hur långt källan har levererat: en hämtande källas position, annars dess senaste "
+                                  "post", "how far the source has delivered: a pull source's position, else its "
+                                  "newest record")),
+    "not_delivered": Words(Term("inget levererat ännu", "nothing delivered yet"),
+                           Term("källan har inte levererat något ännu", "the source has delivered nothing yet")),
     #: the process `vpt worker` starts: its name in both languages, as the alert facts and the rules say it
     "worker": Words(Term("worker", "worker"),
                     Term("workern som hämtar data och skickar larm", "the worker that pulls data and sends alerts")),

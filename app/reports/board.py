@@ -32,7 +32,7 @@ from app.kpi.localtime import local_month_bounds, previous_month
 from app.reports.small_multiples import MemberSeries, member_series
 from app.scorecard.breakdowns import daily, monthly_series, resolve_scope
 from app.scorecard.document import Completeness as ScopeCompleteness
-from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, SeriesMonth, TargetEntry
+from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, SeriesMonth, SourceDelivery, TargetEntry
 from app.scorecard.forecast_cache import ForecastHistoryCache
 from app.scorecard.service import UnknownScope, monthly_scorecard
 
@@ -92,6 +92,7 @@ class Completeness:
     missing_members: tuple[str, ...] = ()  # names of a collaboration's member regions without data
     partial_members: tuple[str, ...] = ()  # names of its members with data that start late or end early
     resolution: str | None = None  # hour | day | month (coarse statistics have no hours: no worst hours or days)
+    sources: tuple[SourceDelivery, ...] = ()  # the sources of the month and how far each has delivered (SPEC §5)
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ def _completeness(completeness: ScopeCompleteness) -> Completeness:
         partial_members=tuple(sorted((m.name for m in members if m.hours_with_data and m.partial),
                                      key=swedish_sort_key)),
         resolution=completeness.resolution,
+        sources=completeness.sources,
     )
 
 

@@ -17,9 +17,10 @@ from app.scorecard.document import Completeness, ScopeEntry, ScorecardDocument
 
 #: ratio, ratio_delta: fractions; seconds: waits; seconds_delta, seconds_plain: seconds kept as seconds in XLSX;
 #: count: integers; number: a float count (forecast); text: free text; label, status, flag: translated codes;
-#: notes: the data-quality notes, those about completeness in the export's language.
+#: notes: the data-quality notes, those about completeness in the export's language; sources: the month's sources and
+#: how far each has delivered (``app.reports.source_words``), times written as the export writes a timestamp.
 Kind = Literal["text", "label", "count", "number", "ratio", "ratio_delta", "seconds", "seconds_delta",
-               "seconds_plain", "status", "flag", "timestamp", "notes"]
+               "seconds_plain", "status", "flag", "timestamp", "notes", "sources"]
 
 FLAG_LABELS: dict[Lang, tuple[str, str]] = {"sv": ("Nej", "Ja"), "en": ("No", "Yes")}
 TEXT: dict[Lang, dict[str, str]] = {
@@ -187,6 +188,7 @@ def _needed_column(spec: KpiSpec) -> Column:
 #: "Förväntade samtal resten av månaden": the forecast's offered calls (was "Prognos återstående samtal").
 _EXPECTED = TERMS["expected_calls"].long
 _FORECAST = TERMS["forecast"]
+_SOURCES = TERMS["sources"]
 
 _ORDERED = [KPIS[key] for key in _FIRST_KPIS] + [spec for key, spec in KPIS.items() if key not in _FIRST_KPIS]
 _HEADLINE = [spec for spec in _ORDERED if spec.headline]
@@ -220,6 +222,8 @@ COLUMNS: tuple[Column, ...] = (
          lambda _d, s: s.completeness.partial),
     _col("latest_record_at", "timestamp", "Senaste post", "Latest record", "tidpunkt för månadens senaste post",
          "time of the newest record of the month", lambda _d, s: s.completeness.latest_record_at),
+    _col("sources", "sources", capitalised(_SOURCES.short.sv), capitalised(_SOURCES.short.en), _SOURCES.long.sv,
+         _SOURCES.long.en, lambda _d, s: s.completeness.sources),
     _col("forecast_remaining_offered", "number", capitalised(_EXPECTED.sv), capitalised(_EXPECTED.en),
          f"pågående månad: {_EXPECTED.sv} (inkommande samtal; {_FORECAST.short.sv}: {_FORECAST.long.sv})",
          f"month in progress: {_EXPECTED.en} (offered calls; {_FORECAST.short.en}: {_FORECAST.long.en})",

@@ -23,7 +23,11 @@ target gets the decimals it needs beside its verdict (``0.000%``, ``[mm]:ss.00``
 of a wait and the needed wait stay in seconds (Excel shows a negative duration as #####). Status cells are
 filled green, amber or red. A second sheet "Definitioner" / "Definitions" explains every column.
 
-Text that comes from the database (scope names and codes can be set by any admin) could be read as a
+The sources column names each source of the scope's month and how far it has delivered, its time written as the
+export writes its timestamp column (CSV: ``2025-10-31T22:55:00Z``; XLSX: ``2025-10-31 22:55 UTC``).
+
+Text that comes from the database (scope names and codes can be set by any admin, source names by whoever
+delivers; a name may start with ``-``) could be read as a
 formula by a spreadsheet: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF gets a
 leading apostrophe in both exports, and XLSX text cells are always stored as strings.
 
@@ -40,7 +44,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -60,6 +64,7 @@ from app.reports.columns import (
     status_label,
 )
 from app.reports.judged import Judged, decimals
+from app.reports.source_words import When, sources_text
 from app.scorecard.document import ScopeEntry, ScorecardDocument
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -71,7 +76,20 @@ def safe_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def _localize(column: Column, value: Any, lang: Lang) -> Any:
+Output = Literal["csv", "xlsx"]
+
+
+def _xlsx_time(text: str) -> str:
+    """An instant in text as an XLSX timestamp cell shows it (``yyyy-mm-dd hh:mm``), with its zone said."""
+    moment = _utc_naive(text)
+    return text if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+#: how each export writes an instant inside text: as its timestamp column does (CSV: the document's ISO 8601 UTC)
+_WHEN: dict[str, When] = {"csv": str, "xlsx": _xlsx_time}
+
+
+def _localize(column: Column, value: Any, lang: Lang, output: Output = "csv") -> Any:
     if value is None:
         return None
     if column.kind == "status":
@@ -85,13 +103,15 @@ def _localize(column: Column, value: Any, lang: Lang) -> Any:
         return safe_text(str(value))
     if column.kind == "notes":
         return safe_text("; ".join(localized_notes(value, lang))) or None
+    if column.kind == "sources":  # names come from input: escaped like every text cell
+        return safe_text(sources_text(value, lang, _WHEN[output])) or None
     return value
 
 
-def cell(column: Column, document: ScorecardDocument, scope: ScopeEntry, lang: Lang) -> Any:
+def cell(column: Column, document: ScorecardDocument, scope: ScopeEntry, lang: Lang, output: Output = "csv") -> Any:
     """A column's value on a scope as the writers take it: translated, escaped, and a figure that has a target on
     the scope ``Judged``, so the writers give it the decimals it needs beside its verdict."""
-    value = _localize(column, column.get(document, scope), lang)
+    value = _localize(column, column.get(document, scope), lang, output)
     if column.judge is not None and isinstance(value, float):
         judge = column.judge(document, scope)
         if judge is not None:
@@ -99,9 +119,10 @@ def cell(column: Column, document: ScorecardDocument, scope: ScopeEntry, lang: L
     return value
 
 
-def scorecard_rows(document: ScorecardDocument, lang: Lang = "sv") -> list[list[Any]]:
-    """One row per scope, aligned with ``COLUMNS``: labels translated, text escaped, numbers in document units."""
-    return [[cell(c, document, scope, lang) for c in COLUMNS] for scope in document.scopes]
+def scorecard_rows(document: ScorecardDocument, lang: Lang = "sv", output: Output = "csv") -> list[list[Any]]:
+    """One row per scope, aligned with ``COLUMNS``: labels translated, text escaped, numbers in document units;
+    ``output``: the export whose way of writing an instant the text of a cell follows."""
+    return [[cell(c, document, scope, lang, output) for c in COLUMNS] for scope in document.scopes]
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
@@ -230,7 +251,7 @@ def write_table(sheet: Any, headers: list[str], widths: list[int], columns: Sequ
             if colours:
                 written.fill = PatternFill(fill_type="solid", fgColor=colours[0])
                 written.font = Font(color=colours[1])
-            if column.kind in ("text", "notes") and value:
+            if column.kind in ("text", "notes", "sources") and value:
                 widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -246,9 +267,9 @@ def _scorecard_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> Non
     title.font = Font(bold=True, size=14)
     sheet.row_dimensions[1].height = 22
     headers = [header(c, lang, "xlsx") for c in columns_for(document)]
-    widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind not in ("text", "notes") else 12), 18)
-              for c, h in zip(COLUMNS, headers, strict=True)]
-    rows = scorecard_rows(document, lang)
+    widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind not in ("text", "notes", "sources") else 12),
+                  18) for c, h in zip(COLUMNS, headers, strict=True)]
+    rows = scorecard_rows(document, lang, "xlsx")
     statuses = ([column.get(document, scope) if column.kind == "status" else None for column in COLUMNS]
                 for scope in document.scopes)
     write_table(sheet, headers, widths, COLUMNS, zip(rows, statuses, strict=True))

@@ -68,7 +68,7 @@ def scorecard_page(request: Request, now: datetime = Now) -> Response:
             request, "scorecard.html", title=word("scorecard_for", lang, month=views.month_title(month, lang)),
             month=key, month_title=views.month_title(month, lang), in_progress=in_progress, closed=document.closed,
             rows=views.scorecard_rows(document, lang), legend=views.legend(lang, in_progress), links=links,
-            changes=views.changes_against(document, lang),
+            changes=views.changes_against(document, lang), sources_label=views.sources_label(lang),
             headline=views.HEADLINE, kpi=lambda k: views.kpi_label(k, lang),
             column=lambda k: views.column_label(k, lang),
             previous=link(request, month=previous_month(month).strftime("%Y-%m")),
@@ -112,6 +112,7 @@ def scope_page(request: Request, code: str, now: datetime = Now) -> Response:
             if page.forecast else "",
             needed={k: cell for k in views.HEADLINE
                     if (cell := views.needed_cell(main.targets.get(k), lang)) is not None},
+            sources=views.source_texts(page.completeness.sources, lang), sources_label=views.sources_label(lang),
             members=[(clean(m.scope), clean(m.name, 200)) for m in page.members] if kind == "collaboration"
             else [], regions=regions, charts=charts, series=views.series_rows(page, lang),
             days=views.day_rows(daily(session, kind, code, month), lang),

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from app.kpi.catalog import KPIS, RATIO_KPIS
-from app.kpi.glossary import NO_TARGET, SCOPE_KINDS, Lang, status_word
+from app.kpi.glossary import NO_TARGET, SCOPE_KINDS, Lang, capitalised, status_word, term
 from app.kpi.numbers import number, percent
 from app.reports.board import MonthPoint, Report, ReportPage, swedish_sort_key
 from app.reports.board_text import (
@@ -31,8 +31,9 @@ from app.reports.board_text import (
 )
 from app.reports.columns import COLUMNS
 from app.reports.comparison_words import compared_with, report_compared_with
+from app.reports.source_words import source_text
 from app.sanitize import clean
-from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, TargetEntry
+from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, SourceDelivery, TargetEntry
 
 HEADLINE = ("answer_rate", "mean_wait")
 _COLUMN = {column.key: column for column in COLUMNS}
@@ -65,6 +66,8 @@ class Row:
     forecast_rest: str
     needed: dict[str, Cell] = field(default_factory=dict)
     partial: bool = False
+    #: the month's sources, one text each: "platform-norra (http, levererat till 7 december 2026 kl. 22:29)"
+    sources: tuple[str, ...] = ()
 
 
 def kpi_label(key: str, lang: Lang) -> str:
@@ -127,8 +130,18 @@ def row_of(scope: ScopeEntry, lang: Lang) -> Row:
                for kpi in HEADLINE},
         service_level=format_value("service_level", kpis.service_level, lang),
         forecast_rest="" if forecast is None else number(forecast.expected_remaining_offered, lang),
-        needed=needed, partial=scope.completeness.partial,
+        needed=needed, partial=scope.completeness.partial, sources=source_texts(scope.completeness.sources, lang),
     )
+
+
+def source_texts(sources: tuple[SourceDelivery, ...], lang: Lang) -> tuple[str, ...]:
+    """Each source with how far it has delivered, the time in Swedish time as the page's other times are (the
+    template escapes them: a name comes from input)."""
+    return tuple(source_text(source, lang, lambda at: moment(datetime.fromisoformat(at), lang)) for source in sources)
+
+
+def sources_label(lang: Lang) -> str:
+    return capitalised(term("sources", lang))
 
 
 def scorecard_rows(document: ScorecardDocument, lang: Lang) -> list[Row]:

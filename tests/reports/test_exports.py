@@ -39,8 +39,8 @@ SV_HEADERS = [
     "Förändring svarsfrekvens mot föregående månad (procentenheter)",
     "Förändring svarsfrekvens mot samma månad föregående år (procentenheter)",
     "Förändring medelväntetid mot föregående månad (s)", "Förändring medelväntetid mot samma månad föregående år (s)",
-    "Timmar med data", "Timmar i månaden", "Ofullständig", "Senaste post (UTC)", "Förväntade samtal resten av månaden",
-    "Behövd svarsfrekvens (%)", "Behövd medelväntetid (s)", "Datakvalitet",
+    "Timmar med data", "Timmar i månaden", "Ofullständig", "Senaste post (UTC)", "Källor",
+    "Förväntade samtal resten av månaden", "Behövd svarsfrekvens (%)", "Behövd medelväntetid (s)", "Datakvalitet",
 ]
 
 
@@ -136,7 +136,7 @@ def test_csv_in_swedish_parses_back_to_the_hand_computed_values():
     assert ac == dict(zip(SV_HEADERS, [
         "Västerbotten", "region", "SE-AC", "2025-10", "9", "7", "77,78", "85,00", "ej uppfyllt", "500,0", "600,0",
         "uppfyllt", "470,4", "55,56", "1", "0", "1", "11,11", "11,11", "300,0", "1020,0", "1200,0", "1", "0",
-        "-5,00", "", "45,5", "", "700", "745", "Nej", "2025-10-31T22:55:00Z", "", "", "", "",
+        "-5,00", "", "45,5", "", "700", "745", "Nej", "2025-10-31T22:55:00Z", "", "", "", "", "",
     ], strict=True))
     assert float(ac["Svarsfrekvens (%)"].replace(",", ".")) == pytest.approx(700 / 9, abs=0.005)
     # the old document shape without comparisons/forecast; null KPIs are empty fields
@@ -227,7 +227,7 @@ def test_xlsx_has_typed_formatted_cells():
     assert sheet["A1"].value.startswith("Styrkort 1177 Vårdguiden på telefon 2025-10")
     assert [c.value for c in sheet[2]] == [header(c, "sv", "xlsx") for c in COLUMNS]
     assert all(c.font.b for c in sheet[2])
-    assert sheet.freeze_panes == "B3" and sheet.auto_filter.ref == "A2:AJ5"
+    assert sheet.freeze_panes == "B3" and sheet.auto_filter.ref == "A2:AK5"
     assert all(sheet.column_dimensions[letter].width for letter in ("A", "E", "AJ"))
     ac = by_header(sheet, 3)
     offered = ac["Inkommande samtal"]

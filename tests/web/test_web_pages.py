@@ -66,8 +66,10 @@ def test_the_closed_months_scorecard_in_swedish_with_marks_and_links(client: Tes
     assert '<html lang="sv">' in page.text
     missed, met = status_word("missed", "sv"), status_word("met", "sv")
     # SE-AC: 5 760 of 7 200 answered, 2:00 mean wait; SE-BD: 6 480 answered, 11:40; norra: 85,0 % exactly.
+    # the month's source and how far it has delivered (SPEC §5): the source's own clock, past the month shown
     assert row_text(page.text, "SE-AC").split() == (
-        f"Västerbotten SE-AC region 7 200 5 760 80,0 % {status_mark('missed')} {missed} Mål ≥ 85 % "
+        "Västerbotten SE-AC Källor: files (fil, levererat till 14 oktober 2025 kl. 23:00) "
+        f"region 7 200 5 760 80,0 % {status_mark('missed')} {missed} Mål ≥ 85 % "
         f"2:00 {status_mark('met')} {met} Mål ≤ 10 min 80,0 %").split()  # service level: 8 of 10 within 10 min
     assert f"11:40 {status_mark('missed')} {missed}" in row_text(page.text, "SE-BD")
     assert f"85,0 % {status_mark('met')} {met}" in row_text(page.text, "norra")
