@@ -12,7 +12,7 @@ Equal by construction, or not taken:
 - Sums of integers are exact in any order. A float sum (``talk_sum``, ``wrap_sum``) is exact only in the order SQL
   adds (file order): pyarrow adds a fold's rows in that order, so an hour met in one fold only is taken from it, and
   an hour met in several folds is grouped again by the merge's own SQL from its staged rows. Each block's last hour
-  is held back and folded with the next block, after the held rows (``HourFold.add``), so a delivery in time order
+  is held back and folded with the next block, after the held rows (``HourGroups.add``), so a delivery in time order
   has an hour met in several folds only past ``HELD_ROWS`` rows of one hour.
 - Both databases: SQLite gets the groups by ``executemany`` in its text of timestamps, PostgreSQL by a CSV ``COPY``
   of the groups of several blocks at a time, through the stage writer's ``CopyStream`` (app.ingest.faststage), so
@@ -61,7 +61,7 @@ _ONE_I = pa.scalar(1, pa.int64())
 _ROWS = 4096
 #: Grouped rows kept before they are sent to PostgreSQL (a few MB): the stage COPY is interrupted once per so many.
 SEND_ROWS = 1 << 15
-#: Rows of a block's last hour held back for the next block at most (``HourFold.add``): a few MB of Arrow memory.
+#: Rows of a block's last hour held back for the next block at most (``HourGroups.add``): a few MB of Arrow memory.
 HELD_ROWS = 1 << 16
 _ANSWERED, _ABANDONED, _REJECTED = pa.scalar("answered"), pa.scalar("abandoned"), pa.scalar("rejected")
 
@@ -205,10 +205,6 @@ class HourFold:
     @property
     def rows(self) -> int:
         return self.groups.rows
-
-    def add(self, table: pa.Table) -> None:
-        """Group one plain block (``HourGroups.add``) and write its groups."""
-        self.write(self.groups.add(table))
 
     def _flush(self) -> None:
         self.write(self.groups.flush())

@@ -218,10 +218,10 @@ def ingest_stream(
                 if max_rows is not None and report.rows_read > max_rows:
                     raise TooManyRows(origin, max_rows)
                 _widen(report, result.first, result.last)
-                assert plain_writer is not None
+                # plain blocks come only from the fast path, grouped by its reader thread (_grouped_ahead)
+                assert plain_writer is not None and fold is not None and result.groups is not None
                 plain_writer.write(result.table)
-                if fold is not None:
-                    fold.write(result.groups if result.groups is not None else fold.groups.add(result.table))
+                fold.write(result.groups)
                 continue
             report.rows_read += 1
             if max_rows is not None and report.rows_read > max_rows:
