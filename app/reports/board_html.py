@@ -18,7 +18,7 @@ from html import escape
 from typing import Literal
 
 from app.kpi.catalog import RATIO_KPIS, SECONDS_KPIS
-from app.kpi.glossary import NO_TARGET, RESOLUTIONS, Lang, capitalised, status_word, term
+from app.kpi.glossary import NO_TARGET, RESOLUTIONS, Lang, status_word
 from app.kpi.numbers import number, percent
 from app.reports.board import (
     DayFigures,
@@ -50,7 +50,7 @@ from app.reports.board_text import (
 )
 from app.reports.comparison_words import report_compared_with, summary_previous
 from app.reports.small_multiples import render_small_multiples
-from app.reports.source_words import sources_text
+from app.reports.source_words import in_swedish_time, sources_label, sources_text
 from app.reports.svg import Chart, Slot, nice_ticks, render_chart
 
 #: The scorecard table: header key, KPI shown, share shown under it, KPI of the change (under it), KPI of the mark.
@@ -106,8 +106,8 @@ def _page(report: Report, page: ReportPage, lang: Lang) -> str:
             latest=moment(datetime.fromisoformat(latest), lang),
         )) + "</p>")
     if page.completeness.sources:  # SPEC §5: which feeds the figures are built on, and how far each has delivered
-        listed = sources_text(page.completeness.sources, lang, lambda at: moment(datetime.fromisoformat(at), lang))
-        parts.append(f'<p class="meta sources">{escape(capitalised(term("sources", lang)))}: {escape(listed)}.</p>')
+        listed = sources_text(page.completeness.sources, lang, in_swedish_time(lang))
+        parts.append(f'<p class="meta sources">{escape(sources_label(lang))}: {escape(listed)}.</p>')
     parts.append("</header>")
     notes = _notes(report, page, lang)
     if notes:

@@ -9,8 +9,10 @@ output (a spreadsheet's formula triggers, HTML).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from app.kpi.glossary import SOURCE_KINDS, Lang, term
+from app.kpi.glossary import SOURCE_KINDS, Lang, capitalised, term
+from app.reports.board_text import moment
 from app.scorecard.document import SourceDelivery
 
 #: how an output writes a delivered-until instant (an ISO 8601 UTC string, ``…Z``)
@@ -28,3 +30,14 @@ def source_text(source: SourceDelivery, lang: Lang, when: When) -> str:
 def sources_text(sources: Iterable[SourceDelivery], lang: Lang, when: When) -> str:
     """Every source of a scope on one line, by name as the document lists them; "" without any."""
     return "; ".join(source_text(source, lang, when) for source in sources)
+
+
+def sources_label(lang: Lang) -> str:
+    """The heading a list of sources stands under ("Källor")."""
+    return capitalised(term("sources", lang))
+
+
+def in_swedish_time(lang: Lang) -> When:
+    """How pages for people (the web view, the board report) write a delivered-until instant: in Swedish time, as
+    their other times."""
+    return lambda at: moment(datetime.fromisoformat(at), lang)

@@ -22,6 +22,7 @@ from app.kpi.numbers import number
 from app.reports.board import build_report
 from app.reports.board_html import chart_for, render_report
 from app.reports.exports import scorecard_csv, scorecard_xlsx
+from app.reports.source_words import sources_label
 from app.reports.svg import render_chart
 from app.sanitize import clean
 from app.scorecard.breakdowns import daily, hourly, parse_date, resolve_scope
@@ -68,7 +69,7 @@ def scorecard_page(request: Request, now: datetime = Now) -> Response:
             request, "scorecard.html", title=word("scorecard_for", lang, month=views.month_title(month, lang)),
             month=key, month_title=views.month_title(month, lang), in_progress=in_progress, closed=document.closed,
             rows=views.scorecard_rows(document, lang), legend=views.legend(lang, in_progress), links=links,
-            changes=views.changes_against(document, lang), sources_label=views.sources_label(lang),
+            changes=views.changes_against(document, lang), sources_label=sources_label(lang),
             headline=views.HEADLINE, kpi=lambda k: views.kpi_label(k, lang),
             column=lambda k: views.column_label(k, lang),
             previous=link(request, month=previous_month(month).strftime("%Y-%m")),
@@ -112,7 +113,7 @@ def scope_page(request: Request, code: str, now: datetime = Now) -> Response:
             if page.forecast else "",
             needed={k: cell for k in views.HEADLINE
                     if (cell := views.needed_cell(main.targets.get(k), lang)) is not None},
-            sources=views.source_texts(page.completeness.sources, lang), sources_label=views.sources_label(lang),
+            sources=views.source_texts(page.completeness.sources, lang), sources_label=sources_label(lang),
             members=[(clean(m.scope), clean(m.name, 200)) for m in page.members] if kind == "collaboration"
             else [], regions=regions, charts=charts, series=views.series_rows(page, lang),
             days=views.day_rows(daily(session, kind, code, month), lang),

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from app.kpi.catalog import KPIS, RATIO_KPIS
-from app.kpi.glossary import NO_TARGET, SCOPE_KINDS, Lang, capitalised, status_word, term
+from app.kpi.glossary import NO_TARGET, SCOPE_KINDS, Lang, status_word
 from app.kpi.numbers import number, percent
 from app.reports.board import MonthPoint, Report, ReportPage, swedish_sort_key
 from app.reports.board_text import (
@@ -31,7 +31,7 @@ from app.reports.board_text import (
 )
 from app.reports.columns import COLUMNS
 from app.reports.comparison_words import compared_with, report_compared_with
-from app.reports.source_words import source_text
+from app.reports.source_words import in_swedish_time, source_text
 from app.sanitize import clean
 from app.scorecard.document import KpiFigures, ScopeEntry, ScorecardDocument, SourceDelivery, TargetEntry
 
@@ -137,11 +137,7 @@ def row_of(scope: ScopeEntry, lang: Lang) -> Row:
 def source_texts(sources: tuple[SourceDelivery, ...], lang: Lang) -> tuple[str, ...]:
     """Each source with how far it has delivered, the time in Swedish time as the page's other times are (the
     template escapes them: a name comes from input)."""
-    return tuple(source_text(source, lang, lambda at: moment(datetime.fromisoformat(at), lang)) for source in sources)
-
-
-def sources_label(lang: Lang) -> str:
-    return capitalised(term("sources", lang))
+    return tuple(source_text(source, lang, in_swedish_time(lang)) for source in sources)
 
 
 def scorecard_rows(document: ScorecardDocument, lang: Lang) -> list[Row]:
