@@ -21,6 +21,8 @@ def ratio(numerator: float, denominator: float) -> Fraction | None:
     """Exact ratio, or ``None`` for a zero denominator (SPEC §4: never 0, never NaN)."""
     if denominator == 0:
         return None
+    if type(numerator) is int and type(denominator) is int:  # the usual case: one Fraction, not three
+        return Fraction(numerator, denominator)
     return Fraction(numerator) / Fraction(denominator)
 
 

@@ -7,9 +7,12 @@ import random
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.kpi import BUCKET_COUNT, WAIT_BUCKET_EDGES, bucket_index, estimate_quantile
-from app.kpi.histogram import add_histograms, bucket_index_ms, empty_histogram, quantile
+from app.kpi.formulas import ratio
+from app.kpi.histogram import _ranked, add_histograms, bucket_index_ms, empty_histogram, quantile
 
 MIN = 60.0
 
@@ -165,3 +168,32 @@ def test_exact_and_float_percentiles_differ_by_rounding_only(seed: int) -> None:
             assert estimate is None
         else:
             assert estimate == pytest.approx(float(exact), rel=1e-12)
+
+
+# The scorecard's exact percentile is computed in integers (app.kpi.histogram.quantile); the reference is the
+# bucketQuantile steps done in Fraction arithmetic (_ranked), which the float estimate shares.
+_counts = st.lists(st.one_of(st.integers(0, 3), st.integers(0, 10**9)), min_size=BUCKET_COUNT, max_size=BUCKET_COUNT)
+_quantiles = st.one_of(st.sampled_from([Fraction(0), Fraction(1, 2), Fraction(9, 10), Fraction(1)]),
+                       st.fractions(min_value=0, max_value=1, max_denominator=10**6))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_counts, _quantiles)
+def test_the_exact_percentile_equals_the_reference_steps_in_fractions(counts: list[int], q: Fraction) -> None:
+    assert quantile(q, counts) == _ranked(q, counts, Fraction)
+
+
+@pytest.mark.parametrize("q", [Fraction(-1, 100), Fraction(101, 100)])
+def test_the_exact_percentile_refuses_a_quantile_outside_0_to_1(q: Fraction) -> None:
+    with pytest.raises(ValueError, match="quantile"):
+        quantile(q, hist([1]))
+    with pytest.raises(ValueError, match="buckets"):
+        quantile(Fraction(1, 2), [1, 2, 3])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(-(10**12), 10**12), st.integers(-(10**12), 10**12).filter(bool))
+def test_a_ratio_of_integers_is_the_exact_fraction(numerator: int, denominator: int) -> None:
+    assert ratio(numerator, denominator) == Fraction(numerator) / Fraction(denominator)
+    assert ratio(float(numerator), denominator) == Fraction(float(numerator)) / Fraction(denominator)
+    assert ratio(numerator, 0) is None
