@@ -39,7 +39,13 @@ if str(ROOT) not in sys.path:
 
 from app.db.migrate import upgrade  # noqa: E402
 from bench.floors import export_aggregates, floor_with_aggregates  # noqa: E402
-from bench.ingest_baselines import FINISHED_COLUMNS, build_history, export_finished, floor_copy, plain_copy  # noqa: E402
+from bench.ingest_baselines import (  # noqa: E402
+    FINISHED_COLUMNS,
+    build_history,
+    export_finished,
+    floor_copy,
+    plain_copy,
+)
 from bench.ingest_data import HEADER, SEED, generate_calls  # noqa: E402
 from bench.ingest_timing import (  # noqa: E402
     StatementTimes,
