@@ -37,7 +37,9 @@ from app.db.session import make_engine, make_session_factory  # noqa: E402
 from app.kpi.localtime import STOCKHOLM, next_month  # noqa: E402
 from app.scorecard import service  # noqa: E402
 from app.scorecard.forecast_cache import ForecastHistoryCache  # noqa: E402
-from bench.scorecard import SEED, Dataset, Layout, Timing, fill_postgres, month_range, postgres, roll_up  # noqa: E402
+from bench.scorecard import postgres  # noqa: E402
+from bench.scorecard_data import SEED, Dataset, Layout, fill_postgres, month_range, roll_up  # noqa: E402
+from bench.scorecard_timing import Timing  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,371 +22,48 @@ What it does (see bench/README.md for the goals):
 from __future__ import annotations
 
 import argparse
-import bisect
-import json
 import logging
 import os
-import random
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+# This module holds the options, the steps in their order, the SQLite steps and the summary table. Beside it:
+# ingest_data.py (the generated calls), ingest_timing.py (running and timing one ingest, the peak-RSS child, fresh
+# databases) and ingest_baselines.py (plain COPY, the floor of ``calls``, the history).
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
-
-from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
-from app.db.session import make_engine, make_session_factory  # noqa: E402
-from app.ingest.loader import RunReport  # noqa: E402
-from app.ingest.parsers import ParseOptions, parse_calls  # noqa: E402
-from app.ingest.rows import Rejection  # noqa: E402
-from app.ingest.service import ingest_file  # noqa: E402
-from app.kpi.localtime import STOCKHOLM  # noqa: E402
-from app.kpi.reference import REGIONS  # noqa: E402
-from bench.floors import conninfo, export_aggregates, floor_with_aggregates  # noqa: E402
-from bench.sqlite_floor import measure as measure_sqlite_floors  # noqa: E402
-
-HEADER = (
-    "call_id,region,queue,arrived_at,outcome,answered_at,ended_at,answered_by_region,talk_seconds,wrap_seconds\n"
+from bench.floors import export_aggregates, floor_with_aggregates  # noqa: E402
+from bench.ingest_baselines import (  # noqa: E402
+    FINISHED_COLUMNS,
+    build_history,
+    export_finished,
+    floor_copy,
+    plain_copy,
 )
-SEED = 1177
-YEAR = 2025
+from bench.ingest_data import HEADER, SEED, generate_calls  # noqa: E402
+from bench.ingest_timing import (  # noqa: E402
+    StatementTimes,
+    child_ingest,
+    create_database,
+    fresh_sqlite,
+    parse_only,
+    parse_only_fast,
+    postgres,
+    run_child,
+    timed_ingest,
+)
+from bench.sqlite_floor import measure as measure_sqlite_floors  # noqa: E402
 
 GOAL_RATIO = 1.5
 GOAL_SQLITE_ROWS_PER_S = 100_000
 GOAL_RSS_MB = 300
 GOAL_HISTORY_RATIO = 1.2
-
-
-# --- data ----------------------------------------------------------------------------------------------
-
-
-class LocalClock:
-    """ISO 8601 text with the Europe/Stockholm offset (+01:00 or +02:00) of a UTC epoch second.
-
-    The offset is looked up in the year's DST transitions (bisect) rather than through zoneinfo per
-    value: three timestamps per row, a million rows.
-    """
-
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.changes: list[int] = []  # epoch seconds where the offset changes
-        self.offsets: list[int] = []  # the offset in force from changes[i]
-        moment = start - timedelta(days=1)
-        while moment <= end + timedelta(days=2):  # offsets change on whole UTC hours
-            offset = int(moment.astimezone(STOCKHOLM).utcoffset().total_seconds())  # type: ignore[union-attr]
-            if not self.offsets or offset != self.offsets[-1]:
-                self.changes.append(int(moment.timestamp()))
-                self.offsets.append(offset)
-            moment += timedelta(hours=1)
-
-    def iso(self, epoch: int) -> str:
-        offset = self.offsets[bisect.bisect_right(self.changes, epoch) - 1]
-        local = datetime.fromtimestamp(epoch + offset, UTC)
-        sign = "+" if offset >= 0 else "-"
-        return f"{local:%Y-%m-%dT%H:%M:%S}{sign}{abs(offset) // 3600:02d}:{abs(offset) % 3600 // 60:02d}"
-
-
-def generate_calls(path: Path, rows: int, seed: int = SEED) -> dict[str, int]:
-    """N call rows over one local year, in arrival order; returns the outcome mix written.
-
-    ~85 % answered (wait 0–3600 s, about 10 % answered by another region), ~12 % abandoned (hang-up
-    after 0–3600 s), ~3 % rejected. Regions weighted by inhabitants; two queues.
-    """
-    rng = random.Random(seed)
-    start = datetime(YEAR, 1, 1, tzinfo=STOCKHOLM).astimezone(UTC)
-    end = datetime(YEAR + 1, 1, 1, tzinfo=STOCKHOLM).astimezone(UTC)
-    clock = LocalClock(start, end)
-    first, span = int(start.timestamp()), int((end - start).total_seconds()) - 3 * 3600
-    # sorted arrivals without holding N datetimes: uniform order statistics via exponential gaps
-    gaps = span / max(rows, 1)
-    codes = [code for code, _name, _inhabitants in REGIONS]
-    weights = [inhabitants for _code, _name, inhabitants in REGIONS]
-    mix = {"answered": 0, "abandoned": 0, "rejected": 0}
-    offset = 0.0
-    lines: list[str] = []
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(HEADER)
-        for i in range(rows):
-            offset = min(offset + rng.expovariate(1.0 / gaps), span)
-            arrived = first + int(offset)
-            region = rng.choices(codes, weights)[0]
-            queue = "vpt" if rng.random() < 0.9 else "vpt-barn"
-            call_id = f"{region[3:].lower()}-{i:08d}-{rng.getrandbits(24):06x}"
-            wait = min(3600, int(rng.expovariate(1.0 / 420)))
-            draw = rng.random()
-            arrived_text = clock.iso(arrived)
-            if draw < 0.85:
-                talk = rng.randint(60, 1200)
-                wrap = rng.randint(0, 300)
-                by = region if rng.random() < 0.9 else rng.choice(codes)
-                lines.append(
-                    f"{call_id},{region},{queue},{arrived_text},answered,{clock.iso(arrived + wait)},"
-                    f"{clock.iso(arrived + wait + talk)},{by},{talk},{wrap}\n"
-                )
-                mix["answered"] += 1
-            elif draw < 0.97:
-                lines.append(f"{call_id},{region},{queue},{arrived_text},abandoned,,{clock.iso(arrived + wait)},,,\n")
-                mix["abandoned"] += 1
-            else:
-                lines.append(f"{call_id},{region},{queue},{arrived_text},rejected,,{arrived_text},,,\n")
-                mix["rejected"] += 1
-            if len(lines) >= 10_000:
-                out.writelines(lines)
-                lines.clear()
-        out.writelines(lines)
-    return mix
-
-
-# --- measuring -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class StatementTimes:
-    """Wall time per SQL statement issued through SQLAlchemy (COPY through the raw DBAPI is not seen)."""
-
-    totals: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-    def attach(self, engine: Engine) -> Callable[[], None]:
-        def before(conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
-            context._bench_started = time.perf_counter()
-
-        def after(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
-            key = " ".join(statement.split())[:90]
-            self.totals[key] += time.perf_counter() - context._bench_started
-            self.counts[key] += 1
-
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
-
-        def detach() -> None:
-            event.remove(engine, "before_cursor_execute", before)
-            event.remove(engine, "after_cursor_execute", after)
-
-        return detach
-
-    def top(self, n: int = 6) -> list[tuple[str, float, int]]:
-        ranked = sorted(self.totals.items(), key=lambda item: item[1], reverse=True)[:n]
-        return [(key, seconds, self.counts[key]) for key, seconds in ranked]
-
-    def report(self, total: float, staging: str) -> None:
-        seen = sum(self.totals.values())
-        print(f"  SQL statements through SQLAlchemy: {seen:.1f} s; the rest ({total - seen:.1f} s) is parsing, "
-              f"{staging} and Python overhead. Slowest statements:")
-        for key, seconds, count in self.top():
-            print(f"    {seconds:7.2f} s  x{count:<5d} {key}")
-
-
-def settings_for(url: str, fast: bool = True) -> Settings:
-    return Settings(database_url=url, ingest_fast_path=fast, _env_file=None)  # type: ignore[call-arg]
-
-
-def timed_ingest(url: str, path: Path, statements: StatementTimes | None = None,
-                 fast: bool = True) -> tuple[RunReport, float]:
-    """``fast``: VPT_INGEST_FAST_PATH (app.ingest.fastcsv); off, the reference parser reads every row."""
-    settings = settings_for(url, fast)
-    engine = make_engine(settings)
-    try:
-        with engine.connect():
-            pass  # the pool's first connection is not part of the ingest
-        detach = statements.attach(engine) if statements is not None else None
-        started = time.perf_counter()
-        report = ingest_file(make_session_factory(engine), settings, "calls", path)
-        elapsed = time.perf_counter() - started
-        if detach is not None:
-            detach()
-    finally:
-        engine.dispose()
-    return report, elapsed
-
-
-def parse_only(path: Path) -> tuple[int, float]:
-    """The Python floor of the ingest: read and validate every row, store nothing."""
-    import io
-
-    options = ParseOptions(frozenset(code for code, _n, _i in REGIONS))
-    started = time.perf_counter()
-    n = 0
-    with path.open("rb") as raw:
-        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-        for result in parse_calls(stream, "csv", options):
-            if isinstance(result, Rejection):
-                raise SystemExit(f"generated row rejected: {result.describe()}")
-            n += 1
-    return n, time.perf_counter() - started
-
-
-def parse_only_fast(path: Path) -> tuple[int, int, float]:
-    """The fast path's floor: pyarrow blocks, vectorised checks and stage columns, store nothing.
-    Returns (plain rows, rows read by the reference parser, seconds)."""
-    from app.ingest.fastcsv import FastCallReader, PlainBlock
-
-    options = ParseOptions(frozenset(code for code, _n, _i in REGIONS), now=datetime.now(UTC))
-    started = time.perf_counter()
-    with path.open("rb") as raw:
-        reader = FastCallReader(raw, options)
-        for item in reader:
-            if not isinstance(item, PlainBlock) and isinstance(item, Rejection):
-                raise SystemExit(f"generated row rejected: {item.describe()}")
-    return reader.stats.plain_rows, reader.stats.reference_rows, time.perf_counter() - started
-
-
-COPY_TABLE = """
-CREATE TABLE calls_copy (
-    call_id text PRIMARY KEY,
-    region text NOT NULL,
-    queue text,
-    arrived_at timestamptz NOT NULL,
-    outcome text NOT NULL,
-    answered_at timestamptz,
-    ended_at timestamptz,
-    answered_by_region text,
-    talk_seconds double precision,
-    wrap_seconds double precision
-)
-"""
-
-
-def plain_copy(url: str, path: Path) -> tuple[int, float]:
-    with psycopg.connect(conninfo(url)) as conn:
-        started = time.perf_counter()
-        conn.execute(COPY_TABLE)
-        with conn.cursor() as cursor, path.open("rb") as source:
-            with cursor.copy(
-                "COPY calls_copy (call_id, region, queue, arrived_at, outcome, answered_at, ended_at, "
-                "answered_by_region, talk_seconds, wrap_seconds) FROM STDIN WITH (FORMAT csv, HEADER true)"
-            ) as copy:
-                while block := source.read(1 << 20):
-                    copy.write(block)
-            copied = cursor.rowcount
-        conn.commit()
-        elapsed = time.perf_counter() - started
-    return copied, elapsed
-
-
-#: The columns of ``calls`` a finished ingest writes (all but the identity ``id``).
-FINISHED_COLUMNS = ("source_id, call_id, region, queue, arrived_at, outcome, answered_at, ended_at, "
-                    "answered_by_region, talk_seconds, wrap_seconds, wait_ms, hour_start, run_id")
-
-
-def export_finished(url: str, path: Path) -> None:
-    """The rows an ingest left in ``calls``, as a binary COPY file: the input of the floor and of the history."""
-    query = f"COPY (SELECT {FINISHED_COLUMNS} FROM calls ORDER BY id) TO STDOUT (FORMAT binary)"
-    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cursor, path.open("wb") as out, \
-            cursor.copy(query) as copy:
-        for block in copy:
-            out.write(block)
-
-
-def floor_copy(url: str, finished: Path) -> tuple[int, float]:
-    """The floor: COPY of the finished rows straight into the real, migrated ``calls`` (its PK, unique key and
-    indexes), one transaction with its commit. No ingest can write ``calls`` faster than this."""
-    with psycopg.connect(conninfo(url)) as conn:
-        started = time.perf_counter()
-        with conn.cursor() as cursor, finished.open("rb") as source:
-            with cursor.copy(f"COPY calls ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
-                while block := source.read(1 << 20):
-                    copy.write(block)
-            copied = cursor.rowcount
-        conn.commit()
-        elapsed = time.perf_counter() - started
-    return copied, elapsed
-
-
-def build_history(url: str, finished: Path, factor: int) -> tuple[int, float]:
-    """``factor`` copies of the finished rows in ``calls``, each shifted back by whole years and given new
-    call_ids (same source, so every key lookup of the next ingest sees all of them), then ANALYZE, as
-    autovacuum would have done. Only ``calls`` is filled: the hourly aggregates of those years are never
-    touched by the measured ingest."""
-    started = time.perf_counter()
-    with psycopg.connect(conninfo(url)) as conn:
-        conn.execute(f"CREATE TEMP TABLE finished AS SELECT {FINISHED_COLUMNS} FROM calls WITH NO DATA")
-        with conn.cursor() as cursor, finished.open("rb") as source, \
-                cursor.copy(f"COPY finished ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
-            while block := source.read(1 << 20):
-                copy.write(block)
-        shifted = FINISHED_COLUMNS.replace("call_id", "call_id || '-h' || k").replace(
-            "arrived_at", "arrived_at - make_interval(years => k)").replace(
-            "answered_at", "answered_at - make_interval(years => k)").replace(
-            "ended_at", "ended_at - make_interval(years => k)").replace(
-            "hour_start", "hour_start - make_interval(years => k)")
-        for k in range(1, factor + 1):
-            conn.execute(f"INSERT INTO calls ({FINISHED_COLUMNS}) SELECT {shifted} FROM finished, "
-                         f"(SELECT {k} AS k) AS copy_number")
-        conn.commit()
-        conn.autocommit = True
-        conn.execute("VACUUM ANALYZE calls")
-        held = conn.execute("SELECT count(*) FROM calls").fetchone()[0]  # type: ignore[index]
-    return int(held), time.perf_counter() - started
-
-
-def peak_rss_kb() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux
-
-
-def child_ingest(url: str, path: Path) -> None:
-    report, elapsed = timed_ingest(url, path)
-    print(json.dumps({
-        "rows_read": report.rows_read, "rows_stored": report.rows_stored, "rows_rejected": report.rows_rejected,
-        "seconds": elapsed, "vmhwm_kb": peak_rss_kb(),
-    }))
-
-
-def run_child(url: str, path: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child-ingest", url, str(path)],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"child ingest failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-# --- PostgreSQL ----------------------------------------------------------------------------------------
-
-
-def postgres() -> Any:
-    """A throwaway server (tests/pgserver.py), stopped when the ``with`` block ends."""
-    from tests.pgserver import PostgresServer
-
-    return PostgresServer.start()
-
-
-def create_database(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-
-
-def fresh_sqlite(directory: Path, name: str) -> str:
-    path = directory / name
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    return url
 
 
 # --- main ----------------------------------------------------------------------------------------------
@@ -613,7 +290,7 @@ def naive_timestamps(rows: int) -> tuple[str, str, str, str]:
     """bench/timestamps.py's comparison (naive local times against the same rows with offsets, the reference parser,
     two alternating passes, the best of each), as a summary row: issue 15's table has it."""
     from bench.timestamps import GOAL_RATIO as GOAL_NAIVE_RATIO
-    from bench.timestamps import compare  # it imports this module: not at the top
+    from bench.timestamps import compare  # not at the top: the peak-RSS children import this module
 
     offset_s, naive_s, _differing = compare(rows, passes=2)
     ratio = naive_s / offset_s

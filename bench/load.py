@@ -9,7 +9,8 @@ What it does (see bench/README.md for the goals):
 
 1. starts a throwaway PostgreSQL (tests/pgserver.py), migrates a database and fills the hourly aggregates,
    answered-by rows and the monthly roll-up for the twelve local months before this one and the current month
-   up to the last whole hour (the filler of bench/scorecard.py: plausible counts by region size and hour);
+   up to the last whole hour (bench/scorecard.py's filler, bench/scorecard_data.py: plausible counts by region size
+   and hour);
 2. starts `python -m app serve` on 127.0.0.1 (one process, one event loop, the production command) with
    ``VPT_PUBLIC_READ=true``, or with an API key in ``VPT_BENCH_API_KEY`` sent as ``Authorization: Bearer``;
 3. drives each endpoint for ``--seconds`` with ``wrk`` (bench/wrk_report.lua reports the latency
@@ -54,7 +55,7 @@ from app.kpi.localtime import STOCKHOLM, floor_hour, local_month_bounds, local_m
 from app.kpi.reference import REGIONS  # noqa: E402
 from tests.pgserver import PostgresServer, _free_port  # noqa: E402
 
-filler = importlib.import_module("scorecard")  # bench/scorecard.py: its data generator and roll-up
+filler = importlib.import_module("scorecard_data")  # bench/scorecard_data.py: bench/scorecard.py's data and roll-up
 GOAL_RPS = 500.0
 GOAL_P99_MS = 50.0
 LUA = Path(__file__).with_name("wrk_report.lua")
@@ -69,7 +70,7 @@ def months_back(month: date, n: int) -> date:
 
 
 class RecentDataset(filler.Dataset):
-    """bench/scorecard.py's region-hours, over [start, end) instead of whole past years."""
+    """bench/scorecard.py's region-hours (bench/scorecard_data.py), over [start, end) instead of whole past years."""
 
     def __init__(self, start: datetime, end: datetime, regions: int, seed: int) -> None:
         super().__init__(1, regions, seed, filler.Layout.from_model())

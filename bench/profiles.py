@@ -7,7 +7,7 @@ Run from the repository root with the virtualenv active::
 
 What it does:
 
-1. writes N canonical call rows (``bench/ingest.py``'s generator, deterministic seed) to a CSV, and the same calls
+1. writes N canonical call rows (``bench/ingest_data.py``'s generator, deterministic seed) to a CSV, and the same calls
    as a Swedish spreadsheet export: ``;``, Swedish headers, outcome words in Swedish, local times without an offset,
    talk time as ``mm:ss`` and wrap time with a decimal comma;
 2. ingests, each into a fresh database: the canonical CSV through the canonical parser (the baseline), the same CSV
@@ -46,7 +46,8 @@ from app.ingest.profiles import load_profiles, profile_parser  # noqa: E402
 from app.ingest.rows import Rejection  # noqa: E402
 from app.ingest.service import ingest_file  # noqa: E402
 from app.kpi.reference import REGIONS  # noqa: E402
-from bench.ingest import create_database, fresh_sqlite, generate_calls, postgres, settings_for  # noqa: E402
+from bench.ingest_data import generate_calls  # noqa: E402
+from bench.ingest_timing import create_database, fresh_sqlite, postgres, settings_for  # noqa: E402
 
 GOAL_RATIO = 1.3
 OUTCOME_WORDS = {"answered": "Besvarad", "abandoned": "Avbruten", "rejected": "Avvisad"}

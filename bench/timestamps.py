@@ -7,7 +7,7 @@ Run from the repository root with the virtualenv active::
 
 A naive timestamp is Europe/Stockholm wall time (SPEC §3), so each one needs a zone lookup that an offset
 timestamp does not; issue 15's goal is a naive file parsing within 1.2× of the offset file. Both files hold the
-same rows (``bench/ingest.py``'s ``generate_calls``, the naive one with every offset stripped), are parsed by
+same rows (``bench/ingest_data.py``'s ``generate_calls``, the naive one with every offset stripped), are parsed by
 ``parse_calls`` in this one process, alternately, so machine load hits both alike; the best pass of each counts.
 The records of both files are compared too: they differ only where a naive time in the repeated autumn hour reads
 otherwise than its offset said (SPEC §3 takes the first occurrence in a file as summer time).
@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 from app.ingest.parsers import Parsed, ParseOptions, parse_calls  # noqa: E402
 from app.ingest.rows import Rejection  # noqa: E402
 from app.kpi.reference import REGIONS  # noqa: E402
-from bench.ingest import generate_calls  # noqa: E402
+from bench.ingest_data import generate_calls  # noqa: E402
 
 GOAL_RATIO = 1.2
 #: "2025-03-30T01:59:59+01:00" → "2025-03-30T01:59:59": the wall time as a naive export writes it.
