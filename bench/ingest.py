@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"({plain:,} plain, {referred:,} through the reference parser); {parse_s / fast_s:.1f}x faster")
             summary.append(("parse only, fast path, no database",
                             f"{fast_s:.2f} s ({rate(plain + referred, fast_s)} rows/s)", "", ""))
-            summary.append(naive_timestamps(min(n, 200_000)))
+            summary.append(naive_timestamps(min(n, 200_000), args.seed))
 
         with postgres() as server:
             create_database(server.admin_url, "bench_ingest")
@@ -286,13 +286,13 @@ def sqlite_only(work: Path, csv_path: Path, quarter_path: Path, empty_path: Path
     return summary
 
 
-def naive_timestamps(rows: int) -> tuple[str, str, str, str]:
+def naive_timestamps(rows: int, seed: int) -> tuple[str, str, str, str]:
     """bench/timestamps.py's comparison (naive local times against the same rows with offsets, the reference parser,
     two alternating passes, the best of each), as a summary row: issue 15's table has it."""
     from bench.timestamps import GOAL_RATIO as GOAL_NAIVE_RATIO
     from bench.timestamps import compare  # not at the top: the peak-RSS children import this module
 
-    offset_s, naive_s, _differing = compare(rows, passes=2)
+    offset_s, naive_s, _differing = compare(rows, passes=2, seed=seed)
     ratio = naive_s / offset_s
     print(f"naive local timestamps vs offsets, {rows:,} rows through the reference parser: {naive_s:.2f} s / "
           f"{offset_s:.2f} s = {ratio:.2f}")

@@ -33,7 +33,6 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 # This module holds the options, the steps in their order and the summary tables. Beside it: scorecard_data.py (the
 # generated hourly rows, filled into PostgreSQL or SQLite, and the monthly roll-up) and scorecard_timing.py (the timed
@@ -48,6 +47,7 @@ from app.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.kpi.localtime import next_month  # noqa: E402
 from app.kpi.reference import REGIONS  # noqa: E402
+from bench.ingest_timing import postgres  # noqa: E402
 from bench.scorecard_data import (  # noqa: E402
     LAST_YEAR,
     SEED,
@@ -70,13 +70,6 @@ from bench.scorecard_timing import (  # noqa: E402
 
 GOAL_P95_MS = 20.0
 METRICS_GOAL_MS = 50.0  # a whole /metrics collection, issue 5
-
-
-def postgres() -> Any:
-    """A throwaway server (tests/pgserver.py), stopped when the ``with`` block ends."""
-    from tests.pgserver import PostgresServer
-
-    return PostgresServer.start()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,11 +59,11 @@ def parse(path: Path) -> tuple[list[object], float]:
     return records, time.perf_counter() - started
 
 
-def compare(rows: int, passes: int, profile: bool = False) -> tuple[float, float, int]:
+def compare(rows: int, passes: int, profile: bool = False, seed: int | None = None) -> tuple[float, float, int]:
     """(best offset seconds, best naive seconds, records that read otherwise) of ``rows`` generated calls."""
     with tempfile.TemporaryDirectory(prefix="vpt-bench-ts-") as tmp:
         offset_file, naive_file = Path(tmp, "offset.csv"), Path(tmp, "naive.csv")
-        generate_calls(offset_file, rows)
+        generate_calls(offset_file, rows) if seed is None else generate_calls(offset_file, rows, seed)
         strip_offsets(offset_file, naive_file)
         best = {"offset": float("inf"), "naive": float("inf")}
         records: dict[str, list[object]] = {}
