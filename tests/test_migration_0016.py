@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.models import HourlyAggregate
-from app.scorecard.queries import distinct_hours_with_data, offered_by_region_hour
+from app.scorecard.offered_samples import offered_by_region_hour
+from app.scorecard.queries import distinct_hours_with_data
 from tests.helpers import ingest
 from tests.plans import plan, statements_sent
 from tests.scorecard.test_cache import SAMPLES

@@ -15,7 +15,8 @@ from app.kpi.forecast import Forecast, SamplePlan, forecast_rest, sample_plan
 from app.kpi.localtime import HOUR, floor_hour
 from app.scorecard.completeness import PARTIAL_AFTER
 from app.scorecard.forecast_cache import ForecastHistoryCache
-from app.scorecard.queries import Span, first_hours_in_spans, offered_samples
+from app.scorecard.offered_samples import offered_samples
+from app.scorecard.queries import Span, first_hours_in_spans
 from app.scorecard.reads import SharedReads
 from app.scorecard.sample_range import SampleRange, flat_forecast
 

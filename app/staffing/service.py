@@ -22,7 +22,8 @@ from app.kpi.staffing import Goal
 from app.kpi.targets import Target, target_in_force
 from app.scorecard.breakdowns import resolve_scope
 from app.scorecard.forecast_cache import ForecastHistoryCache
-from app.scorecard.queries import counts_by_region, first_hours, offered_by_region_hour
+from app.scorecard.offered_samples import offered_by_region_hour
+from app.scorecard.queries import counts_by_region, first_hours
 from app.scorecard.reads import scope_names, targets_by_scope
 from app.scorecard.service import InvalidMonth, check_year
 from app.staffing.estimates import HourSums, RegionParameters, estimate

@@ -27,7 +27,8 @@ from app.kpi.counts import Definitions
 from app.kpi.formulas import Kpis
 from app.kpi.reference import REGIONS
 from app.scorecard.document import KpiFigures
-from app.scorecard.queries import data_version, data_version_and_definitions, offered_by_region_hour, stored_definitions
+from app.scorecard.offered_samples import offered_by_region_hour
+from app.scorecard.queries import data_version, data_version_and_definitions, stored_definitions
 from tests.helpers import ingest
 from tests.scorecard.test_cache import SAMPLES
 from tests.scorecard.test_round_trips import _measure

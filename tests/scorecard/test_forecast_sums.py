@@ -24,7 +24,7 @@ from app.db.models import HourlyAggregate
 from app.kpi.forecast import Forecast, forecast_rest, sample_plan
 from app.kpi.localtime import HOUR, floor_hour, local_month_bounds, local_month_of
 from app.scorecard.completeness import PARTIAL_AFTER
-from app.scorecard.queries import offered_samples
+from app.scorecard.offered_samples import offered_samples
 from app.scorecard.sample_range import SampleRange, flat_forecast
 from app.scorecard.service import forecasts_for
 from tests.scorecard.test_first_scrape_reads import _utc

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.models import HourlyAggregate
 from app.kpi.reference import REGIONS
-from app.scorecard.queries import first_hours, first_hours_in_span, offered_by_region_hour
+from app.scorecard.offered_samples import offered_by_region_hour
+from app.scorecard.queries import first_hours, first_hours_in_span
 from app.scorecard.service import monthly_scorecard
 from tests.helpers import ingest
 from tests.plans import sent

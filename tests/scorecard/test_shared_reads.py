@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.models import Collaboration, CollaborationMember, HourlyAggregate, Region
 from app.kpi.reference import REGIONS
-from app.scorecard.queries import first_hours, first_hours_in_span, first_hours_in_spans, offered_by_region_hour
+from app.scorecard.offered_samples import offered_by_region_hour
+from app.scorecard.queries import first_hours, first_hours_in_span, first_hours_in_spans
 from app.scorecard.reads import scope_names
 from tests.helpers import ingest
 from tests.scorecard.test_cache import SAMPLES
