@@ -1,7 +1,8 @@
 """SPEC §5 on the outputs for people: each scope's sources and how far each has delivered, in the CSV and XLSX
 exports (a column after the completeness columns, times as the export writes its timestamps), the web view (the
-scorecard's rows and a scope's page, Swedish time) and the board report; a source name starting with ``-`` (the
-only formula trigger the source name pattern allows) is neutralised in both exports. Both databases.
+scorecard's rows and a scope's page, a collaboration's members each with its own, Swedish time) and the board
+report; a source name starting with ``-`` (the only formula trigger the source name pattern allows) is neutralised in
+both exports. Both databases.
 
 Västerbotten (SE-AC) has calls of two file sources in October 2025: ``platform-norra`` up to a call that arrived at
 10:15 on the 3rd (08:15Z), ``sim-history`` up to one that arrived at 08:30 on the 20th (06:30Z); Norrbotten (SE-BD)
