@@ -1,5 +1,10 @@
 """The scorecard as a terminal table (``vpt scorecard``), readable down to 120 columns.
 
+Under the table and its legend, the sources each scope's month is built on and how far each has delivered
+(SPEC §5), as a footnote block rather than a column, which would not fit: the scopes that share the same sources
+on one line by code, each source indented below it, so a month fed by one source for every scope takes two lines
+and the block stays under 100 columns.
+
 Counts have thousands separators (``2 618`` in Swedish, ``2,618`` in English); a change against the earlier month
 sits under its value (not in a column of its own), so the table keeps a column per figure. No header is ever cut:
 when the full words do not fit the terminal, the long Swedish words are hyphenated where Swedish breaks them
@@ -17,9 +22,17 @@ from app.kpi.glossary import LANGS, TERMS, UNITS, Lang, capitalised, status_mark
 from app.kpi.numbers import number
 from app.reports.board_text import ratio_digits, wait
 from app.reports.comparison_words import compared_with
-from app.reports.terminal import STATUS_MARK, STATUS_STYLE, format_points, format_ratio, format_seconds
+from app.reports.source_words import source_text, sources_label
+from app.reports.terminal import (
+    STATUS_MARK,
+    STATUS_STYLE,
+    format_points,
+    format_ratio,
+    format_seconds,
+    local_minute,
+)
 from app.sanitize import for_terminal
-from app.scorecard.document import ScopeEntry, ScorecardDocument
+from app.scorecard.document import ScopeEntry, ScorecardDocument, SourceDelivery
 
 #: The legend's statuses, grouped by their mark (a terminal without colour still tells them apart).
 _LEGEND_GROUPS = (("met", "on_track"), ("missed", "unreachable"), ("at_risk",), ("no_data",))
@@ -103,7 +116,27 @@ def scorecard_table(document: ScorecardDocument, lang: Lang, width: int) -> Rend
     parts: list[RenderableType] = [table, legend]
     if not document.scopes:
         parts.append(Text(text["empty"]))
+    sources = _sources_block(document, lang)
+    if sources is not None:
+        parts.append(sources)
     return Group(*parts)
+
+
+def _sources_block(document: ScorecardDocument, lang: Lang) -> Text | None:
+    """"Källor:", then per group of scopes with the same sources (in the table's order) their codes and, indented,
+    each source with how far it has delivered; None when no scope names a source. Codes and names come from
+    input: ``for_terminal`` before they reach the markup."""
+    groups: dict[tuple[SourceDelivery, ...], list[str]] = {}
+    for scope in document.scopes:
+        if scope.completeness.sources:
+            groups.setdefault(scope.completeness.sources, []).append(scope.scope)
+    if not groups:
+        return None
+    lines = [f"{sources_label(lang)}:"]
+    for sources, codes in groups.items():
+        lines.append("  " + ", ".join(for_terminal(code) for code in codes))
+        lines += ["    " + for_terminal(source_text(source, lang, local_minute)) for source in sources]
+    return Text.from_markup("\n".join(lines))
 
 
 def _table(document: ScorecardDocument, lang: Lang, keys: list[str], rows: list[list[str]], width: int | None, *,

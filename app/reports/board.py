@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -54,6 +54,9 @@ class ScopeRow:
     targets: dict[str, TargetState]
     previous: Figures | None  # the previous month's KPIs; None when it had no calls
     delta: Mapping[str, float | None] | None  # this month minus the previous, by KPI; None: either has no data
+    #: a collaboration's member: its own sources (``MemberCompleteness.sources``), never the collaboration's union;
+    #: empty for the page's own row, whose sources are the page's (``Completeness.sources``)
+    sources: tuple[SourceDelivery, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,8 @@ def _page(session: Session, by_key: dict[tuple[str, str], ScopeEntry], kind: str
         last = points[-1]
         points[-1] = MonthPoint(last.month, last.closed, last.in_progress, last.kpis, main.targets, last.partial)
     completeness = (scorecard or series.months[-1]).completeness
+    own = {member.code: member.sources for member in completeness.members}
+    members = [replace(member, sources=own.get(member.scope, ())) for member in members]
     forecast = scorecard.forecast if scorecard is not None else None
     return ReportPage(
         main=main,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from app.kpi.glossary import STATUS_WORDS
+from app.kpi.localtime import STOCKHOLM
 
 STATUS_STYLE = {"met": "green", "on_track": "green", "missed": "red", "unreachable": "red", "at_risk": "yellow",
                 "no_data": "dim"}
@@ -33,3 +36,9 @@ def format_points(value: float | None, unit: str = "pp", decimal: str = ".") -> 
     if text in {"+0.0", "-0.0"}:
         text = "±0.0"
     return f"{text.replace('-', '−').replace('.', decimal)} {unit}"
+
+
+def local_minute(at: str) -> str:
+    """An instant (ISO 8601, ``…Z``) as the command line writes its instants: Swedish time to the minute,
+    ``2025-10-20 08:30`` (the alerts' and the dry run's tables do too), short enough for a 100-column terminal."""
+    return datetime.fromisoformat(at).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")

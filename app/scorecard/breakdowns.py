@@ -24,12 +24,13 @@ from app.kpi.localtime import (
     local_day_bounds,
     local_month_bounds,
     local_month_of,
+    month_start,
     next_month,
 )
 from app.scorecard.completeness import RegionData, completeness
-from app.scorecard.document import KpiFigures, SeriesDocument, SeriesMonth
+from app.scorecard.document import KpiFigures, SeriesDocument, SeriesMonth, SourceDelivery
 from app.scorecard.forecast_cache import ForecastHistoryCache
-from app.scorecard.month_sources import sources_by_region
+from app.scorecard.month_sources import sources_by_month
 from app.scorecard.queries import (
     counts_by_hour,
     counts_by_region,
@@ -76,9 +77,10 @@ def resolve_scope(session: Session, kind: str, code: str) -> tuple[str, list[str
 
 
 def _figures(session: Session, kind: str, code: str, name: str, regions: list[str], start: datetime,
-             end: datetime, names: dict[str, str]) -> tuple[ScopeFigures, list[RegionData]]:
-    """The scope's figures and each of its regions' data, which its completeness is judged on, with the sources of
-    the local month [start, end) (one statement, app.scorecard.month_sources)."""
+             end: datetime, names: dict[str, str], sources: dict[str, tuple[SourceDelivery, ...]],
+             ) -> tuple[ScopeFigures, list[RegionData]]:
+    """The scope's figures and each of its regions' data, which its completeness is judged on, with ``sources``:
+    those of the local month [start, end) per region (read for the whole series at once: month_sources)."""
     found = counts_by_region(session, regions, start, end)
     by_region = {region: value for region, value in found.items() if value[0].has_data}
     counts = sum_counts([counts for counts, _ in by_region.values()]) if by_region else Counts()
@@ -89,7 +91,6 @@ def _figures(session: Session, kind: str, code: str, name: str, regions: list[st
     else:
         hours = distinct_hours_with_data(session, regions, start, end) if by_region else 0
     firsts = first_hours_in_span(session, by_region, start, end)
-    sources = sources_by_region(session, local_month_of(start))
     members = [
         RegionData(region, names.get(region, region), by_region[region][1], firsts.get(region),
                    by_region[region][0].latest_record_at, by_region[region][0].resolution,
@@ -135,11 +136,13 @@ def monthly_series(
     name, regions = resolve_scope(session, kind, code)
     names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(regions))).all())
     targets = targets_by_scope(session).get((kind, code), [])
+    sources = sources_by_month(session, month_start(first), last)
     months = []
     month = first
     while month <= last:
         start, end = local_month_bounds(month)
-        figures, members = _figures(session, kind, code, name, regions, start, end, names)
+        figures, members = _figures(session, kind, code, name, regions, start, end, names,
+                                    sources.get(local_month_of(start), {}))
         closed = end <= now
         forecast = _forecast(session, kind, code, regions, figures, now, start, end, history)
         months.append(SeriesMonth(

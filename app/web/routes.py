@@ -114,8 +114,8 @@ def scope_page(request: Request, code: str, now: datetime = Now) -> Response:
             needed={k: cell for k in views.HEADLINE
                     if (cell := views.needed_cell(main.targets.get(k), lang)) is not None},
             sources=views.source_texts(page.completeness.sources, lang), sources_label=sources_label(lang),
-            members=[(clean(m.scope), clean(m.name, 200)) for m in page.members] if kind == "collaboration"
-            else [], regions=regions, charts=charts, series=views.series_rows(page, lang),
+            members=[(clean(m.scope), clean(m.name, 200), views.source_texts(m.sources, lang)) for m in page.members]
+            if kind == "collaboration" else [], regions=regions, charts=charts, series=views.series_rows(page, lang),
             days=views.day_rows(daily(session, kind, code, month), lang),
             legend=views.legend(lang, report.in_progress), headline=views.HEADLINE,
             kpi=lambda k: views.kpi_label(k, lang), column=lambda k: views.column_label(k, lang),

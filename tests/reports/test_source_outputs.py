@@ -1,7 +1,8 @@
 """SPEC §5 on the outputs for people: each scope's sources and how far each has delivered, in the CSV and XLSX
 exports (a column after the completeness columns, times as the export writes its timestamps), the web view (the
-scorecard's rows and a scope's page, Swedish time) and the board report; a source name starting with ``-`` (the
-only formula trigger the source name pattern allows) is neutralised in both exports. Both databases.
+scorecard's rows and a scope's page, a collaboration's members each with its own, Swedish time) and the board
+report; a source name starting with ``-`` (the only formula trigger the source name pattern allows) is neutralised in
+both exports. Both databases.
 
 Västerbotten (SE-AC) has calls of two file sources in October 2025: ``platform-norra`` up to a call that arrived at
 10:15 on the 3rd (08:15Z), ``sim-history`` up to one that arrived at 08:30 on the 20th (06:30Z); Norrbotten (SE-BD)
@@ -123,3 +124,26 @@ def test_the_board_report_names_the_sources(loaded: sessionmaker[Session], setti
         html = render_report(build_report(session, OCTOBER, settings.definitions, NOW, "SE-AC"), "sv")
     assert ('<p class="meta sources">Källor: platform-norra (fil, levererat till 3 oktober 2025 kl. 10:15); '
             "sim-history (fil, levererat till 20 oktober 2025 kl. 08:30).</p>") in html
+
+
+def test_a_collaboration_s_page_lists_each_member_with_its_own_sources(
+    client: TestClient, loaded: sessionmaker[Session], settings: Settings
+) -> None:
+    """Norra's page: its Sources section has the union (three sources), each member region under Member regions
+    only its own: Västerbotten two, Norrbotten one (``-history``), the members without data none."""
+    page = client.get("/collaborations/norra?month=2025-10")
+    assert page.status_code == 200
+    members = page.text.split('<ul class="members">', 1)[1].split("</ul>", 1)[0]
+    items = {item.split('href="/regions/', 1)[1].split("?", 1)[0]: item for item in members.split("<li>")[1:]}
+    assert set(items) == {"SE-AC", "SE-BD", "SE-Y", "SE-Z"}
+    assert items["SE-AC"].endswith('<br><span class="sources">Källor: platform-norra (fil, levererat till 3 oktober '
+                                   "2025 kl. 10:15); sim-history (fil, levererat till 20 oktober 2025 kl. 08:30)"
+                                   "</span></li>")
+    assert items["SE-BD"].endswith('<br><span class="sources">Källor: -history (fil, levererat till 5 oktober 2025 '
+                                   "kl. 12:00)</span></li>")
+    assert "sources" not in items["SE-Y"] and "sources" not in items["SE-Z"]
+    with loaded() as session:
+        report = build_report(session, OCTOBER, settings.definitions, NOW, "norra")
+    assert {m.scope: [s.name for s in m.sources] for m in report.pages[0].members} == {
+        "SE-AC": ["platform-norra", "sim-history"], "SE-BD": ["-history"], "SE-Y": [], "SE-Z": []}
+    assert [s.name for s in report.pages[0].completeness.sources] == ["-history", "platform-norra", "sim-history"]

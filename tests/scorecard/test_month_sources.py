@@ -22,13 +22,15 @@ from app.db.session import make_engine, make_session_factory, transaction
 from app.ingest.conflicts import prefer_source
 from app.ingest.service import recompute
 from app.ingest.source_admin import remove_source
+from app.scorecard.breakdowns import monthly_series
 from app.scorecard.document import ScorecardDocument, SourceDelivery
+from app.scorecard.month_sources import sources_by_month, sources_by_region
 from app.scorecard.service import monthly_scorecard
 from tests.auth import key_headers
 from tests.helpers import LATER, ingest_text
 from tests.plans import plan, statements_sent
 
-OCTOBER, NOVEMBER = date(2025, 10, 1), date(2025, 11, 1)
+SEPTEMBER, OCTOBER, NOVEMBER, DECEMBER = date(2025, 9, 1), date(2025, 10, 1), date(2025, 11, 1), date(2025, 12, 1)
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
 INTERVALS = ("region,queue,interval_start,interval_minutes,offered,answered,abandoned,abandoned_short,rejected,"
              "answered_within_sl,sl_seconds,wait_answered_seconds_sum\n")
@@ -218,3 +220,35 @@ def test_a_delivery_of_calls_moves_the_counts_in_two_statements_without_reading_
     assert counts(session_factory) == {
         ("alpha", "SE-AC", OCTOBER): (1, 0), ("alpha", "SE-AC", NOVEMBER): (1, 0), ("alpha", "SE-BD", OCTOBER): (2, 0),
         ("beta", "SE-AC", OCTOBER): (1, 0), ("gamma", "SE-Y", NOVEMBER): (1, 0)}
+
+
+def test_a_span_of_months_reads_each_month_s_sources_as_the_single_month_does(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """September to November in one statement: per month exactly ``sources_by_region``'s answer (October with two
+    regions and two sources, November with another, September with none); December's source stays outside."""
+    two_call_sources(session_factory, settings)
+    deliver(session_factory, settings, "delta", calls(("d1", "SE-Z", "2025-12-02T09:00:00+01:00")))
+    with session_factory() as session:
+        span = sources_by_month(session, SEPTEMBER, NOVEMBER)
+        singles = {month: sources_by_region(session, month) for month in (SEPTEMBER, OCTOBER, NOVEMBER, DECEMBER)}
+    assert {month: span.get(month, {}) for month in (SEPTEMBER, OCTOBER, NOVEMBER)} == \
+        {month: singles[month] for month in (SEPTEMBER, OCTOBER, NOVEMBER)}
+    assert set(span) == {OCTOBER, NOVEMBER}  # a month without records is absent, December is outside the span
+    assert [s.name for s in span[OCTOBER]["SE-AC"]] == ["alpha", "beta"] and list(span[OCTOBER]) == ["SE-AC", "SE-BD"]
+    assert singles[DECEMBER] == {"SE-Z": (SourceDelivery("delta", "file", "2025-12-02T08:00:00Z"),)}
+
+
+def test_a_monthly_series_reads_the_sources_of_all_its_months_in_one_statement(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    two_call_sources(session_factory, settings)
+    sent = statements_sent(session_factory,
+                           lambda s: monthly_series(s, "collaboration", "norra", SEPTEMBER, DECEMBER, LATER))
+    [(statement, params)] = [(sql, params) for sql, params in sent if "source_month_records" in sql]
+    assert "ix_source_month_records_month" in plan(session_factory, statement, params)
+    with session_factory() as session:
+        series = monthly_series(session, "collaboration", "norra", SEPTEMBER, DECEMBER, LATER)
+    assert [[s.name for s in m.completeness.sources] for m in series.months] == [[], ["alpha", "beta"], ["gamma"], []]
+    assert [[s.name for s in m.sources] for m in series.months[1].completeness.members] == [
+        ["alpha", "beta"], ["alpha"], [], []]  # SE-AC, SE-BD, SE-Y, SE-Z: each member its own
