@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.kpi import Definitions
+from app.kpi.records import SOURCE_NAME_PATTERN
 
 
 class Settings(BaseSettings):
@@ -22,7 +23,8 @@ class Settings(BaseSettings):
     )
     short_abandon_seconds: int = Field(default=0, ge=0, description="Hang-ups before this are short abandons")
     sl_seconds: int = Field(default=600, ge=0, description="Service-level threshold in seconds")
-    default_source: str = Field(default="files", description="Source name for file ingests without --source")
+    default_source: str = Field(default="files", pattern=SOURCE_NAME_PATTERN,
+                                description="Source name for file ingests without --source")
     ingest_batch_rows: int = Field(default=50_000, ge=1_000, description="Rows staged per round trip")
     ingest_fast_path: bool = Field(
         default=True, description="Read canonical call CSV with the pyarrow fast path (rows it cannot prove plain "

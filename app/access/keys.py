@@ -38,6 +38,7 @@ from app.access.audit import record
 from app.db.auth_models import ApiKey
 from app.db.models import ApiKeySource, Source
 from app.errors import VptError
+from app.kpi.records import SOURCE_NAME_PATTERN, SOURCE_NAME_RULE
 
 Scope = Literal["read", "ingest", "admin"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
@@ -51,7 +52,6 @@ _ALPHANUMERIC = string.ascii_letters + string.digits
 #: Compared against when the public id is unknown, so a miss costs the same HMAC as a hit.
 _DUMMY_SALT, _DUMMY_HASH = "00" * 16, "00" * 32
 LAST_USED_RESOLUTION_SECONDS = 60
-SOURCE_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
 _SOURCE_NAME = re.compile(SOURCE_NAME_PATTERN)
 MAX_KEY_SOURCES = 100
 
@@ -138,8 +138,8 @@ def parse_sources(session: Session, names: Iterable[str] | None, scopes: frozens
     if len(chosen) > MAX_KEY_SOURCES:
         raise InvalidKeyRequest("sources", f"at most {MAX_KEY_SOURCES} sources")
     for name in chosen:
-        if not _SOURCE_NAME.match(name):
-            raise InvalidKeyRequest("sources", "a source name is 1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'")
+        if not _SOURCE_NAME.fullmatch(name):
+            raise InvalidKeyRequest("sources", f"a source name is {SOURCE_NAME_RULE}")
     kinds = {name: kind for name, kind in session.execute(select(Source.name, Source.kind)
                                                           .where(Source.name.in_(chosen)))}
     for name in chosen:
@@ -193,7 +193,7 @@ def create_key(
     """
     now = now or datetime.now(UTC)
     name = name.strip()
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidKeyRequest("name", "1–64 letters, digits, spaces or . _ @ : -, starting with a letter or digit")
     chosen = parse_scopes(scopes)
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.access.keys import MAX_KEY_SOURCES, NAME_PATTERN, SOURCE_NAME_PATTERN, Scope, scopes_of
+from app.access.keys import MAX_KEY_SOURCES, NAME_PATTERN, Scope, scopes_of
 from app.db.auth_models import ApiKey, AuditEntry
+from app.kpi.records import SOURCE_NAME_PATTERN
 
 
 def _aware(value: datetime | None) -> datetime | None:

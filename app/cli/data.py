@@ -43,7 +43,7 @@ from app.ingest.loader import DefinitionsChanged, IngestError, Parser, RecordKin
 from app.ingest.lock import IngestBusy, LockWait
 from app.ingest.profile_choice import AUTO
 from app.ingest.profiles import ProfileError, UnknownProfile, load_profiles, profile_parser
-from app.ingest.runs import SourceKindMismatch
+from app.ingest.runs import InvalidSourceName, SourceKindMismatch
 from app.ingest.service import ingest_file, recompute
 from app.kpi.glossary import Lang, cli_title
 from app.kpi.localtime import local_month_bounds
@@ -117,7 +117,7 @@ def _ingest(command: str, paths: list[Path], source: str | None, settings: Setti
             with IngestProgress(console, for_terminal(path.name), size) as advance:
                 report = ingest_file(factory, settings, kind, path, source_name=source, on_progress=advance,
                                      parser=parser, on_lock_wait=_say_waiting)
-        except (IngestError, IngestBusy, DefinitionsChanged, SourceKindMismatch) as exc:
+        except (IngestError, IngestBusy, DefinitionsChanged, SourceKindMismatch, InvalidSourceName) as exc:
             errors.print(f"[red]{say('failed')}[/red] {for_terminal(exc)}", highlight=False)
             failed += 1
             continue

@@ -8,6 +8,7 @@ CLI, the drop directory), which import ``RunReport`` and the source errors witho
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from app.db.models import IngestRun, RunStatus, Source
 from app.errors import VptError
 from app.ingest.lock import LockWait, take_ingest_lock
 from app.ingest.rows import FieldWarning, Rejection
+from app.kpi.records import SOURCE_NAME_PATTERN, SOURCE_NAME_RULE
 from app.sanitize import clean
 
 RecordKind = Literal["calls", "intervals"]
@@ -137,9 +139,26 @@ class UnknownSource(VptError):
                          "or POST /api/v1/sources)")
 
 
+class InvalidSourceName(VptError):
+    """A new source's name outside ``SOURCE_NAME_PATTERN``. Every way of naming one is held to it (the API, a pull
+    source's config, ``VPT_DEFAULT_SOURCE``); this is the last guard, for a file ingest's ``--source``: a name is
+    stored once and shown in URLs, logs, exports and terminals. A source already stored keeps its name."""
+
+    code = "invalid_source_name"
+    status_code = 422
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"source name {clean(name, 140)!r} is not allowed: a source name is {SOURCE_NAME_RULE}")
+
+
+_SOURCE_NAME = re.compile(SOURCE_NAME_PATTERN)
+
+
 def get_or_create_source(session: Session, name: str, kind: str) -> Source:
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
+        if not _SOURCE_NAME.fullmatch(name):  # not match: its $ also matches before a final newline
+            raise InvalidSourceName(name)
         if kind == "push" and name != DEFAULT_PUSH_SOURCE:
             raise UnknownSource(name)
         source = Source(name=name, kind=kind)

@@ -115,7 +115,7 @@ def is_reserved(name: str, reserved: frozenset[str]) -> bool:
 
 
 def _check_name(name: str) -> None:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise InvalidSourceName()
 
 

@@ -34,8 +34,9 @@ from sqlalchemy.orm import Session
 from app.db.models import Source
 from app.errors import VptError
 from app.ingest.profiles.model import NAME as PROFILE_NAME
+from app.kpi.records import SOURCE_NAME_PATTERN, SOURCE_NAME_RULE
 
-NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+NAME = re.compile(SOURCE_NAME_PATTERN)
 MAX_PAGE_SIZE = 5000
 
 
@@ -104,8 +105,8 @@ class PullSourceConfig:
         return config
 
     def validate(self, where: str) -> None:
-        if not NAME.match(self.name):
-            raise SourceConfigError(f"{where}: name must be 1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'")
+        if not NAME.fullmatch(self.name):
+            raise SourceConfigError(f"{where}: name must be {SOURCE_NAME_RULE}")
         if self.kind not in ("calls", "intervals"):
             raise SourceConfigError(f"{where}: kind must be 'calls' or 'intervals', not {self.kind!r}")
         if not self.base_url.startswith(("http://", "https://")):

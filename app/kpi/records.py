@@ -28,6 +28,11 @@ INTERVAL_COLUMNS: tuple[str, ...] = (
 #: parsers so that a longer value is a rejected row rather than a failed delivery.
 CALL_ID_LENGTH = 128
 QUEUE_LENGTH = 128
+#: A source's name, which a call's identity is unique within: what every way of naming one accepts (a push, a pull
+#: source's config, a key bound to sources, a file ingest's ``--source`` and ``VPT_DEFAULT_SOURCE``), so a name is
+#: safe in a URL, a log line and a terminal wherever it is shown.
+SOURCE_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+SOURCE_NAME_RULE = "1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'"
 
 #: Coarse statistics (SPEC §3): a local day is stored as ``interval_minutes`` 1440 and a calendar month as its days
 #: times 1440 — the nominal calendar length, whatever the DST changes inside make it in real minutes; the exact

@@ -104,7 +104,7 @@ def _figures(session: Session, kind: str, code: str, name: str, regions: list[st
 
 
 def parse_date(text: str) -> date:
-    if not DATE_PATTERN.match(text):
+    if not DATE_PATTERN.fullmatch(text):
         raise InvalidMonth(f"date must be YYYY-MM-DD, got {text!r}").keyed(
             "error.bad_date", first=FIRST_YEAR, last=LAST_YEAR, text=text)
     try:

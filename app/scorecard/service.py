@@ -73,7 +73,7 @@ class UnknownScope(VptError, LookupError):
 
 
 def parse_month(text: str) -> date:
-    match = MONTH_PATTERN.match(text)
+    match = MONTH_PATTERN.fullmatch(text)
     if not match:
         raise InvalidMonth(f"month must be YYYY-MM, got {text!r}").keyed(
             "error.bad_month", first=FIRST_YEAR, last=LAST_YEAR, text=text)

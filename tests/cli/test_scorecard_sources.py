@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from app.cli import app as cli_app
 from app.cli import data as cli_data
 from app.config import Settings
+from app.db.models import Source
 from tests.helpers import ingest_text
 
 HEADER = "call_id,region,queue,arrived_at,outcome,answered_at,ended_at\n"
@@ -70,11 +71,13 @@ def test_the_table_names_each_scope_s_sources_and_how_far_they_delivered(
 def test_a_source_name_cannot_steer_the_terminal(
     session_factory: sessionmaker[Session], settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The API's and the keys' source name pattern (A–Z a–z 0–9 . _ -) forbids such a name, but a file source's
-    name is not held to it (``ingest_bytes(source_name=...)``, a pull source's configured name), so the table must
-    not trust it: an escape sequence is shown as ``\\x1b``, Rich markup as its brackets."""
-    _deliver(session_factory, settings, "x\x1b[2J[bold]y[/bold][link=https://e.x]z",
-             ("e1", "SE-AC", "2025-10-03T10:15"))
+    """No new source may take such a name (app.kpi.records.SOURCE_NAME_PATTERN), but a source stored before the
+    rule keeps its name and its deliveries, so the table must not trust it: an escape sequence is shown as
+    ``\\x1b``, Rich markup as its brackets."""
+    name = "x\x1b[2J[bold]y[/bold][link=https://e.x]z"
+    with session_factory.begin() as session:
+        session.add(Source(name=name, kind="file"))
+    _deliver(session_factory, settings, name, ("e1", "SE-AC", "2025-10-03T10:15"))
     out = _table(monkeypatch, database_url)
     assert "\x1b" not in out
     assert "    x\\x1b[2J[bold]y[/bold][link=https://e.x]z (fil, levererat till 2025-10-03 10:15)\n" in out

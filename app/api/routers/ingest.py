@@ -52,6 +52,7 @@ from app.ingest.queries import get_run, list_rejected, list_runs, list_warnings,
 from app.ingest.runs import DEFAULT_PUSH_SOURCE, RecordKind, RunReport, UnknownSource
 from app.ingest.service import ingest_bytes
 from app.ingest.source_admin import check_push_source
+from app.kpi.records import SOURCE_NAME_PATTERN
 from app.sanitize import clean
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 #: too, when it is made (``_push_route``).
 CONTENT_TYPES: tuple[str, ...] = tuple(dict.fromkeys(m for f in builtin_formats() for m in f.media_types))
 SPOOL_IN_MEMORY = 1 << 20  # bytes of a body kept in memory before it goes to a temporary file
-SOURCE_NAME = r"^[A-Za-z0-9._-]{1,128}$"
 MAX_ID = 2**63 - 1  # BIGINT; a larger id would overflow the driver instead of finding nothing
 
 IngestPrincipal = Annotated[Principal, Depends(require_scope("ingest"))]
@@ -71,7 +71,7 @@ BAD_PARAMS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody, "descri
 
 SourceParam = Annotated[
     str,
-    Query(pattern=SOURCE_NAME, max_length=128,
+    Query(pattern=SOURCE_NAME_PATTERN, max_length=128,
           description="A push source an admin made (POST /api/v1/sources); the default, push, is made by its "
           "first push. Record identity is unique per source"),
 ]
