@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'-' * width}  {'-' * 7}  {'-' * 7}  ------  {'-' * 7}  {'-' * 7}")
     for timing in results:
         goal = ""
-        if "scorecard" in timing.label and "uncached" not in timing.label and "bare" not in timing.label:
+        if ("scorecard" in timing.label and "uncached" not in timing.label and "bare" not in timing.label
+                and "months of" not in timing.label):  # those rows' goal is their ratio (the issue table below)
             goal = "ok" if timing.p95 <= GOAL_P95_MS else "MISSED"
         if "/metrics" in timing.label and "between" not in timing.label:
             goal = "ok" if timing.p95 <= METRICS_GOAL_MS else "MISSED"
