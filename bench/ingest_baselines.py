@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -30,18 +31,22 @@ CREATE TABLE calls_copy (
 """
 
 
+def copy_file(conn: psycopg.Connection[Any], statement: str, path: Path) -> int:
+    """``path``'s bytes into ``COPY … FROM STDIN`` in blocks of 1 MiB; the rows copied."""
+    with conn.cursor() as cursor, path.open("rb") as source:
+        with cursor.copy(statement) as copy:
+            while block := source.read(1 << 20):
+                copy.write(block)
+        return cursor.rowcount  # known once the COPY has ended, gone once the cursor has closed
+
+
 def plain_copy(url: str, path: Path) -> tuple[int, float]:
     with psycopg.connect(conninfo(url)) as conn:
         started = time.perf_counter()
         conn.execute(COPY_TABLE)
-        with conn.cursor() as cursor, path.open("rb") as source:
-            with cursor.copy(
-                "COPY calls_copy (call_id, region, queue, arrived_at, outcome, answered_at, ended_at, "
-                "answered_by_region, talk_seconds, wrap_seconds) FROM STDIN WITH (FORMAT csv, HEADER true)"
-            ) as copy:
-                while block := source.read(1 << 20):
-                    copy.write(block)
-            copied = cursor.rowcount
+        copied = copy_file(conn, "COPY calls_copy (call_id, region, queue, arrived_at, outcome, answered_at, ended_at, "
+                           "answered_by_region, talk_seconds, wrap_seconds) FROM STDIN WITH (FORMAT csv, HEADER true)",
+                           path)
         conn.commit()
         elapsed = time.perf_counter() - started
     return copied, elapsed
@@ -66,11 +71,7 @@ def floor_copy(url: str, finished: Path) -> tuple[int, float]:
     indexes), one transaction with its commit. No ingest can write ``calls`` faster than this."""
     with psycopg.connect(conninfo(url)) as conn:
         started = time.perf_counter()
-        with conn.cursor() as cursor, finished.open("rb") as source:
-            with cursor.copy(f"COPY calls ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
-                while block := source.read(1 << 20):
-                    copy.write(block)
-            copied = cursor.rowcount
+        copied = copy_file(conn, f"COPY calls ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)", finished)
         conn.commit()
         elapsed = time.perf_counter() - started
     return copied, elapsed
@@ -84,10 +85,7 @@ def build_history(url: str, finished: Path, factor: int) -> tuple[int, float]:
     started = time.perf_counter()
     with psycopg.connect(conninfo(url)) as conn:
         conn.execute(f"CREATE TEMP TABLE finished AS SELECT {FINISHED_COLUMNS} FROM calls WITH NO DATA")
-        with conn.cursor() as cursor, finished.open("rb") as source, \
-                cursor.copy(f"COPY finished ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
-            while block := source.read(1 << 20):
-                copy.write(block)
+        copy_file(conn, f"COPY finished ({FINISHED_COLUMNS}) FROM STDIN (FORMAT binary)", finished)
         shifted = FINISHED_COLUMNS.replace("call_id", "call_id || '-h' || k").replace(
             "arrived_at", "arrived_at - make_interval(years => k)").replace(
             "answered_at", "answered_at - make_interval(years => k)").replace(
