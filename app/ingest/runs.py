@@ -139,10 +139,11 @@ class UnknownSource(VptError):
                          "or POST /api/v1/sources)")
 
 
-class InvalidSourceName(VptError):
+class InvalidSourceName(VptError, ValueError):
     """A new source's name outside ``SOURCE_NAME_PATTERN``. Every way of naming one is held to it (the API, a pull
-    source's config, ``VPT_DEFAULT_SOURCE``); this is the last guard, for a file ingest's ``--source``: a name is
-    stored once and shown in URLs, logs, exports and terminals. A source already stored keeps its name."""
+    source's config, ``VPT_DEFAULT_SOURCE``, an admin's ``vpt sources add``); ``get_or_create_source`` is the last
+    guard, for a file ingest's ``--source``: a name is stored once and shown in URLs, logs, exports and terminals. A
+    source already stored keeps its name."""
 
     code = "invalid_source_name"
     status_code = 422
@@ -154,11 +155,17 @@ class InvalidSourceName(VptError):
 _SOURCE_NAME = re.compile(SOURCE_NAME_PATTERN)
 
 
+def check_source_name(name: str) -> None:
+    """Raise ``InvalidSourceName`` unless the whole of ``name`` keeps the rule (not ``match``: its ``$`` also matches
+    before a final newline)."""
+    if not _SOURCE_NAME.fullmatch(name):
+        raise InvalidSourceName(name)
+
+
 def get_or_create_source(session: Session, name: str, kind: str) -> Source:
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
-        if not _SOURCE_NAME.fullmatch(name):  # not match: its $ also matches before a final newline
-            raise InvalidSourceName(name)
+        check_source_name(name)
         if kind == "push" and name != DEFAULT_PUSH_SOURCE:
             raise UnknownSource(name)
         source = Source(name=name, kind=kind)

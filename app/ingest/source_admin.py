@@ -38,17 +38,9 @@ from app.ingest.dropdir import KINDS as DROP_FOLDERS
 from app.ingest.dropdir import profile_source_name
 from app.ingest.dropdir import source_name as drop_source_name
 from app.ingest.lock import LockWait, take_ingest_lock
-from app.ingest.runs import DEFAULT_PUSH_SOURCE, SourceKindMismatch, UnknownSource
-from app.ingest.sources import NAME
+from app.ingest.runs import DEFAULT_PUSH_SOURCE, SourceKindMismatch, UnknownSource, check_source_name
+from app.ingest.runs import InvalidSourceName as InvalidSourceName  # raised here too; its callers import it here
 from app.kpi.counts import Definitions
-
-
-class InvalidSourceName(VptError, ValueError):
-    code = "invalid_source_name"
-    status_code = 422
-
-    def __init__(self) -> None:
-        super().__init__("a source name is 1–128 characters of A–Z, a–z, 0–9, '.', '_', '-'")
 
 
 class SourceNameReserved(VptError):
@@ -114,11 +106,6 @@ def is_reserved(name: str, reserved: frozenset[str]) -> bool:
     return name in reserved or name.startswith(profile_source_name(""))
 
 
-def _check_name(name: str) -> None:
-    if not NAME.fullmatch(name):
-        raise InvalidSourceName()
-
-
 def check_push_source(session: Session, name: str) -> str | None:
     """Refuse a push before its body is read: an unknown name (but the default) or a source of another kind.
     Returns the import profile the source reads pushes through when they name none, or None.
@@ -147,7 +134,7 @@ def create_push_source(
     ``profile`` is a checked profile's name (app.ingest.profile_choice). Raises ``IngestBusy`` when the ingest lock
     stays taken longer than ``lock.seconds``.
     """
-    _check_name(name)
+    check_source_name(name)
     # Two admins making the same name at once, or a first delivery to it: one makes it, the other finds it.
     take_ingest_lock(session, lock or LockWait(actor="source.create"))
     source = session.scalar(select(Source).where(Source.name == name))
@@ -181,7 +168,7 @@ def remove_source(
     Key bindings by its name stay: a key bound to it writes nowhere until a source of that name exists again.
     Raises ``IngestBusy`` when the ingest lock stays taken longer than ``lock.seconds``.
     """
-    _check_name(name)
+    check_source_name(name)
     take_ingest_lock(session, lock or LockWait(actor="source.remove"))
     source = session.scalar(select(Source).where(Source.name == name))
     if source is None:
