@@ -26,7 +26,7 @@ from app.db.alert_models import NOTIFICATION_STATUSES, AlertEvent, AlertSilence
 from app.db.session import transaction
 from app.kpi.catalog import spec_of
 from app.kpi.glossary import cli_title
-from app.kpi.localtime import STOCKHOLM
+from app.reports.terminal import local_minute
 from app.sanitize import for_terminal
 
 alerts_app = typer.Typer(help="Inbyggda larm: läge, historik och utkorgen med aviseringar.", no_args_is_help=True)
@@ -42,7 +42,7 @@ LimitOption = Annotated[int, typer.Option("--limit", min=1, max=1000, help="Hög
 
 
 def local(moment: datetime | None) -> str:
-    return "–" if moment is None else moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+    return "–" if moment is None else local_minute(moment)
 
 
 def duration_text(seconds: float, decimals: int = 0) -> str:

@@ -37,9 +37,8 @@ from app.ingest.loader import IngestError, Parser, RecordKind
 from app.ingest.profile_choice import AUTO, Choice, NoProfileDetected, choose_for_file, detect_for_file
 from app.kpi.catalog import KPIS
 from app.kpi.glossary import SCOPE_KINDS, Lang, note_in
-from app.kpi.localtime import STOCKHOLM
 from app.kpi.numbers import percent
-from app.reports.terminal import format_seconds
+from app.reports.terminal import format_seconds, local_minute
 from app.sanitize import for_terminal
 
 #: The KPIs a terminal shows per region and month (the API's report has them all), by the catalogue's short names.
@@ -115,8 +114,7 @@ def detected_parser(settings: Settings, command: RecordKind, path: Path) -> Pars
 def _local(report: DryRunReport) -> str:
     if report.first_record_at is None or report.last_record_at is None:
         return say("dry.no_records")
-    first, last = (m.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") for m in (report.first_record_at,
-                                                                                report.last_record_at))
+    first, last = local_minute(report.first_record_at), local_minute(report.last_record_at)
     return say("dry.span", first=first, last=last)
 
 

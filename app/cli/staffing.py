@@ -15,6 +15,7 @@ from app.cli.wording import count, counted, current_lang, decimal, say
 from app.db.models import Collaboration
 from app.kpi.localtime import STOCKHOLM
 from app.kpi.numbers import percent
+from app.reports.terminal import local_minute
 from app.sanitize import for_terminal
 from app.scorecard.breakdowns import parse_date
 from app.scorecard.service import FIRST_YEAR, LAST_YEAR, InvalidMonth, UnknownScope
@@ -44,7 +45,7 @@ def _totals_line(label: str, totals: Totals) -> str:
 
 def _print(advice: StaffingAdvice, all_hours: bool) -> None:
     console.print(say("staffing.head", name=for_terminal(advice.name), scope=for_terminal(advice.scope),
-                      start=f"{advice.advice_from.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}",
+                      start=local_minute(advice.advice_from),
                       month=f"{advice.month:%Y-%m}"), highlight=False)
     targets = say("staffing.targets", rate=_percent(advice.answer_rate_target))
     if advice.mean_wait_target is not None:

@@ -38,7 +38,8 @@ def format_points(value: float | None, unit: str = "pp", decimal: str = ".") -> 
     return f"{text.replace('-', '−').replace('.', decimal)} {unit}"
 
 
-def local_minute(at: str) -> str:
-    """An instant (ISO 8601, ``…Z``) as the command line writes its instants: Swedish time to the minute,
-    ``2025-10-20 08:30`` (the alerts' and the dry run's tables do too), short enough for a 100-column terminal."""
-    return datetime.fromisoformat(at).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+def local_minute(at: datetime | str) -> str:
+    """An instant (aware, or a document's ISO 8601 ``…Z`` text) as the command line writes its instants: Swedish
+    time to the minute, ``2025-10-20 08:30``, short enough for a 100-column terminal."""
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
