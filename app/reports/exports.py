@@ -68,6 +68,8 @@ from app.reports.source_words import When, sources_text
 from app.scorecard.document import ScopeEntry, ScorecardDocument
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: the columns of running text, which the XLSX sheet gives wider columns
+_TEXT_KINDS: tuple[Kind, ...] = ("text", "notes", "sources")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -251,7 +253,7 @@ def write_table(sheet: Any, headers: list[str], widths: list[int], columns: Sequ
             if colours:
                 written.fill = PatternFill(fill_type="solid", fgColor=colours[0])
                 written.font = Font(color=colours[1])
-            if column.kind in ("text", "notes", "sources") and value:
+            if column.kind in _TEXT_KINDS and value:
                 widths[c - 1] = max(widths[c - 1], min(len(str(value)) + 2, 48))
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -261,13 +263,12 @@ def write_table(sheet: Any, headers: list[str], widths: list[int], columns: Sequ
 
 def _scorecard_sheet(sheet: Any, document: ScorecardDocument, lang: Lang) -> None:
     sheet.title = f"{TEXT[lang]['sheet']} {document.month}"
-    generated = _utc_naive(document.generated_at)
-    when = f"{generated:%Y-%m-%d %H:%M} UTC" if generated else document.generated_at
+    when = _xlsx_time(document.generated_at)
     title = _put(sheet, 1, 1, f"{_title(document, lang)} · {TEXT[lang]['generated']} {when}")
     title.font = Font(bold=True, size=14)
     sheet.row_dimensions[1].height = 22
     headers = [header(c, lang, "xlsx") for c in columns_for(document)]
-    widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind not in ("text", "notes", "sources") else 12),
+    widths = [min(max(len(max(h.split(), key=len)) + 2, 10 if c.kind not in _TEXT_KINDS else 12),
                   18) for c, h in zip(COLUMNS, headers, strict=True)]
     rows = scorecard_rows(document, lang, "xlsx")
     statuses = ([column.get(document, scope) if column.kind == "status" else None for column in COLUMNS]
