@@ -110,12 +110,13 @@ def _rebuild(conn: Connection, definitions: Definitions) -> None:
     )
 
 
-def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
+def refresh_touched_hours(conn: Connection, definitions: Definitions, *, calls_delivery: bool = False) -> int:
     """Bring the aggregates of exactly the hours in ``touched_hours`` up to date; returns how many hours.
 
     Hours to rebuild are deleted and summed again from their stored records; hours whose calls a delivery added or
     corrected move by the change the merge put in ``hour_changes``. The running totals behind the Prometheus
-    counters move by the change of these hours, in this transaction.
+    counters move by the change of these hours, in this transaction. ``calls_delivery``: the refresh of one
+    source's delivery of calls, whose per-source counts follow the monthly roll-up (``refresh_touched_months``).
     """
     changes = conn.execute(_any_touched(touched_hours.c.rebuild.is_not(true()))).first() is not None
     if changes:
@@ -131,7 +132,7 @@ def refresh_touched_hours(conn: Connection, definitions: Definitions) -> int:
         apply_changes(conn, any_rebuilt=rebuilds)
     apply_change(conn, before, touched_sums(conn))
     _cover_coarse_hours(conn)
-    refresh_touched_months(conn)
+    refresh_touched_months(conn, note_call_records=calls_delivery)
     return conn.execute(select(func.count()).select_from(touched_hours)).scalar_one()
 
 
@@ -162,9 +163,10 @@ def _cover_coarse_hours(conn: Connection) -> None:
         )
 
 
-def refresh_touched_months(conn: Connection) -> None:
+def refresh_touched_months(conn: Connection, *, note_call_records: bool = False) -> None:
     """Rebuild the monthly roll-up of every (region, local month) with a touched hour, from the hourly rows, and list
-    those months in ``touched_months``."""
+    those months in ``touched_months``; with ``note_call_records``, each with its call records before and after
+    (``_note_call_records``), which only a delivery of calls reads."""
     months: dict[date, set[str]] = {}
     month_of: dict[Any, date] = {}  # one zone lookup per hour, not per (region, hour): 21 regions share it
     # The hours as the driver gives them (SQLite's text, psycopg's zoned datetime), made UTC datetimes once per
@@ -182,10 +184,12 @@ def refresh_touched_months(conn: Connection) -> None:
         conn.execute(insert(touched_months), [
             {"region": region, "month": month, "month_start": bounds[month][0], "month_end": bounds[month][1]}
             for month, regions in sorted(months.items()) for region in sorted(regions)])
+    noted = note_call_records and bool(months)
+    if noted:
         _note_call_records(conn, "call_records_before")
     for month, regions in sorted(months.items()):
         rebuild_month(conn, month, sorted(regions))
-    if months:
+    if noted:
         _note_call_records(conn, "call_records_after")
 
 

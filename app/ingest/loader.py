@@ -265,7 +265,7 @@ def ingest_stream(
         report.rejections.extend(merged.rejections[:max(0, REJECTION_SAMPLE - len(report.rejections))])
         if merged.rejected and report.warnings:
             _forget_refused(session, run.id, report)
-        report.hours_refreshed = refresh_touched_hours(conn, definitions)
+        report.hours_refreshed = refresh_touched_hours(conn, definitions, calls_delivery=kind is CALLS)
         if kind is INTERVALS:  # a preferred source's records may have superseded other sources' in these months
             source_months.recount(conn, calls=False, intervals=True)
         elif merged.stored or merged.updated:  # else the merge grouped no change (it may have made no hour_changes)
