@@ -65,10 +65,7 @@ def quantile(q: Fraction, bucket_counts: Sequence[int]) -> Fraction | None:
     It is ``_ranked`` in ``Fraction`` arithmetic, computed in integers with one ``Fraction`` at the end: a
     scorecard asks for two percentiles of each of some 60 scopes and spans, and the comparisons and divisions of
     ``Fraction`` were a third of its time. ``tests/kpi/test_histogram.py`` proves the two equal."""
-    if not 0 <= q <= 1:
-        raise ValueError(f"quantile must be within [0, 1], got {q}")
-    if len(bucket_counts) != BUCKET_COUNT:
-        raise ValueError(f"expected {BUCKET_COUNT} buckets, got {len(bucket_counts)}")
+    _check(q, bucket_counts)
     total = sum(bucket_counts)
     if total == 0:
         return None
@@ -87,12 +84,16 @@ def quantile(q: Fraction, bucket_counts: Sequence[int]) -> Fraction | None:
     return Fraction(_EXACT_EDGES[-1])  # a rank in the +Inf bucket: the highest finite edge
 
 
-def _ranked(q: N, bucket_counts: Sequence[int], number: Callable[[float], N]) -> N | None:
-    """The quantile ``q`` of the buckets in the arithmetic of ``number``; ``None`` when there is nothing to rank."""
+def _check(q: float | Fraction, bucket_counts: Sequence[int]) -> None:
     if not 0 <= q <= 1:
         raise ValueError(f"quantile must be within [0, 1], got {q}")
     if len(bucket_counts) != BUCKET_COUNT:
         raise ValueError(f"expected {BUCKET_COUNT} buckets, got {len(bucket_counts)}")
+
+
+def _ranked(q: N, bucket_counts: Sequence[int], number: Callable[[float], N]) -> N | None:
+    """The quantile ``q`` of the buckets in the arithmetic of ``number``; ``None`` when there is nothing to rank."""
+    _check(q, bucket_counts)
     cumulative: list[int] = []
     running = 0
     for bucket in bucket_counts:
